@@ -1,0 +1,1 @@
+"""The ``linde`` command: a thin layer over the functions the API uses."""

@@ -1,0 +1,270 @@
+"""``linde …``: serve, import official data, load the demo, manage users, look up a point."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+
+from geo.errors import LindeError
+from geo.roles import Role
+from layers import migrate
+from layers.engine import engine_name, make_engine
+from layers.importers.runs import ImportSummary
+from layers.settings import get_settings
+
+app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
+import_app = typer.Typer(help="Import official data (one transaction per file).", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: schema migrations and status.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def fail(error: LindeError) -> NoReturn:
+    err.print(f"[bold red]error[/] ({error.code}): {error.message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def ready_engine() -> Engine:
+    """The configured engine with its schema at the newest migration."""
+    try:
+        engine = make_engine()
+        migrate.upgrade(engine)
+    except LindeError as exc:
+        fail(exc)
+    return engine
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def report(summary: ImportSummary) -> None:
+    out.print(summary.line(), highlight=False)
+    for warning in summary.warnings:
+        out.print(f"[yellow]note:[/] {warning}", highlight=False)
+
+
+FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_default=False)]
+CrsOpt = Annotated[str | None, typer.Option(help="CRS of the data if the file does not declare it, e.g. EPSG:6372.")]
+LayerOpt = Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file (GeoPackage).")]
+
+
+@import_app.command("municipalities")
+def import_municipalities_cmd(
+    file: FileArg,
+    crs: CrsOpt = None,
+    layer: LayerOpt = None,
+    source: Annotated[str, typer.Option(help="Where the boundaries come from.")] = "INEGI, Marco Geoestadístico",
+) -> None:
+    """Municipal polygons (GeoJSON, GeoPackage, Shapefile; zipped or not; any CRS)."""
+    from layers.importers.municipalities import import_municipalities
+
+    engine = ready_engine()
+    try:
+        with progress_bar("municipalities") as advance:
+            summary = import_municipalities(
+                engine, file, actor=actor(), crs=crs, layer=layer, source=source,
+                max_vertices=get_settings().max_vertices, progress=advance,
+            )
+    except LindeError as exc:
+        fail(exc)
+    report(summary)
+
+
+@import_app.command("metro-zones")
+def import_metro_zones_cmd(file: FileArg) -> None:
+    """An official delimitation table of metropolitan zones (2015 or 2020 CSV)."""
+    from layers.importers.metro_zones import import_metro_zones
+
+    engine = ready_engine()
+    try:
+        with progress_bar("metro zones") as advance:
+            summary = import_metro_zones(engine, file, actor=actor(), progress=advance)
+    except LindeError as exc:
+        fail(exc)
+    report(summary)
+
+
+@import_app.command("rivers")
+def import_rivers_cmd(
+    file: FileArg,
+    name_field: Annotated[str, typer.Option(help="Field holding the river name.")] = "name",
+    id_field: Annotated[str | None, typer.Option(help="Field holding a stable id (else the name).")] = None,
+    skip_unnamed: Annotated[bool, typer.Option(help="Leave out lines with an empty name.")] = False,
+    federal_zone_width_m: Annotated[float, typer.Option(help="Width of the federal zone along the river.")] = 10.0,
+    crs: CrsOpt = None,
+    layer: LayerOpt = None,
+) -> None:
+    """River lines from any line layer."""
+    from layers.importers.rivers import import_rivers
+
+    engine = ready_engine()
+    try:
+        with progress_bar("rivers") as advance:
+            summary = import_rivers(
+                engine, file, actor=actor(), name_field=name_field, id_field=id_field,
+                skip_unnamed=skip_unnamed, federal_zone_width_m=federal_zone_width_m, crs=crs,
+                layer=layer, progress=advance,
+            )
+    except LindeError as exc:
+        fail(exc)
+    report(summary)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @).")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+) -> None:
+    """Create a user and print its bearer token (shown only this once)."""
+    from layers.users import add_user
+
+    engine = ready_engine()
+    try:
+        user, token = add_user(engine, name, role.value, actor=actor())
+    except LindeError as exc:
+        fail(exc)
+    err.print(f"user {user.name} ({user.role.value}) created; its token, shown only now:")
+    print(token)
+
+
+@users_app.command("token")
+def users_token(name: Annotated[str, typer.Argument()]) -> None:
+    """Issue another token for an existing user."""
+    from layers.users import new_token
+
+    engine = ready_engine()
+    try:
+        print(new_token(engine, name, actor=actor()))
+    except LindeError as exc:
+        fail(exc)
+
+
+@users_app.command("revoke")
+def users_revoke(name: Annotated[str, typer.Argument()]) -> None:
+    """Revoke every token of a user."""
+    from layers.users import revoke_tokens
+
+    engine = ready_engine()
+    try:
+        out.print(f"{revoke_tokens(engine, name, actor=actor())} token(s) revoked")
+    except LindeError as exc:
+        fail(exc)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and roles."""
+    from layers.users import list_users
+
+    engine = ready_engine()
+    with engine.connect() as conn:
+        for row in list_users(conn):
+            state = " (disabled)" if row["disabled_at"] else ""
+            out.print(f"{row['name']}\t{row['role']}{state}", highlight=False)
+
+
+@app.command("lookup")
+def lookup_cmd(
+    lon: Annotated[float, typer.Option(help="Longitude, e.g. --lon=-96.7266.")],
+    lat: Annotated[float, typer.Option(help="Latitude, e.g. --lat=17.0654.")],
+) -> None:
+    """What Linde knows about a point, as JSON (the same answer as GET /lookup)."""
+    from geo.validation import check_point
+    from layers.queries.lookup import lookup_point
+
+    problems = check_point(lon, lat)
+    if problems:
+        err.print("[bold red]error[/]: " + "; ".join(str(p) for p in problems), highlight=False)
+        raise typer.Exit(code=2)
+    engine = ready_engine()
+    with engine.connect() as conn:
+        print(json.dumps(lookup_point(conn, lon, lat), default=str, ensure_ascii=False, indent=2))
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """Load Linde's small illustrative dataset (not official data) around Oaxaca de Juárez."""
+    from layers.demo import load_demo
+
+    engine = ready_engine()
+    try:
+        for line in load_demo(engine, actor=actor()):
+            out.print(line, highlight=False)
+    except LindeError as exc:
+        fail(exc)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the web API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    engine = ready_engine()
+    err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
+    engine.dispose()
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (commands do this by themselves; this is for deployments)."""
+    engine = ready_engine()
+    out.print(f"{engine_name(engine)} schema at revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Which engine and database Linde uses and the schema revision."""
+    try:
+        engine = make_engine()
+    except LindeError as exc:
+        fail(exc)
+    out.print(f"engine: {engine_name(engine)}")
+    out.print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    out.print(f"schema: {migrate.current_revision(engine) or 'empty'} (newest {migrate.head_revision()})")
+
+
+def main() -> None:  # pragma: no cover - console entry for python -m cli.main
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

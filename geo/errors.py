@@ -1,0 +1,106 @@
+"""The error hierarchy shared by every layer of Linde.
+
+Each error carries a stable machine ``code`` and a human ``message`` that is safe
+to show to a client. The HTTP status for each class is chosen in one place,
+``api/errors.py``; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Problem:
+    """One thing wrong with one piece of input.
+
+    Attributes:
+        field: where the problem is (a column, a query parameter, ``geometry``).
+        reason: what is wrong and, where possible, how to fix it.
+        row: 1-based row (feature) number for file imports, else ``None``.
+    """
+
+    field: str
+    reason: str
+    row: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "reason": self.reason}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.field}: {self.reason}"
+
+
+class LindeError(Exception):
+    """Base class: an error whose message may be shown to the caller."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems: list[Problem] = problems or []
+
+
+class InvalidInput(LindeError):
+    """The caller sent something Linde cannot accept (a 4xx, never a crash)."""
+
+    code = "invalid_input"
+
+
+class InvalidGeometry(InvalidInput):
+    code = "invalid_geometry"
+
+
+class ImportRejected(InvalidInput):
+    """A file import found bad rows; nothing was written."""
+
+    code = "import_rejected"
+
+
+class UnreadableFile(InvalidInput):
+    code = "unreadable_file"
+
+
+class NotFound(LindeError):
+    code = "not_found"
+
+
+class Conflict(LindeError):
+    code = "conflict"
+
+
+class Unauthenticated(LindeError):
+    code = "unauthenticated"
+
+
+class Forbidden(LindeError):
+    code = "forbidden"
+
+
+@dataclass
+class ProblemList:
+    """Collects problems up to a limit so a huge broken file gives a readable report."""
+
+    limit: int = 20
+    items: list[Problem] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self.items) < self.limit:
+            self.items.append(problem)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def summary(self) -> str:
+        lines = [str(p) for p in self.items]
+        if self.total > len(self.items):
+            lines.append(f"... and {self.total - len(self.items)} more")
+        return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""The audit trail: every write records who, when and what."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from layers.schema import audit_log
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record(
+    conn: Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one entry, inside the caller's transaction (so it commits or rolls back with it)."""
+    record_many(conn, actor, [(action, entity, entity_id, details)])
+
+
+def record_many(
+    conn: Connection,
+    actor: str,
+    entries: Sequence[tuple[str, str, str | None, Mapping[str, Any] | None]],
+) -> None:
+    if not entries:
+        return
+    at = now()
+    conn.execute(
+        insert(audit_log),
+        [
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "details": json.dumps(details, default=str, ensure_ascii=False) if details else None,
+            }
+            for action, entity, entity_id, details in entries
+        ],
+    )
+
+
+def recent(conn: Connection, limit: int = 100, entity: str | None = None) -> list[dict[str, Any]]:
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if entity:
+        query = query.where(audit_log.c.entity == entity)
+    rows = conn.execute(query).mappings().all()
+    return [
+        {**row, "details": json.loads(row["details"]) if row["details"] else None} for row in rows
+    ]

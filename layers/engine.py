@@ -1,0 +1,107 @@
+"""Creating engines for PostGIS and SpatiaLite.
+
+This module and ``layers/dialects.py`` are the only places that know the two
+backends differ. Everything else asks for an engine and uses SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from geo.errors import InvalidInput
+from layers.settings import Settings, get_settings
+
+
+def _sqlite_module() -> ModuleType:
+    """The stdlib sqlite3 when it can load extensions, else sqlean (a drop-in that can)."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    import sqlean
+
+    return sqlean
+
+
+def engine_name(engine: Engine) -> str:
+    """``"postgis"`` or ``"spatialite"``."""
+    return "postgis" if engine.dialect.name == "postgresql" else "spatialite"
+
+
+def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
+    """An engine for ``url`` (or the configured/default database).
+
+    PostgreSQL URLs are given the psycopg 3 driver. SQLite URLs get SpatiaLite
+    loaded and initialised on every connection, foreign keys on, WAL journal and
+    a busy timeout so several processes can share the file; the folder of the
+    file is created if missing.
+
+    Raises:
+        InvalidInput: for a URL of another kind of database.
+    """
+    settings = settings or get_settings()
+    raw = url or settings.resolved_database_url()
+    parsed = make_url(raw)
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if backend == "sqlite":
+        return _make_spatialite_engine(parsed.database, settings.spatialite_library)
+    raise InvalidInput(
+        f"LINDE_DATABASE_URL must start with postgresql:// or sqlite:///, not {backend}://"
+    )
+
+
+def _make_spatialite_engine(database: str | None, library: str) -> Engine:
+    if not database or database == ":memory:":
+        raise InvalidInput("SpatiaLite needs a file path: sqlite:///path/to/linde.sqlite")
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{Path(database).expanduser()}",
+        module=_sqlite_module(),
+        # One connection per checkout: a file database gains nothing from pooling
+        # and this keeps per-connection state (extension, pragmas) simple.
+        poolclass=NullPool,
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions (pysqlite's implicit
+        # BEGIN breaks SAVEPOINT and transactional DDL).
+        dbapi_conn.isolation_level = None
+        dbapi_conn.enable_load_extension(True)
+        dbapi_conn.load_extension(library)
+        dbapi_conn.enable_load_extension(False)
+        dbapi_conn.execute("PRAGMA foreign_keys = ON")
+        dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+        if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+        if dbapi_conn.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:
+            # All EPSG definitions, so Transform() knows EPSG:6372; in one transaction (fast).
+            dbapi_conn.execute("SELECT InitSpatialMetaData(1)")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # A write transaction takes the lock up front (IMMEDIATE), so two writers
+        # queue on the busy timeout instead of one failing with "database is
+        # locked" halfway through; reads stay DEFERRED and run beside a writer (WAL).
+        writing = conn.get_execution_options().get("linde_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+    return engine
+
+
+def write_connection(engine: Engine) -> Any:
+    """``with write_connection(engine) as conn:`` — one write transaction, committed on success.
+
+    On SpatiaLite it takes the database's write lock at the start; on PostGIS it is a
+    plain transaction.
+    """
+    return engine.execution_options(linde_write=True).begin()

@@ -1,0 +1,1 @@
+"""Importers of official data: municipalities, metro zones, rivers."""

@@ -1,0 +1,1 @@
+"""Read queries behind the API and the CLI."""

@@ -1,0 +1,69 @@
+"""``/lookup``: what Linde knows about one point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from layers import audit
+from layers.dialects import intersects_point
+from layers.metro_zones import zones_of
+from layers.schema import claims, municipalities
+
+
+def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
+    """The municipality officially containing (lon, lat), its metro zones and the claims in force there.
+
+    A point on a shared boundary belongs to both neighbours: the first by key is
+    given as ``municipality`` and all of them in ``on_boundary_of``. A point
+    outside every municipality gives ``municipality: None`` and empty lists.
+    """
+    d = conn.dialect
+    found = conn.execute(
+        select(municipalities.c.cvegeo, municipalities.c.name, municipalities.c.state_code,
+               municipalities.c.state_name, municipalities.c.version)
+        .where(intersects_point(d, municipalities, lon, lat))
+        .order_by(municipalities.c.cvegeo)
+    ).mappings().all()
+    municipality = None
+    zones: list[dict[str, Any]] = []
+    if found:
+        first = found[0]
+        municipality = {
+            "cvegeo": first["cvegeo"],
+            "name": first["name"],
+            "state": {"code": first["state_code"], "name": first["state_name"]},
+            "boundary_version": first["version"],
+        }
+        zones = zones_of(conn, first["cvegeo"])
+    at = audit.now()
+    claim_rows = conn.execute(
+        select(claims.c.id, claims.c.cvegeo, municipalities.c.name, claims.c.version,
+               claims.c.source, claims.c.source_reference, claims.c.valid_from)
+        .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
+        .where(
+            intersects_point(d, claims, lon, lat),
+            claims.c.valid_from <= at,
+            or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > at)),
+        )
+        .order_by(claims.c.cvegeo, claims.c.version)
+    ).mappings().all()
+    return {
+        "point": {"lon": lon, "lat": lat},
+        "municipality": municipality,
+        "on_boundary_of": [r["cvegeo"] for r in found] if len(found) > 1 else [],
+        "metro_zones": zones,
+        "claims": [
+            {
+                "id": r["id"],
+                "cvegeo": r["cvegeo"],
+                "municipality": r["name"],
+                "version": r["version"],
+                "source": r["source"],
+                "source_reference": r["source_reference"],
+                "valid_from": r["valid_from"],
+            }
+            for r in claim_rows
+        ],
+    }

@@ -1,0 +1,187 @@
+"""The tables of Linde, as SQLAlchemy Core with GeoAlchemy2 geometry columns.
+
+Geometry is stored in EPSG:4326 (lon/lat). Every geometry column has a spatial
+index (GiST on PostGIS, an R*Tree virtual table on SpatiaLite). The schema is
+created and changed only by the migrations in ``layers/migrations``; this module
+mirrors the current head so queries can be written against it.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SRID = 4326
+
+metadata = MetaData()
+
+
+def geometry(kind: str) -> Geometry:
+    return Geometry(kind, srid=SRID, spatial_index=True)
+
+
+municipalities = Table(
+    "municipalities",
+    metadata,
+    Column("cvegeo", String(5), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("state_code", String(2), nullable=False),
+    Column("state_name", Text, nullable=False),
+    Column("population", Integer),
+    Column("dwellings", Integer),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("geom", geometry("MULTIPOLYGON"), nullable=False),
+)
+
+# Every official geometry a municipality has had, the current one included.
+municipality_versions = Table(
+    "municipality_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cvegeo", String(5), ForeignKey("municipalities.cvegeo"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("population", Integer),
+    Column("dwellings", Integer),
+    Column("source", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("import_run_id", Integer, ForeignKey("import_runs.id")),
+    Column("geom", geometry("MULTIPOLYGON"), nullable=False),
+    UniqueConstraint("cvegeo", "version", name="uq_municipality_versions_cvegeo_version"),
+)
+
+metro_zones = Table(
+    "metro_zones",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("delimitation_year", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Union of the member municipalities present; NULL until one of them is imported.
+    Column("geom", geometry("MULTIPOLYGON")),
+)
+
+metro_zone_members = Table(
+    "metro_zone_members",
+    metadata,
+    Column(
+        "zone_code",
+        String(16),
+        ForeignKey("metro_zones.code", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # No foreign key: a delimitation may be imported before its municipalities.
+    Column("cvegeo", String(5), primary_key=True),
+    Column("member_name", Text, nullable=False),
+)
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cvegeo", String(5), ForeignKey("municipalities.cvegeo"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("source_reference", Text),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("notes", Text),
+    Column("geom", geometry("MULTIPOLYGON"), nullable=False),
+    UniqueConstraint("cvegeo", "version", name="uq_claims_cvegeo_version"),
+)
+
+rivers = Table(
+    "rivers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("federal_zone_width_m", Float, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("geom", geometry("MULTILINESTRING"), nullable=False),
+)
+
+inspections = Table(
+    "inspections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("description", Text),
+    Column("gps_accuracy_m", Float),
+    Column("inspector", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("geom", geometry("POINT"), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("created", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("entity_id", Text),
+    Column("details", Text),
+)

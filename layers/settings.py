@@ -1,0 +1,44 @@
+"""Settings read from the environment (prefix ``LINDE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_path() -> Path:
+    """The embedded SpatiaLite file in the per-user data folder (e.g. ~/.local/share/linde)."""
+    return Path(platformdirs.user_data_dir("linde", appauthor=False)) / "linde.sqlite"
+
+
+class Settings(BaseSettings):
+    """Linde's configuration.
+
+    ``LINDE_DATABASE_URL`` picks the engine: ``postgresql://…`` uses PostGIS,
+    ``sqlite:///path`` a SpatiaLite file; unset, the SpatiaLite file in the
+    per-user data folder is used and created on first use.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LINDE_", extra="ignore")
+
+    database_url: str | None = None
+    spatialite_library: str = Field(
+        default="mod_spatialite",
+        description="Name or path of the SpatiaLite loadable module.",
+    )
+    max_vertices: int = Field(default=1_000_000, ge=100)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{default_database_path()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,129 @@
+"""Users and their bearer tokens. Tokens are shown once and stored only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from geo.errors import Conflict, InvalidInput, NotFound, Problem
+from geo.roles import Role
+from layers import audit
+from layers.engine import write_connection
+from layers.schema import api_tokens, users
+
+TOKEN_PREFIX = "linde_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    user_id: int
+    name: str
+    role: Role
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_name(name: str) -> str:
+    clean = name.strip()
+    if not clean or len(clean) > 64 or not all(c.isalnum() or c in "._-@" for c in clean):
+        raise InvalidInput(
+            "user name must be 1-64 letters, digits or . _ - @",
+            problems=[Problem("name", "1-64 letters, digits or . _ - @")],
+        )
+    return clean
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput(
+            f"role must be one of {', '.join(r.value for r in Role)}, not {value!r}",
+            problems=[Problem("role", f"one of {', '.join(r.value for r in Role)}")],
+        ) from None
+
+
+def add_user(engine: Engine, name: str, role: str, *, actor: str) -> tuple[Principal, str]:
+    """Create a user with a first token. Returns the user and the token (shown once).
+
+    Raises:
+        InvalidInput: bad name or role. Conflict: the name is taken.
+    """
+    clean, parsed = _check_name(name), parse_role(role)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with write_connection(engine) as conn:
+            result = conn.execute(
+                insert(users).values(name=clean, role=parsed.value, created_at=audit.now())
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            user_id = int(pk[0])
+            _store_token(conn, user_id, token)
+            audit.record(conn, actor, "user.created", "user", clean, {"role": parsed.value})
+    except IntegrityError:
+        raise Conflict(f"a user named {clean!r} already exists",
+                       problems=[Problem("name", "already taken")]) from None
+    return Principal(user_id, clean, parsed), token
+
+
+def new_token(engine: Engine, name: str, *, actor: str) -> str:
+    """Issue another token for an existing user (the old ones stay valid until revoked)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with write_connection(engine) as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
+        if user_id is None:
+            raise NotFound(f"no user named {name!r}")
+        _store_token(conn, user_id, token)
+        audit.record(conn, actor, "token.created", "user", name)
+    return token
+
+
+def revoke_tokens(engine: Engine, name: str, *, actor: str) -> int:
+    with write_connection(engine) as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
+        if user_id is None:
+            raise NotFound(f"no user named {name!r}")
+        count = conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=audit.now())
+        ).rowcount
+        audit.record(conn, actor, "token.revoked", "user", name, {"tokens": count})
+    return count
+
+
+def _store_token(conn: Connection, user_id: int, token: str) -> None:
+    conn.execute(
+        insert(api_tokens).values(user_id=user_id, token_sha256=_digest(token), created_at=audit.now())
+    )
+
+
+def authenticate(conn: Connection, token: str) -> Principal | None:
+    """The user a bearer token belongs to, or ``None`` if unknown, revoked or disabled."""
+    row = conn.execute(
+        select(users.c.id, users.c.name, users.c.role)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(
+            api_tokens.c.token_sha256 == _digest(token),
+            api_tokens.c.revoked_at.is_(None),
+            users.c.disabled_at.is_(None),
+        )
+    ).first()
+    return Principal(row.id, row.name, Role(row.role)) if row else None
+
+
+def list_users(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(users.c.name, users.c.role, users.c.created_at, users.c.disabled_at).order_by(users.c.name)
+    ).mappings()
+    return [dict(r) for r in rows]
