@@ -23,7 +23,9 @@ from layers.importers.runs import ImportSummary
 from layers.settings import get_settings
 
 app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
-import_app = typer.Typer(help="Import official data (one transaction per file).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import official data (one transaction per file).", no_args_is_help=True
+)
 users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: schema migrations and status.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -59,8 +61,13 @@ def ready_engine() -> Engine:
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     with Progress(
-        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(label, total=None)
 
@@ -77,8 +84,13 @@ def report(summary: ImportSummary) -> None:
 
 
 FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_default=False)]
-CrsOpt = Annotated[str | None, typer.Option(help="CRS of the data if the file does not declare it, e.g. EPSG:6372.")]
-LayerOpt = Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file (GeoPackage).")]
+CrsOpt = Annotated[
+    str | None,
+    typer.Option(help="CRS of the data if the file does not declare it, e.g. EPSG:6372."),
+]
+LayerOpt = Annotated[
+    str | None, typer.Option(help="Layer to read from a multi-layer file (GeoPackage).")
+]
 
 
 @import_app.command("municipalities")
@@ -86,7 +98,9 @@ def import_municipalities_cmd(
     file: FileArg,
     crs: CrsOpt = None,
     layer: LayerOpt = None,
-    source: Annotated[str, typer.Option(help="Where the boundaries come from.")] = "INEGI, Marco Geoestadístico",
+    source: Annotated[
+        str, typer.Option(help="Where the boundaries come from.")
+    ] = "INEGI, Marco Geoestadístico",
 ) -> None:
     """Municipal polygons (GeoJSON, GeoPackage, Shapefile; zipped or not; any CRS)."""
     from layers.importers.municipalities import import_municipalities
@@ -95,8 +109,14 @@ def import_municipalities_cmd(
     try:
         with progress_bar("municipalities") as advance:
             summary = import_municipalities(
-                engine, file, actor=actor(), crs=crs, layer=layer, source=source,
-                max_vertices=get_settings().max_vertices, progress=advance,
+                engine,
+                file,
+                actor=actor(),
+                crs=crs,
+                layer=layer,
+                source=source,
+                max_vertices=get_settings().max_vertices,
+                progress=advance,
             )
     except LindeError as exc:
         fail(exc)
@@ -121,9 +141,13 @@ def import_metro_zones_cmd(file: FileArg) -> None:
 def import_rivers_cmd(
     file: FileArg,
     name_field: Annotated[str, typer.Option(help="Field holding the river name.")] = "name",
-    id_field: Annotated[str | None, typer.Option(help="Field holding a stable id (else the name).")] = None,
+    id_field: Annotated[
+        str | None, typer.Option(help="Field holding a stable id (else the name).")
+    ] = None,
     skip_unnamed: Annotated[bool, typer.Option(help="Leave out lines with an empty name.")] = False,
-    federal_zone_width_m: Annotated[float, typer.Option(help="Width of the federal zone along the river.")] = 10.0,
+    federal_zone_width_m: Annotated[
+        float, typer.Option(help="Width of the federal zone along the river.")
+    ] = 10.0,
     crs: CrsOpt = None,
     layer: LayerOpt = None,
 ) -> None:
@@ -134,9 +158,16 @@ def import_rivers_cmd(
     try:
         with progress_bar("rivers") as advance:
             summary = import_rivers(
-                engine, file, actor=actor(), name_field=name_field, id_field=id_field,
-                skip_unnamed=skip_unnamed, federal_zone_width_m=federal_zone_width_m, crs=crs,
-                layer=layer, progress=advance,
+                engine,
+                file,
+                actor=actor(),
+                name_field=name_field,
+                id_field=id_field,
+                skip_unnamed=skip_unnamed,
+                federal_zone_width_m=federal_zone_width_m,
+                crs=crs,
+                layer=layer,
+                progress=advance,
             )
     except LindeError as exc:
         fail(exc)
@@ -239,8 +270,14 @@ def serve_cmd(
     engine = ready_engine()
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
     engine.dispose()
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
 
 
 @db_app.command("upgrade")
@@ -259,7 +296,9 @@ def db_status() -> None:
         fail(exc)
     out.print(f"engine: {engine_name(engine)}")
     out.print(f"database: {engine.url.render_as_string(hide_password=True)}")
-    out.print(f"schema: {migrate.current_revision(engine) or 'empty'} (newest {migrate.head_revision()})")
+    out.print(
+        f"schema: {migrate.current_revision(engine) or 'empty'} (newest {migrate.head_revision()})"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry for python -m cli.main

@@ -66,17 +66,25 @@ def check_geometries(
     arr = np.asarray(geoms, dtype=object)
     if arr.size == 0:
         return found
-    missing = shapely.is_missing(arr)
+    missing = np.asarray(shapely.is_missing(arr))
     types = shapely.get_type_id(arr)
     type_names = np.array(
-        ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-         "MultiPolygon", "GeometryCollection"]
+        [
+            "Point",
+            "LineString",
+            "LinearRing",
+            "Polygon",
+            "MultiPoint",
+            "MultiLineString",
+            "MultiPolygon",
+            "GeometryCollection",
+        ]
     )
     empty = shapely.is_empty(arr)
     n_coords = shapely.get_num_coordinates(arr)
     bounds = shapely.bounds(arr)
     with np.errstate(invalid="ignore"):
-        finite = np.isfinite(bounds).all(axis=1)
+        finite = np.asarray(np.isfinite(bounds).all(axis=1))
     valid = shapely.is_valid(arr)
     has_z = shapely.has_z(arr)
     lon_min, lat_min, lon_max, lat_max = MEXICO_BOUNDS
@@ -115,14 +123,14 @@ def check_geometries(
         if outside:
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             hint = swapped_hint(cx, cy) or (
-                "" if abs(cx) <= 180 and abs(cy) <= 90
+                ""
+                if abs(cx) <= 180 and abs(cy) <= 90
                 else " (these are not degrees: is the file's CRS declared? pass --crs)"
             )
             found.add(
                 Problem(
                     field,
-                    f"lies outside Mexico: bounds ({x0:.6g}, {y0:.6g}, {x1:.6g}, {y1:.6g})"
-                    f"{hint}",
+                    f"lies outside Mexico: bounds ({x0:.6g}, {y0:.6g}, {x1:.6g}, {y1:.6g}){hint}",
                     row,
                 )
             )
@@ -137,7 +145,7 @@ def _has_nonfinite(geom: BaseGeometry, has_z: bool) -> bool:
     return not bool(np.isfinite(coords).all())
 
 
-def to_multi(geoms: np.ndarray) -> np.ndarray:
+def to_multi(geoms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
     """Drop Z and promote single parts so a column holds one type.
 
     Polygon becomes MultiPolygon and LineString becomes MultiLineString;
@@ -189,7 +197,11 @@ def check_point(lon: float, lat: float) -> list[Problem]:
     """Range checks for a lon/lat pair given as two numbers (query strings, CSV columns)."""
     problems: list[Problem] = []
     if not np.isfinite(lon) or not -180 <= lon <= 180:
-        hint = " (it looks like lat: lon comes first)" if -90 <= lat <= 90 and in_mexico(lat, lon) else ""
+        hint = (
+            " (it looks like lat: lon comes first)"
+            if -90 <= lat <= 90 and in_mexico(lat, lon)
+            else ""
+        )
         problems.append(Problem("lon", f"must be a longitude between -180 and 180{hint}"))
     if not np.isfinite(lat) or not -90 <= lat <= 90:
         hint = (

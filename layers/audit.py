@@ -45,7 +45,9 @@ def record_many(
                 "action": action,
                 "entity": entity,
                 "entity_id": entity_id,
-                "details": json.dumps(details, default=str, ensure_ascii=False) if details else None,
+                "details": json.dumps(details, default=str, ensure_ascii=False)
+                if details
+                else None,
             }
             for action, entity, entity_id, details in entries
         ],

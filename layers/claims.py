@@ -53,16 +53,27 @@ def add_claim(
             problems=[Problem("source", f"one of {', '.join(s.value for s in ClaimSource)}")],
         ) from None
     with write_connection(engine) as conn:
-        if conn.execute(select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)).first() is None:
-            raise NotFound(f"no municipality with cvegeo {cvegeo}; import the official boundaries first",
-                           problems=[Problem("cvegeo", "unknown municipality")])
+        if (
+            conn.execute(
+                select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)
+            ).first()
+            is None
+        ):
+            raise NotFound(
+                f"no municipality with cvegeo {cvegeo}; import the official boundaries first",
+                problems=[Problem("cvegeo", "unknown municipality")],
+            )
         previous = conn.execute(
-            select(claims.c.id, claims.c.version, claims.c.valid_from)
-            .where(claims.c.cvegeo == cvegeo, claims.c.valid_to.is_(None))
+            select(claims.c.id, claims.c.version, claims.c.valid_from).where(
+                claims.c.cvegeo == cvegeo, claims.c.valid_to.is_(None)
+            )
         ).first()
-        last_version = conn.execute(
-            select(func.max(claims.c.version)).where(claims.c.cvegeo == cvegeo)
-        ).scalar() or 0
+        last_version = (
+            conn.execute(
+                select(func.max(claims.c.version)).where(claims.c.cvegeo == cvegeo)
+            ).scalar()
+            or 0
+        )
         if previous is not None:
             if _naive(previous.valid_from) >= _naive(valid_from):
                 raise InvalidInput(
@@ -70,60 +81,103 @@ def add_claim(
                     "force began",
                     problems=[Problem("valid_from", "not after the claim in force")],
                 )
-            conn.execute(update(claims).where(claims.c.id == previous.id).values(valid_to=valid_from))
+            conn.execute(
+                update(claims).where(claims.c.id == previous.id).values(valid_to=valid_from)
+            )
         result = conn.execute(
             insert(claims).values(
-                cvegeo=cvegeo, version=last_version + 1, source=parsed_source.value,
-                source_reference=source_reference, valid_from=valid_from, valid_to=None,
-                recorded_by=recorded_by, recorded_at=audit.now(), notes=notes,
+                cvegeo=cvegeo,
+                version=last_version + 1,
+                source=parsed_source.value,
+                source_reference=source_reference,
+                valid_from=valid_from,
+                valid_to=None,
+                recorded_by=recorded_by,
+                recorded_at=audit.now(),
+                notes=notes,
                 geom=to_db(to_multi([geom]))[0],
             )
         )
         pk = result.inserted_primary_key
         assert pk is not None
         claim_id = int(pk[0])
-        audit.record(conn, recorded_by, "claim.created", "claim", str(claim_id),
-                     {"cvegeo": cvegeo, "version": last_version + 1, "source": parsed_source.value,
-                      "closed": previous.id if previous else None})
+        audit.record(
+            conn,
+            recorded_by,
+            "claim.created",
+            "claim",
+            str(claim_id),
+            {
+                "cvegeo": cvegeo,
+                "version": last_version + 1,
+                "source": parsed_source.value,
+                "closed": previous.id if previous else None,
+            },
+        )
         return get_claim(conn, claim_id)
 
 
 def _naive(value: datetime) -> datetime:
     # SQLite returns naive UTC datetimes; compare everything as naive UTC.
-    return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone().replace(tzinfo=None)
+    return (
+        value.replace(tzinfo=None)
+        if value.tzinfo is None
+        else value.astimezone().replace(tzinfo=None)
+    )
 
 
 def get_claim(conn: Connection, claim_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
-        .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
-        .where(claims.c.id == claim_id)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
+            .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
+            .where(claims.c.id == claim_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"no claim {claim_id}")
     return dict(row)
 
 
 def list_claims(
-    conn: Connection, *, cvegeo: str | None = None, as_of: datetime | None = None,
-    limit: int = 100, offset: int = 0,
+    conn: Connection,
+    *,
+    cvegeo: str | None = None,
+    as_of: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Claims, newest first; ``as_of`` keeps the ones in force at that moment."""
     query = (
         select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
         .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
         .order_by(claims.c.cvegeo, claims.c.version.desc())
-        .limit(limit).offset(offset)
+        .limit(limit)
+        .offset(offset)
     )
     if cvegeo:
         query = query.where(claims.c.cvegeo == cvegeo)
     if as_of is not None:
-        query = query.where(claims.c.valid_from <= as_of,
-                            or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > as_of)))
+        query = query.where(
+            claims.c.valid_from <= as_of,
+            or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > as_of)),
+        )
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def _columns() -> list[Any]:
-    return [claims.c.id, claims.c.cvegeo, municipalities.c.name.label("municipality"),
-            claims.c.version, claims.c.source, claims.c.source_reference, claims.c.valid_from,
-            claims.c.valid_to, claims.c.recorded_by, claims.c.recorded_at, claims.c.notes]
+    return [
+        claims.c.id,
+        claims.c.cvegeo,
+        municipalities.c.name.label("municipality"),
+        claims.c.version,
+        claims.c.source,
+        claims.c.source_reference,
+        claims.c.valid_from,
+        claims.c.valid_to,
+        claims.c.recorded_by,
+        claims.c.recorded_at,
+        claims.c.notes,
+    ]

@@ -30,7 +30,11 @@ def bbox_candidates(
         return geom.op("&&")(envelope)
     rtree = table(
         f"idx_{tbl.name}_{geom_column}",
-        column("pkid"), column("xmin"), column("xmax"), column("ymin"), column("ymax"),
+        column("pkid"),
+        column("xmin"),
+        column("xmax"),
+        column("ymin"),
+        column("ymax"),
     )
     candidates = select(rtree.c.pkid).where(
         rtree.c.xmin <= maxx, rtree.c.xmax >= minx, rtree.c.ymin <= maxy, rtree.c.ymax >= miny

@@ -15,7 +15,9 @@ from layers.schema import SRID
 def to_db(geoms: Sequence[BaseGeometry] | np.ndarray) -> list[WKBElement]:
     """Shapely geometries (lon/lat) to EWKB values to bind into an insert or update."""
     arr = shapely.set_srid(np.asarray(geoms, dtype=object), SRID)
-    return [WKBElement(wkb, srid=SRID, extended=True) for wkb in shapely.to_wkb(arr, include_srid=True)]
+    return [
+        WKBElement(wkb, srid=SRID, extended=True) for wkb in shapely.to_wkb(arr, include_srid=True)
+    ]
 
 
 def from_db(value: WKBElement | bytes | memoryview | None) -> BaseGeometry | None:

@@ -21,8 +21,10 @@ def refresh_geometries(conn: Connection, zone_codes: Iterable[str] | None = None
     Returns:
         How many zones were refreshed. A zone with no member imported yet gets NULL.
     """
-    codes = sorted(set(zone_codes)) if zone_codes is not None else list(
-        conn.execute(select(metro_zones.c.code)).scalars()
+    codes = (
+        sorted(set(zone_codes))
+        if zone_codes is not None
+        else list(conn.execute(select(metro_zones.c.code)).scalars())
     )
     for code in codes:
         rows = conn.execute(
@@ -57,8 +59,12 @@ def zones_with_members(conn: Connection, cvegeos: Iterable[str]) -> set[str]:
 def zones_of(conn: Connection, cvegeo: str) -> list[dict[str, Any]]:
     """The metro zones (any delimitation year) a municipality belongs to."""
     rows = conn.execute(
-        select(metro_zones.c.code, metro_zones.c.name, metro_zones.c.delimitation_year,
-               metro_zones.c.kind)
+        select(
+            metro_zones.c.code,
+            metro_zones.c.name,
+            metro_zones.c.delimitation_year,
+            metro_zones.c.kind,
+        )
         .join(metro_zone_members, metro_zone_members.c.zone_code == metro_zones.c.code)
         .where(metro_zone_members.c.cvegeo == cvegeo)
         .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)

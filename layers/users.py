@@ -16,7 +16,7 @@ from layers import audit
 from layers.engine import write_connection
 from layers.schema import api_tokens, users
 
-TOKEN_PREFIX = "linde_"
+TOKEN_PREFIX = "linde_"  # noqa: S105 (a visible prefix, not a secret)
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,9 @@ def add_user(engine: Engine, name: str, role: str, *, actor: str) -> tuple[Princ
             _store_token(conn, user_id, token)
             audit.record(conn, actor, "user.created", "user", clean, {"role": parsed.value})
     except IntegrityError:
-        raise Conflict(f"a user named {clean!r} already exists",
-                       problems=[Problem("name", "already taken")]) from None
+        raise Conflict(
+            f"a user named {clean!r} already exists", problems=[Problem("name", "already taken")]
+        ) from None
     return Principal(user_id, clean, parsed), token
 
 
@@ -104,7 +105,9 @@ def revoke_tokens(engine: Engine, name: str, *, actor: str) -> int:
 
 def _store_token(conn: Connection, user_id: int, token: str) -> None:
     conn.execute(
-        insert(api_tokens).values(user_id=user_id, token_sha256=_digest(token), created_at=audit.now())
+        insert(api_tokens).values(
+            user_id=user_id, token_sha256=_digest(token), created_at=audit.now()
+        )
     )
 
 
@@ -124,6 +127,8 @@ def authenticate(conn: Connection, token: str) -> Principal | None:
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(users.c.name, users.c.role, users.c.created_at, users.c.disabled_at).order_by(users.c.name)
+        select(users.c.name, users.c.role, users.c.created_at, users.c.disabled_at).order_by(
+            users.c.name
+        )
     ).mappings()
     return [dict(r) for r in rows]

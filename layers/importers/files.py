@@ -26,11 +26,15 @@ def _check_exists(path: Path) -> None:
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file", problems=[Problem("file", "does not exist")])
     if path.is_dir():
-        raise UnreadableFile(f"{path} is a folder; give the file", problems=[Problem("file", "is a folder")])
+        raise UnreadableFile(
+            f"{path} is a folder; give the file", problems=[Problem("file", "is a folder")]
+        )
 
 
-def read_geodata(path: Path, *, crs: str | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector file (GeoJSON, GeoPackage, Shapefile, zipped or not) and return it in EPSG:4326.
+def read_geodata(
+    path: Path, *, crs: str | None = None, layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a vector file (GeoJSON, GeoPackage, Shapefile; zipped or not) in EPSG:4326.
 
     Args:
         path: the file; ``.zip`` archives are opened in place (GDAL's /vsizip/).

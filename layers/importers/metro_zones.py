@@ -25,7 +25,8 @@ from layers import audit, metro_zones
 from layers.engine import write_connection
 from layers.importers.files import find_column, read_table
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
-from layers.schema import metro_zone_members, metro_zones as zones_table, municipalities
+from layers.schema import metro_zone_members, municipalities
+from layers.schema import metro_zones as zones_table
 
 SOURCES = {
     2015: "SEDATU, CONAPO, INEGI: Delimitación de las zonas metropolitanas de México 2015",
@@ -44,8 +45,15 @@ class Zone:
 
     @property
     def sha(self) -> str:
-        return fingerprint(None, {"name": self.name, "year": self.year, "kind": self.kind,
-                                  "members": sorted(self.members.items())})
+        return fingerprint(
+            None,
+            {
+                "name": self.name,
+                "year": self.year,
+                "kind": self.kind,
+                "members": sorted(self.members.items()),
+            },
+        )
 
 
 def prepare(path: Path) -> list[Zone]:
@@ -67,7 +75,9 @@ def prepare(path: Path) -> list[Zone]:
         raise ImportRejected(problem.reason, problems=[problem])
     name_col = find_column(cols, "NOM_ZM")
     if name_col is None:
-        raise ImportRejected("no NOM_ZM (zone name) column", problems=[Problem("NOM_ZM", "missing")])
+        raise ImportRejected(
+            "no NOM_ZM (zone name) column", problems=[Problem("NOM_ZM", "missing")]
+        )
     assert code_col and key_col
 
     problems = ProblemList()
@@ -89,10 +99,17 @@ def prepare(path: Path) -> list[Zone]:
             continue
         zone = zones.setdefault(code, Zone(code, name, year, kind, row))
         if zone.name != name:
-            problems.add(Problem(name_col, f"zone {code} is named {zone.name!r} at row "
-                                 f"{zone.first_row} but {name!r} here", row))
+            problems.add(
+                Problem(
+                    name_col,
+                    f"zone {code} is named {zone.name!r} at row {zone.first_row} but {name!r} here",
+                    row,
+                )
+            )
         if key in zone.members:
-            problems.add(Problem(key_col, f"municipality {key} is listed twice in zone {code}", row))
+            problems.add(
+                Problem(key_col, f"municipality {key} is listed twice in zone {code}", row)
+            )
         zone.members[key] = member or key
     if problems:
         raise ImportRejected(
@@ -116,26 +133,46 @@ def import_metro_zones(
         at = audit.now()
         touched: list[str] = []
         for n, zone in enumerate(zones, start=1):
-            values = {"name": zone.name, "delimitation_year": zone.year, "kind": zone.kind,
-                      "source": SOURCES[zone.year], "content_sha256": zone.sha, "updated_at": at}
+            values = {
+                "name": zone.name,
+                "delimitation_year": zone.year,
+                "kind": zone.kind,
+                "source": SOURCES[zone.year],
+                "content_sha256": zone.sha,
+                "updated_at": at,
+            }
             if zone.code not in current:
                 conn.execute(insert(zones_table).values(code=zone.code, **values))
                 run.summary.created += 1
                 action = "metro_zone.created"
             elif current[zone.code] != zone.sha:
-                conn.execute(update(zones_table).where(zones_table.c.code == zone.code).values(**values))
-                conn.execute(delete(metro_zone_members).where(metro_zone_members.c.zone_code == zone.code))
+                conn.execute(
+                    update(zones_table).where(zones_table.c.code == zone.code).values(**values)
+                )
+                conn.execute(
+                    delete(metro_zone_members).where(metro_zone_members.c.zone_code == zone.code)
+                )
                 run.summary.updated += 1
                 action = "metro_zone.updated"
             else:
                 run.summary.unchanged += 1
                 progress(n, len(zones))
                 continue
-            conn.execute(insert(metro_zone_members), [
-                {"zone_code": zone.code, "cvegeo": k, "member_name": v} for k, v in zone.members.items()
-            ])
-            audit.record(conn, actor, action, "metro_zone", zone.code,
-                         {"members": sorted(zone.members), "import_run": run.id})
+            conn.execute(
+                insert(metro_zone_members),
+                [
+                    {"zone_code": zone.code, "cvegeo": k, "member_name": v}
+                    for k, v in zone.members.items()
+                ],
+            )
+            audit.record(
+                conn,
+                actor,
+                action,
+                "metro_zone",
+                zone.code,
+                {"members": sorted(zone.members), "import_run": run.id},
+            )
             touched.append(zone.code)
             progress(n, len(zones))
         metro_zones.refresh_geometries(conn, touched)

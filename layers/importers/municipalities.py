@@ -50,7 +50,9 @@ class MunicipalityRow:
     sha: str
 
 
-def prepare(gdf: gpd.GeoDataFrame, *, max_vertices: int = DEFAULT_MAX_VERTICES) -> list[MunicipalityRow]:
+def prepare(
+    gdf: gpd.GeoDataFrame, *, max_vertices: int = DEFAULT_MAX_VERTICES
+) -> list[MunicipalityRow]:
     """Map columns, check every row, and return the rows ready to write.
 
     Raises:
@@ -65,11 +67,21 @@ def prepare(gdf: gpd.GeoDataFrame, *, max_vertices: int = DEFAULT_MAX_VERTICES) 
     viv_col = find_column(columns, *DWELLING_COLUMNS)
     missing: list[Problem] = []
     if key_col is None and (state_col is None or mun_col is None):
-        missing.append(Problem("cvegeo", "no municipal key column: expected CVEGEO, or CVE_ENT "
-                               f"and CVE_MUN; the file has {', '.join(columns) or 'no columns'}"))
+        missing.append(
+            Problem(
+                "cvegeo",
+                "no municipal key column: expected CVEGEO, or CVE_ENT "
+                f"and CVE_MUN; the file has {', '.join(columns) or 'no columns'}",
+            )
+        )
     if name_col is None:
-        missing.append(Problem("name", "no name column: expected NOMGEO, NOM_AGEM or NOM_MUN; "
-                               f"the file has {', '.join(columns) or 'no columns'}"))
+        missing.append(
+            Problem(
+                "name",
+                "no name column: expected NOMGEO, NOM_AGEM or NOM_MUN; "
+                f"the file has {', '.join(columns) or 'no columns'}",
+            )
+        )
     if missing:
         raise ImportRejected("; ".join(p.reason for p in missing), problems=missing)
 
@@ -79,7 +91,9 @@ def prepare(gdf: gpd.GeoDataFrame, *, max_vertices: int = DEFAULT_MAX_VERTICES) 
     else:
         assert state_col is not None and mun_col is not None
         raw_keys = [
-            None if pd.isna(s) or pd.isna(m) else f"{str(s).strip().zfill(2)}{str(m).strip().zfill(3)}"
+            None
+            if pd.isna(s) or pd.isna(m)
+            else f"{str(s).strip().zfill(2)}{str(m).strip().zfill(3)}"
             for s, m in zip(gdf[state_col], gdf[mun_col], strict=True)
         ]
     populations = _integers(gdf, pop_col, problems)
@@ -91,16 +105,24 @@ def prepare(gdf: gpd.GeoDataFrame, *, max_vertices: int = DEFAULT_MAX_VERTICES) 
         row = i + 1
         key = normalize_cvegeo(raw)
         if key is None:
-            shown = "empty" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else repr(raw)
-            problems.add(Problem("cvegeo", f"{shown} is not a 5-digit INEGI municipal key "
-                                 "(state 01-32 + municipality, e.g. 20157)", row))
+            shown = (
+                "empty" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else repr(raw)
+            )
+            problems.add(
+                Problem(
+                    "cvegeo",
+                    f"{shown} is not a 5-digit INEGI municipal key "
+                    "(state 01-32 + municipality, e.g. 20157)",
+                    row,
+                )
+            )
         elif key in seen:
             problems.add(Problem("cvegeo", f"{key} appears again (first at row {seen[key]})", row))
         else:
             seen[key] = row
         name = "" if raw_name is None or pd.isna(raw_name) else str(raw_name).strip()
         if not name:
-            problems.add(Problem(name_col, "the municipality name is empty", row))
+            problems.add(Problem(str(name_col), "the municipality name is empty", row))
         keys.append(key or "")
         names.append(name)
 
@@ -116,8 +138,15 @@ def prepare(gdf: gpd.GeoDataFrame, *, max_vertices: int = DEFAULT_MAX_VERTICES) 
     for i in range(len(gdf)):
         attrs = {"name": names[i], "population": populations[i], "dwellings": dwellings[i]}
         out.append(
-            MunicipalityRow(i + 1, keys[i], names[i], populations[i], dwellings[i], multi[i],
-                            fingerprint(multi[i], attrs))
+            MunicipalityRow(
+                i + 1,
+                keys[i],
+                names[i],
+                populations[i],
+                dwellings[i],
+                multi[i],
+                fingerprint(multi[i], attrs),
+            )
         )
     return out
 
@@ -162,8 +191,9 @@ def import_municipalities(
     a created or changed municipality get their outline recomputed.
     """
     rows = prepare(read_geodata(path, crs=crs, layer=layer), max_vertices=max_vertices)
-    return write_municipalities(engine, rows, path=path, actor=actor, source=source,
-                                progress=progress)
+    return write_municipalities(
+        engine, rows, path=path, actor=actor, source=source, progress=progress
+    )
 
 
 def write_municipalities(
@@ -180,8 +210,11 @@ def write_municipalities(
         current = {
             r.cvegeo: (r.version, r.content_sha256)
             for r in conn.execute(
-                select(municipalities.c.cvegeo, municipalities.c.version,
-                       municipalities.c.content_sha256)
+                select(
+                    municipalities.c.cvegeo,
+                    municipalities.c.version,
+                    municipalities.c.content_sha256,
+                )
             )
         }
         created = [r for r in rows if r.cvegeo not in current]
@@ -194,12 +227,17 @@ def write_municipalities(
         for start in range(0, len(created), BATCH):
             batch = created[start : start + BATCH]
             wkb = to_db([r.geom for r in batch])
-            conn.execute(insert(municipalities), [
-                _current_values(r, g, 1, source, at) for r, g in zip(batch, wkb, strict=True)
-            ])
-            conn.execute(insert(municipality_versions), [
-                _version_values(r, g, 1, source, at, run.id) for r, g in zip(batch, wkb, strict=True)
-            ])
+            conn.execute(
+                insert(municipalities),
+                [_current_values(r, g, 1, source, at) for r, g in zip(batch, wkb, strict=True)],
+            )
+            conn.execute(
+                insert(municipality_versions),
+                [
+                    _version_values(r, g, 1, source, at, run.id)
+                    for r, g in zip(batch, wkb, strict=True)
+                ],
+            )
             done += len(batch)
             progress(done, len(rows))
 
@@ -208,24 +246,51 @@ def write_municipalities(
             wkb = to_db([r.geom for r in batch])
             conn.execute(
                 update(municipality_versions)
-                .where(municipality_versions.c.cvegeo == bindparam("k"),
-                       municipality_versions.c.valid_to.is_(None))
+                .where(
+                    municipality_versions.c.cvegeo == bindparam("k"),
+                    municipality_versions.c.valid_to.is_(None),
+                )
                 .values(valid_to=at),
                 [{"k": r.cvegeo} for r in batch],
             )
-            conn.execute(insert(municipality_versions), [
-                _version_values(r, g, current[r.cvegeo][0] + 1, source, at, run.id)
-                for r, g in zip(batch, wkb, strict=True)
-            ])
+            conn.execute(
+                insert(municipality_versions),
+                [
+                    _version_values(r, g, current[r.cvegeo][0] + 1, source, at, run.id)
+                    for r, g in zip(batch, wkb, strict=True)
+                ],
+            )
             conn.execute(
                 update(municipalities)
                 .where(municipalities.c.cvegeo == bindparam("k"))
-                .values({c: bindparam(f"v_{c}") for c in (
-                    "name", "state_code", "state_name", "population", "dwellings", "version",
-                    "source", "content_sha256", "valid_from", "geom")}),
+                .values(
+                    {
+                        c: bindparam(f"v_{c}")
+                        for c in (
+                            "name",
+                            "state_code",
+                            "state_name",
+                            "population",
+                            "dwellings",
+                            "version",
+                            "source",
+                            "content_sha256",
+                            "valid_from",
+                            "geom",
+                        )
+                    }
+                ),
                 [
-                    {"k": r.cvegeo, **{f"v_{c}": v for c, v in _current_values(
-                        r, g, current[r.cvegeo][0] + 1, source, at).items() if c != "cvegeo"}}
+                    {
+                        "k": r.cvegeo,
+                        **{
+                            f"v_{c}": v
+                            for c, v in _current_values(
+                                r, g, current[r.cvegeo][0] + 1, source, at
+                            ).items()
+                            if c != "cvegeo"
+                        },
+                    }
                     for r, g in zip(batch, wkb, strict=True)
                 ],
             )
@@ -233,26 +298,50 @@ def write_municipalities(
             progress(done, len(rows))
 
         run.summary.created, run.summary.updated = len(created), len(changed)
-        audit.record_many(conn, actor, [
-            ("municipality.created", "municipality", r.cvegeo, {"version": 1, "import_run": run.id})
-            for r in created
-        ] + [
-            ("municipality.new_version", "municipality", r.cvegeo,
-             {"version": current[r.cvegeo][0] + 1, "import_run": run.id})
-            for r in changed
-        ])
+        audit.record_many(
+            conn,
+            actor,
+            [
+                (
+                    "municipality.created",
+                    "municipality",
+                    r.cvegeo,
+                    {"version": 1, "import_run": run.id},
+                )
+                for r in created
+            ]
+            + [
+                (
+                    "municipality.new_version",
+                    "municipality",
+                    r.cvegeo,
+                    {"version": current[r.cvegeo][0] + 1, "import_run": run.id},
+                )
+                for r in changed
+            ],
+        )
         touched = {r.cvegeo for r in created} | {r.cvegeo for r in changed}
         if touched:
             metro_zones.refresh_geometries(conn, metro_zones.zones_with_members(conn, touched))
         return run.finish()
 
 
-def _current_values(r: MunicipalityRow, geom: Any, version: int, source: str, at: Any) -> dict[str, Any]:
+def _current_values(
+    r: MunicipalityRow, geom: Any, version: int, source: str, at: Any
+) -> dict[str, Any]:
     state_code, state_name = state_of(r.cvegeo)
     return {
-        "cvegeo": r.cvegeo, "name": r.name, "state_code": state_code, "state_name": state_name,
-        "population": r.population, "dwellings": r.dwellings, "version": version,
-        "source": source, "content_sha256": r.sha, "valid_from": at, "geom": geom,
+        "cvegeo": r.cvegeo,
+        "name": r.name,
+        "state_code": state_code,
+        "state_name": state_name,
+        "population": r.population,
+        "dwellings": r.dwellings,
+        "version": version,
+        "source": source,
+        "content_sha256": r.sha,
+        "valid_from": at,
+        "geom": geom,
     }
 
 
@@ -260,7 +349,15 @@ def _version_values(
     r: MunicipalityRow, geom: Any, version: int, source: str, at: Any, run_id: int | None
 ) -> dict[str, Any]:
     return {
-        "cvegeo": r.cvegeo, "version": version, "name": r.name, "population": r.population,
-        "dwellings": r.dwellings, "source": source, "content_sha256": r.sha, "valid_from": at,
-        "valid_to": None, "import_run_id": run_id, "geom": geom,
+        "cvegeo": r.cvegeo,
+        "version": version,
+        "name": r.name,
+        "population": r.population,
+        "dwellings": r.dwellings,
+        "source": source,
+        "content_sha256": r.sha,
+        "valid_from": at,
+        "valid_to": None,
+        "import_run_id": run_id,
+        "geom": geom,
     }

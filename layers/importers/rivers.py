@@ -49,19 +49,31 @@ def import_rivers(
             repeated ids, wrong geometry types, lines nowhere near Mexico.
     """
     if not federal_zone_width_m > 0:
-        raise ImportRejected("--federal-zone-width-m must be a positive number of metres",
-                             problems=[Problem("federal_zone_width_m", "must be > 0")])
+        raise ImportRejected(
+            "--federal-zone-width-m must be a positive number of metres",
+            problems=[Problem("federal_zone_width_m", "must be > 0")],
+        )
     gdf = read_geodata(path, crs=crs, layer=layer)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     name_col = find_column(columns, name_field)
     id_col = find_column(columns, id_field) if id_field else None
     missing = []
     if name_col is None:
-        missing.append(Problem("name_field", f"the file has no field {name_field!r}; "
-                               f"choose one of {', '.join(columns)} with --name-field"))
+        missing.append(
+            Problem(
+                "name_field",
+                f"the file has no field {name_field!r}; "
+                f"choose one of {', '.join(columns)} with --name-field",
+            )
+        )
     if id_field and id_col is None:
-        missing.append(Problem("id_field", f"the file has no field {id_field!r}; "
-                               f"choose one of {', '.join(columns)} with --id-field"))
+        missing.append(
+            Problem(
+                "id_field",
+                f"the file has no field {id_field!r}; "
+                f"choose one of {', '.join(columns)} with --id-field",
+            )
+        )
     if missing:
         raise ImportRejected("; ".join(p.reason for p in missing), problems=missing)
     assert name_col is not None
@@ -72,12 +84,22 @@ def import_rivers(
     problems = ProblemList()
     for i in keep:
         if not names[i]:
-            problems.add(Problem(name_col, "the river name is empty (use --skip-unnamed to leave "
-                                 "such lines out)", i + 1))
+            problems.add(
+                Problem(
+                    name_col,
+                    "the river name is empty (use --skip-unnamed to leave such lines out)",
+                    i + 1,
+                )
+            )
     geoms = gdf.geometry.to_numpy()
     sub = ProblemList()
-    check_geometries(geoms[keep], allowed_types=LINEAR, extent="intersects",
-                     max_vertices=max_vertices, problems=sub)
+    check_geometries(
+        geoms[keep],
+        allowed_types=LINEAR,
+        extent="intersects",
+        max_vertices=max_vertices,
+        problems=sub,
+    )
     for p in sub.items:
         problems.add(Problem(p.field, p.reason, keep[p.row - 1] + 1 if p.row else None))
     keys: list[str] = []
@@ -89,7 +111,9 @@ def import_rivers(
             if not key:
                 problems.add(Problem(id_col, "the id is empty", i + 1))
             elif key in seen:
-                problems.add(Problem(id_col, f"{key} appears again (first at row {seen[key]})", i + 1))
+                problems.add(
+                    Problem(id_col, f"{key} appears again (first at row {seen[key]})", i + 1)
+                )
             seen.setdefault(key, i + 1)
             keys.append(f"{id_col}:{key}")
     else:
@@ -112,8 +136,14 @@ def import_rivers(
         entries = []
         for n, (i, key, line) in enumerate(zip(keep, keys, lines, strict=True), start=1):
             sha = fingerprint(line, {"name": names[i], "width": federal_zone_width_m})
-            values = {"name": names[i], "source": label, "federal_zone_width_m": federal_zone_width_m,
-                      "content_sha256": sha, "updated_at": at, "geom": to_db([line])[0]}
+            values = {
+                "name": names[i],
+                "source": label,
+                "federal_zone_width_m": federal_zone_width_m,
+                "content_sha256": sha,
+                "updated_at": at,
+                "geom": to_db([line])[0],
+            }
             if key not in current:
                 conn.execute(insert(rivers).values(key=key, **values))
                 run.summary.created += 1

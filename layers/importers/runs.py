@@ -87,7 +87,11 @@ class ImportRun:
             f"import.{s.kind}",
             "import_run",
             str(self.id),
-            {"file": s.file_name, "created": s.created, "updated": s.updated,
-             "unchanged": s.unchanged},
+            {
+                "file": s.file_name,
+                "created": s.created,
+                "updated": s.updated,
+                "unchanged": s.unchanged,
+            },
         )
         return s

@@ -13,19 +13,28 @@ from layers.schema import claims, municipalities
 
 
 def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
-    """The municipality officially containing (lon, lat), its metro zones and the claims in force there.
+    """The municipality officially holding (lon, lat), its metro zones and the claims in force.
 
     A point on a shared boundary belongs to both neighbours: the first by key is
     given as ``municipality`` and all of them in ``on_boundary_of``. A point
     outside every municipality gives ``municipality: None`` and empty lists.
     """
     d = conn.dialect
-    found = conn.execute(
-        select(municipalities.c.cvegeo, municipalities.c.name, municipalities.c.state_code,
-               municipalities.c.state_name, municipalities.c.version)
-        .where(intersects_point(d, municipalities, lon, lat))
-        .order_by(municipalities.c.cvegeo)
-    ).mappings().all()
+    found = (
+        conn.execute(
+            select(
+                municipalities.c.cvegeo,
+                municipalities.c.name,
+                municipalities.c.state_code,
+                municipalities.c.state_name,
+                municipalities.c.version,
+            )
+            .where(intersects_point(d, municipalities, lon, lat))
+            .order_by(municipalities.c.cvegeo)
+        )
+        .mappings()
+        .all()
+    )
     municipality = None
     zones: list[dict[str, Any]] = []
     if found:
@@ -38,17 +47,28 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
         }
         zones = zones_of(conn, first["cvegeo"])
     at = audit.now()
-    claim_rows = conn.execute(
-        select(claims.c.id, claims.c.cvegeo, municipalities.c.name, claims.c.version,
-               claims.c.source, claims.c.source_reference, claims.c.valid_from)
-        .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
-        .where(
-            intersects_point(d, claims, lon, lat),
-            claims.c.valid_from <= at,
-            or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > at)),
+    claim_rows = (
+        conn.execute(
+            select(
+                claims.c.id,
+                claims.c.cvegeo,
+                municipalities.c.name,
+                claims.c.version,
+                claims.c.source,
+                claims.c.source_reference,
+                claims.c.valid_from,
+            )
+            .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
+            .where(
+                intersects_point(d, claims, lon, lat),
+                claims.c.valid_from <= at,
+                or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > at)),
+            )
+            .order_by(claims.c.cvegeo, claims.c.version)
         )
-        .order_by(claims.c.cvegeo, claims.c.version)
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return {
         "point": {"lon": lon, "lat": lat},
         "municipality": municipality,

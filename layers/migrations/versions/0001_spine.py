@@ -8,8 +8,10 @@ Create Date: 2026-11-22
 
 import sqlalchemy as sa
 from alembic import op
-from geoalchemy2 import Geometry
-from geoalchemy2 import alembic_helpers  # noqa: F401  (registers the geospatial operations)
+from geoalchemy2 import (
+    Geometry,
+    alembic_helpers,  # noqa: F401  (registers the geospatial operations)
+)
 
 revision = "0001"
 down_revision = None
@@ -24,9 +26,7 @@ def geom(kind):
 
 
 def spatial_index(table, column="geom"):
-    op.create_geospatial_index(
-        f"idx_{table}_{column}", table, [column], postgresql_using="gist"
-    )
+    op.create_geospatial_index(f"idx_{table}_{column}", table, [column], postgresql_using="gist")
 
 
 def upgrade() -> None:
@@ -186,8 +186,13 @@ def downgrade() -> None:
     for table in ("audit_log", "api_tokens", "users"):
         op.drop_table(table)
     for table in (
-        "inspections", "rivers", "claims", "metro_zone_members", "metro_zones",
-        "municipality_versions", "municipalities",
+        "inspections",
+        "rivers",
+        "claims",
+        "metro_zone_members",
+        "metro_zones",
+        "municipality_versions",
+        "municipalities",
     ):
         if table == "metro_zone_members":
             op.drop_table(table)

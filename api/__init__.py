@@ -1,0 +1,1 @@
+"""The FastAPI application of Linde: routes per resource, auth, error mapping."""

@@ -1,0 +1,47 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import errors
+from api.routes import boundaries, claims, health, lookup, users
+from layers import migrate
+from layers.engine import make_engine
+from layers.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app. The engine is made (and migrated) at start-up unless one is given.
+
+    Every worker process holds only its own connection pool; nothing is shared in
+    memory, so processes can be added behind a load balancer.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        app.state.engine = engine or make_engine(settings=settings)
+        migrate.upgrade(app.state.engine)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Linde",
+        summary="Límites metropolitanos de México: límites oficiales y reclamados, zonas en "
+        "disputa, inspecciones en ríos.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, boundaries, lookup, claims, users):
+        app.include_router(module.router)
+    return app

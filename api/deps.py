@@ -1,0 +1,68 @@
+"""Dependencies shared by the routes: the database connection and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection, Engine
+
+from geo.errors import Forbidden, Unauthenticated
+from geo.roles import Role
+from layers.users import Principal, authenticate
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_connection(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
+    """A read connection for the duration of the request."""
+    with engine.connect() as conn:
+        yield conn
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ConnectionDep = Annotated[Connection, Depends(get_connection)]
+
+_bearer = HTTPBearer(auto_error=False, description="Token printed by `linde users add`.")
+
+
+def current_principal(
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller identified by ``Authorization: Bearer <token>``.
+
+    Raises:
+        Unauthenticated: no token, or a token that is unknown or revoked (401).
+    """
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("this resource needs a bearer token (Authorization: Bearer …)")
+    with engine.connect() as conn:
+        principal = authenticate(conn, credentials.credentials)
+    if principal is None:
+        raise Unauthenticated("the bearer token is unknown or revoked")
+    return principal
+
+
+def require_role(required: Role) -> Callable[[Principal], Principal]:
+    """A dependency that admits callers whose role is ``required`` or above (403 otherwise)."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.role.can_act_as(required):
+            raise Forbidden(
+                f"this needs the {required.value} role; {principal.name} is {principal.role.value}"
+            )
+        return principal
+
+    return check
+
+
+Planner = Annotated[Principal, Depends(require_role(Role.planner))]
+Inspector = Annotated[Principal, Depends(require_role(Role.inspector))]
+Commission = Annotated[Principal, Depends(require_role(Role.commission))]
+Admin = Annotated[Principal, Depends(require_role(Role.admin))]

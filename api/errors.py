@@ -1,0 +1,116 @@
+"""One JSON shape for every error: ``{"error": {"code", "message", "details"}}``.
+
+The HTTP status of each error class is chosen here and nowhere else. A 5xx never
+carries a database message or a stack trace: those go to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import (
+    Conflict,
+    Forbidden,
+    ImportRejected,
+    InvalidGeometry,
+    InvalidInput,
+    LindeError,
+    NotFound,
+    Unauthenticated,
+    UnreadableFile,
+)
+
+log = logging.getLogger("linde.api")
+
+STATUS: dict[type[LindeError], int] = {
+    InvalidGeometry: 422,
+    ImportRejected: 422,
+    UnreadableFile: 422,
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def error_body(
+    code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def status_of(exc: LindeError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _linde_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LindeError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(
+        error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),
+        status_code=status_of(exc),
+        headers=headers,
+    )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "body", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"field": _location(tuple(e.get("loc", ()))), "reason": str(e.get("msg", "invalid"))}
+        for e in exc.errors()
+    ]
+    message = "; ".join(f"{d['field']}: {d['reason']}" for d in details)
+    return JSONResponse(error_body("invalid_input", message, details), status_code=422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        error_body("internal_error", "Linde could not complete the request; the error was logged."),
+        status_code=500,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LindeError, _linde_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

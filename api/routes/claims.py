@@ -1,0 +1,71 @@
+"""Boundary claims: read by planners, recorded by the commission."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.deps import Commission, ConnectionDep, EngineDep, Planner
+from geo.validation import POLYGONAL, parse_geojson_geometry
+from layers import claims as claim_store
+
+router = APIRouter(tags=["claims"])
+
+
+class ClaimCreate(BaseModel):
+    cvegeo: str = Field(pattern=r"^\d{5}$", description="Municipality's INEGI key.")
+    source: claim_store.ClaimSource
+    source_reference: str | None = Field(default=None, max_length=2000)
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+    notes: str | None = Field(default=None, max_length=10000)
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
+
+
+def _public(claim: dict[str, Any]) -> dict[str, Any]:
+    geometry = claim.pop("geometry")
+    return {
+        "type": "Feature",
+        "id": claim["id"],
+        "properties": claim,
+        "geometry": json.loads(geometry) if geometry else None,
+    }
+
+
+@router.get("/claims", summary="Claims (newest version first)")
+def list_claims(
+    conn: ConnectionDep,
+    _caller: Planner,
+    cvegeo: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="Claims in force at this moment.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    rows = claim_store.list_claims(conn, cvegeo=cvegeo, as_of=as_of, limit=limit, offset=offset)
+    return {"type": "FeatureCollection", "features": [_public(r) for r in rows]}
+
+
+@router.get("/claims/{claim_id}", summary="One claim")
+def get_claim(conn: ConnectionDep, _caller: Planner, claim_id: int) -> dict[str, Any]:
+    return _public(claim_store.get_claim(conn, claim_id))
+
+
+@router.post("/claims", status_code=201, summary="Record a new claimed boundary version")
+def create_claim(engine: EngineDep, caller: Commission, body: ClaimCreate) -> dict[str, Any]:
+    geom = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
+    claim = claim_store.add_claim(
+        engine,
+        cvegeo=body.cvegeo,
+        geom=geom,
+        source=body.source.value,
+        valid_from=body.valid_from or datetime.now(UTC),
+        recorded_by=caller.name,
+        source_reference=body.source_reference,
+        notes=body.notes,
+    )
+    return _public(claim)
