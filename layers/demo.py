@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import shapely
@@ -43,21 +42,25 @@ from layers.schema import inspections, municipalities, rivers
 DEMO_SOURCE = "Linde demo: datos ilustrativos, no oficiales"
 ZONE_CODE, ZONE_NAME = "DEMO.20", "Zona metropolitana de Oaxaca (demo)"
 
-# Approximate municipal seats (lon, lat): the seeds of the Voronoi cells.
-SEATS: dict[str, tuple[str, float, float]] = {
-    "20067": ("Oaxaca de Juárez", -96.715, 17.090),
-    "20157": ("San Jacinto Amilpas", -96.762, 17.098),
-    "20399": ("Santa María Atzompa", -96.800, 17.085),
-    "20385": ("Santa Cruz Xoxocotlán", -96.740, 17.015),
-    "20390": ("Santa Lucía del Camino", -96.680, 17.062),
-    "20087": ("San Agustín Yatareni", -96.673, 17.086),
-    "20375": ("Santa Cruz Amilpas", -96.688, 17.043),
+# Seeds of the Voronoi cells (lon, lat), the approximate municipal seat first; the
+# larger municipalities get more than one so the relative sizes look plausible.
+SEATS: dict[str, tuple[str, list[tuple[float, float]]]] = {
+    "20067": ("Oaxaca de Juárez", [(-96.724, 17.068), (-96.712, 17.100), (-96.728, 17.135),
+                                   (-96.695, 17.125), (-96.745, 17.082), (-96.746, 17.118)]),
+    "20157": ("San Jacinto Amilpas", [(-96.762, 17.098)]),
+    "20399": ("Santa María Atzompa", [(-96.790, 17.092), (-96.776, 17.125), (-96.781, 17.108),
+                                      (-96.800, 17.060)]),
+    "20385": ("Santa Cruz Xoxocotlán", [(-96.742, 17.022), (-96.768, 17.035), (-96.758, 17.000),
+                                        (-96.714, 17.027)]),
+    "20390": ("Santa Lucía del Camino", [(-96.692, 17.068)]),
+    "20087": ("San Agustín Yatareni", [(-96.674, 17.090)]),
+    "20375": ("Santa Cruz Amilpas", [(-96.694, 17.047)]),
 }
 OUTLINE = Polygon([
-    (-96.830, 17.100), (-96.815, 17.135), (-96.780, 17.150), (-96.735, 17.165),
-    (-96.690, 17.150), (-96.662, 17.115), (-96.658, 17.075), (-96.668, 17.040),
-    (-96.690, 17.020), (-96.715, 16.995), (-96.745, 16.975), (-96.785, 16.985),
-    (-96.805, 17.020), (-96.825, 17.055),
+    (-96.822, 17.100), (-96.808, 17.132), (-96.780, 17.148), (-96.735, 17.165),
+    (-96.695, 17.155), (-96.668, 17.120), (-96.660, 17.085), (-96.672, 17.050),
+    (-96.685, 17.032), (-96.712, 17.010), (-96.742, 16.985), (-96.778, 16.992),
+    (-96.795, 17.020), (-96.812, 17.058),
 ])
 # Illustrative courses: the Atoyac north to south west of the city, the Salado east to
 # west into it south-east of the centre.
@@ -89,7 +92,7 @@ _TO_M = Transformer.from_crs(4326, 6372, always_xy=True)
 _TO_LL = Transformer.from_crs(6372, 4326, always_xy=True)
 
 
-def _project(geom: BaseGeometry, transformer: Transformer) -> Any:
+def _project(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
     def move(xy: np.ndarray) -> np.ndarray:
         return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
 
@@ -104,48 +107,54 @@ def _wobble(xy: np.ndarray) -> np.ndarray:
     return np.round(np.column_stack([xy[:, 0] + dx, xy[:, 1] + dy]), 6)
 
 
-def demo_municipalities() -> dict[str, Polygon]:
-    """The demo polygons by key: a wobbled Voronoi partition of ``OUTLINE``, gap- and overlap-free.
+def demo_municipalities() -> dict[str, BaseGeometry]:
+    """The demo polygons by key: a wobbled Voronoi partition of ``OUTLINE`` (no gaps, no overlaps).
 
     The cell edges are noded into one set of lines before the wobble, so neighbours keep
-    sharing exactly the same vertices; the faces are then rebuilt with ``polygonize``.
+    sharing exactly the same vertices; the faces are rebuilt with ``polygonize`` and each
+    goes to the municipality of the cell it mostly covers.
     """
-    seeds = MultiPoint([(lon, lat) for _, lon, lat in SEATS.values()])
-    cells = [c.intersection(OUTLINE) for c in shapely.voronoi_polygons(seeds, extend_to=OUTLINE).geoms]
-    edges = shapely.segmentize(shapely.union_all([c.boundary for c in cells]), 0.0015)
-    faces = shapely.polygonize(list(shapely.transform(edges, _wobble).geoms)).geoms
-    out: dict[str, Polygon] = {}
-    for key, (_, lon, lat) in SEATS.items():
-        cell = next(c for c in cells if c.contains(Point(lon, lat)))
-        out[key] = max(faces, key=lambda f, cell=cell: f.intersection(cell).area)
-    return out
+    seeds = [(key, Point(p)) for key, (_, points) in SEATS.items() for p in points]
+    diagram = shapely.voronoi_polygons(MultiPoint([p for _, p in seeds]), extend_to=OUTLINE)
+    cells = [cell.intersection(OUTLINE) for cell in shapely.get_parts(diagram)]
+    owners = [next(key for key, p in seeds if cell.contains(p)) for cell in cells]
+    edges = shapely.segmentize(shapely.union_all([cell.boundary for cell in cells]), 0.0015)
+    parts: dict[str, list[BaseGeometry]] = {key: [] for key in SEATS}
+    for face in shapely.get_parts(shapely.polygonize(shapely.get_parts(
+            shapely.transform(edges, _wobble)))):
+        overlap = [face.intersection(cell).area for cell in cells]
+        parts[owners[int(np.argmax(overlap))]].append(face)
+    return {key: shapely.union_all(faces) for key, faces in parts.items()}
 
 
-def demo_rivers() -> dict[str, LineString]:
+def demo_rivers() -> dict[str, BaseGeometry]:
     """The demo river lines by name, gently meandering."""
     return {name: shapely.transform(shapely.segmentize(LineString(pts), 0.001), _wobble)
             for name, pts in RIVERS.items()}
 
 
-def disputed_zone(munis: dict[str, Polygon]) -> Polygon:
+def disputed_zone(munis: dict[str, BaseGeometry]) -> BaseGeometry:
     """An irregular ~37 ha polygon centred on the middle of the two parties' shared limit."""
     a, b = (munis[k] for k in DISPUTE_PARTIES)
     limit = shapely.line_merge(a.boundary.intersection(b.boundary))
-    cx, cy = _TO_M.transform(*limit.interpolate(0.5, normalized=True).coords[0])
+    middle = limit.interpolate(0.5, normalized=True)
+    cx, cy = _TO_M.transform(middle.x, middle.y)
     angles = np.linspace(0, 2 * np.pi, len(DISPUTE_RADII_M), endpoint=False) + 0.3
-    ring = [(cx + r * np.cos(t), cy + r * np.sin(t)) for r, t in zip(DISPUTE_RADII_M, angles, strict=True)]
-    zone: Polygon = _project(Polygon(ring), _TO_LL)
-    return zone
+    ring = [(cx + r * np.cos(t), cy + r * np.sin(t))
+            for r, t in zip(DISPUTE_RADII_M, angles, strict=True)]
+    return _project(Polygon(ring), _TO_LL)
 
 
-def demo_claims(munis: dict[str, Polygon]) -> dict[str, BaseGeometry]:
+def demo_claims(munis: dict[str, BaseGeometry]) -> dict[str, BaseGeometry]:
     """Each party's claim: its own polygon plus the part of the zone in the neighbour's."""
     zone = disputed_zone(munis)
     a, b = DISPUTE_PARTIES
-    out = {a: munis[a].union(zone.intersection(munis[b])), b: munis[b].union(zone.intersection(munis[a]))}
+    out = {a: munis[a].union(zone.intersection(munis[b])),
+           b: munis[b].union(zone.intersection(munis[a]))}
     problems = check_geometries(list(out.values()), allowed_types=POLYGONAL, field="claim")
     if problems:
-        raise InvalidGeometry(f"demo claims are broken: {problems.summary()}", problems=problems.items)
+        raise InvalidGeometry(f"demo claims are broken: {problems.summary()}",
+                              problems=problems.items)
     return out
 
 
@@ -172,7 +181,7 @@ def load_demo(engine: Engine, *, actor: str) -> Iterator[str]:
             writer = csv.writer(fh)
             writer.writerow(["CVE_ZONA", "NOM_ZM", "TIPOMET", "CVEGEO", "NOMGEO"])
             writer.writerows([ZONE_CODE, ZONE_NAME, "Zona metropolitana", k, name]
-                             for k, (name, _, _) in SEATS.items())
+                             for k, (name, _) in SEATS.items())
         yield import_metro_zones(engine, path, actor=actor).line()
         path = _write_geojson(folder / "linde_demo_rios.geojson",
                               [({"name": n}, g) for n, g in lines.items()])
@@ -187,7 +196,8 @@ def load_demo(engine: Engine, *, actor: str) -> Iterator[str]:
 def _refuse_to_overwrite(engine: Engine) -> None:
     with engine.connect() as conn:
         taken = list(conn.execute(select(municipalities.c.cvegeo).where(
-            municipalities.c.cvegeo.in_(list(SEATS)), municipalities.c.source != DEMO_SOURCE)).scalars())
+            municipalities.c.cvegeo.in_(list(SEATS)), municipalities.c.source != DEMO_SOURCE
+        )).scalars())
         taken += conn.execute(select(rivers.c.key).where(
             rivers.c.key.in_(list(RIVERS)), rivers.c.source != DEMO_SOURCE)).scalars()
     if taken:
@@ -197,7 +207,8 @@ def _refuse_to_overwrite(engine: Engine) -> None:
 
 def _write_geojson(path: Path, features: list[tuple[dict[str, str], BaseGeometry]]) -> Path:
     collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": mapping(geom)} for props, geom in features]}
+        {"type": "Feature", "properties": props, "geometry": mapping(geom)}
+        for props, geom in features]}
     path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -209,10 +220,12 @@ def _timed(kind: str, load: Callable[[], tuple[int, int]]) -> str:
             f"in {time.perf_counter() - started:.1f} s")
 
 
-def _load_claims(engine: Engine, munis: dict[str, Polygon], actor: str) -> tuple[int, int]:
+def _load_claims(engine: Engine, munis: dict[str, BaseGeometry], actor: str) -> tuple[int, int]:
     claimed = demo_claims(munis)
-    kinds = {DISPUTE_PARTIES[0]: ("cadastre", "catastro municipal", datetime(2021, 3, 1, tzinfo=UTC)),
-             DISPUTE_PARTIES[1]: ("decree", "decreto", datetime(2019, 11, 20, tzinfo=UTC))}
+    kinds = {
+        DISPUTE_PARTIES[0]: ("cadastre", "catastro municipal", datetime(2021, 3, 1, tzinfo=UTC)),
+        DISPUTE_PARTIES[1]: ("decree", "decreto", datetime(2019, 11, 20, tzinfo=UTC)),
+    }
     created = 0
     for key, geom in claimed.items():
         with engine.connect() as conn:
@@ -228,18 +241,27 @@ def _load_claims(engine: Engine, munis: dict[str, Polygon], actor: str) -> tuple
     return created, len(claimed) - created
 
 
-def _load_inspections(engine: Engine, lines: dict[str, LineString], actor: str) -> tuple[int, int]:
+def _beside(line: BaseGeometry, fraction: float, offset_m: float) -> BaseGeometry:
+    """The point ``offset_m`` metres to the left of ``line`` (right if negative) at ``fraction``."""
+    metric = _project(line, _TO_M)
+    here, ahead = (metric.interpolate(fraction * metric.length + d) for d in (0.0, 1.0))
+    dx, dy = ahead.x - here.x, ahead.y - here.y
+    norm = float(np.hypot(dx, dy))
+    return _project(Point(here.x - dy / norm * offset_m, here.y + dx / norm * offset_m), _TO_LL)
+
+
+def _load_inspections(
+    engine: Engine, lines: dict[str, BaseGeometry], actor: str
+) -> tuple[int, int]:
     ids = [str(uuid.uuid5(_ID_NAMESPACE, f"inspection-{n}")) for n in range(len(INSPECTIONS))]
     with write_connection(engine) as conn:
-        present = set(conn.execute(select(inspections.c.id).where(inspections.c.id.in_(ids))).scalars())
-        for n, (river, fraction, offset_m, category, severity, accuracy, what) in enumerate(INSPECTIONS):
+        present = set(conn.execute(
+            select(inspections.c.id).where(inspections.c.id.in_(ids))).scalars())
+        for n, (river, fraction, offset_m, category, severity, accuracy, what) in enumerate(
+                INSPECTIONS):
             if ids[n] in present:
                 continue
-            metric = _project(lines[river], _TO_M)
-            here, ahead = (metric.interpolate(fraction * metric.length + d) for d in (0.0, 1.0))
-            dx, dy = ahead.x - here.x, ahead.y - here.y
-            norm = float(np.hypot(dx, dy))
-            spot = _project(Point(here.x - dy / norm * offset_m, here.y + dx / norm * offset_m), _TO_LL)
+            spot = _beside(lines[river], fraction, offset_m)
             conn.execute(insert(inspections).values(
                 id=ids[n], observed_at=datetime(2024, 3, 4 + n, 16, 30, tzinfo=UTC),
                 category=category, severity=severity, gps_accuracy_m=accuracy,

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Install what Linde needs and is missing, then the project itself into .venv.
+#   scripts/setup.sh          the service: SpatiaLite module, Python venv
+#   scripts/setup.sh --test   also PostGIS for the local PostgreSQL (started if down)
+#   scripts/setup.sh --bench  also GDAL's ogr2ogr, for the benchmarks
+# Safe to run again: each step checks first and does nothing when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0; want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --bench) want_test=1; want_bench=1 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else echo "setup.sh: need root (or sudo) to run: $*" >&2; exit 1
+  fi
+}
+
+missing=()
+need_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
+
+need_deb libsqlite3-mod-spatialite
+command -v python3 >/dev/null || need_deb python3
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_deb python3-venv
+
+pg_version=""
+if [ "$want_test" = 1 ]; then
+  if [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    pg_version=$(ls /etc/postgresql | sort -V | tail -1)
+  else
+    need_deb postgresql
+  fi
+  need_deb "postgresql-${pg_version:-15}-postgis-3"
+fi
+[ "$want_bench" = 1 ] && need_deb gdal-bin
+
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "$want_test" = 1 ]; then
+  pg_version=$(ls /etc/postgresql | sort -V | tail -1)
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    say "starting PostgreSQL $pg_version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi
+
+python3 - <<'PY' || { echo "setup.sh: Linde needs Python 3.11 or newer" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.linde-installed
+extras=$([ "$want_test" = 1 ] && echo "[dev]" || echo "")
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] \
+   || { [ -n "$extras" ] && ! grep -qxF "$extras" "$stamp"; }; then
+  say "installing Linde${extras} into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  echo "${extras:-base}" >> "$stamp"
+fi

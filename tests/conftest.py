@@ -1,0 +1,199 @@
+"""Fixtures: one suite, run on a real PostGIS and a real SpatiaLite file.
+
+* ``db`` — an empty, migrated database, cleaned before each test, per engine.
+* ``oaxaca`` — a database holding the real Oaxaca municipalities, both metro-zone
+  delimitations and the Natural Earth rivers, served over real HTTP by uvicorn,
+  with one token per role. Loaded once per engine; tests must not change it.
+
+When ``LINDE_TEST_REQUIRE_ENGINES=1`` or ``CI`` is set, a test skipped because an
+engine is missing fails the run instead of passing silently.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy import Engine, delete
+
+from api.app import create_app
+from layers.engine import make_engine
+from layers.importers.metro_zones import import_metro_zones
+from layers.importers.municipalities import import_municipalities
+from layers.importers.rivers import import_rivers
+from layers.migrate import upgrade
+from layers.schema import metadata
+from layers.settings import Settings
+from layers.users import add_user
+
+ENGINES = ["postgis", "spatialite"]
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
+METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
+METRO_2015 = DATA / "metro_zones" / "zm_2015_delimitacion_municipios.csv"
+RIVERS = DATA / "hydrography" / "ne_10m_rivers_mexico.geojson"
+CONAGUA_SITES = DATA / "monitoring" / "conagua_sitios_atoyac_salado_oaxaca_2019.geojson"
+PG_ADMIN = os.environ.get("LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def strict() -> bool:
+    return bool(os.environ.get("LINDE_TEST_REQUIRE_ENGINES") or os.environ.get("CI"))
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if strict() and _skipped and exitstatus == 0:
+        print(f"\n{len(_skipped)} test(s) skipped while every engine is required: failing the run")
+        for nodeid in _skipped[:20]:
+            print(f"  skipped: {nodeid}")
+        session.exitstatus = 1
+
+
+def _pg_conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _create_pg_database(name: str) -> str:
+    try:
+        with psycopg.connect(_pg_conninfo(PG_ADMIN), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}"
+        if strict():
+            pytest.fail(message)
+        pytest.skip(message)
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_pg_database(name: str) -> None:
+    with psycopg.connect(_pg_conninfo(PG_ADMIN), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    engine: Engine
+    tokens: dict[str, str] = field(default_factory=dict)
+    base_url: str = ""
+
+    def client(self, role: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    created: list[str] = []
+    engines: list[Engine] = []
+
+    def make(kind: str, label: str) -> Database:
+        if kind == "postgis":
+            name = f"linde_test_{label}_{os.getpid()}"
+            url = _create_pg_database(name)
+            created.append(name)
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp(label) / 'linde.sqlite'}"
+        engine = make_engine(url, Settings(database_url=url))
+        engines.append(engine)
+        upgrade(engine)
+        return Database(kind, url, engine)
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+    for name in created:
+        _drop_pg_database(name)
+
+
+def clean(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def _empty_db(request: pytest.FixtureRequest, database_factory: object) -> Database:
+    return database_factory(request.param, "empty")  # type: ignore[operator, no-any-return]
+
+
+@pytest.fixture
+def db(_empty_db: Database) -> Database:
+    """An empty migrated database of each engine, cleaned before the test."""
+    clean(_empty_db.engine)
+    return _empty_db
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def serve() -> Iterator[object]:
+    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(database: Database) -> str:
+        port = free_port()
+        app = create_app(Settings(database_url=database.url))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the test server did not start")
+            time.sleep(0.05)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def oaxaca(request: pytest.FixtureRequest, database_factory: object, serve: object) -> Database:
+    """Real Oaxaca data on each engine, served over HTTP, with a token per role."""
+    database: Database = database_factory(request.param, "oaxaca")  # type: ignore[operator]
+    import_municipalities(database.engine, OAXACA, actor="test")
+    import_metro_zones(database.engine, METRO_2020, actor="test")
+    import_metro_zones(database.engine, METRO_2015, actor="test")
+    import_rivers(database.engine, RIVERS, actor="test", skip_unnamed=True)
+    for role in ("planner", "inspector", "commission", "admin"):
+        _user, token = add_user(database.engine, f"{role}-user", role, actor="test")
+        database.tokens[role] = token
+    database.base_url = serve(database)  # type: ignore[operator]
+    return database
+
+
+@pytest.fixture
+def api(db: Database, serve: object) -> Database:
+    """The empty database of each engine, served over HTTP, with a token per role."""
+    if not db.base_url:
+        db.base_url = serve(db)  # type: ignore[operator]
+    for role in ("planner", "inspector", "commission", "admin"):
+        _user, token = add_user(db.engine, f"{role}-user", role, actor="test")
+        db.tokens[role] = token
+    return db
