@@ -42,7 +42,9 @@ METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
 METRO_2015 = DATA / "metro_zones" / "zm_2015_delimitacion_municipios.csv"
 RIVERS = DATA / "hydrography" / "ne_10m_rivers_mexico.geojson"
 CONAGUA_SITES = DATA / "monitoring" / "conagua_sitios_atoyac_salado_oaxaca_2019.geojson"
-PG_ADMIN = os.environ.get("LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def strict() -> bool:
@@ -156,7 +158,9 @@ def serve() -> Iterator[object]:
     def start(database: Database) -> str:
         port = free_port()
         app = create_app(Settings(database_url=database.url))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 20

@@ -26,8 +26,12 @@ def conagua_sites() -> list[dict[str, object]]:
     with CONAGUA_SITES.open(encoding="utf-8") as fh:
         features = json.load(fh)["features"]
     return [
-        {"clave": f["properties"]["CLAVE"], "municipio": f["properties"]["MUNICIPIO"],
-         "lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1]}
+        {
+            "clave": f["properties"]["CLAVE"],
+            "municipio": f["properties"]["MUNICIPIO"],
+            "lon": f["geometry"]["coordinates"][0],
+            "lat": f["geometry"]["coordinates"][1],
+        }
         for f in features
     ]
 
@@ -46,7 +50,12 @@ def test_conagua_sites_fall_in_their_recorded_municipality(oaxaca: Database) -> 
 
 @pytest.mark.parametrize(
     ("clave", "cvegeo"),
-    [("OCPSU4687", "20067"), ("OCPSU4688", "20157"), ("OCPSU4689", "20157"), ("OCPSU4690", "20157")],
+    [
+        ("OCPSU4687", "20067"),
+        ("OCPSU4688", "20157"),
+        ("OCPSU4689", "20157"),
+        ("OCPSU4690", "20157"),
+    ],
 )
 def test_sites_in_the_dispute_area(oaxaca: Database, clave: str, cvegeo: str) -> None:
     site = next(s for s in conagua_sites() if s["clave"] == clave)
@@ -62,8 +71,13 @@ def test_point_outside_every_municipality_is_an_empty_answer(oaxaca: Database) -
     with oaxaca.client("planner") as http:
         r = http.get("/lookup", params={"lon": -99.13, "lat": 19.43})  # Mexico City: not loaded
     assert r.status_code == 200
-    assert r.json() == {"point": {"lon": -99.13, "lat": 19.43}, "municipality": None,
-                        "on_boundary_of": [], "metro_zones": [], "claims": []}
+    assert r.json() == {
+        "point": {"lon": -99.13, "lat": 19.43},
+        "municipality": None,
+        "on_boundary_of": [],
+        "metro_zones": [],
+        "claims": [],
+    }
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ members already imported (and is recomputed when they are imported or change).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,9 +126,10 @@ def import_metro_zones(
     engine: Engine, path: Path, *, actor: str, progress: Progress = no_progress
 ) -> ImportSummary:
     """Import a delimitation table in one transaction (upsert by zone key)."""
+    started = time.perf_counter()
     zones = prepare(path)
     with write_connection(engine) as conn:
-        run = ImportRun(conn, "metro_zones", path, actor)
+        run = ImportRun(conn, "metro_zones", path, actor, started)
         current = dict(conn.execute(select(zones_table.c.code, zones_table.c.content_sha256)).all())
         known = set(conn.execute(select(municipalities.c.cvegeo)).scalars())
         at = audit.now()

@@ -9,6 +9,7 @@ version and the previous one is closed, never overwritten.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,9 +191,10 @@ def import_municipalities(
     with ``valid_to``), identical ones are counted as unchanged. Metro zones holding
     a created or changed municipality get their outline recomputed.
     """
+    started = time.perf_counter()
     rows = prepare(read_geodata(path, crs=crs, layer=layer), max_vertices=max_vertices)
     return write_municipalities(
-        engine, rows, path=path, actor=actor, source=source, progress=progress
+        engine, rows, path=path, actor=actor, source=source, progress=progress, started=started
     )
 
 
@@ -204,9 +206,10 @@ def write_municipalities(
     actor: str,
     source: str,
     progress: Progress = no_progress,
+    started: float | None = None,
 ) -> ImportSummary:
     with write_connection(engine) as conn:
-        run = ImportRun(conn, "municipalities", path, actor)
+        run = ImportRun(conn, "municipalities", path, actor, started)
         current = {
             r.cvegeo: (r.version, r.content_sha256)
             for r in conn.execute(

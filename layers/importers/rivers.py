@@ -8,6 +8,7 @@ so, suggesting an id field.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def import_rivers(
             "--federal-zone-width-m must be a positive number of metres",
             problems=[Problem("federal_zone_width_m", "must be > 0")],
         )
+    started = time.perf_counter()
     gdf = read_geodata(path, crs=crs, layer=layer)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     name_col = find_column(columns, name_field)
@@ -130,7 +132,7 @@ def import_rivers(
     lines = to_multi(geoms[keep])
     label = source or f"{path.name}"
     with write_connection(engine) as conn:
-        run = ImportRun(conn, "rivers", path, actor)
+        run = ImportRun(conn, "rivers", path, actor, started)
         current = dict(conn.execute(select(rivers.c.key, rivers.c.content_sha256)).all())
         at = audit.now()
         entries = []

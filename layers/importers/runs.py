@@ -46,10 +46,13 @@ class ImportSummary:
 class ImportRun:
     """Bracket an import's writes: opens the ``import_runs`` row, closes it with the counts."""
 
-    def __init__(self, conn: Connection, kind: str, path: Path, actor: str) -> None:
+    def __init__(
+        self, conn: Connection, kind: str, path: Path, actor: str, started: float | None = None
+    ) -> None:
+        """``started`` is the ``time.perf_counter()`` when the import began reading the file."""
         self.conn = conn
         self.actor = actor
-        self.started = time.perf_counter()
+        self.started = started if started is not None else time.perf_counter()
         self.summary = ImportSummary(kind=kind, file_name=path.name)
         result = conn.execute(
             insert(import_runs).values(
