@@ -123,9 +123,18 @@ def prepare(path: Path) -> list[Zone]:
 
 
 def import_metro_zones(
-    engine: Engine, path: Path, *, actor: str, progress: Progress = no_progress
+    engine: Engine,
+    path: Path,
+    *,
+    actor: str,
+    source: str | None = None,
+    progress: Progress = no_progress,
 ) -> ImportSummary:
-    """Import a delimitation table in one transaction (upsert by zone key)."""
+    """Import a delimitation table in one transaction (upsert by zone key).
+
+    ``source`` overrides the provenance recorded for the zones (default: the official
+    delimitation the table's format belongs to).
+    """
     started = time.perf_counter()
     zones = prepare(path)
     with write_connection(engine) as conn:
@@ -139,7 +148,7 @@ def import_metro_zones(
                 "name": zone.name,
                 "delimitation_year": zone.year,
                 "kind": zone.kind,
-                "source": SOURCES[zone.year],
+                "source": source or SOURCES[zone.year],
                 "content_sha256": zone.sha,
                 "updated_at": at,
             }
