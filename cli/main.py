@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from sqlalchemy import Engine
 
 from geo.errors import LindeError
@@ -44,7 +45,8 @@ def actor() -> str:
 
 
 def fail(error: LindeError) -> NoReturn:
-    err.print(f"[bold red]error[/] ({error.code}): {error.message}", highlight=False)
+    # Text, not markup: messages hold brackets such as "[lon, lat]".
+    err.print(Text.assemble(("error", "bold red"), f" ({error.code}): {error.message}"))
     raise typer.Exit(code=2)
 
 
@@ -80,7 +82,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 def report(summary: ImportSummary) -> None:
     out.print(summary.line(), highlight=False)
     for warning in summary.warnings:
-        out.print(f"[yellow]note:[/] {warning}", highlight=False)
+        out.print(Text.assemble(("note:", "yellow"), f" {warning}"))
 
 
 FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_default=False)]
@@ -238,7 +240,7 @@ def lookup_cmd(
 
     problems = check_point(lon, lat)
     if problems:
-        err.print("[bold red]error[/]: " + "; ".join(str(p) for p in problems), highlight=False)
+        err.print(Text.assemble(("error", "bold red"), ": " + "; ".join(map(str, problems))))
         raise typer.Exit(code=2)
     engine = ready_engine()
     with engine.connect() as conn:

@@ -1,0 +1,1 @@
+"""Folium map builders: pure functions from features to a ``folium.Map`` (see the maps issue)."""

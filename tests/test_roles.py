@@ -1,0 +1,423 @@
+"""Who may call what, over real HTTP, on both engines.
+
+Read routes are checked against the shared ``oaxaca`` database (never written to);
+anything that writes runs against ``api``, an empty database cleaned before each test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from geo.roles import Role
+from layers.importers.municipalities import import_municipalities
+from layers.users import revoke_tokens
+from tests.conftest import Database
+
+ROLES = [r.value for r in Role]  # the ladder, lowest first
+
+# A point in the middle of the tiny "20157" square below (the centre of Oaxaca de Juárez).
+LON, LAT = -96.7266, 17.0654
+
+
+def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
+    """A GeoJSON Polygon (lon/lat, counter-clockwise) for a box."""
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+CLAIM_SHAPE = square(-96.74, 17.05, -96.71, 17.08)  # inside 20157, holds (LON, LAT)
+BOW_TIE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[-96.74, 17.05], [-96.71, 17.08], [-96.71, 17.05], [-96.74, 17.08], [-96.74, 17.05]]
+    ],
+}
+SWAPPED = {
+    "type": "Polygon",
+    "coordinates": [[[lat, lon] for lon, lat in CLAIM_SHAPE["coordinates"][0]]],
+}
+
+
+def claim_body(geometry: dict[str, Any], cvegeo: str = "20157") -> dict[str, Any]:
+    return {"cvegeo": cvegeo, "source": "decree", "notes": "prueba", "geometry": geometry}
+
+
+def tiny_municipalities(path: Path) -> Path:
+    """Two neighbouring square municipalities in INEGI web GeoJSON columns."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"cvegeo": cvegeo, "nom_agem": name, "pob": pob, "viv": viv},
+            "geometry": geometry,
+        }
+        for cvegeo, name, pob, viv, geometry in [
+            ("20157", "Oaxaca de Juárez", 270955, 80410, square(-96.75, 17.04, -96.70, 17.09)),
+            ("20067", "Oaxaca de Juárez Oeste", 1000, 300, square(-96.80, 17.04, -96.75, 17.09)),
+        ]
+    ]
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    return path
+
+
+def anonymous(database: Database, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=database.base_url, headers=headers, timeout=30)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is ``status`` with the one error shape and ``code``; returns the error."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["details"], list), error
+    return error
+
+
+def claim_count(database: Database, cvegeo: str | None = None) -> int:
+    params = {"cvegeo": cvegeo} if cvegeo else {}
+    with database.client("planner") as http:
+        r = http.get("/claims", params=params)
+    assert r.status_code == 200, r.text
+    return len(r.json()["features"])
+
+
+# --- public routes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/health", "/municipalities", "/municipalities/20157", "/metro-zones", "/rivers"],
+)
+def test_public_routes_answer_anonymously(oaxaca: Database, path: str) -> None:
+    with anonymous(oaxaca) as http:
+        r = http.get(path)
+    assert r.status_code == 200, r.text
+    assert "WWW-Authenticate" not in r.headers
+
+
+def test_health_names_the_engine(oaxaca: Database) -> None:
+    with anonymous(oaxaca) as http:
+        body = http.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["engine"] == oaxaca.kind
+
+
+def test_public_collections_hold_features(oaxaca: Database) -> None:
+    with anonymous(oaxaca) as http:
+        for path in ("/municipalities", "/metro-zones", "/rivers"):
+            body = http.get(path).json()
+            assert body["type"] == "FeatureCollection", path
+            assert body["numberReturned"] == len(body["features"]) > 0, path
+        municipality = http.get("/municipalities/20157").json()
+    assert municipality["type"] == "Feature"
+    assert municipality["id"] == "20157"
+    assert municipality["properties"]["cvegeo"] == "20157"
+    assert municipality["geometry"]["type"] == "MultiPolygon"
+
+
+def test_public_metro_zone_lists_its_members(oaxaca: Database) -> None:
+    with anonymous(oaxaca) as http:
+        r = http.get("/metro-zones/20.1.01")
+    assert r.status_code == 200, r.text
+    members = r.json()["properties"]["members"]
+    keys = {m["cvegeo"] for m in members}
+    assert {"20067", "20157"} <= keys
+    assert len(members) == len(keys) == 26
+
+
+# --- protected routes: who may call them ---------------------------------------------------
+
+# (method, path, JSON body, the lowest role admitted)
+READ_ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
+    ("GET", f"/lookup?lon={LON}&lat={LAT}", None, "planner"),
+    ("GET", "/me", None, "planner"),
+    ("GET", "/claims", None, "planner"),
+    ("GET", "/claims/1", None, "planner"),
+    ("GET", "/users", None, "admin"),
+    ("GET", "/audit", None, "admin"),
+]
+WRITE_ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
+    ("POST", "/claims", claim_body(CLAIM_SHAPE), "commission"),
+    ("POST", "/users", {"name": "nueva", "role": "planner"}, "admin"),
+]
+
+
+def route_id(route: tuple[str, str, dict[str, Any] | None, str]) -> str:
+    return f"{route[0]} {route[1].split('?')[0]}"
+
+
+def check_route_roles(
+    database: Database, method: str, path: str, body: dict[str, Any] | None, minimum: str
+) -> None:
+    """Anonymous and unknown tokens get 401, roles below ``minimum`` 403, ``minimum`` gets in."""
+    refused = {
+        "no token": {},
+        "unknown token": {"Authorization": "Bearer linde_not-a-real-token"},
+        "empty token": {"Authorization": "Bearer"},
+        "other scheme": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+    }
+    for why, headers in refused.items():
+        with anonymous(database) as http:
+            r = http.request(method, path, json=body, headers=headers)
+        assert_error(r, 401, "unauthenticated")
+        assert r.headers.get("WWW-Authenticate") == "Bearer", (why, r.headers)
+
+    for role in ROLES[: ROLES.index(minimum)]:
+        with database.client(role) as http:
+            r = http.request(method, path, json=body)
+        error = assert_error(r, 403, "forbidden")
+        assert minimum in error["message"], error
+        assert "WWW-Authenticate" not in r.headers
+
+    for role in ROLES[ROLES.index(minimum) :]:
+        with database.client(role) as http:
+            r = http.request(method, path, json=body)
+        assert r.status_code not in (401, 403), (role, r.text)
+        assert r.status_code < 500, (role, r.text)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "minimum"), READ_ROUTES, ids=[route_id(r) for r in READ_ROUTES]
+)
+def test_read_route_roles(
+    oaxaca: Database, method: str, path: str, body: dict[str, Any] | None, minimum: str
+) -> None:
+    check_route_roles(oaxaca, method, path, body, minimum)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "minimum"), WRITE_ROUTES, ids=[route_id(r) for r in WRITE_ROUTES]
+)
+def test_write_route_roles(
+    api: Database, method: str, path: str, body: dict[str, Any] | None, minimum: str
+) -> None:
+    check_route_roles(api, method, path, body, minimum)
+
+
+def test_me_names_the_caller(oaxaca: Database) -> None:
+    for role in ROLES:
+        with oaxaca.client(role) as http:
+            r = http.get("/me")
+        assert r.status_code == 200, r.text
+        assert r.json() == {"name": f"{role}-user", "role": role}
+
+
+def test_revoked_token_is_refused(api: Database) -> None:
+    with api.client("planner") as http:
+        assert http.get("/me").status_code == 200
+        assert revoke_tokens(api.engine, "planner-user", actor="test") == 1
+        r = http.get("/me")
+    assert_error(r, 401, "unauthenticated")
+    assert r.headers.get("WWW-Authenticate") == "Bearer"
+    with api.client("inspector") as http:  # other users keep their tokens
+        assert http.get("/me").status_code == 200
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def test_admin_creates_a_user_whose_token_works(api: Database) -> None:
+    with api.client("admin") as http:
+        r = http.post("/users", json={"name": "ana.lopez", "role": "inspector"})
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["name"] == "ana.lopez"
+    assert created["role"] == "inspector"
+    assert created["token"].startswith("linde_")
+
+    with anonymous(api, token=created["token"]) as http:
+        me = http.get("/me")
+        assert me.status_code == 200, me.text
+        assert me.json() == {"name": "ana.lopez", "role": "inspector"}
+        assert_error(http.post("/claims", json=claim_body(CLAIM_SHAPE)), 403, "forbidden")
+
+    with api.client("admin") as http:
+        names = {u["name"]: u["role"] for u in http.get("/users").json()}
+    assert names["ana.lopez"] == "inspector"
+
+
+def test_duplicate_user_is_409(api: Database) -> None:
+    with api.client("admin") as http:
+        assert http.post("/users", json={"name": "beto", "role": "planner"}).status_code == 201
+        r = http.post("/users", json={"name": "beto", "role": "admin"})
+        error = assert_error(r, 409, "conflict")
+        assert "beto" in error["message"]
+        users = {u["name"]: u["role"] for u in http.get("/users").json()}
+    assert users["beto"] == "planner"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "carla", "role": "boss"}, "role"),
+        ({"name": "carla"}, "role"),
+        ({"name": "carla perez", "role": "planner"}, "name"),
+        ({"name": "", "role": "planner"}, "name"),
+    ],
+)
+def test_bad_user_is_422_naming_the_field(api: Database, body: dict[str, Any], field: str) -> None:
+    with api.client("admin") as http:
+        before = len(http.get("/users").json())
+        r = http.post("/users", json=body)
+        error = assert_error(r, 422, "invalid_input")
+        assert any(d["field"] == field for d in error["details"]), error
+        assert len(http.get("/users").json()) == before
+
+
+# --- claims --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_municipalities(api: Database, tmp_path: Path) -> Database:
+    """``api`` holding two tiny municipalities, 20157 and 20067."""
+    summary = import_municipalities(
+        api.engine, tiny_municipalities(tmp_path / "municipios.geojson"), actor="test"
+    )
+    assert summary.created == 2
+    return api
+
+
+def test_commission_records_a_claim(with_municipalities: Database) -> None:
+    api = with_municipalities
+    with api.client("commission") as http:
+        r = http.post("/claims", json=claim_body(CLAIM_SHAPE))
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    assert claim["type"] == "Feature"
+    props = claim["properties"]
+    assert props["cvegeo"] == "20157"
+    assert props["version"] == 1
+    assert props["valid_to"] is None
+    assert props["recorded_by"] == "commission-user"
+    assert props["source"] == "decree"
+    assert claim["geometry"]["type"] == "MultiPolygon"
+
+    with api.client("planner") as http:
+        listed = http.get("/claims", params={"cvegeo": "20157"}).json()["features"]
+        assert [f["id"] for f in listed] == [claim["id"]]
+        assert http.get("/claims", params={"cvegeo": "20067"}).json()["features"] == []
+        one = http.get(f"/claims/{claim['id']}")
+        assert one.status_code == 200, one.text
+        assert one.json()["properties"]["cvegeo"] == "20157"
+        assert_error(http.get(f"/claims/{claim['id'] + 1000}"), 404, "not_found")
+
+        found = http.get("/lookup", params={"lon": LON, "lat": LAT})
+        assert found.status_code == 200, found.text
+        body = found.json()
+        assert body["municipality"]["cvegeo"] == "20157"
+        assert [c["id"] for c in body["claims"]] == [claim["id"]]
+        # A point in 20157 but outside the claimed square has no claim.
+        outside = http.get("/lookup", params={"lon": -96.745, "lat": 17.045}).json()
+        assert outside["municipality"]["cvegeo"] == "20157"
+        assert outside["claims"] == []
+
+
+def test_second_claim_is_version_2_and_closes_version_1(with_municipalities: Database) -> None:
+    api = with_municipalities
+    with api.client("commission") as http:
+        first = http.post("/claims", json=claim_body(CLAIM_SHAPE))
+        assert first.status_code == 201, first.text
+        second = http.post("/claims", json=claim_body(square(-96.745, 17.045, -96.705, 17.085)))
+        assert second.status_code == 201, second.text
+    assert second.json()["properties"]["version"] == 2
+
+    with api.client("planner") as http:
+        listed = http.get("/claims", params={"cvegeo": "20157"}).json()["features"]
+        found = http.get("/lookup", params={"lon": LON, "lat": LAT}).json()
+    assert [f["properties"]["version"] for f in listed] == [2, 1]
+    v2, v1 = (f["properties"] for f in listed)
+    assert v1["id"] == first.json()["id"] and v2["id"] == second.json()["id"]
+    assert v2["valid_to"] is None
+    assert v1["valid_to"] is not None
+    assert v1["valid_to"] == v2["valid_from"]
+    assert [c["id"] for c in found["claims"]] == [v2["id"]]  # only the claim in force
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "words"),
+    [
+        (claim_body(BOW_TIE), 422, "invalid_geometry", "Self-intersection"),
+        (claim_body(SWAPPED), 422, "invalid_geometry", "swapped"),
+        (
+            claim_body({"type": "Point", "coordinates": [LON, LAT]}),
+            422,
+            "invalid_geometry",
+            "Point",
+        ),
+        (claim_body({"type": "Polygon"}), 422, "invalid_geometry", "geometry"),
+        (claim_body(CLAIM_SHAPE, cvegeo="20001"), 404, "not_found", "20001"),
+        (claim_body(CLAIM_SHAPE, cvegeo="2015"), 422, "invalid_input", "cvegeo"),
+        ({**claim_body(CLAIM_SHAPE), "source": "rumour"}, 422, "invalid_input", "source"),
+    ],
+    ids=["bow-tie", "swapped", "point", "no-coordinates", "unknown-cvegeo", "bad-key", "source"],
+)
+def test_refused_claim_writes_nothing(
+    with_municipalities: Database, body: dict[str, Any], status: int, code: str, words: str
+) -> None:
+    api = with_municipalities
+    with api.client("commission") as http:
+        assert http.post("/claims", json=claim_body(CLAIM_SHAPE)).status_code == 201
+    before = claim_count(api)
+    with api.client("admin") as http:
+        audit_before = len(http.get("/audit", params={"entity": "claim"}).json())
+    with api.client("commission") as http:
+        r = http.post("/claims", json=body)
+    error = assert_error(r, status, code)
+    assert words in error["message"], error
+    assert claim_count(api) == before == 1
+    with api.client("admin") as http:
+        assert len(http.get("/audit", params={"entity": "claim"}).json()) == audit_before
+
+
+@pytest.mark.parametrize("role", ["planner", "inspector"])
+def test_claim_by_a_lower_role_writes_nothing(with_municipalities: Database, role: str) -> None:
+    api = with_municipalities
+    with api.client(role) as http:
+        assert_error(http.post("/claims", json=claim_body(CLAIM_SHAPE)), 403, "forbidden")
+    assert claim_count(api) == 0
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def test_audit_records_user_and_claim_with_the_actor(with_municipalities: Database) -> None:
+    api = with_municipalities
+    with api.client("admin") as http:
+        assert http.post("/users", json={"name": "dora", "role": "commission"}).status_code == 201
+    with api.client("commission") as http:
+        claim = http.post("/claims", json=claim_body(CLAIM_SHAPE)).json()
+    with api.client("admin") as http:
+        r = http.get("/audit")
+        assert r.status_code == 200, r.text
+        entries = r.json()
+        claims_only = http.get("/audit", params={"entity": "claim"}).json()
+
+    def entry(action: str, entity_id: str) -> dict[str, Any]:
+        matches = [e for e in entries if e["action"] == action and e["entity_id"] == entity_id]
+        assert len(matches) == 1, (action, entity_id, entries)
+        return matches[0]
+
+    user = entry("user.created", "dora")
+    assert user["actor"] == "admin-user"
+    assert user["entity"] == "user"
+    assert user["details"] == {"role": "commission"}
+
+    recorded = entry("claim.created", str(claim["id"]))
+    assert recorded["actor"] == "commission-user"
+    assert recorded["details"]["cvegeo"] == "20157"
+    assert recorded["details"]["version"] == 1
+
+    assert [e["action"] for e in claims_only] == ["claim.created"]
+    assert entries[0]["id"] > entries[-1]["id"]  # newest first
