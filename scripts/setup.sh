@@ -56,6 +56,21 @@ if [ "$want_test" = 1 ]; then
     as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
     for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
   fi
+  # The tests connect over TCP as LINDE_TEST_POSTGRES_URL (default: user postgres, no
+  # password, as on a trust-auth development server). A stock Debian cluster asks for a
+  # password on TCP, so there a superuser role for the tests is made once through the
+  # local socket, and its URL remembered for scripts/test.
+  url_file=.venv/.linde-test-postgres-url
+  default_url="postgresql://postgres@127.0.0.1:5432/postgres"
+  if ! psql "${LINDE_TEST_POSTGRES_URL:-$default_url}" -tAc 'select 1' >/dev/null 2>&1 \
+     && ! { [ -f "$url_file" ] && psql "$(cat "$url_file")" -tAc 'select 1' >/dev/null 2>&1; }; then
+    say "creating PostgreSQL role linde_test for the test suite"
+    as_root runuser -u postgres -- psql -q -c \
+      "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'linde_test') THEN
+         CREATE ROLE linde_test LOGIN SUPERUSER PASSWORD 'linde_test'; END IF; END \$\$;"
+    mkdir -p .venv
+    echo "postgresql://linde_test:linde_test@127.0.0.1:5432/postgres" > "$url_file"
+  fi
 fi
 
 python3 - <<'PY' || { echo "setup.sh: Linde needs Python 3.11 or newer" >&2; exit 1; }
