@@ -21,6 +21,7 @@ from geo.roles import Role
 from layers import migrate
 from layers.engine import engine_name, make_engine
 from layers.importers.runs import ImportSummary
+from layers.importers.runs import Progress as ProgressCallback
 from layers.settings import get_settings
 
 app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
@@ -79,7 +80,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield advance
 
 
-def report(summary: ImportSummary) -> None:
+def run_import(label: str, do_import: Callable[[Engine, ProgressCallback], ImportSummary]) -> None:
+    """Run one importer with a progress bar and print its summary; errors exit with 2."""
+    engine = ready_engine()
+    try:
+        with progress_bar(label) as advance:
+            summary = do_import(engine, advance)
+    except LindeError as exc:
+        fail(exc)
     out.print(summary.line(), highlight=False)
     for warning in summary.warnings:
         out.print(Text.assemble(("note:", "yellow"), f" {warning}"))
@@ -107,22 +115,19 @@ def import_municipalities_cmd(
     """Municipal polygons (GeoJSON, GeoPackage, Shapefile; zipped or not; any CRS)."""
     from layers.importers.municipalities import import_municipalities
 
-    engine = ready_engine()
-    try:
-        with progress_bar("municipalities") as advance:
-            summary = import_municipalities(
-                engine,
-                file,
-                actor=actor(),
-                crs=crs,
-                layer=layer,
-                source=source,
-                max_vertices=get_settings().max_vertices,
-                progress=advance,
-            )
-    except LindeError as exc:
-        fail(exc)
-    report(summary)
+    run_import(
+        "municipalities",
+        lambda engine, advance: import_municipalities(
+            engine,
+            file,
+            actor=actor(),
+            crs=crs,
+            layer=layer,
+            source=source,
+            max_vertices=get_settings().max_vertices,
+            progress=advance,
+        ),
+    )
 
 
 @import_app.command("metro-zones")
@@ -130,13 +135,10 @@ def import_metro_zones_cmd(file: FileArg) -> None:
     """An official delimitation table of metropolitan zones (2015 or 2020 CSV)."""
     from layers.importers.metro_zones import import_metro_zones
 
-    engine = ready_engine()
-    try:
-        with progress_bar("metro zones") as advance:
-            summary = import_metro_zones(engine, file, actor=actor(), progress=advance)
-    except LindeError as exc:
-        fail(exc)
-    report(summary)
+    run_import(
+        "metro zones",
+        lambda engine, advance: import_metro_zones(engine, file, actor=actor(), progress=advance),
+    )
 
 
 @import_app.command("rivers")
@@ -156,24 +158,21 @@ def import_rivers_cmd(
     """River lines from any line layer."""
     from layers.importers.rivers import import_rivers
 
-    engine = ready_engine()
-    try:
-        with progress_bar("rivers") as advance:
-            summary = import_rivers(
-                engine,
-                file,
-                actor=actor(),
-                name_field=name_field,
-                id_field=id_field,
-                skip_unnamed=skip_unnamed,
-                federal_zone_width_m=federal_zone_width_m,
-                crs=crs,
-                layer=layer,
-                progress=advance,
-            )
-    except LindeError as exc:
-        fail(exc)
-    report(summary)
+    run_import(
+        "rivers",
+        lambda engine, advance: import_rivers(
+            engine,
+            file,
+            actor=actor(),
+            name_field=name_field,
+            id_field=id_field,
+            skip_unnamed=skip_unnamed,
+            federal_zone_width_m=federal_zone_width_m,
+            crs=crs,
+            layer=layer,
+            progress=advance,
+        ),
+    )
 
 
 @users_app.command("add")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, func, select
 
 from geo.errors import NotFound
 from layers.schema import metro_zone_members, metro_zones, municipalities, rivers
@@ -21,11 +21,25 @@ def _feature(row: dict[str, Any], id_key: str) -> dict[str, Any]:
     return {"type": "Feature", "id": row[id_key], "properties": props, "geometry": geometry}
 
 
-def _collection(conn: Connection, query: Select[Any], id_key: str, total: int) -> dict[str, Any]:
-    features = [_feature(dict(r), id_key) for r in conn.execute(query).mappings()]
+def _page(
+    conn: Connection,
+    query: Select[Any],
+    table: Table,
+    condition: ColumnElement[bool] | None,
+    order: list[Any],
+    id_key: str,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """One page of a layer as a FeatureCollection, with the total count of matches."""
+    count = select(func.count()).select_from(table)
+    if condition is not None:
+        query, count = query.where(condition), count.where(condition)
+    rows = conn.execute(query.order_by(*order).limit(limit).offset(offset)).mappings()
+    features = [_feature(dict(r), id_key) for r in rows]
     return {
         "type": "FeatureCollection",
-        "numberMatched": total,
+        "numberMatched": int(conn.execute(count).scalar_one()),
         "numberReturned": len(features),
         "features": features,
     }
@@ -50,12 +64,9 @@ def _municipality_query() -> Select[Any]:
 def list_municipalities(
     conn: Connection, *, state: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
-    query = _municipality_query().order_by(municipalities.c.cvegeo).limit(limit).offset(offset)
-    count = select(func.count()).select_from(municipalities)
-    if state:
-        query = query.where(municipalities.c.state_code == state)
-        count = count.where(municipalities.c.state_code == state)
-    return _collection(conn, query, "cvegeo", int(conn.execute(count).scalar_one()))
+    m = municipalities
+    condition = m.c.state_code == state if state else None
+    return _page(conn, _municipality_query(), m, condition, [m.c.cvegeo], "cvegeo", limit, offset)
 
 
 def get_municipality(conn: Connection, cvegeo: str) -> dict[str, Any]:
@@ -84,12 +95,9 @@ def _zone_query() -> Select[Any]:
 def list_metro_zones(
     conn: Connection, *, year: int | None, limit: int, offset: int
 ) -> dict[str, Any]:
-    query = _zone_query().order_by(metro_zones.c.code).limit(limit).offset(offset)
-    count = select(func.count()).select_from(metro_zones)
-    if year:
-        query = query.where(metro_zones.c.delimitation_year == year)
-        count = count.where(metro_zones.c.delimitation_year == year)
-    return _collection(conn, query, "code", int(conn.execute(count).scalar_one()))
+    z = metro_zones
+    condition = z.c.delimitation_year == year if year else None
+    return _page(conn, _zone_query(), z, condition, [z.c.code], "code", limit, offset)
 
 
 def get_metro_zone(conn: Connection, code: str) -> dict[str, Any]:
@@ -121,12 +129,9 @@ def _river_query() -> Select[Any]:
 
 
 def list_rivers(conn: Connection, *, name: str | None, limit: int, offset: int) -> dict[str, Any]:
-    query = _river_query().order_by(rivers.c.name, rivers.c.id).limit(limit).offset(offset)
-    count = select(func.count()).select_from(rivers)
-    if name:
-        query = query.where(rivers.c.name == name)
-        count = count.where(rivers.c.name == name)
-    return _collection(conn, query, "id", int(conn.execute(count).scalar_one()))
+    r = rivers
+    condition = r.c.name == name if name else None
+    return _page(conn, _river_query(), r, condition, [r.c.name, r.c.id], "id", limit, offset)
 
 
 def get_river(conn: Connection, river_id: int) -> dict[str, Any]:
