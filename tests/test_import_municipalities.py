@@ -212,6 +212,7 @@ def test_files_that_are_not_geodata(db: Database, tmp_path: Path) -> None:
     assert counts(db)["import_runs"] == 0
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")
 def test_shapefile_without_crs_asks_for_one(db: Database, tmp_path: Path) -> None:
     gdf = (
         gpd.GeoDataFrame(
