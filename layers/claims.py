@@ -45,6 +45,11 @@ def add_claim(
         InvalidInput: unknown source, or a validity start before the one in force.
         NotFound: no municipality with that key.
     """
+    if valid_from.tzinfo is None:
+        raise InvalidInput(
+            "valid_from needs a time zone, e.g. 2024-05-01T00:00:00-06:00",
+            problems=[Problem("valid_from", "no time zone")],
+        )
     try:
         parsed_source = ClaimSource(source)
     except ValueError:
@@ -75,7 +80,7 @@ def add_claim(
             or 0
         )
         if previous is not None:
-            if _naive(previous.valid_from) >= _naive(valid_from):
+            if previous.valid_from >= valid_from:
                 raise InvalidInput(
                     f"valid_from must be after {previous.valid_from:%Y-%m-%d}, when the claim in "
                     "force began",
@@ -115,15 +120,6 @@ def add_claim(
             },
         )
         return get_claim(conn, claim_id)
-
-
-def _naive(value: datetime) -> datetime:
-    # SQLite returns naive UTC datetimes; compare everything as naive UTC.
-    return (
-        value.replace(tzinfo=None)
-        if value.tzinfo is None
-        else value.astimezone().replace(tzinfo=None)
-    )
 
 
 def get_claim(conn: Connection, claim_id: int) -> dict[str, Any]:

@@ -8,10 +8,13 @@ mirrors the current head so queries can be written against it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Column,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Integer,
@@ -21,10 +24,37 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeDecorator
 
 SRID = 4326
 
 metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in time, always UTC and timezone-aware in Python, on both engines.
+
+    PostGIS stores ``timestamptz``; SQLite has no time zone type and would keep the
+    wall-clock time and drop the offset, so values are converted to UTC before they
+    are stored or compared, and read back as UTC. A naive value is refused: it would
+    mean a different moment depending on the server's time zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a time zone (UTC)")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def geometry(kind: str) -> Geometry:
@@ -43,7 +73,7 @@ municipalities = Table(
     Column("version", Integer, nullable=False),
     Column("source", Text, nullable=False),
     Column("content_sha256", String(64), nullable=False),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_from", UTCDateTime(), nullable=False),
     Column("geom", geometry("MULTIPOLYGON"), nullable=False),
 )
 
@@ -59,8 +89,8 @@ municipality_versions = Table(
     Column("dwellings", Integer),
     Column("source", Text, nullable=False),
     Column("content_sha256", String(64), nullable=False),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
-    Column("valid_to", DateTime(timezone=True)),
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_to", UTCDateTime()),
     Column("import_run_id", Integer, ForeignKey("import_runs.id")),
     Column("geom", geometry("MULTIPOLYGON"), nullable=False),
     UniqueConstraint("cvegeo", "version", name="uq_municipality_versions_cvegeo_version"),
@@ -75,7 +105,7 @@ metro_zones = Table(
     Column("kind", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("content_sha256", String(64), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     # Union of the member municipalities present; NULL until one of them is imported.
     Column("geom", geometry("MULTIPOLYGON")),
 )
@@ -102,10 +132,10 @@ claims = Table(
     Column("version", Integer, nullable=False),
     Column("source", String(32), nullable=False),
     Column("source_reference", Text),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
-    Column("valid_to", DateTime(timezone=True)),
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_to", UTCDateTime()),
     Column("recorded_by", Text, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
     Column("notes", Text),
     Column("geom", geometry("MULTIPOLYGON"), nullable=False),
     UniqueConstraint("cvegeo", "version", name="uq_claims_cvegeo_version"),
@@ -120,7 +150,7 @@ rivers = Table(
     Column("source", Text, nullable=False),
     Column("federal_zone_width_m", Float, nullable=False),
     Column("content_sha256", String(64), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Column("geom", geometry("MULTILINESTRING"), nullable=False),
 )
 
@@ -128,14 +158,14 @@ inspections = Table(
     "inspections",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("observed_at", UTCDateTime(), nullable=False),
     Column("category", String(32), nullable=False),
     Column("severity", Integer, nullable=False),
     Column("description", Text),
     Column("gps_accuracy_m", Float),
     Column("inspector", Text, nullable=False),
     Column("source", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Column("geom", geometry("POINT"), nullable=False),
 )
 
@@ -145,8 +175,8 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime()),
 )
 
 api_tokens = Table(
@@ -155,8 +185,8 @@ api_tokens = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
 )
 
 import_runs = Table(
@@ -167,8 +197,8 @@ import_runs = Table(
     Column("file_name", Text, nullable=False),
     Column("file_sha256", String(64), nullable=False),
     Column("actor", Text, nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
     Column("created", Integer, nullable=False, default=0),
     Column("updated", Integer, nullable=False, default=0),
     Column("unchanged", Integer, nullable=False, default=0),
@@ -178,7 +208,7 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", String(64), nullable=False),
     Column("entity", String(64), nullable=False),

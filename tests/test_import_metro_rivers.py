@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 
 from geo.errors import ImportRejected
@@ -18,7 +19,7 @@ from tests.conftest import METRO_2015, METRO_2020, OAXACA, RIVERS, Database
 from tests.geometries import SQUARE, feature, polygon, write_collection
 
 
-def zone(db: Database, code: str) -> tuple[list[str], shapely.Geometry | None]:
+def zone(db: Database, code: str) -> tuple[list[str], BaseGeometry | None]:
     with db.engine.connect() as conn:
         members = list(
             conn.execute(

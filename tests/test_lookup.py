@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -22,7 +23,7 @@ def plain(name: str) -> str:
     return " ".join(folded.upper().split())
 
 
-def conagua_sites() -> list[dict[str, object]]:
+def conagua_sites() -> list[dict[str, Any]]:
     with CONAGUA_SITES.open(encoding="utf-8") as fh:
         features = json.load(fh)["features"]
     return [

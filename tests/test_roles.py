@@ -7,6 +7,9 @@ anything that writes runs against ``api``, an empty database cleaned before each
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -421,3 +424,63 @@ def test_audit_records_user_and_claim_with_the_actor(with_municipalities: Databa
 
     assert [e["action"] for e in claims_only] == ["claim.created"]
     assert entries[0]["id"] > entries[-1]["id"]  # newest first
+
+
+# --- claim validity times ------------------------------------------------------------------
+
+
+def instant(value: str) -> datetime:
+    """A timestamp from the API as an aware datetime; naive ones are UTC by convention."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def local_timezone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set the process's local time zone (the test server runs in this process)."""
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_valid_from_keeps_its_utc_offset(with_municipalities: Database) -> None:
+    api = with_municipalities
+    with api.client("commission") as http:
+        body = {**claim_body(CLAIM_SHAPE), "valid_from": "2020-01-01T00:00:00-06:00"}
+        r = http.post("/claims", json=body)
+    assert r.status_code == 201, r.text
+    assert instant(r.json()["properties"]["valid_from"]) == datetime(2020, 1, 1, 6, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "shift", "status"),
+    [
+        # West of UTC (Oaxaca's own zone): a later claim must be accepted.
+        ("America/Mexico_City", timedelta(minutes=1), 201),
+        # East of UTC: a claim starting before the one in force must be refused.
+        ("Asia/Tokyo", -timedelta(hours=1), 422),
+    ],
+    ids=["later-in-mexico-city", "earlier-in-tokyo"],
+)
+def test_new_claim_order_does_not_depend_on_the_server_time_zone(
+    with_municipalities: Database,
+    local_timezone: Callable[[str], None],
+    zone: str,
+    shift: timedelta,
+    status: int,
+) -> None:
+    api = with_municipalities
+    local_timezone(zone)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    with api.client("commission") as http:
+        first = {**claim_body(CLAIM_SHAPE), "valid_from": start.isoformat()}
+        assert http.post("/claims", json=first).status_code == 201
+        second = {**claim_body(CLAIM_SHAPE), "valid_from": (start + shift).isoformat()}
+        r = http.post("/claims", json=second)
+    assert r.status_code == status, r.text
+    assert claim_count(api) == (2 if status == 201 else 1)
