@@ -148,7 +148,7 @@ def _has_nonfinite(geom: BaseGeometry, has_z: bool) -> bool:
 def to_multi(geoms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
     """Drop Z and promote single parts so a column holds one type.
 
-    Polygon becomes MultiPolygon and LineString becomes MultiLineString;
+    Polygon becomes MultiPolygon and LineString becomes MultiLineString; points and
     geometries already multi-part are returned as they are.
     """
     arr = shapely.force_2d(np.asarray(geoms, dtype=object))
@@ -156,12 +156,10 @@ def to_multi(geoms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
     types = shapely.get_type_id(arr)
     poly = types == shapely.GeometryType.POLYGON
     line = types == shapely.GeometryType.LINESTRING
-    point = types == shapely.GeometryType.POINT
     if poly.any():
         out[poly] = [shapely.MultiPolygon([g]) for g in arr[poly]]
     if line.any():
         out[line] = [shapely.MultiLineString([g]) for g in arr[line]]
-    del point  # points stay single: inspection points are Point columns
     return out
 
 

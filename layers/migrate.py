@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,9 @@ def _config() -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
+    """The newest migration shipped with this code (read from disk once per process)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
