@@ -32,7 +32,7 @@ _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde user
 
 
 def current_principal(
-    engine: EngineDep,
+    conn: ConnectionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller identified by ``Authorization: Bearer <token>``.
@@ -42,8 +42,8 @@ def current_principal(
     """
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("this resource needs a bearer token (Authorization: Bearer …)")
-    with engine.connect() as conn:
-        principal = authenticate(conn, credentials.credentials)
+    # The request's own connection (FastAPI resolves ConnectionDep once per request).
+    principal = authenticate(conn, credentials.credentials)
     if principal is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
     return principal

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
 
 from geo.errors import InvalidInput, NotFound, Problem
 from geo.validation import to_multi
@@ -122,6 +122,11 @@ def add_claim(
         return get_claim(conn, claim_id)
 
 
+def in_force(at: datetime) -> ColumnElement[bool]:
+    """Claims valid at the moment ``at``: started at or before it, not yet closed."""
+    return and_(claims.c.valid_from <= at, or_(claims.c.valid_to.is_(None), claims.c.valid_to > at))
+
+
 def get_claim(conn: Connection, claim_id: int) -> dict[str, Any]:
     row = (
         conn.execute(
@@ -156,10 +161,7 @@ def list_claims(
     if cvegeo:
         query = query.where(claims.c.cvegeo == cvegeo)
     if as_of is not None:
-        query = query.where(
-            claims.c.valid_from <= as_of,
-            or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > as_of)),
-        )
+        query = query.where(in_force(as_of))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

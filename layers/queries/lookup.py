@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, select
 
 from layers import audit
+from layers.claims import in_force
 from layers.dialects import intersects_point
 from layers.metro_zones import zones_of
 from layers.schema import claims, municipalities
@@ -46,7 +47,6 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
             "boundary_version": first["version"],
         }
         zones = zones_of(conn, first["cvegeo"])
-    at = audit.now()
     claim_rows = (
         conn.execute(
             select(
@@ -61,8 +61,7 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
             .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
             .where(
                 intersects_point(d, claims, lon, lat),
-                claims.c.valid_from <= at,
-                or_(claims.c.valid_to.is_(None), and_(claims.c.valid_to > at)),
+                in_force(audit.now()),
             )
             .order_by(claims.c.cvegeo, claims.c.version)
         )
