@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors
-from api.routes import boundaries, claims, health, lookup, users
+from api.ogc.cache import ResponseCache
+from api.routes import claims, collections, health, lookup, users
 from layers import migrate
 from layers.engine import make_engine
 from layers.settings import Settings, get_settings
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, boundaries, lookup, claims, users):
+    app.state.settings = settings
+    app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
+    for module in (collections, health, lookup, claims, users):
         app.include_router(module.router)
     return app

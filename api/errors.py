@@ -20,6 +20,7 @@ from geo.errors import (
     ImportRejected,
     InvalidGeometry,
     InvalidInput,
+    InvalidParameter,
     LindeError,
     NotFound,
     Unauthenticated,
@@ -29,6 +30,7 @@ from geo.errors import (
 log = logging.getLogger("linde.api")
 
 STATUS: dict[type[LindeError], int] = {
+    InvalidParameter: 400,
     InvalidGeometry: 422,
     ImportRejected: 422,
     UnreadableFile: 422,

@@ -53,6 +53,12 @@ class InvalidInput(LindeError):
     code = "invalid_input"
 
 
+class InvalidParameter(InvalidInput):
+    """A malformed query parameter (a bbox, a limit, a filter): HTTP's 400, not 422."""
+
+    code = "invalid_parameter"
+
+
 class InvalidGeometry(InvalidInput):
     code = "invalid_geometry"
 

@@ -7,8 +7,26 @@ planner uses it by itself: SpatiaLite needs the candidate rows asked of the
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Table, and_, column, func, literal_column, select, table
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from layers.schema import SRID
 
@@ -55,3 +73,114 @@ def intersects_point(dialect: Dialect, tbl: Table, lon: float, lat: float) -> Co
         bbox_candidates(dialect, tbl, (lon, lat, lon, lat)),
         func.ST_Intersects(tbl.c.geom, point(dialect, lon, lat)),
     )
+
+
+def envelope(dialect: Dialect, bbox: BBox) -> ColumnElement[bytes]:
+    """A lon/lat rectangle as an EPSG:4326 polygon, from bound parameters."""
+    minx, miny, maxx, maxy = bbox
+    if dialect.name == "postgresql":
+        return func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
+    return func.BuildMbr(minx, miny, maxx, maxy, SRID)
+
+
+def intersects_bbox(dialect: Dialect, tbl: Table, bbox: BBox) -> ColumnElement[bool]:
+    """Rows of ``tbl`` whose geometry meets the rectangle, through the spatial index."""
+    return and_(
+        bbox_candidates(dialect, tbl, bbox),
+        func.ST_Intersects(tbl.c.geom, envelope(dialect, bbox)),
+    )
+
+
+def _in_crs(dialect: Dialect, geom: ColumnElement[Any], epsg: int, x_first: bool) -> Any:
+    out: Any = geom
+    if epsg != SRID:
+        out = func.ST_Transform(out, epsg)
+    if not x_first:
+        out = func.ST_FlipCoordinates(out) if dialect.name == "postgresql" else func.SwapCoords(out)
+    return out
+
+
+def as_geojson(
+    dialect: Dialect, geom: ColumnElement[Any], epsg: int, x_first: bool, precision: int
+) -> ColumnElement[str]:
+    """The geometry as GeoJSON text made by the database, in ``epsg`` and axis order.
+
+    No CRS member is added (PostGIS would for a non-4326 SRID by default).
+    """
+    out = _in_crs(dialect, geom, epsg, x_first)
+    if dialect.name == "postgresql":
+        return func.ST_AsGeoJSON(out, precision, 0, type_=String)
+    return func.AsGeoJSON(out, precision, 0, type_=String)
+
+
+def as_wkb(dialect: Dialect, geom: ColumnElement[Any], epsg: int) -> ColumnElement[bytes]:
+    """The geometry as plain WKB in ``epsg``, easting/longitude first (as files store it)."""
+    out = _in_crs(dialect, geom, epsg, True)
+    if dialect.name == "postgresql":
+        return func.ST_AsBinary(out, type_=LargeBinary)
+    return func.AsBinary(out, type_=LargeBinary)
+
+
+class key_list(FunctionElement[str]):  # noqa: N801  (reads as the SQL function it is)
+    """Comma-separated, ordered list of a column's values in a group (aggregate).
+
+    ``string_agg(x, ',' ORDER BY x)`` on PostgreSQL, ``group_concat(x, ',')`` on
+    SQLite (which follows the scan order; callers aggregate over an index in key order).
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "key_list"
+
+
+@compiles(key_list, "postgresql")
+def _key_list_pg(element: key_list, compiler: SQLCompiler, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"string_agg({arg}, ',' ORDER BY {arg})"
+
+
+@compiles(key_list, "sqlite")
+def _key_list_sqlite(element: key_list, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+def geometry_from_wkt(dialect: Dialect, wkt: str) -> ColumnElement[Any]:
+    """A lon/lat (EPSG:4326) geometry made by the database from WKT in a bound parameter."""
+    text = literal(wkt, type_=Text())
+    if dialect.name == "postgresql":
+        return func.ST_GeomFromText(text, SRID)
+    return func.GeomFromText(text, SRID)
+
+
+def like(
+    dialect: Dialect, expr: ColumnElement[Any], pattern: str, *, lower: bool = False
+) -> ColumnElement[bool]:
+    """A case-sensitive ``LIKE`` on both engines, the pattern in a bound parameter.
+
+    Args:
+        pattern: a SQL ``LIKE`` pattern (``%`` any run, ``_`` one character) in which
+            a backslash makes the next character literal; it must not end in a lone
+            backslash.
+        lower: lower-case the pattern in SQL (for ``CASEI``), as ``lower()`` does the
+            column, so both sides fold the same way on each engine.
+
+    PostgreSQL's ``LIKE`` is case-sensitive already. SQLite's folds ASCII case, so
+    there the pattern is translated to ``GLOB`` (``*``, ``?``, ``[x]`` for a literal).
+    """
+    if dialect.name == "postgresql":
+        bound: ColumnElement[Any] = literal(pattern, type_=Text())
+        return expr.like(func.lower(bound) if lower else bound, escape="\\")
+    glob: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            ch = next(chars, "\\")
+            glob.append(f"[{ch}]" if ch in "*?[" else ch)
+        elif ch == "%":
+            glob.append("*")
+        elif ch == "_":
+            glob.append("?")
+        else:
+            glob.append(f"[{ch}]" if ch in "*?[" else ch)
+    bound = literal("".join(glob), type_=Text())
+    return expr.op("GLOB", is_comparison=True)(func.lower(bound) if lower else bound)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -214,4 +215,13 @@ audit_log = Table(
     Column("entity", String(64), nullable=False),
     Column("entity_id", Text),
     Column("details", Text),
+)
+
+# Change counters of the published layers, bumped by triggers (migration 0002). The
+# rows are made by the migration and never deleted: a layer's ETags depend on them.
+layer_versions = Table(
+    "layer_versions",
+    metadata,
+    Column("layer", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )

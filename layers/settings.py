@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     )
     max_vertices: int = Field(default=1_000_000, ge=100)
     cors_origins: list[str] = Field(default_factory=list)
+    response_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="Memory per worker for rendered OGC API responses; 0 turns the cache off.",
+    )
+    count_cap: int = Field(
+        default=100_000,
+        ge=1,
+        description="numberMatched is counted up to this many features and left out above it.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what Linde needs and is missing, then the project itself into .venv.
 #   scripts/setup.sh          the service: SpatiaLite module, Python venv
-#   scripts/setup.sh --test   also PostGIS for the local PostgreSQL (started if down)
-#   scripts/setup.sh --bench  also GDAL's ogr2ogr, for the benchmarks
+#   scripts/setup.sh --test   also PostGIS for the local PostgreSQL (started if down) and
+#                             GDAL's command-line tools (the tests use them as an OGC API client)
+#   scripts/setup.sh --bench  the same, for the benchmarks
 # Safe to run again: each step checks first and does nothing when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,8 @@ if [ "$want_test" = 1 ]; then
   fi
   need_deb "postgresql-${pg_version:-15}-postgis-3"
 fi
-[ "$want_bench" = 1 ] && need_deb gdal-bin
+[ "$want_test" = 1 ] && need_deb gdal-bin
+[ "$want_bench" = 1 ] && need_deb wrk  # the load generator of bench/serve.py
 
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"

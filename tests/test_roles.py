@@ -101,7 +101,15 @@ def claim_count(database: Database, cvegeo: str | None = None) -> int:
 
 @pytest.mark.parametrize(
     "path",
-    ["/health", "/municipalities", "/municipalities/20157", "/metro-zones", "/rivers"],
+    [
+        "/health",
+        "/",
+        "/collections",
+        "/collections/municipalities/items",
+        "/collections/municipalities/items/20157",
+        "/collections/metro_zones/items",
+        "/collections/rivers/items",
+    ],
 )
 def test_public_routes_answer_anonymously(oaxaca: Database, path: str) -> None:
     with anonymous(oaxaca) as http:
@@ -119,25 +127,15 @@ def test_health_names_the_engine(oaxaca: Database) -> None:
 
 def test_public_collections_hold_features(oaxaca: Database) -> None:
     with anonymous(oaxaca) as http:
-        for path in ("/municipalities", "/metro-zones", "/rivers"):
-            body = http.get(path).json()
-            assert body["type"] == "FeatureCollection", path
-            assert body["numberReturned"] == len(body["features"]) > 0, path
-        municipality = http.get("/municipalities/20157").json()
+        for name in ("municipalities", "metro_zones", "rivers"):
+            body = http.get(f"/collections/{name}/items").json()
+            assert body["type"] == "FeatureCollection", name
+            assert body["numberReturned"] == len(body["features"]) > 0, name
+        municipality = http.get("/collections/municipalities/items/20157").json()
     assert municipality["type"] == "Feature"
     assert municipality["id"] == "20157"
     assert municipality["properties"]["cvegeo"] == "20157"
     assert municipality["geometry"]["type"] == "MultiPolygon"
-
-
-def test_public_metro_zone_lists_its_members(oaxaca: Database) -> None:
-    with anonymous(oaxaca) as http:
-        r = http.get("/metro-zones/20.1.01")
-    assert r.status_code == 200, r.text
-    members = r.json()["properties"]["members"]
-    keys = {m["cvegeo"] for m in members}
-    assert {"20067", "20157"} <= keys
-    assert len(members) == len(keys) == 26
 
 
 # --- protected routes: who may call them ---------------------------------------------------

@@ -1,0 +1,258 @@
+"""Query parameters of ``/collections/{id}/items``, parsed into an ``ItemsQuery``.
+
+Every problem is a 400 naming the parameter, what was wrong and where. Names
+the standard defines are handled here; any other name must be a property of the
+collection (``?cvegeo=20157``) and is compared for equality, typed by the
+property's kind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from starlette.datastructures import QueryParams
+
+from geo.crs import CRS84, Crs, bbox_to_lonlat, parse_crs
+from geo.errors import InvalidParameter, Problem
+from layers.collections import Collection, Property
+from layers.queries.items import Interval, ItemsQuery
+
+PAGE_LIMIT_DEFAULT = 10
+PAGE_LIMIT_MAX = 10_000
+
+STANDARD = (
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "properties",
+    "sortby",
+    "csv-geometry",
+)
+
+
+def bad(field: str, reason: str) -> InvalidParameter:
+    return InvalidParameter(f"{field}: {reason}", problems=[Problem(field, reason)])
+
+
+def single(params: QueryParams, name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise bad(name, f"given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _int(params: QueryParams, name: str, lo: int, hi: int | None) -> int | None:
+    raw = single(params, name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad(name, f"{raw!r} is not a whole number") from None
+    if value < lo or (hi is not None and value > hi):
+        upper = f" and at most {hi:,}" if hi is not None else ""
+        raise bad(name, f"{value} is out of range: it must be at least {lo}{upper}")
+    return value
+
+
+def _bbox(params: QueryParams) -> tuple[tuple[float, float, float, float], Crs] | None:
+    raw = single(params, "bbox")
+    bbox_crs = parse_crs(single(params, "bbox-crs"), "bbox-crs")
+    if raw is None:
+        if params.get("bbox-crs") is not None:
+            raise bad("bbox-crs", "given without bbox")
+        return None
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
+        raise bad(
+            "bbox",
+            f"expected 4 numbers (minx,miny,maxx,maxy) separated by commas, got {len(parts)}",
+        )
+    numbers: list[float] = []
+    for i, part in enumerate(parts, start=1):
+        try:
+            value = float(part)
+        except ValueError:
+            raise bad("bbox", f"value {i} ({part.strip()!r}) is not a number") from None
+        if not math.isfinite(value):
+            raise bad("bbox", f"value {i} ({part.strip()!r}) is not a finite number")
+        numbers.append(value)
+    if len(numbers) == 6:  # 3D: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    a, b, c, d = numbers
+    if a > c or b > d:
+        raise bad(
+            "bbox",
+            f"the lower corner ({a}, {b}) must come before the upper corner ({c}, {d})",
+        )
+    if bbox_crs.epsg == 4326:
+        lon = (a, c) if bbox_crs.x_first else (b, d)
+        lat = (b, d) if bbox_crs.x_first else (a, c)
+        if not (lon[0] >= -180 and lon[1] <= 180 and lat[0] >= -90 and lat[1] <= 90):
+            order = "lon,lat" if bbox_crs.x_first else "lat,lon (EPSG:4326 order)"
+            raise bad("bbox", f"coordinates out of range for {order}: {raw}")
+    return bbox_to_lonlat((a, b, c, d), bbox_crs), bbox_crs
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_instant(raw: str, field: str, *, end: bool = False) -> datetime:
+    """An RFC 3339 date-time (with zone) or a date (its first or last moment, UTC)."""
+    text = raw.strip()
+    try:
+        if _DATE.match(text):
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1, microseconds=-1) if end else moment
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise bad(
+            field,
+            f"{raw!r} is not an RFC 3339 date-time (2024-05-01T12:00:00Z) or date (2024-05-01)",
+        ) from None
+    if value.tzinfo is None:
+        raise bad(field, f"{raw!r} has no time zone; add Z or an offset such as -06:00")
+    return value.astimezone(UTC)
+
+
+def _datetime(params: QueryParams) -> Interval | None:
+    raw = single(params, "datetime")
+    if raw is None:
+        return None
+    if "/" not in raw:
+        return parse_instant(raw, "datetime"), parse_instant(raw, "datetime", end=True)
+    start_raw, _, end_raw = raw.partition("/")
+    start = None if start_raw in ("..", "") else parse_instant(start_raw, "datetime")
+    stop = None if end_raw in ("..", "") else parse_instant(end_raw, "datetime", end=True)
+    if start is None and stop is None:
+        raise bad("datetime", "an interval needs at least one end ('../..' is everything)")
+    if start is not None and stop is not None and start > stop:
+        raise bad("datetime", f"the interval {raw!r} ends before it starts")
+    return start, stop
+
+
+def _names(c: Collection) -> list[str]:
+    names = list(c.names)
+    if c.id_property.name not in names:
+        names.insert(0, c.id_property.name)
+    return names
+
+
+def _property(c: Collection, name: str, field: str) -> Property:
+    prop = c.prop(name)
+    if prop is None and name == c.id_property.name:
+        prop = c.id_property
+    if prop is None:
+        raise bad(
+            field, f"{name!r} is not a property of {c.id}; use one of: {', '.join(_names(c))}"
+        )
+    return prop
+
+
+def typed_value(prop: Property, raw: str, field: str) -> Any:
+    """A query-string value converted to the property's type (400 when it is not one)."""
+    try:
+        if prop.kind == "int":
+            return int(raw)
+        if prop.kind == "float":
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
+        if prop.kind == "bool":
+            lowered = raw.lower()
+            if lowered not in ("true", "false"):
+                raise ValueError(raw)
+            return lowered == "true"
+    except ValueError:
+        raise bad(field, f"{raw!r} is not a {prop.kind} value for {prop.name}") from None
+    if prop.kind in ("datetime", "date"):
+        return parse_instant(raw, field)
+    return raw
+
+
+def _sortby(c: Collection, params: QueryParams) -> tuple[tuple[str, bool], ...]:
+    raw = single(params, "sortby")
+    if raw is None:
+        return ()
+    keys: list[tuple[str, bool]] = []
+    for part in raw.split(","):
+        part = part.strip()
+        descending = part.startswith("-")
+        name = part.lstrip("+-").strip() if part[:1] in "+-" else part
+        if not name:
+            raise bad("sortby", f"empty sort key in {raw!r}; write e.g. sortby=-population,name")
+        _property(c, name, "sortby")
+        keys.append((name, descending))
+    return tuple(keys)
+
+
+def _properties(c: Collection, params: QueryParams) -> tuple[str, ...] | None:
+    raw = single(params, "properties")
+    if raw is None:
+        return None
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for name in names:
+        if c.prop(name) is None:
+            raise bad(
+                "properties",
+                f"{name!r} is not a property of {c.id}; use some of: {', '.join(c.names)}",
+            )
+    return names
+
+
+def _filter(params: QueryParams) -> str | None:
+    text = single(params, "filter")
+    lang = single(params, "filter-lang")
+    if lang is not None and lang != "cql2-text":
+        raise bad("filter-lang", f"{lang!r} is not supported; Linde reads cql2-text")
+    filter_crs = single(params, "filter-crs")
+    if filter_crs is not None and parse_crs(filter_crs, "filter-crs") is not CRS84:
+        raise bad("filter-crs", "geometry literals in filters are lon/lat (CRS84) only")
+    if text is not None and not text.strip():
+        raise bad("filter", "empty; write a CQL2 expression such as name LIKE 'San%'")
+    return text
+
+
+def items_query(c: Collection, params: QueryParams, *, download: bool) -> ItemsQuery:
+    """Parse the items request. A download has no page limit unless one is given."""
+    equals: list[tuple[str, Any]] = []
+    for name in params:
+        if name in STANDARD:
+            continue
+        prop = c.prop(name)
+        if prop is None and name == c.id_property.name:
+            prop = c.id_property
+        if prop is None:
+            raise bad(
+                name,
+                f"unknown parameter for {c.id}; the standard ones are {', '.join(STANDARD)} "
+                f"and the properties {', '.join(_names(c))}",
+            )
+        raw = single(params, name)
+        assert raw is not None
+        equals.append((name, typed_value(prop, raw, name)))
+    limit = _int(params, "limit", 1, None if download else PAGE_LIMIT_MAX)
+    bbox = _bbox(params)
+    return ItemsQuery(
+        bbox=bbox[0] if bbox else None,
+        interval=_datetime(params),
+        equals=tuple(equals),
+        filter=_filter(params),
+        properties=_properties(c, params),
+        sortby=_sortby(c, params),
+        limit=limit if limit is not None or download else PAGE_LIMIT_DEFAULT,
+        offset=_int(params, "offset", 0, None) or 0,
+        crs=parse_crs(single(params, "crs"), "crs"),
+    )

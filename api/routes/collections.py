@@ -1,0 +1,512 @@
+"""OGC API - Features (Parts 1, 2 and 3): every layer Linde holds as a collection.
+
+``/`` landing page, ``/conformance``, ``/collections``, ``/collections/{id}``,
+``/collections/{id}/queryables``, ``/collections/{id}/items`` and
+``/collections/{id}/items/{featureId}``; JSON by default, HTML for a browser
+(``f=html`` or ``Accept: text/html``), and downloads (``f=csv|gpkg|shp|kml|fgb|
+geojson``) of any items query.
+
+Official layers are public; claims and inspections need a planner token.
+Responses carry an ``ETag`` built from the layers' change counters, and a
+matching ``If-None-Match`` gets 304 without touching the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Connection
+
+from api.deps import ConnectionDep, EngineDep
+from api.ogc import html
+from api.ogc.cache import Cached, ResponseCache, etag, matches
+from api.ogc.params import items_query, typed_value
+from api.ogc.render import (
+    GEOJSON,
+    HTML,
+    JSON,
+    OPENAPI,
+    collection_bytes,
+    dumps,
+    feature_bytes,
+    link,
+    same_query,
+    self_and_alternates,
+    url_for,
+    wanted,
+)
+from geo.crs import CRS84, SUPPORTED, parse_crs
+from geo.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidParameter,
+    NotFound,
+    Problem,
+    Unauthenticated,
+)
+from layers import collections as registry
+from layers.collections import COLLECTIONS, Collection
+from layers.exports import FORMATS, ExportFormat, Field, stream_export
+from layers.queries import items as item_queries
+from layers.users import Principal, authenticate
+
+router = APIRouter(tags=["OGC API - Features"])
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+]
+STATIC_VERSION = "static-1"  # landing and conformance change only with the code
+DOWNLOADS = tuple(f for key, f in FORMATS.items() if key != "json")
+
+CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLECTIONS))]
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.response_cache
+    return cache
+
+
+def _principal(request: Request, conn: Connection) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use Authorization: Bearer <token>")
+    principal = authenticate(conn, token.strip())
+    if principal is None:
+        raise Unauthenticated("the bearer token is unknown or revoked")
+    return principal
+
+
+def _readable(c: Collection, principal: Principal | None) -> bool:
+    return c.read_role is None or (principal is not None and principal.role.can_act_as(c.read_role))
+
+
+def _collection(request: Request, conn: Connection, collection_id: str) -> Collection:
+    c = COLLECTIONS.get(collection_id)
+    if c is None:
+        raise NotFound(
+            f"no collection {collection_id!r}; the collections are: {', '.join(COLLECTIONS)}"
+        )
+    if c.read_role is not None:
+        principal = _principal(request, conn)
+        if principal is None:
+            raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
+        if not _readable(c, principal):
+            raise Forbidden(
+                f"{c.id} needs the {c.read_role.value} role; {principal.name} is "
+                f"{principal.role.value}"
+            )
+    return c
+
+
+@contextmanager
+def _as_parameter_errors() -> Iterator[None]:
+    """Input problems found while building a query are a 400 about a parameter."""
+    try:
+        yield
+    except InvalidParameter:
+        raise
+    except InvalidInput as exc:
+        raise InvalidParameter(exc.message, problems=exc.problems) from exc
+
+
+def _respond(
+    request: Request,
+    version: str | None,
+    build: Callable[[], Cached],
+    *,
+    private: bool,
+) -> Response:
+    """Serve ``build()``'s body with an ETag; 304 or a cached body when possible."""
+    negotiated = request.headers.get("accept", "")
+    headers = {
+        "Vary": "Accept, Authorization",
+        "Cache-Control": ("private" if private else "public") + ", no-cache",
+    }
+    if version is None:  # no change counters: nothing can be cached safely
+        fresh = build()
+        return Response(
+            fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
+        )
+    tag = etag(version, str(request.url), negotiated)
+    headers["ETag"] = tag
+    if matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
+    cache = _cache(request)
+    hit = cache.get(tag)
+    entry = hit if hit is not None else build()
+    if hit is None:
+        cache.put(tag, entry)
+    return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
+
+
+def _json(value: Any, media_type: str = JSON, **headers: str) -> Cached:
+    return Cached(dumps(value), media_type, tuple(headers.items()))
+
+
+def _html(body: str) -> Cached:
+    return Cached(body.encode(), "text/html; charset=utf-8", ())
+
+
+def _all_versions(conn: Connection) -> str | None:
+    parts = [registry.versions(conn, c) for c in COLLECTIONS.values()]
+    return None if any(p is None for p in parts) else "|".join(p or "" for p in parts)
+
+
+# -- landing, conformance -------------------------------------------------------------------
+
+
+@router.get("/", summary="Landing page (OGC API - Features)")
+def landing(request: Request) -> Response:
+    fmt = wanted(request, downloads=False)
+
+    def build() -> Cached:
+        doc = {
+            "title": "Linde",
+            "description": "Límites metropolitanos de México: límites municipales oficiales y "
+            "reclamados, zonas metropolitanas, ríos e inspecciones, como OGC API - Features.",
+            "links": [
+                *self_and_alternates(request, JSON),
+                link(
+                    url_for(request, "/openapi.json"),
+                    "service-desc",
+                    OPENAPI,
+                    "Definición de la API (OpenAPI)",
+                ),
+                link(url_for(request, "/docs"), "service-doc", HTML, "Documentación de la API"),
+                link(
+                    url_for(request, "/conformance"), "conformance", JSON, "Clases de conformidad"
+                ),
+                link(url_for(request, "/collections"), "data", JSON, "Colecciones"),
+            ],
+        }
+        return _html(html.render("landing.html", doc=doc)) if fmt == "html" else _json(doc)
+
+    return _respond(request, STATIC_VERSION, build, private=False)
+
+
+@router.get("/conformance", summary="Conformance classes Linde implements")
+def conformance(request: Request) -> Response:
+    fmt = wanted(request, downloads=False)
+
+    def build() -> Cached:
+        doc = {"conformsTo": CONFORMANCE}
+        return _html(html.render("conformance.html", doc=doc)) if fmt == "html" else _json(doc)
+
+    return _respond(request, STATIC_VERSION, build, private=False)
+
+
+# -- collections ----------------------------------------------------------------------------
+
+
+def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, Any]:
+    items_url = url_for(request, f"/collections/{c.id}/items")
+    doc: dict[str, Any] = {
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": [crs.uri for crs in SUPPORTED],
+        "storageCrs": CRS84.uri,
+        "links": [
+            link(url_for(request, f"/collections/{c.id}"), "self", JSON, c.title),
+            link(
+                url_for(request, f"/collections/{c.id}", f="html"),
+                "alternate",
+                HTML,
+                f"{c.title} (HTML)",
+            ),
+            link(items_url, "items", GEOJSON, "Elementos"),
+            link(
+                url_for(request, f"/collections/{c.id}/items", f="html"),
+                "items",
+                HTML,
+                "Elementos (HTML)",
+            ),
+            link(
+                url_for(request, f"/collections/{c.id}/queryables"),
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "application/schema+json",
+                "Propiedades consultables",
+            ),
+            *[
+                link(
+                    url_for(request, f"/collections/{c.id}/items", f=fmt.key),
+                    "enclosure",
+                    fmt.media_type,
+                    f"Descargar todo: {fmt.title}",
+                )
+                for fmt in DOWNLOADS
+            ],
+        ],
+        "extent": {},
+    }
+    spatial = registry.spatial_extent(conn, c)
+    if spatial is not None:
+        doc["extent"]["spatial"] = {"bbox": [list(spatial)], "crs": CRS84.uri}
+    temporal = registry.temporal_extent(conn, c)
+    if temporal is not None:
+        doc["extent"]["temporal"] = {
+            "interval": [[t.isoformat().replace("+00:00", "Z") if t else None for t in temporal]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+    return doc
+
+
+@router.get("/collections", summary="The collections the caller may read")
+def collections(request: Request, conn: ConnectionDep) -> Response:
+    fmt = wanted(request, downloads=False)
+    principal = _principal(request, conn)
+    visible = [c for c in COLLECTIONS.values() if _readable(c, principal)]
+
+    def build() -> Cached:
+        doc = {
+            "links": self_and_alternates(request, JSON),
+            "collections": [_describe(request, conn, c) for c in visible],
+        }
+        return _html(html.render("collections.html", doc=doc)) if fmt == "html" else _json(doc)
+
+    version = _all_versions(conn)
+    role = principal.role.value if principal else "anonymous"
+    return _respond(
+        request,
+        None if version is None else f"{version}|{role}",
+        build,
+        private=principal is not None,
+    )
+
+
+@router.get("/collections/{collection_id}", summary="One collection: extent, CRSs, links")
+def collection(request: Request, conn: ConnectionDep, collection_id: CollectionId) -> Response:
+    c = _collection(request, conn, collection_id)
+    fmt = wanted(request, downloads=False)
+
+    def build() -> Cached:
+        doc = _describe(request, conn, c)
+        if fmt == "html":
+            return _html(html.render("collection.html", doc=doc, collection=c))
+        return _json(doc)
+
+    return _respond(request, registry.versions(conn, c), build, private=c.read_role is not None)
+
+
+_JSON_SCHEMA_TYPES = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+    "json": {},
+}
+_GEOMETRY_SCHEMAS = {
+    "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
+    "MultiLineString": "https://geojson.org/schema/MultiLineString.json",
+    "Point": "https://geojson.org/schema/Point.json",
+}
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
+def queryables(request: Request, conn: ConnectionDep, collection_id: CollectionId) -> Response:
+    c = _collection(request, conn, collection_id)
+
+    def build() -> Cached:
+        props: dict[str, Any] = {
+            "geometry": {
+                "title": "Geometría",
+                "x-ogc-role": "primary-geometry",
+                "format": f"geometry-{c.geometry_type.lower()}",
+                "$ref": _GEOMETRY_SCHEMAS[c.geometry_type],
+            },
+        }
+        for p in (c.id_property, *c.properties):
+            props[p.name] = {"title": p.title, **_JSON_SCHEMA_TYPES[p.kind]}
+        doc = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": url_for(request, f"/collections/{c.id}/queryables"),
+            "type": "object",
+            "title": c.title,
+            "properties": props,
+            "additionalProperties": False,
+        }
+        return _json(doc, "application/schema+json")
+
+    return _respond(request, "static-" + c.id, build, private=c.read_role is not None)
+
+
+# -- items ----------------------------------------------------------------------------------
+
+
+def _fields(c: Collection, names: tuple[str, ...] | None) -> list[Field]:
+    props = c.properties if names is None else [c.prop(n) for n in names]
+    return [Field(p.name, p.kind) for p in props if p is not None]
+
+
+def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return f"linde_{c.id}{'_filtrado' if filtered else ''}_{day}.{fmt.extension}"
+
+
+def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -> StreamingResponse:
+    q = items_query(c, request.query_params, download=True)
+    csv_geometry = request.query_params.get("csv-geometry", "wkt")
+    if csv_geometry not in ("wkt", "lonlat"):
+        raise InvalidParameter(
+            "csv-geometry: use wkt or lonlat",
+            problems=[Problem("csv-geometry", f"{csv_geometry!r}: use wkt or lonlat")],
+        )
+    # Check the query before the response starts: errors must be a 400, not a cut file.
+    with engine.connect() as conn, _as_parameter_errors():
+        item_queries.count(conn, c, q, cap=0)
+
+    def body() -> Iterator[bytes]:
+        with engine.connect() as conn:
+            yield from stream_export(
+                fmt,
+                _fields(c, q.properties),
+                ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
+                geometry_type=c.geometry_type,
+                epsg=q.crs.epsg,
+                layer_name=c.id,
+                csv_geometry=csv_geometry,  # type: ignore[arg-type]
+            )
+
+    filtered = any(
+        k not in ("f", "crs", "properties", "csv-geometry") for k in request.query_params
+    )
+    name = _file_name(c, fmt, filtered)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Crs": f"<{q.crs.uri}>",
+    }
+    return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
+    response_class=Response,
+)
+def items(
+    request: Request, conn: ConnectionDep, engine: EngineDep, collection_id: CollectionId
+) -> Response:
+    c = _collection(request, conn, collection_id)
+    fmt = wanted(request, downloads=True)
+    if isinstance(fmt, ExportFormat):
+        if fmt.key == "kml" and parse_crs(request.query_params.get("crs"), "crs").epsg != 4326:
+            raise InvalidParameter(
+                "crs: KML is always WGS 84",
+                problems=[
+                    Problem(
+                        "crs",
+                        "KML is always WGS 84 longitude/latitude; drop crs= or ask for f=gpkg",
+                    )
+                ],
+            )
+        return _download(request, engine, c, fmt)
+    q = items_query(c, request.query_params, download=False)
+    count_cap: int = request.app.state.settings.count_cap
+
+    def build() -> Cached:
+        with _as_parameter_errors():
+            page = item_queries.page(conn, c, q)
+            returned = len(page)
+            limit = q.limit or 0
+            if returned < limit and (returned or q.offset == 0):
+                matched: int | None = q.offset + returned
+            else:
+                matched = item_queries.count(conn, c, q, cap=count_cap)
+        links = [
+            *self_and_alternates(request, GEOJSON, DOWNLOADS),
+            link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
+        ]
+        more = returned == limit and (matched is None or q.offset + returned < matched)
+        if more:
+            links.append(
+                link(
+                    same_query(request, offset=q.offset + limit),
+                    "next",
+                    GEOJSON,
+                    "Página siguiente",
+                )
+            )
+        if q.offset > 0:
+            links.append(
+                link(
+                    same_query(request, offset=max(q.offset - limit, 0) or None),
+                    "prev",
+                    GEOJSON,
+                    "Página anterior",
+                )
+            )
+        if fmt == "html":
+            return _html(html.render_items(c, q, page, matched, links))
+        body = collection_bytes(page, number_matched=matched, number_returned=returned, links=links)
+        return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
+
+    return _respond(request, registry.versions(conn, c), build, private=c.read_role is not None)
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_class=Response,
+)
+def item(
+    request: Request,
+    conn: ConnectionDep,
+    collection_id: CollectionId,
+    feature_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    c = _collection(request, conn, collection_id)
+    fmt = wanted(request, downloads=False)
+    unknown = [k for k in request.query_params if k not in ("f", "crs")]
+    if unknown:
+        raise InvalidParameter(
+            f"{unknown[0]}: not a parameter of a single feature",
+            problems=[Problem(unknown[0], "a single feature takes only f and crs")],
+        )
+    crs = parse_crs(request.query_params.get("crs"), "crs")
+    try:
+        key = typed_value(c.id_property, feature_id, "featureId")
+    except InvalidParameter:
+        raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
+
+    def build() -> Cached:
+        found = item_queries.get(conn, c, key, crs)
+        if found is None:
+            raise NotFound(f"no feature {feature_id!r} in {c.id}")
+        links = [
+            *self_and_alternates(request, GEOJSON),
+            link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
+        ]
+        if fmt == "html":
+            return _html(html.render_item(c, found, links))
+        return Cached(feature_bytes(found, links), GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
+
+    return _respond(request, registry.versions(conn, c), build, private=c.read_role is not None)

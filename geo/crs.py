@@ -1,0 +1,97 @@
+"""Coordinate reference systems Linde serves (OGC API - Features Part 2).
+
+Storage is EPSG:4326 with longitude first. Clients may ask for:
+
+- ``CRS84`` (the default): WGS 84, longitude/latitude;
+- ``EPSG:4326``: WGS 84 in the axis order EPSG defines, latitude/longitude;
+- ``EPSG:6372``: Mexico ITRF2008 / LCC, INEGI's national projection, metres.
+
+CRS identifiers are URIs (``http://www.opengis.net/def/crs/EPSG/0/6372``); the
+short forms ``EPSG:6372`` and ``urn:ogc:def:crs:EPSG::6372`` are accepted too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pyproj import Transformer
+
+from geo.errors import InvalidParameter, Problem
+
+
+@dataclass(frozen=True)
+class Crs:
+    uri: str
+    epsg: int
+    #: True when the first coordinate is the easting/longitude (CRS84, projected CRSs).
+    x_first: bool
+    #: Decimal places worth keeping in output: ~1 cm either way.
+    precision: int
+    title: str
+
+    @property
+    def stored(self) -> bool:
+        """Coordinates are served exactly as stored (no transform, no axis swap)."""
+        return self.epsg == 4326 and self.x_first
+
+
+CRS84 = Crs("http://www.opengis.net/def/crs/OGC/1.3/CRS84", 4326, True, 7, "WGS 84 (lon, lat)")
+EPSG4326 = Crs("http://www.opengis.net/def/crs/EPSG/0/4326", 4326, False, 7, "WGS 84 (lat, lon)")
+EPSG6372 = Crs(
+    "http://www.opengis.net/def/crs/EPSG/0/6372", 6372, True, 2, "México ITRF2008 / LCC (m)"
+)
+SUPPORTED: tuple[Crs, ...] = (CRS84, EPSG4326, EPSG6372)
+_BY_URI = {c.uri: c for c in SUPPORTED}
+_SHORT = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG::|urn:ogc:def:crs:EPSG:[\d.]*:)(\d+)$", re.I)
+
+
+def parse_crs(value: str | None, field: str) -> Crs:
+    """The CRS named by a ``crs``/``bbox-crs`` parameter; CRS84 when absent."""
+    if value is None or value == "":
+        return CRS84
+    value = value.strip().strip("[]")  # a safe-CURIE [EPSG:6372] is allowed by Part 2
+    if value in _BY_URI:
+        return _BY_URI[value]
+    if value.upper() in ("CRS84", "OGC:CRS84", "URN:OGC:DEF:CRS:OGC:1.3:CRS84"):
+        return CRS84
+    match = _SHORT.match(value)
+    if match:
+        code = int(match.group(1))
+        for crs in SUPPORTED:
+            if crs.epsg == code and not (code == 4326 and crs is CRS84):
+                return crs
+    raise InvalidParameter(
+        f"unsupported {field}",
+        problems=[
+            Problem(
+                field,
+                f"{value!r} is not a CRS Linde serves; use one of: "
+                + ", ".join(c.uri for c in SUPPORTED),
+            )
+        ],
+    )
+
+
+@lru_cache(maxsize=8)
+def _to_lonlat(epsg: int) -> Transformer:
+    return Transformer.from_crs(epsg, 4326, always_xy=True)
+
+
+def bbox_to_lonlat(
+    bbox: tuple[float, float, float, float], crs: Crs
+) -> tuple[float, float, float, float]:
+    """A bbox given in ``crs`` (its axis order) as lon/lat min/max in EPSG:4326."""
+    a, b, c, d = bbox
+    if crs.epsg == 4326:
+        return (a, b, c, d) if crs.x_first else (b, a, d, c)
+    # densify the edges: a projected rectangle is not a rectangle in lon/lat
+    minx, miny, maxx, maxy = _to_lonlat(crs.epsg).transform_bounds(a, b, c, d, densify_pts=21)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise InvalidParameter(
+            "bbox outside the CRS's area",
+            problems=[Problem("bbox", f"{bbox} cannot be expressed in longitude/latitude")],
+        )
+    return minx, miny, maxx, maxy

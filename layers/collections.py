@@ -1,0 +1,267 @@
+"""The layers Linde publishes as OGC API - Features collections.
+
+Each :class:`Collection` says which table (or join) a layer comes from, which of
+its columns are properties (and queryable), its geometry type, its time columns,
+which change counters (``layer_versions``) tell when it changed, and which role
+may read it. The query builder (``layers.queries.items``) and the API read only
+this description, so adding a layer is adding an entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Connection, FromClause, Table, func, select, text
+
+from geo.roles import Role
+from layers.dialects import key_list
+from layers.schema import (
+    claims,
+    inspections,
+    layer_versions,
+    metro_zone_members,
+    metro_zones,
+    municipalities,
+    rivers,
+)
+
+Kind = Literal["str", "int", "float", "bool", "datetime", "date", "json"]
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    column: ColumnElement[Any]
+    kind: Kind
+    #: Spanish, for the HTML view and the queryables document.
+    title: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    table: Table
+    source: FromClause
+    id_property: Property
+    properties: tuple[Property, ...]
+    geometry_type: str
+    #: counters in ``layer_versions`` whose change changes this collection
+    layers: tuple[str, ...]
+    #: None: anyone may read; otherwise the least role that may
+    read_role: Role | None
+    #: (start, end) columns; end None means an instant
+    time: tuple[ColumnElement[Any], ColumnElement[Any] | None] | None
+    order: tuple[ColumnElement[Any], ...]
+
+    @property
+    def geometry(self) -> ColumnElement[Any]:
+        return self.table.c.geom
+
+    def prop(self, name: str) -> Property | None:
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        return None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties)
+
+
+def _p(name: str, column: ColumnElement[Any], kind: Kind, title: str) -> Property:
+    return Property(name, column, kind, title)
+
+
+_m, _z, _c, _r, _i = municipalities.c, metro_zones.c, claims.c, rivers.c, inspections.c
+
+MUNICIPALITIES = Collection(
+    id="municipalities",
+    title="Municipios: límite oficial (INEGI)",
+    description="Límite oficial vigente de cada municipio según el Marco Geoestadístico de "
+    "INEGI, con su versión y la fecha desde la que rige en Linde.",
+    table=municipalities,
+    source=municipalities,
+    id_property=_p("cvegeo", _m.cvegeo, "str", "Clave geoestadística"),
+    properties=(
+        _p("cvegeo", _m.cvegeo, "str", "Clave geoestadística (INEGI)"),
+        _p("name", _m.name, "str", "Municipio"),
+        _p("state_code", _m.state_code, "str", "Clave de la entidad"),
+        _p("state_name", _m.state_name, "str", "Entidad"),
+        _p("population", _m.population, "int", "Población"),
+        _p("dwellings", _m.dwellings, "int", "Viviendas"),
+        _p("version", _m.version, "int", "Versión del límite"),
+        _p("source", _m.source, "str", "Fuente"),
+        _p("valid_from", _m.valid_from, "datetime", "Vigente desde"),
+    ),
+    geometry_type="MultiPolygon",
+    layers=("municipalities",),
+    read_role=None,
+    time=None,
+    order=(_m.cvegeo,),
+)
+
+_MEMBERS = (
+    select(key_list(metro_zone_members.c.cvegeo))
+    .where(metro_zone_members.c.zone_code == metro_zones.c.code)
+    .scalar_subquery()
+)
+
+METRO_ZONES = Collection(
+    id="metro_zones",
+    title="Zonas metropolitanas",
+    description="Zonas metropolitanas de las delimitaciones 2015 y 2020 (SEDATU, CONAPO, "
+    "INEGI); el contorno es la unión de los municipios miembros cargados.",
+    table=metro_zones,
+    source=metro_zones,
+    id_property=_p("code", _z.code, "str", "Clave de la zona"),
+    properties=(
+        _p("code", _z.code, "str", "Clave de la zona"),
+        _p("name", _z.name, "str", "Zona metropolitana"),
+        _p("delimitation_year", _z.delimitation_year, "int", "Año de la delimitación"),
+        _p("kind", _z.kind, "str", "Tipo"),
+        _p("source", _z.source, "str", "Fuente"),
+        _p("updated_at", _z.updated_at, "datetime", "Actualizada"),
+        _p("members", _MEMBERS, "str", "Municipios miembros (claves, separadas por comas)"),
+    ),
+    geometry_type="MultiPolygon",
+    layers=("metro_zones",),
+    read_role=None,
+    time=None,
+    order=(_z.code,),
+)
+
+CLAIMS = Collection(
+    id="claims",
+    title="Límites reclamados por los municipios",
+    description="Cada versión del límite que un municipio reclama, con su fuente (INEGI, "
+    "decreto, convenio, catastro, levantamiento) y su vigencia. datetime= da las vigentes "
+    "en esa fecha.",
+    table=claims,
+    source=claims.join(municipalities, claims.c.cvegeo == municipalities.c.cvegeo),
+    id_property=_p("id", _c.id, "int", "Identificador"),
+    properties=(
+        _p("cvegeo", _c.cvegeo, "str", "Clave del municipio"),
+        _p("municipality", _m.name, "str", "Municipio"),
+        _p("version", _c.version, "int", "Versión"),
+        _p("source", _c.source, "str", "Fuente"),
+        _p("source_reference", _c.source_reference, "str", "Documento"),
+        _p("valid_from", _c.valid_from, "datetime", "Vigente desde"),
+        _p("valid_to", _c.valid_to, "datetime", "Vigente hasta"),
+        _p("recorded_by", _c.recorded_by, "str", "Registrado por"),
+        _p("recorded_at", _c.recorded_at, "datetime", "Registrado el"),
+        _p("notes", _c.notes, "str", "Notas"),
+    ),
+    geometry_type="MultiPolygon",
+    layers=("claims", "municipalities"),
+    read_role=Role.planner,
+    time=(_c.valid_from, _c.valid_to),
+    order=(_c.id,),
+)
+
+RIVERS = Collection(
+    id="rivers",
+    title="Ríos",
+    description="Líneas de ríos (Natural Earth u otra fuente importada) con el ancho de su "
+    "zona federal.",
+    table=rivers,
+    source=rivers,
+    id_property=_p("id", _r.id, "int", "Identificador"),
+    properties=(
+        _p("key", _r.key, "str", "Clave"),
+        _p("name", _r.name, "str", "Río"),
+        _p("source", _r.source, "str", "Fuente"),
+        _p("federal_zone_width_m", _r.federal_zone_width_m, "float", "Zona federal (m)"),
+        _p("updated_at", _r.updated_at, "datetime", "Actualizado"),
+    ),
+    geometry_type="MultiLineString",
+    layers=("rivers",),
+    read_role=None,
+    time=None,
+    order=(_r.id,),
+)
+
+INSPECTIONS = Collection(
+    id="inspections",
+    title="Inspecciones de campo",
+    description="Puntos levantados por inspectores en ríos y límites municipales.",
+    table=inspections,
+    source=inspections,
+    id_property=_p("id", _i.id, "str", "Identificador"),
+    properties=(
+        _p("observed_at", _i.observed_at, "datetime", "Observada el"),
+        _p("category", _i.category, "str", "Categoría"),
+        _p("severity", _i.severity, "int", "Gravedad"),
+        _p("description", _i.description, "str", "Descripción"),
+        _p("gps_accuracy_m", _i.gps_accuracy_m, "float", "Precisión GPS (m)"),
+        _p("inspector", _i.inspector, "str", "Inspector"),
+        _p("source", _i.source, "str", "Fuente"),
+        _p("created_at", _i.created_at, "datetime", "Recibida el"),
+    ),
+    geometry_type="Point",
+    layers=("inspections",),
+    read_role=Role.planner,
+    time=(_i.observed_at, None),
+    order=(_i.observed_at, _i.id),
+)
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c for c in (MUNICIPALITIES, METRO_ZONES, CLAIMS, RIVERS, INSPECTIONS)
+}
+
+
+def versions(conn: Connection, collection: Collection) -> str | None:
+    """A token that changes whenever any table behind the collection changes.
+
+    ``None`` when a counter is missing (a database not migrated by Linde): callers
+    must then not cache.
+    """
+    result = conn.execute(
+        select(layer_versions.c.layer, layer_versions.c.version).where(
+            layer_versions.c.layer.in_(collection.layers)
+        )
+    )
+    rows = {layer: version for layer, version in result}
+    if len(rows) != len(collection.layers):
+        return None
+    return ".".join(str(rows[name]) for name in collection.layers)
+
+
+def spatial_extent(conn: Connection, collection: Collection) -> tuple[float, ...] | None:
+    """(minx, miny, maxx, maxy) in lon/lat of every feature, or None when empty."""
+    table = collection.table.name
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                f"FROM (SELECT ST_Extent(geom) AS e FROM {table}) s"
+            )
+        ).one()
+    else:  # the R*Tree holds every bounding box already
+        row = conn.execute(
+            text(f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{table}_geom")
+        ).one()
+    return None if row[0] is None else tuple(float(v) for v in row)
+
+
+def temporal_extent(conn: Connection, collection: Collection) -> tuple[Any, Any] | None:
+    if collection.time is None:
+        return None
+    start, end = collection.time
+    row = conn.execute(
+        select(func.min(start), func.max(end if end is not None else start)).select_from(
+            collection.source
+        )
+    ).one()
+    if row[0] is None:
+        return None
+    # an open end (a claim still in force) leaves the interval open
+    if end is not None:
+        still_open = conn.execute(
+            select(func.count()).select_from(collection.table).where(end.is_(None)).limit(1)
+        ).scalar_one()
+        if still_open:
+            return (row[0], None)
+    return (row[0], row[1])

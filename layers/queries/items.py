@@ -1,0 +1,177 @@
+"""Items of a collection: the one query builder behind the OGC API and the exports.
+
+Every condition is built from the collection's own column objects and bound
+parameters; a property name, sort key or filter text from a request never
+reaches SQL as text. Geometry leaves the database already as GeoJSON text (for
+pages) or WKB (for file exports) in the requested CRS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
+
+from geo.crs import CRS84, Crs
+from geo.errors import InvalidParameter, Problem
+from layers import dialects
+from layers.collections import Collection
+from layers.cql2 import compile_filter
+
+BBox = tuple[float, float, float, float]
+Interval = tuple[datetime | None, datetime | None]
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """What a client asked of a collection, already parsed and typed."""
+
+    bbox: BBox | None = None  # lon/lat, EPSG:4326
+    #: (start, end), either open (None); an instant has start == end
+    interval: Interval | None = None
+    #: property = value conditions (values already of the property's type)
+    equals: tuple[tuple[str, Any], ...] = ()
+    filter: str | None = None
+    #: which properties to return; None = all
+    properties: tuple[str, ...] | None = None
+    #: (property, descending)
+    sortby: tuple[tuple[str, bool], ...] = ()
+    #: None = every match (exports)
+    limit: int | None = 10
+    offset: int = 0
+    crs: Crs = field(default=CRS84)
+
+
+@dataclass(frozen=True)
+class Item:
+    id: Any
+    properties: dict[str, Any]
+    geometry: Any  # GeoJSON text (pages) or WKB bytes (exports); None when empty
+
+
+def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if q.bbox is not None:
+        out.append(dialects.intersects_bbox(conn.dialect, c.table, q.bbox))
+    if q.interval is not None:
+        if c.time is None:
+            raise InvalidParameter(
+                "this collection has no time",
+                problems=[
+                    Problem("datetime", f"{c.id} has no time property; drop datetime= for it")
+                ],
+            )
+        start, end = c.time
+        lo, hi = q.interval
+        if end is None:  # an instant per feature
+            if lo is not None:
+                out.append(start >= lo)
+            if hi is not None:
+                out.append(start <= hi)
+        else:  # a validity [start, end); end NULL = still in force
+            if hi is not None:
+                out.append(start <= hi)
+            if lo is not None:
+                out.append(or_(end.is_(None), end > lo))
+    for name, value in q.equals:
+        prop = c.prop(name)
+        assert prop is not None, name  # the API checked the name
+        out.append(prop.column.is_(None) if value is None else prop.column == value)
+    if q.filter:
+        queryables = {p.name: p.column for p in c.properties}
+        queryables.setdefault(c.id_property.name, c.id_property.column)
+        out.append(compile_filter(q.filter, queryables, c.geometry, c.table, conn.dialect))
+    return out
+
+
+def _select_props(c: Collection, q: ItemsQuery) -> list[Any]:
+    wanted = c.properties if q.properties is None else [c.prop(n) for n in q.properties]
+    return [p.column.label(f"p_{p.name}") for p in wanted if p is not None]
+
+
+def _order(c: Collection, q: ItemsQuery) -> list[Any]:
+    keys: list[Any] = []
+    for name, descending in q.sortby:
+        prop = c.prop(name) or (c.id_property if name == c.id_property.name else None)
+        assert prop is not None, name
+        keys.append(prop.column.desc() if descending else prop.column.asc())
+    return [*keys, *c.order, c.id_property.column]
+
+
+def _query(conn: Connection, c: Collection, q: ItemsQuery, geometry: Any) -> Select[Any]:
+    query = (
+        select(c.id_property.column.label("id"), *_select_props(c, q), geometry.label("geometry"))
+        .select_from(c.source)
+        .order_by(*_order(c, q))
+    )
+    conditions = _conditions(conn, c, q)
+    if conditions:
+        query = query.where(and_(*conditions))
+    if q.limit is not None:
+        query = query.limit(q.limit)
+    if q.offset:
+        query = query.offset(q.offset)
+    return query
+
+
+def _item(row: Any) -> Item:
+    mapping = row._mapping
+    props = {k[2:]: v for k, v in mapping.items() if k.startswith("p_")}
+    return Item(mapping["id"], props, mapping["geometry"])
+
+
+def page(conn: Connection, c: Collection, q: ItemsQuery) -> list[Item]:
+    """One page of features, geometry as GeoJSON text in ``q.crs``."""
+    geometry = dialects.as_geojson(
+        conn.dialect, c.geometry, q.crs.epsg, q.crs.x_first, q.crs.precision
+    )
+    return [_item(row) for row in conn.execute(_query(conn, c, q, geometry))]
+
+
+def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> Iterator[Item]:
+    """Every match, read from a server-side cursor ``chunk`` rows at a time.
+
+    Geometry is WKB in ``q.crs`` with easting/longitude first, as files store it.
+    """
+    geometry = dialects.as_wkb(conn.dialect, c.geometry, q.crs.epsg)
+    result = conn.execution_options(yield_per=chunk).execute(_query(conn, c, q, geometry))
+    try:
+        for row in result:
+            item = _item(row)
+            data = item.geometry
+            yield Item(item.id, item.properties, bytes(data) if data is not None else None)
+    finally:
+        result.close()
+
+
+def count(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> int | None:
+    """How many features match, or None when more than ``cap`` (counting stops there).
+
+    A capped count keeps ``numberMatched`` cheap on large tables: the standard
+    allows leaving it out, and the ``next`` links page through any size.
+    """
+    inner = select(c.id_property.column).select_from(c.source)
+    conditions = _conditions(conn, c, q)
+    if conditions:
+        inner = inner.where(and_(*conditions))
+    n = conn.execute(select(func.count()).select_from(inner.limit(cap + 1).subquery())).scalar_one()
+    return None if n > cap else int(n)
+
+
+def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | None:
+    """One feature by id, geometry as GeoJSON text in ``crs``; None when there is none."""
+    geometry = dialects.as_geojson(conn.dialect, c.geometry, crs.epsg, crs.x_first, crs.precision)
+    query = (
+        select(
+            c.id_property.column.label("id"),
+            *_select_props(c, ItemsQuery()),
+            geometry.label("geometry"),
+        )
+        .select_from(c.source)
+        .where(c.id_property.column == feature_id)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _item(row)
