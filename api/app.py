@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,8 +13,11 @@ from api import errors
 from api.ogc.cache import ResponseCache
 from api.routes import claims, collections, health, lookup, users
 from layers import migrate
-from layers.engine import make_engine
+from layers.engine import POOL_CAPACITY, make_engine
 from layers.settings import Settings, get_settings
+
+#: pool connections kept for streamed downloads, which outlive their request
+DOWNLOAD_CONNECTIONS = 5
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -28,6 +32,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         app.state.engine = engine or make_engine(settings=settings)
+        # Requests holding a connection at once, checked out on the event loop: fewer
+        # than the pool holds, so a checkout there never waits; the rest of the pool
+        # serves work in threads (streamed downloads open their own connection).
+        app.state.connection_slots = asyncio.Semaphore(POOL_CAPACITY - DOWNLOAD_CONNECTIONS)
         migrate.upgrade(app.state.engine)
         try:
             yield

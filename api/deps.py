@@ -1,8 +1,15 @@
-"""Dependencies shared by the routes: the database connection and the caller."""
+"""Dependencies shared by the routes: the database connection and the caller.
+
+They are ``async``: FastAPI runs a sync dependency in a worker thread, and each
+thread hop costs about as much as a small query under load. Their database work
+is short (a pool checkout, one indexed token lookup), so it runs on the event
+loop; the route itself, if sync, runs in one worker thread with that connection.
+A semaphore sized to the pool makes sure a checkout never waits on the loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,15 +21,16 @@ from geo.roles import Role
 from layers.users import Principal, authenticate
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_connection(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
+async def get_connection(request: Request) -> AsyncIterator[Connection]:
     """A read connection for the duration of the request."""
-    with engine.connect() as conn:
-        yield conn
+    async with request.app.state.connection_slots:
+        with request.app.state.engine.connect() as conn:
+            yield conn
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
@@ -31,7 +39,7 @@ ConnectionDep = Annotated[Connection, Depends(get_connection)]
 _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde users add`.")
 
 
-def current_principal(
+async def current_principal(
     conn: ConnectionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -49,10 +57,10 @@ def current_principal(
     return principal
 
 
-def require_role(required: Role) -> Callable[[Principal], Principal]:
+def require_role(required: Role) -> Callable[[Principal], Coroutine[None, None, Principal]]:
     """A dependency that admits callers whose role is ``required`` or above (403 otherwise)."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.role.can_act_as(required):
             raise Forbidden(
                 f"this needs the {required.value} role; {principal.name} is {principal.role.value}"

@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Table, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Table,
+    bindparam,
+    func,
+    select,
+    text,
+)
 
 from geo.roles import Role
 from layers.dialects import key_list
@@ -212,17 +221,18 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
+_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version).where(
+    layer_versions.c.layer.in_(bindparam("layers", expanding=True))
+)
+
+
 def versions(conn: Connection, collection: Collection) -> str | None:
     """A token that changes whenever any table behind the collection changes.
 
     ``None`` when a counter is missing (a database not migrated by Linde): callers
     must then not cache.
     """
-    result = conn.execute(
-        select(layer_versions.c.layer, layer_versions.c.version).where(
-            layer_versions.c.layer.in_(collection.layers)
-        )
-    )
+    result = conn.execute(_VERSIONS, {"layers": list(collection.layers)})
     rows = {layer: version for layer, version in result}
     if len(rows) != len(collection.layers):
         return None

@@ -32,6 +32,12 @@ def engine_name(engine: Engine) -> str:
     return "postgis" if engine.dialect.name == "postgresql" else "spatialite"
 
 
+#: Connections each process keeps (and may open beyond that) per engine.
+POOL_SIZE = 5
+MAX_OVERFLOW = 10
+POOL_CAPACITY = POOL_SIZE + MAX_OVERFLOW
+
+
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
     """An engine for ``url`` (or the configured/default database).
 
@@ -49,7 +55,9 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
+        )
     if backend == "sqlite":
         return _make_spatialite_engine(parsed.database, settings.spatialite_library)
     raise InvalidInput(
@@ -66,8 +74,8 @@ def _make_spatialite_engine(database: str | None, library: str) -> Engine:
         module=_sqlite_module(),
         # Pooled: loading SpatiaLite costs ~5 ms per new connection, and everything a
         # connection needs (extension, pragmas) is set once in the connect hook below.
-        pool_size=5,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
         connect_args={"timeout": 30, "check_same_thread": False},
     )
 

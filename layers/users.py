@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import Conflict, InvalidInput, NotFound, Problem
@@ -111,17 +111,23 @@ def _store_token(conn: Connection, user_id: int, token: str) -> None:
     )
 
 
+_AUTHENTICATE = (
+    select(users.c.id, users.c.name, users.c.role)
+    .join(api_tokens, api_tokens.c.user_id == users.c.id)
+    .where(
+        api_tokens.c.token_sha256 == bindparam("digest"),
+        api_tokens.c.revoked_at.is_(None),
+        users.c.disabled_at.is_(None),
+    )
+)
+
+
 def authenticate(conn: Connection, token: str) -> Principal | None:
-    """The user a bearer token belongs to, or ``None`` if unknown, revoked or disabled."""
-    row = conn.execute(
-        select(users.c.id, users.c.name, users.c.role)
-        .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(
-            api_tokens.c.token_sha256 == _digest(token),
-            api_tokens.c.revoked_at.is_(None),
-            users.c.disabled_at.is_(None),
-        )
-    ).first()
+    """The user a bearer token belongs to, or ``None`` if unknown, revoked or disabled.
+
+    Runs on every authenticated request: the statement is built once and only bound.
+    """
+    row = conn.execute(_AUTHENTICATE, {"digest": _digest(token)}).first()
     return Principal(row.id, row.name, Role(row.role)) if row else None
 
 

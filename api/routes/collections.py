@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection
 
@@ -135,21 +136,25 @@ def _as_parameter_errors() -> Iterator[None]:
         raise InvalidParameter(exc.message, problems=exc.problems) from exc
 
 
-def _respond(
+async def _respond(
     request: Request,
     version: str | None,
     build: Callable[[], Cached],
     *,
     private: bool,
 ) -> Response:
-    """Serve ``build()``'s body with an ETag; 304 or a cached body when possible."""
+    """Serve ``build()``'s body with an ETag; 304 or a cached body when possible.
+
+    The change counters (``version``) were read on the event loop; only a cache miss
+    goes to a worker thread to query and render.
+    """
     negotiated = request.headers.get("accept", "")
     headers = {
         "Vary": "Accept, Authorization",
         "Cache-Control": ("private" if private else "public") + ", no-cache",
     }
     if version is None:  # no change counters: nothing can be cached safely
-        fresh = build()
+        fresh = await run_in_threadpool(build)
         return Response(
             fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
         )
@@ -159,7 +164,7 @@ def _respond(
         return Response(status_code=304, headers=headers)
     cache = _cache(request)
     hit = cache.get(tag)
-    entry = hit if hit is not None else build()
+    entry = hit if hit is not None else await run_in_threadpool(build)
     if hit is None:
         cache.put(tag, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
@@ -182,7 +187,7 @@ def _all_versions(conn: Connection) -> str | None:
 
 
 @router.get("/", summary="Landing page (OGC API - Features)")
-def landing(request: Request) -> Response:
+async def landing(request: Request) -> Response:
     fmt = wanted(request, downloads=False)
 
     def build() -> Cached:
@@ -207,18 +212,18 @@ def landing(request: Request) -> Response:
         }
         return _html(html.render("landing.html", doc=doc)) if fmt == "html" else _json(doc)
 
-    return _respond(request, STATIC_VERSION, build, private=False)
+    return await _respond(request, STATIC_VERSION, build, private=False)
 
 
 @router.get("/conformance", summary="Conformance classes Linde implements")
-def conformance(request: Request) -> Response:
+async def conformance(request: Request) -> Response:
     fmt = wanted(request, downloads=False)
 
     def build() -> Cached:
         doc = {"conformsTo": CONFORMANCE}
         return _html(html.render("conformance.html", doc=doc)) if fmt == "html" else _json(doc)
 
-    return _respond(request, STATIC_VERSION, build, private=False)
+    return await _respond(request, STATIC_VERSION, build, private=False)
 
 
 # -- collections ----------------------------------------------------------------------------
@@ -279,7 +284,7 @@ def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, An
 
 
 @router.get("/collections", summary="The collections the caller may read")
-def collections(request: Request, conn: ConnectionDep) -> Response:
+async def collections(request: Request, conn: ConnectionDep) -> Response:
     fmt = wanted(request, downloads=False)
     principal = _principal(request, conn)
     visible = [c for c in COLLECTIONS.values() if _readable(c, principal)]
@@ -293,7 +298,7 @@ def collections(request: Request, conn: ConnectionDep) -> Response:
 
     version = _all_versions(conn)
     role = principal.role.value if principal else "anonymous"
-    return _respond(
+    return await _respond(
         request,
         None if version is None else f"{version}|{role}",
         build,
@@ -302,7 +307,9 @@ def collections(request: Request, conn: ConnectionDep) -> Response:
 
 
 @router.get("/collections/{collection_id}", summary="One collection: extent, CRSs, links")
-def collection(request: Request, conn: ConnectionDep, collection_id: CollectionId) -> Response:
+async def collection(
+    request: Request, conn: ConnectionDep, collection_id: CollectionId
+) -> Response:
     c = _collection(request, conn, collection_id)
     fmt = wanted(request, downloads=False)
 
@@ -312,7 +319,9 @@ def collection(request: Request, conn: ConnectionDep, collection_id: CollectionI
             return _html(html.render("collection.html", doc=doc, collection=c))
         return _json(doc)
 
-    return _respond(request, registry.versions(conn, c), build, private=c.read_role is not None)
+    return await _respond(
+        request, registry.versions(conn, c), build, private=c.read_role is not None
+    )
 
 
 _JSON_SCHEMA_TYPES = {
@@ -332,7 +341,9 @@ _GEOMETRY_SCHEMAS = {
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
-def queryables(request: Request, conn: ConnectionDep, collection_id: CollectionId) -> Response:
+async def queryables(
+    request: Request, conn: ConnectionDep, collection_id: CollectionId
+) -> Response:
     c = _collection(request, conn, collection_id)
 
     def build() -> Cached:
@@ -356,7 +367,7 @@ def queryables(request: Request, conn: ConnectionDep, collection_id: CollectionI
         }
         return _json(doc, "application/schema+json")
 
-    return _respond(request, "static-" + c.id, build, private=c.read_role is not None)
+    return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
 
 
 # -- items ----------------------------------------------------------------------------------
@@ -412,7 +423,7 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
     summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
     response_class=Response,
 )
-def items(
+async def items(
     request: Request, conn: ConnectionDep, engine: EngineDep, collection_id: CollectionId
 ) -> Response:
     c = _collection(request, conn, collection_id)
@@ -428,7 +439,7 @@ def items(
                     )
                 ],
             )
-        return _download(request, engine, c, fmt)
+        return await run_in_threadpool(_download, request, engine, c, fmt)
     q = items_query(c, request.query_params, download=False)
     count_cap: int = request.app.state.settings.count_cap
 
@@ -469,7 +480,9 @@ def items(
         body = collection_bytes(page, number_matched=matched, number_returned=returned, links=links)
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
-    return _respond(request, registry.versions(conn, c), build, private=c.read_role is not None)
+    return await _respond(
+        request, registry.versions(conn, c), build, private=c.read_role is not None
+    )
 
 
 @router.get(
@@ -477,7 +490,7 @@ def items(
     summary="One feature",
     response_class=Response,
 )
-def item(
+async def item(
     request: Request,
     conn: ConnectionDep,
     collection_id: CollectionId,
@@ -509,4 +522,6 @@ def item(
             return _html(html.render_item(c, found, links))
         return Cached(feature_bytes(found, links), GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
 
-    return _respond(request, registry.versions(conn, c), build, private=c.read_role is not None)
+    return await _respond(
+        request, registry.versions(conn, c), build, private=c.read_role is not None
+    )

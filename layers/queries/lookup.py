@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Float, Select, bindparam, select
+from sqlalchemy.engine import Dialect
 
 from layers import audit
 from layers.claims import in_force
 from layers.dialects import intersects_point
 from layers.metro_zones import zones_of
 from layers.schema import claims, municipalities
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: Dialect) -> tuple[Select[Any], Select[Any]]:
+    """The lookup's queries, built once per dialect and run with bound values.
+
+    Building a SQLAlchemy statement costs more than running it (~0.4 ms against
+    ~0.2 ms here); ``/lookup`` is the hottest route, so it only binds.
+    """
+    lon: Any = bindparam("lon", type_=Float)
+    lat: Any = bindparam("lat", type_=Float)
+    at: Any = bindparam("at", type_=claims.c.valid_from.type)
+    found = (
+        select(
+            municipalities.c.cvegeo,
+            municipalities.c.name,
+            municipalities.c.state_code,
+            municipalities.c.state_name,
+            municipalities.c.version,
+        )
+        .where(intersects_point(dialect, municipalities, lon, lat))
+        .order_by(municipalities.c.cvegeo)
+    )
+    in_claims = (
+        select(
+            claims.c.id,
+            claims.c.cvegeo,
+            municipalities.c.name,
+            claims.c.version,
+            claims.c.source,
+            claims.c.source_reference,
+            claims.c.valid_from,
+        )
+        .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
+        .where(
+            intersects_point(dialect, claims, lon, lat),
+            in_force(at),
+        )
+        .order_by(claims.c.cvegeo, claims.c.version)
+    )
+    return found, in_claims
 
 
 def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
@@ -20,22 +63,8 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
     given as ``municipality`` and all of them in ``on_boundary_of``. A point
     outside every municipality gives ``municipality: None`` and empty lists.
     """
-    d = conn.dialect
-    found = (
-        conn.execute(
-            select(
-                municipalities.c.cvegeo,
-                municipalities.c.name,
-                municipalities.c.state_code,
-                municipalities.c.state_name,
-                municipalities.c.version,
-            )
-            .where(intersects_point(d, municipalities, lon, lat))
-            .order_by(municipalities.c.cvegeo)
-        )
-        .mappings()
-        .all()
-    )
+    find, find_claims = _statements(conn.dialect)
+    found = conn.execute(find, {"lon": lon, "lat": lat}).mappings().all()
     municipality = None
     zones: list[dict[str, Any]] = []
     if found:
@@ -48,25 +77,7 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
         }
         zones = zones_of(conn, first["cvegeo"])
     claim_rows = (
-        conn.execute(
-            select(
-                claims.c.id,
-                claims.c.cvegeo,
-                municipalities.c.name,
-                claims.c.version,
-                claims.c.source,
-                claims.c.source_reference,
-                claims.c.valid_from,
-            )
-            .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
-            .where(
-                intersects_point(d, claims, lon, lat),
-                in_force(audit.now()),
-            )
-            .order_by(claims.c.cvegeo, claims.c.version)
-        )
-        .mappings()
-        .all()
+        conn.execute(find_claims, {"lon": lon, "lat": lat, "at": audit.now()}).mappings().all()
     )
     return {
         "point": {"lon": lon, "lat": lat},
