@@ -17,7 +17,6 @@ from sqlalchemy import (
     Connection,
     FromClause,
     Table,
-    bindparam,
     func,
     select,
     text,
@@ -221,9 +220,9 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
-_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version).where(
-    layer_versions.c.layer.in_(bindparam("layers", expanding=True))
-)
+# All counters at once (a handful of rows): no parameters, so the statement is
+# compiled once and prepared by the driver; it runs on every OGC API request.
+_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version)
 
 
 def versions(conn: Connection, collection: Collection) -> str | None:
@@ -232,9 +231,8 @@ def versions(conn: Connection, collection: Collection) -> str | None:
     ``None`` when a counter is missing (a database not migrated by Linde): callers
     must then not cache.
     """
-    result = conn.execute(_VERSIONS, {"layers": list(collection.layers)})
-    rows = {layer: version for layer, version in result}
-    if len(rows) != len(collection.layers):
+    rows = {layer: version for layer, version in conn.execute(_VERSIONS)}
+    if any(name not in rows for name in collection.layers):
         return None
     return ".".join(str(rows[name]) for name in collection.layers)
 
