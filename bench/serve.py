@@ -148,20 +148,20 @@ def _envelope(bbox: tuple[float, float, float, float]) -> str:
 # runs each script as one transaction standing for one request.
 OWN_SQL: dict[str, tuple[str, ...]] = {
     "limit": (
-        "SELECT layer, version FROM layer_versions WHERE layer IN ('municipalities')",
+        "SELECT layer, version FROM layer_versions",
         f"SELECT cvegeo AS id, {MUNICIPALITY_COLUMNS}, ST_AsGeoJSON(geom, 7, 0) AS geometry "
         "FROM municipalities ORDER BY cvegeo, cvegeo LIMIT 10",
         "SELECT count(*) FROM (SELECT cvegeo FROM municipalities LIMIT 100001) AS matched",
     ),
     "bbox": (
-        "SELECT layer, version FROM layer_versions WHERE layer IN ('municipalities')",
+        "SELECT layer, version FROM layer_versions",
         f"SELECT cvegeo AS id, {MUNICIPALITY_COLUMNS}, ST_AsGeoJSON(geom, 7, 0) AS geometry "
         f"FROM municipalities WHERE geom && {_envelope(BBOX)} "
         f"AND ST_Intersects(geom, {_envelope(BBOX)}) "
         f"ORDER BY cvegeo, cvegeo LIMIT {BBOX_LIMIT}",
     ),
     "item": (
-        "SELECT layer, version FROM layer_versions WHERE layer IN ('municipalities')",
+        "SELECT layer, version FROM layer_versions",
         f"SELECT cvegeo AS id, {MUNICIPALITY_COLUMNS}, ST_AsGeoJSON(geom, 7, 0) AS geometry "
         f"FROM municipalities WHERE cvegeo = '{ITEM_ID}'",
     ),
@@ -171,7 +171,7 @@ OWN_SQL: dict[str, tuple[str, ...]] = {
 def growth_sql(bbox: tuple[float, float, float, float]) -> tuple[str, ...]:
     """What Linde runs for the growth query (see OWN_SQL); the count is left out."""
     return (
-        "SELECT layer, version FROM layer_versions WHERE layer IN ('inspections')",
+        "SELECT layer, version FROM layer_versions",
         f"SELECT id, {INSPECTION_COLUMNS}, ST_AsGeoJSON(geom, 7, 0) AS geometry "
         f"FROM inspections WHERE geom && {_envelope(bbox)} "
         f"AND ST_Intersects(geom, {_envelope(bbox)}) "

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -260,11 +261,23 @@ def demo_cmd() -> None:
         fail(exc)
 
 
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (costs throughput under heavy load).")
+    ] = True,
 ) -> None:
     """Run the web API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -279,6 +292,8 @@ def serve_cmd(
         port=port,
         workers=workers,
         proxy_headers=True,
+        log_level=log_level.value,
+        access_log=access_log,
     )
 
 
