@@ -9,6 +9,7 @@ this description, so adding a layer is adding an entry here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -251,7 +252,16 @@ def spatial_extent(conn: Connection, collection: Collection) -> tuple[float, ...
         row = conn.execute(
             text(f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{table}_geom")
         ).one()
-    return None if row[0] is None else tuple(float(v) for v in row)
+    if row[0] is None:
+        return None
+    # rounded outward to 1e-6° (~10 cm); the R*Tree keeps 32-bit floats, widened outward
+    minx, miny, maxx, maxy = (float(v) for v in row)
+    return (
+        math.floor(minx * 1e6) / 1e6,
+        math.floor(miny * 1e6) / 1e6,
+        math.ceil(maxx * 1e6) / 1e6,
+        math.ceil(maxy * 1e6) / 1e6,
+    )
 
 
 def temporal_extent(conn: Connection, collection: Collection) -> tuple[Any, Any] | None:
