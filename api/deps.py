@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from geo.errors import Forbidden, Unauthenticated
 from geo.roles import Role
+from layers.engine import read_connection
 from layers.users import Principal, authenticate
 
 
@@ -29,7 +30,7 @@ async def get_engine(request: Request) -> Engine:
 async def get_connection(request: Request) -> AsyncIterator[Connection]:
     """A read connection for the duration of the request."""
     async with request.app.state.connection_slots:
-        with request.app.state.engine.connect() as conn:
+        with read_connection(request.app.state.engine) as conn:
             yield conn
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     LargeBinary,
+    ScalarSelect,
+    Select,
     String,
     Table,
     Text,
@@ -22,6 +25,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    type_coerce,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -119,6 +123,27 @@ def as_wkb(dialect: Dialect, geom: ColumnElement[Any], epsg: int) -> ColumnEleme
     if dialect.name == "postgresql":
         return func.ST_AsBinary(out, type_=LargeBinary)
     return func.AsBinary(out, type_=LargeBinary)
+
+
+def json_rows(dialect: Dialect, query: Select[Any]) -> ScalarSelect[Any]:
+    """The rows of ``query`` as one JSON array of objects keyed by column label.
+
+    A scalar subquery, so several row sets come back in one statement (one round
+    trip). The value reads as a list of dicts on both engines (``[]`` when there
+    are no rows); row order is not guaranteed, so callers sort. Timestamps come back
+    as text: ISO 8601 with an offset on PostgreSQL, the stored UTC text on SQLite.
+    """
+    rows = query.subquery()
+    pairs: list[Any] = []
+    for col in rows.c:
+        pairs += [literal_column(f"'{col.key}'"), col]
+    if dialect.name == "postgresql":
+        agg: Any = func.coalesce(
+            func.json_agg(func.json_build_object(*pairs)), literal_column("'[]'::json")
+        )
+    else:
+        agg = func.json_group_array(func.json_object(*pairs))
+    return select(type_coerce(agg, JSON)).scalar_subquery()
 
 
 class key_list(FunctionElement[str]):  # noqa: N801  (reads as the SQL function it is)

@@ -7,11 +7,12 @@ backends differ. Everything else asks for an engine and uses SQLAlchemy Core.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from geo.errors import InvalidInput
@@ -36,6 +37,8 @@ def engine_name(engine: Engine) -> str:
 POOL_SIZE = 5
 MAX_OVERFLOW = 10
 POOL_CAPACITY = POOL_SIZE + MAX_OVERFLOW
+#: A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S = 10.0
 
 
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
@@ -55,14 +58,58 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(
-            parsed, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
-        )
+        engine = create_engine(parsed, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+        _ping_idle_connections(engine)
+        return engine
     if backend == "sqlite":
         return _make_spatialite_engine(parsed.database, settings.spatialite_library)
     raise InvalidInput(
         f"LINDE_DATABASE_URL must start with postgresql:// or sqlite:///, not {backend}://"
     )
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle a while.
+
+    ``pool_pre_ping`` would ping on every checkout: one more round trip on every
+    request, about a tenth of what a ``/lookup`` costs. A connection that went back
+    to the pool moments ago is alive; one idle for ``PING_AFTER_IDLE_S`` may have
+    been closed by a server restart or a firewall, and is pinged (and silently
+    replaced when dead, so no request sees the broken one).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["linde_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("linde_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if not dbapi_conn.autocommit:
+                dbapi_conn.rollback()
+        except Exception as error:
+            # The pool discards this connection and hands out a fresh one.
+            raise exc.DisconnectionError(str(error)) from error
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reading, as ``with read_connection(engine) as conn:``.
+
+    On PostgreSQL it runs in autocommit: under READ COMMITTED every statement takes
+    its own snapshot anyway, so a transaction around reads adds nothing but its
+    ``BEGIN`` and ``ROLLBACK`` round trips. (Server-side cursors, which need a
+    transaction, use ``engine.connect()``.) On SQLite, where a transaction costs no
+    round trip, the reads of one request keep sharing one snapshot.
+    """
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def _make_spatialite_engine(database: str | None, library: str) -> Engine:

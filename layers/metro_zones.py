@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 
 from geo.dissolve import dissolve
 from layers.geometry_io import from_db, to_db
@@ -54,21 +53,3 @@ def zones_with_members(conn: Connection, cvegeos: Iterable[str]) -> set[str]:
             ).scalars()
         )
     return found
-
-
-_ZONES_OF = (
-    select(
-        metro_zones.c.code,
-        metro_zones.c.name,
-        metro_zones.c.delimitation_year,
-        metro_zones.c.kind,
-    )
-    .join(metro_zone_members, metro_zone_members.c.zone_code == metro_zones.c.code)
-    .where(metro_zone_members.c.cvegeo == bindparam("cvegeo"))
-    .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)
-)
-
-
-def zones_of(conn: Connection, cvegeo: str) -> list[dict[str, Any]]:
-    """The metro zones (any delimitation year) a municipality belongs to."""
-    return [dict(r) for r in conn.execute(_ZONES_OF, {"cvegeo": cvegeo}).mappings()]

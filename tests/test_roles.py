@@ -319,6 +319,10 @@ def test_commission_records_a_claim(with_municipalities: Database) -> None:
         body = found.json()
         assert body["municipality"]["cvegeo"] == "20157"
         assert [c["id"] for c in body["claims"]] == [claim["id"]]
+        # The same moment, UTC, on both engines (the lookup reads it back through JSON).
+        in_force = datetime.fromisoformat(body["claims"][0]["valid_from"])
+        assert in_force == datetime.fromisoformat(props["valid_from"])
+        assert in_force.utcoffset() == timedelta(0)
         # A point in 20157 but outside the claimed square has no claim.
         outside = http.get("/lookup", params={"lon": -96.745, "lat": 17.045}).json()
         assert outside["municipality"]["cvegeo"] == "20157"
