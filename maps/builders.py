@@ -412,7 +412,7 @@ def river_map(
         LegendEntry(f"Zona federal ({format_number(width_m)} m por lado)", "#9ecae1"),
     ]
     point_entries = _add_points(m, points, date_from, date_to)
-    if not point_entries:
+    if inspections is not None and not point_entries:
         entries.append(
             LegendEntry("Sin inspecciones en este tramo y periodo", "#ffffff", "outline")
         )
