@@ -11,6 +11,7 @@ Simplification happens in EPSG:6372 so the tolerance is in metres.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -54,7 +55,7 @@ def decimals_for_tolerance(tolerance_m: float) -> int:
     return max(1, min(7, math.ceil(math.log10(_M_PER_DEGREE / (tolerance_m / 2)))))
 
 
-def simplify_coverage(geoms: np.ndarray | list[BaseGeometry], tolerance_m: float) -> np.ndarray:
+def simplify_coverage(geoms: np.ndarray | Sequence[BaseGeometry], tolerance_m: float) -> np.ndarray:
     """Simplify polygons that tile the land (lon/lat in, lon/lat out), keeping shared edges.
 
     Args:
@@ -74,7 +75,7 @@ def simplify_coverage(geoms: np.ndarray | list[BaseGeometry], tolerance_m: float
     return _reproject(np.asarray(simplified), _TO_LONLAT)
 
 
-def simplify_lines(geoms: np.ndarray | list[BaseGeometry], tolerance_m: float) -> np.ndarray:
+def simplify_lines(geoms: np.ndarray | Sequence[BaseGeometry], tolerance_m: float) -> np.ndarray:
     """Simplify lines or lone polygons (lon/lat) by ``tolerance_m`` metres, one by one."""
     arr = np.asarray(geoms, dtype=object)
     if arr.size == 0:
@@ -83,7 +84,7 @@ def simplify_lines(geoms: np.ndarray | list[BaseGeometry], tolerance_m: float) -
     return _reproject(shapely.simplify(metric, tolerance_m, preserve_topology=True), _TO_LONLAT)
 
 
-def quantize(geoms: np.ndarray | list[BaseGeometry], decimals: int) -> np.ndarray:
+def quantize(geoms: np.ndarray | Sequence[BaseGeometry], decimals: int) -> np.ndarray:
     """Round every coordinate to ``decimals`` places (lon/lat), so it prints shorter.
 
     Equal coordinates round to equal coordinates, so an edge two polygons share stays
@@ -107,7 +108,7 @@ def _without_repeats(geom: BaseGeometry | None) -> BaseGeometry | None:
         return geom
 
 
-def buffer_metres(geoms: np.ndarray | list[BaseGeometry], distance_m: float) -> np.ndarray:
+def buffer_metres(geoms: np.ndarray | Sequence[BaseGeometry], distance_m: float) -> np.ndarray:
     """Buffer lon/lat geometries by ``distance_m`` metres, computed in EPSG:6372."""
     arr = np.asarray(geoms, dtype=object)
     if arr.size == 0:
@@ -117,7 +118,7 @@ def buffer_metres(geoms: np.ndarray | list[BaseGeometry], distance_m: float) -> 
 
 
 def within_distance(
-    points: np.ndarray | list[BaseGeometry], target: BaseGeometry, distance_m: float
+    points: np.ndarray | Sequence[BaseGeometry], target: BaseGeometry, distance_m: float
 ) -> np.ndarray:
     """A boolean per point: is it within ``distance_m`` metres of ``target`` (EPSG:6372)?"""
     arr = np.asarray(points, dtype=object)
@@ -128,7 +129,7 @@ def within_distance(
     return np.asarray(shapely.dwithin(metric_points, metric_target, distance_m))
 
 
-def area_ha(geoms: np.ndarray | list[BaseGeometry]) -> float:
+def area_ha(geoms: np.ndarray | Sequence[BaseGeometry]) -> float:
     """The area (ha) of the union of lon/lat polygons, measured in EPSG:6372."""
     arr = np.asarray(geoms, dtype=object)
     if arr.size == 0:
