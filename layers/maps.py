@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, case, select
 
 from layers import dialects
 from layers.geometry_io import from_db
@@ -90,10 +90,20 @@ def inspections_in_bbox(
 
 
 def map_choices(conn: Connection) -> dict[str, list[dict[str, Any]]]:
-    """What the maps page offers: every metro zone and every river, by name."""
+    """What the maps page offers: every metro zone (those with municipalities imported
+    first, ``loaded``) and every river, by name."""
+    loaded = metro_zones.c.geom.is_not(None)
     zones = conn.execute(
-        select(metro_zones.c.code, metro_zones.c.name, metro_zones.c.delimitation_year).order_by(
-            metro_zones.c.delimitation_year.desc(), metro_zones.c.name
+        select(
+            metro_zones.c.code,
+            metro_zones.c.name,
+            metro_zones.c.delimitation_year,
+            loaded.label("loaded"),
+        ).order_by(
+            # zones with municipalities to draw first
+            case((loaded, 0), else_=1),
+            metro_zones.c.delimitation_year.desc(),
+            metro_zones.c.name,
         )
     ).mappings()
     river_rows = conn.execute(

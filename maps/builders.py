@@ -83,6 +83,8 @@ def _bounds(*frames: gpd.GeoDataFrame) -> tuple[float, float, float, float] | No
 def _base_map(bounds: tuple[float, float, float, float] | None, tiles: bool) -> folium.Map:
     """An empty map fitted to ``bounds``, with OpenStreetMap tiles when ``tiles``."""
     m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False)
+    # without a tile layer Leaflet's map has no maximum zoom, and marker clusters need one
+    m.options["maxZoom"] = 19
     if tiles:
         folium.TileLayer(
             "OpenStreetMap",
@@ -90,7 +92,7 @@ def _base_map(bounds: tuple[float, float, float, float] | None, tiles: bool) -> 
             attr="© colaboradores de OpenStreetMap",
         ).add_to(m)
     minx, miny, maxx, maxy = bounds or MEXICO_BOUNDS
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(24, 24))
     return m
 
 
@@ -106,7 +108,7 @@ def _finish(
     plugins.Fullscreen(
         position="topleft", title="Pantalla completa", title_cancel="Salir de pantalla completa"
     ).add_to(m)
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
 
 
@@ -515,7 +517,7 @@ def dispute_map(
                 "color": "#525252",
                 "weight": 1,
                 "fillColor": "#969696",
-                "fillOpacity": 0.35,
+                "fillOpacity": 0.15,
             },
             marker=folium.CircleMarker(radius=5),
             tooltip=folium.GeoJsonTooltip(

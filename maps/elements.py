@@ -32,8 +32,10 @@ class Frame(MacroElement):
     _template = Template(
         """
 {% macro header(this, kwargs) %}
+<link rel="icon" href="data:,">
 <style>
 .leaflet-container { background: #e8eef0; font-family: system-ui, "Segoe UI", Roboto, sans-serif; }
+.leaflet-control-layers { font-size: 13px; }
 .linde-title { position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
   z-index: 1000; background: rgba(255,255,255,.92); padding: 6px 14px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,.3); text-align: center; max-width: 60%; pointer-events: none; }

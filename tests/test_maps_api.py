@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert
 
-from layers.geometry_io import to_db
-from layers.importers.rivers import import_rivers
-from layers.schema import inspections
-from tests import maps_data
-from tests.conftest import RIVERS, Database
+from tests.conftest import Database
 
 ZONE = "20.1.01"
 
@@ -118,31 +111,6 @@ def test_river_map_public_without_inspections(oaxaca: Database):
     assert "Río Atoyac" in html and "Zona federal" in html and "Inspecciones:" not in html
     assert bad_token.status_code == 401
     assert bad_dates.status_code == 400 and "date_from" in bad_dates.json()["error"]["message"]
-
-
-@pytest.fixture
-def atoyac_inspections(api: Database) -> Database:
-    """Natural Earth rivers and the 28 CONAGUA sites as inspection points."""
-    import_rivers(api.engine, RIVERS, actor="test", skip_unnamed=True)
-    points = maps_data.conagua_inspections()
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"conagua/{row.id}")),
-            "observed_at": row.observed_at.to_pydatetime(),
-            "category": row.category,
-            "severity": row.severity,
-            "description": row.description,
-            "inspector": "test",
-            "source": "CONAGUA, calidad del agua superficial 2019",
-            "created_at": now,
-            "geom": geom,
-        }
-        for row, geom in zip(points.itertuples(), to_db(points.geometry.values), strict=True)
-    ]
-    with api.engine.begin() as conn:
-        conn.execute(insert(inspections), rows)
-    return api
 
 
 def test_river_map_shows_planners_the_inspections_near_it(atoyac_inspections: Database):
