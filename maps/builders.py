@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from folium import plugins
+from shapely.geometry.base import BaseGeometry
 
 from geo.simplify import (
     buffer_metres,
@@ -144,6 +145,20 @@ def _for_scale(bounds: tuple[float, float, float, float]) -> tuple[float, int]:
     return tolerance, decimals_for_tolerance(tolerance)
 
 
+def _outline(geoms: np.ndarray) -> BaseGeometry:
+    """The union of polygons that tile the land; fast when they form an exact coverage.
+
+    INEGI's national layer has slivers between states (see shared/data/README.md),
+    which the coverage union refuses; those get the general, slower union.
+    """
+    try:
+        return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        # "structure" keeps only areas: rounding can collapse a ring to a line
+        polygons = shapely.make_valid(geoms, method="structure", keep_collapsed=False)
+        return shapely.union_all(polygons)
+
+
 def municipalities_map(
     municipalities: gpd.GeoDataFrame,
     text: MapText,
@@ -230,7 +245,7 @@ def municipalities_map(
     ).add_to(m)
 
     if outline_name:
-        outline = shapely.coverage_union_all(geoms)
+        outline = _outline(geoms)
         folium.GeoJson(
             shapely.geometry.mapping(outline),
             name=outline_name,
