@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 
 import folium
 import numpy as np
+import shapely
 from sqlalchemy import Connection
 
 from geo.errors import InvalidParameter, NotFound
@@ -65,6 +66,7 @@ def river(
     date_from: date | None = None,
     date_to: date | None = None,
     near_m: float = DEFAULT_NEAR_M,
+    stretch: tuple[float, float, float, float] | None = None,
     tiles: bool = True,
     made_on: date | None = None,
 ) -> folium.Map:
@@ -72,6 +74,8 @@ def river(
 
     Args:
         with_inspections: whether the caller may see inspections (planner role or above).
+        stretch: a lon/lat box: only the part of the river inside it (and the
+            inspections near that part) is drawn; ``None`` draws the whole river.
 
     Raises:
         NotFound: no river with that id (404).
@@ -83,8 +87,10 @@ def river(
     if found is None:
         raise NotFound(f"there is no river {river_id}; GET /collections/rivers/items lists them")
     info, lines = found
+    if stretch is not None:
+        lines = lines.clip(shapely.box(*stretch))
     points = None
-    if with_inspections:
+    if with_inspections and len(lines):
         line = lines.geometry.union_all()
         pad = near_m / 100_000  # degrees; generous, the exact distance is checked below
         minx, miny, maxx, maxy = line.bounds

@@ -390,11 +390,23 @@ def map_river_cmd(
     near_m: Annotated[
         float, typer.Option(help="Inspections within this distance (m) of the river.")
     ] = 1000.0,
+    bbox: Annotated[
+        str | None,
+        typer.Option(help="Only the stretch inside minx,miny,maxx,maxy (lon/lat)."),
+    ] = None,
     tiles: TilesOpt = True,
 ) -> None:
     """A river, its federal zone and the inspection points along it."""
-    from api import map_requests
+    from starlette.datastructures import QueryParams
 
+    from api import map_requests
+    from api.ogc.params import parse_bbox
+
+    try:
+        box = parse_bbox(QueryParams({"bbox": bbox})) if bbox else None
+    except LindeError as exc:
+        fail(exc)
+    stretch = box[0] if box else None
     write_map(
         lambda conn: map_requests.river(
             conn,
@@ -403,6 +415,7 @@ def map_river_cmd(
             date_from=date_from.date() if date_from else None,
             date_to=date_to.date() if date_to else None,
             near_m=near_m,
+            stretch=stretch,
             tiles=tiles,
         ),
         output,

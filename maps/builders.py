@@ -131,6 +131,9 @@ def _features(
 
 
 def _plain(value: Any) -> Any:
+    """A property value for the page: folium's tooltips insert text as HTML, so escape it."""
+    if isinstance(value, str):
+        return html.escape(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -400,7 +403,7 @@ def river_map(
         made_on=made_on,
     )
     if bounds is None or not len(lines):
-        return _finish(m, text, None, "No hay geometría de este río en Linde.")
+        return _finish(m, text, None, "El río no tiene geometría en el tramo pedido.")
 
     tolerance, decimals = _for_scale(bounds)
     # the band is drawn from the full line, then simplified like it: it must stay centred
@@ -422,7 +425,7 @@ def river_map(
         shapely.geometry.mapping(shapely.GeometryCollection(list(line_geoms))),
         name="Cauce del río",
         style_function=lambda _f: {"color": "#08519c", "weight": 3},
-        tooltip=str(text.title),
+        tooltip=html.escape(text.title),
     ).add_to(m)
     entries = [
         LegendEntry("Cauce del río", "#08519c", "line"),
@@ -509,7 +512,7 @@ def dispute_map(
                 "fillColor": c,
                 "fillOpacity": 0.12,
             },
-            tooltip=f"Límite reclamado por {name}",
+            tooltip=html.escape(f"Límite reclamado por {name}"),
         ).add_to(m)
         entries.append(LegendEntry(f"Reclamado por {name}", color))
     m.add_child(HatchPattern("#d7301f"))

@@ -145,3 +145,21 @@ def test_maps_page_in_spanish_lists_zones_and_rivers(oaxaca: Database):
     assert 'data-key="Atoyac"' in r.text
     for words in ("Vista previa", "Descargar el mapa", "Descargar los datos", "PDF (hoja A4)"):
         assert words in r.text
+
+
+def test_river_stretch_is_cut_to_the_box(oaxaca: Database):
+    rid = river_id(oaxaca)
+    box = (-96.80, 16.95, -96.65, 17.15)  # around Oaxaca city
+    with oaxaca.client() as http:
+        r = http.get(f"/maps/rivers/{rid}", params={"bbox": ",".join(map(str, box))})
+        outside = http.get(f"/maps/rivers/{rid}", params={"bbox": "-100,20,-99.9,20.1"})
+        bad = http.get(f"/maps/rivers/{rid}", params={"bbox": "-96.6,17,-96.8"})
+    assert r.status_code == 200
+    fit = re.search(
+        r"map_\w+\.fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", r.text
+    )
+    assert fit
+    south, west, north, east = (float(v) for v in fit.groups())
+    assert box[0] <= west and east <= box[2] and box[1] <= south and north <= box[3]
+    assert "El río no tiene geometría en el tramo pedido" in decoded(outside.text)
+    assert bad.status_code == 400 and bad.json()["error"]["details"][0]["field"] == "bbox"

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import shapely
 from folium import plugins
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geo.simplify import (
     area_ha,
@@ -188,3 +190,26 @@ def test_served_html_links_linde_static_route():
     assert '<script src="/maps/static/leaflet-1.9.4/leaflet.js"></script>' in html
     assert 'href="/maps/static/leaflet-1.9.4/leaflet.css"' in html
     assert not CDN.search(html)
+
+
+def test_names_are_text_not_html():
+    """Folium's tooltips insert property values as HTML: names reach them escaped."""
+    members = maps_data.zone_members().copy()
+    members.loc[0, "name"] = '<img src=x onerror="alert(1)">'
+    html = page(metro_zone_map(ZONE, members))
+    assert '"name": "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"' in html
+    assert '"name": "<img' not in html
+
+
+@given(st.floats(min_value=0.01, max_value=100_000, allow_nan=False))
+def test_rounding_to_the_decimals_moves_a_point_less_than_half_the_tolerance(tolerance_m):
+    decimals = decimals_for_tolerance(tolerance_m)
+    worst_m = 0.5 * 10**-decimals * 111_320
+    assert worst_m <= tolerance_m / 2 or decimals == 7
+
+
+def test_tolerance_is_one_pixel_of_the_extent():
+    # Oaxaca is ~500 km across: one pixel of 1,600 is ~300 m
+    tolerance = tolerance_for_extent(tuple(maps_data.oaxaca_municipalities().total_bounds))
+    assert 250 < tolerance < 350
+    assert tolerance_for_extent((-96.7, 17.0, -96.7, 17.0)) == 2.0  # a point: the floor

@@ -11,10 +11,11 @@ from enum import StrEnum
 from typing import Annotated
 
 import folium
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api import map_requests
 from api.deps import ConnectionDep, MaybeCaller
+from api.ogc.params import parse_bbox
 from geo.roles import Role
 from maps.export import MEDIA_TYPES, render, to_html
 
@@ -80,6 +81,7 @@ def metro_zone_map(
 
 @router.get("/maps/rivers/{river_id}", summary="Map of a river and its inspections")
 def river_map(
+    request: Request,
     conn: ConnectionDep,
     caller: MaybeCaller,
     river_id: int,
@@ -95,12 +97,17 @@ def river_map(
         float,
         Query(gt=0, le=20_000, description="Inspections within this distance (m) of the river."),
     ] = map_requests.DEFAULT_NEAR_M,
+    bbox: Annotated[
+        str | None,
+        Query(description="The stretch: minx,miny,maxx,maxy (lon/lat; bbox-crs for another)."),
+    ] = None,
     tiles: TilesQuery = True,
     download: DownloadQuery = False,
 ) -> Response:
     """Inspection points (clustered by category, filterable by date) appear for callers
     with the planner role or above; 404 for an unknown river."""
     with_inspections = caller is not None and caller.role.can_act_as(Role.planner)
+    box = parse_bbox(request.query_params)
     m = map_requests.river(
         conn,
         river_id,
@@ -108,6 +115,7 @@ def river_map(
         date_from=date_from,
         date_to=date_to,
         near_m=near_m,
+        stretch=box[0] if box else None,
         tiles=tiles,
     )
     return _respond(m, fmt, assets, download, f"rio-{river_id}")
