@@ -13,13 +13,17 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection
 
-from geo.errors import InvalidParameter, NotFound
+from geo.counts import points_per_polygon
+from geo.errors import InvalidParameter, NotFound, Unauthenticated
 from geo.simplify import within_distance
 from layers import maps as map_layers
 from maps.builders import metro_zone_map, river_map
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
-CHOROPLETHS = {"population": "Población (Censo 2020)"}
+CHOROPLETHS = {
+    "population": "Población (Censo 2020)",
+    "inspections": "Inspecciones registradas",
+}
 #: inspection points farther than this from the river line are not part of its map
 DEFAULT_NEAR_M = 1000.0
 
@@ -29,14 +33,22 @@ def metro_zone(
     code: str,
     *,
     choropleth: str | None = None,
+    may_see_inspections: bool = True,
     tiles: bool = True,
     made_on: date | None = None,
 ) -> folium.Map:
     """The map of a metro zone.
 
+    Args:
+        choropleth: ``population`` or ``inspections`` (the inspection points in each
+            municipality, all dates), or ``None``.
+        may_see_inspections: whether the caller may see inspections (planner role or
+            above); the inspections choropleth needs it.
+
     Raises:
         NotFound: no zone with that code (404).
         InvalidParameter: a choropleth Linde does not offer (400).
+        Unauthenticated: the inspections choropleth for an anonymous caller (401).
     """
     zone = map_layers.metro_zone(conn, code)
     if zone is None:
@@ -48,6 +60,19 @@ def metro_zone(
             f"choropleth: {choropleth!r} is not offered; use one of {', '.join(CHOROPLETHS)}"
         )
     members = map_layers.metro_zone_municipalities(conn, code)
+    if choropleth == "inspections":
+        if not may_see_inspections:
+            raise Unauthenticated(
+                "choropleth=inspections needs a bearer token of the planner role or above"
+            )
+        points = (
+            map_layers.inspections_in_bbox(conn, tuple(members.total_bounds))
+            if len(members)
+            else None
+        )
+        members["inspections"] = points_per_polygon(
+            members.geometry.values, points.geometry.values if points is not None else []
+        )
     return metro_zone_map(
         zone,
         members,

@@ -362,7 +362,7 @@ def map_metro_zone_cmd(
     code: Annotated[str, typer.Argument(help="The zone's key, e.g. 20.1.01.")],
     output: OutputOpt,
     choropleth: Annotated[
-        str | None, typer.Option(help="Colour municipalities by: population.")
+        str | None, typer.Option(help="Colour municipalities by: population or inspections.")
     ] = None,
     tiles: TilesOpt = True,
 ) -> None:

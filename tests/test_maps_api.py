@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from tests.conftest import Database
+from layers.importers.metro_zones import import_metro_zones
+from layers.importers.municipalities import import_municipalities
+from tests.conftest import METRO_2020, OAXACA, Database
 
 ZONE = "20.1.01"
 
@@ -163,3 +165,19 @@ def test_river_stretch_is_cut_to_the_box(oaxaca: Database):
     assert box[0] <= west and east <= box[2] and box[1] <= south and north <= box[3]
     assert "El río no tiene geometría en el tramo pedido" in decoded(outside.text)
     assert bad.status_code == 400 and bad.json()["error"]["details"][0]["field"] == "bbox"
+
+
+def test_choropleth_of_inspections_per_municipality_for_planners(atoyac_inspections: Database):
+    db = atoyac_inspections
+    import_municipalities(db.engine, OAXACA, actor="test")
+    import_metro_zones(db.engine, METRO_2020, actor="test")
+    with db.client() as anonymous:
+        refused = anonymous.get(f"/maps/metro-zones/{ZONE}", params={"choropleth": "inspections"})
+    with db.client("planner") as http:
+        r = http.get(f"/maps/metro-zones/{ZONE}", params={"choropleth": "inspections"})
+    assert refused.status_code == 401 and "planner" in refused.json()["error"]["message"]
+    html = decoded(r.text)
+    assert r.status_code == 200 and "Inspecciones registradas" in html
+    # CONAGUA's RIO ATOYAC 10-12 (OCPSU4688-4690) lie in San Jacinto Amilpas
+    feature = re.search(r'"id": "20157", "properties": \{[^}]*"inspections": (\d+)', html)
+    assert feature and int(feature.group(1)) == 3

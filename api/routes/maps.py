@@ -17,6 +17,7 @@ from api import map_requests
 from api.deps import ConnectionDep, MaybeCaller
 from api.ogc.params import parse_bbox
 from geo.roles import Role
+from layers.users import Principal
 from maps.export import MEDIA_TYPES, render, to_html
 
 router = APIRouter(tags=["maps"])
@@ -48,6 +49,10 @@ TilesQuery = Annotated[bool, Query(description="Add the online OpenStreetMap bas
 DownloadQuery = Annotated[bool, Query(description="Send as an attachment (a file download).")]
 
 
+def _may_see_inspections(caller: Principal | None) -> bool:
+    return caller is not None and caller.role.can_act_as(Role.planner)
+
+
 def _respond(m: folium.Map, fmt: MapFormat, assets: Assets, download: bool, stem: str) -> Response:
     if fmt is MapFormat.html:
         body = to_html(m, STATIC_URL if assets is Assets.server else None).encode("utf-8")
@@ -63,11 +68,13 @@ def _respond(m: folium.Map, fmt: MapFormat, assets: Assets, download: bool, stem
 @router.get("/maps/metro-zones/{code}", summary="Map of a metro zone (HTML, PNG or PDF)")
 def metro_zone_map(
     conn: ConnectionDep,
+    caller: MaybeCaller,
     code: str,
     fmt: FormatQuery = MapFormat.html,
     assets: AssetsQuery = Assets.inline,
     choropleth: Annotated[
-        str | None, Query(description="Colour municipalities by: population.")
+        str | None,
+        Query(description="Colour municipalities by: population, or inspections (planner)."),
     ] = None,
     tiles: TilesQuery = True,
     download: DownloadQuery = False,
@@ -75,7 +82,13 @@ def metro_zone_map(
     """404 for an unknown zone; a zone whose municipalities are not imported gives a map
     that says so. PNG and PDF need headless Chromium on the server (503 saying why
     when it is missing)."""
-    m = map_requests.metro_zone(conn, code, choropleth=choropleth, tiles=tiles)
+    m = map_requests.metro_zone(
+        conn,
+        code,
+        choropleth=choropleth,
+        may_see_inspections=_may_see_inspections(caller),
+        tiles=tiles,
+    )
     return _respond(m, fmt, assets, download, f"zona-metropolitana-{code}")
 
 
@@ -106,7 +119,7 @@ def river_map(
 ) -> Response:
     """Inspection points (clustered by category, filterable by date) appear for callers
     with the planner role or above; 404 for an unknown river."""
-    with_inspections = caller is not None and caller.role.can_act_as(Role.planner)
+    with_inspections = _may_see_inspections(caller)
     box = parse_bbox(request.query_params)
     m = map_requests.river(
         conn,
