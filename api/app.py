@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api import errors
 from api.ogc.cache import ResponseCache
-from api.routes import claims, collections, health, lookup, users
+from api.pages import routes as pages
+from api.routes import claims, collections, health, lookup, maps, users
 from layers import migrate
 from layers.engine import POOL_CAPACITY, make_engine
 from layers.settings import Settings, get_settings
+from maps.assets import STATIC_DIR
 
 #: pool connections kept for streamed downloads, which outlive their request
 DOWNLOAD_CONNECTIONS = 5
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
-    for module in (collections, health, lookup, claims, users):
+    for module in (collections, health, lookup, claims, users, maps, pages):
         app.include_router(module.router)
+    # Leaflet and its plugins, shipped in the package: maps never depend on a CDN
+    app.mount(maps.STATIC_URL, StaticFiles(directory=STATIC_DIR), name="map-assets")
     return app

@@ -75,3 +75,20 @@ Planner = Annotated[Principal, Depends(require_role(Role.planner))]
 Inspector = Annotated[Principal, Depends(require_role(Role.inspector))]
 Commission = Annotated[Principal, Depends(require_role(Role.commission))]
 Admin = Annotated[Principal, Depends(require_role(Role.admin))]
+
+
+async def optional_principal(
+    conn: ConnectionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller when a bearer token is sent, ``None`` for an anonymous request.
+
+    For resources that are public but show more to a signed-in role. A token that is
+    sent but unknown or revoked is still refused (401), never silently ignored.
+    """
+    if credentials is None or not credentials.credentials:
+        return None
+    return await current_principal(conn, credentials)
+
+
+MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]

@@ -23,6 +23,7 @@ from geo.errors import (
     InvalidParameter,
     LindeError,
     NotFound,
+    RendererUnavailable,
     Unauthenticated,
     UnreadableFile,
 )
@@ -39,6 +40,7 @@ STATUS: dict[type[LindeError], int] = {
     Conflict: 409,
     Unauthenticated: 401,
     Forbidden: 403,
+    RendererUnavailable: 503,
 }
 
 _HTTP_CODES = {

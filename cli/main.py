@@ -7,17 +7,18 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from geo.errors import LindeError
+from geo.errors import InvalidParameter, LindeError
 from geo.roles import Role
 from layers import migrate
 from layers.engine import engine_name, make_engine
@@ -25,15 +26,23 @@ from layers.importers.runs import ImportSummary
 from layers.importers.runs import Progress as ProgressCallback
 from layers.settings import get_settings
 
+if TYPE_CHECKING:
+    import folium
+
 app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import official data (one transaction per file).", no_args_is_help=True
 )
 users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: schema migrations and status.", no_args_is_help=True)
+map_app = typer.Typer(
+    help="Maps as files: self-contained HTML (works offline), PNG or an A4 PDF page.",
+    no_args_is_help=True,
+)
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+app.add_typer(map_app, name="map")
 
 # soft_wrap: a message is one line however narrow the terminal, so it can be grepped
 out = Console(soft_wrap=True)
@@ -315,6 +324,101 @@ def db_status() -> None:
     out.print(f"database: {engine.url.render_as_string(hide_password=True)}")
     out.print(
         f"schema: {migrate.current_revision(engine) or 'empty'} (newest {migrate.head_revision()})"
+    )
+
+
+OutputOpt = Annotated[
+    Path,
+    typer.Option(
+        "-o",
+        "--output",
+        help="The file to write; .html, .png or .pdf picks the format.",
+        show_default=False,
+    ),
+]
+TilesOpt = Annotated[bool, typer.Option(help="Add the online OpenStreetMap basemap.")]
+
+
+def write_map(build: Callable[[Connection], folium.Map], output: Path) -> None:
+    """Build a map with a connection, export it in the format the file name asks for."""
+    from maps.export import export
+
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("html", "png", "pdf"):
+        fail(InvalidParameter(f"output: {output.name} must end in .html, .png or .pdf"))
+    engine = ready_engine()
+    try:
+        with engine.connect() as conn:
+            m = build(conn)
+        data = export(m, fmt)  # type: ignore[arg-type]
+    except LindeError as exc:
+        fail(exc)
+    output.write_bytes(data)
+    out.print(f"{output}: {fmt.upper()}, {len(data) / 1024:,.0f} kB", highlight=False)
+
+
+@map_app.command("metro-zone")
+def map_metro_zone_cmd(
+    code: Annotated[str, typer.Argument(help="The zone's key, e.g. 20.1.01.")],
+    output: OutputOpt,
+    choropleth: Annotated[
+        str | None, typer.Option(help="Colour municipalities by: population or inspections.")
+    ] = None,
+    tiles: TilesOpt = True,
+) -> None:
+    """A metro zone: its municipalities (population on hover) and its outline."""
+    from api import map_requests
+
+    write_map(
+        lambda conn: map_requests.metro_zone(conn, code, choropleth=choropleth, tiles=tiles),
+        output,
+    )
+
+
+@map_app.command("river")
+def map_river_cmd(
+    river_id: Annotated[
+        int, typer.Argument(help="The river's id (GET /collections/rivers/items).")
+    ],
+    output: OutputOpt,
+    date_from: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="Inspections from.")
+    ] = None,
+    date_to: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Inspections until.")
+    ] = None,
+    near_m: Annotated[
+        float, typer.Option(help="Inspections within this distance (m) of the river.")
+    ] = 1000.0,
+    bbox: Annotated[
+        str | None,
+        typer.Option(help="Only the stretch inside minx,miny,maxx,maxy (lon/lat)."),
+    ] = None,
+    tiles: TilesOpt = True,
+) -> None:
+    """A river, its federal zone and the inspection points along it."""
+    from starlette.datastructures import QueryParams
+
+    from api import map_requests
+    from api.ogc.params import parse_bbox
+
+    try:
+        box = parse_bbox(QueryParams({"bbox": bbox})) if bbox else None
+    except LindeError as exc:
+        fail(exc)
+    stretch = box[0] if box else None
+    write_map(
+        lambda conn: map_requests.river(
+            conn,
+            river_id,
+            with_inspections=True,  # the command line reads the database directly
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            near_m=near_m,
+            stretch=stretch,
+            tiles=tiles,
+        ),
+        output,
     )
 
 

@@ -89,6 +89,12 @@ class Forbidden(LindeError):
     code = "forbidden"
 
 
+class RendererUnavailable(LindeError):
+    """A static image (PNG, PDF) cannot be drawn here; the message says what is missing."""
+
+    code = "renderer_unavailable"
+
+
 @dataclass
 class ProblemList:
     """Collects problems up to a limit so a huge broken file gives a readable report."""

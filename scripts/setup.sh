@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Linde needs and is missing, then the project itself into .venv.
 #   scripts/setup.sh          the service: SpatiaLite module, Python venv
-#   scripts/setup.sh --test   also PostGIS for the local PostgreSQL (started if down) and
+#   scripts/setup.sh --test   also Chromium (PNG/PDF maps, browser tests), PostGIS for the local PostgreSQL (started if down) and
 #                             GDAL's command-line tools (the tests use them as an OGC API client)
 #   scripts/setup.sh --bench  the same, for the benchmarks
 # Safe to run again: each step checks first and does nothing when already done.
@@ -43,6 +43,9 @@ if [ "$want_test" = 1 ]; then
   need_deb "postgresql-${pg_version:-15}-postgis-3"
 fi
 [ "$want_test" = 1 ] && need_deb gdal-bin
+# PNG/PDF map export and the browser tests drive Debian's Chromium (never a downloaded
+# browser); chromium-driver for WebDriver clients; poppler-utils to look at PDFs
+if [ "$want_test" = 1 ]; then need_deb chromium; need_deb chromium-driver; need_deb poppler-utils; fi
 [ "$want_bench" = 1 ] && need_deb wrk  # the load generator of bench/serve.py
 
 if [ ${#missing[@]} -gt 0 ]; then

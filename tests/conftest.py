@@ -15,23 +15,26 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 import uvicorn
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 
 from api.app import create_app
 from layers.engine import make_engine
+from layers.geometry_io import to_db
 from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from layers.importers.rivers import import_rivers
 from layers.migrate import upgrade
-from layers.schema import layer_versions, metadata
+from layers.schema import inspections, layer_versions, metadata
 from layers.settings import Settings
 from layers.users import add_user
 
@@ -202,3 +205,30 @@ def api(db: Database, serve: object) -> Database:
         _user, token = add_user(db.engine, f"{role}-user", role, actor="test")
         db.tokens[role] = token
     return db
+
+
+@pytest.fixture
+def atoyac_inspections(api: Database) -> Database:
+    """Natural Earth rivers and the 28 CONAGUA sites as inspection points."""
+    import_rivers(api.engine, RIVERS, actor="test", skip_unnamed=True)
+    from tests import maps_data  # reads shared data; only the map tests need it
+
+    points = maps_data.conagua_inspections()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"conagua/{row.id}")),
+            "observed_at": row.observed_at.to_pydatetime(),
+            "category": row.category,
+            "severity": row.severity,
+            "description": row.description,
+            "inspector": "test",
+            "source": "CONAGUA, calidad del agua superficial 2019",
+            "created_at": now,
+            "geom": geom,
+        }
+        for row, geom in zip(points.itertuples(), to_db(points.geometry.values), strict=True)
+    ]
+    with api.engine.begin() as conn:
+        conn.execute(insert(inspections), rows)
+    return api

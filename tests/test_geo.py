@@ -84,3 +84,15 @@ def test_cvegeo_normalisation() -> None:
     for bad in ("99001", "20000", "215", "abcde", None, ""):
         assert normalize_cvegeo(bad) is None, bad
     assert in_mexico(-96.72, 17.06) and not in_mexico(17.06, -96.72)
+
+
+def test_points_per_polygon_counts_a_shared_limit_once():
+    from shapely import Point, box
+
+    from geo.counts import points_per_polygon
+
+    left, right = box(0, 0, 1, 1), box(1, 0, 2, 1)
+    points = [Point(0.5, 0.5), Point(1, 0.5), Point(1.5, 0.5), Point(1.6, 0.2), Point(5, 5)]
+    assert list(points_per_polygon([left, right], points)) == [2, 2]
+    assert list(points_per_polygon([right, left], points)) == [3, 1]
+    assert list(points_per_polygon([left], [])) == [0]

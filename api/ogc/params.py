@@ -104,6 +104,15 @@ def _bbox(params: QueryParams) -> tuple[tuple[float, float, float, float], Crs] 
     return bbox_to_lonlat((a, b, c, d), bbox_crs), bbox_crs
 
 
+def parse_bbox(params: QueryParams) -> tuple[tuple[float, float, float, float], Crs] | None:
+    """``bbox`` (and ``bbox-crs``) of a request as a lon/lat box, or ``None`` when absent.
+
+    Raises:
+        InvalidParameter: a malformed box, naming the parameter and what is wrong (400).
+    """
+    return _bbox(params)
+
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -1,0 +1,137 @@
+"""Maps from the database: read the features (``layers.maps``), build (``maps.builders``).
+
+The API routes and the ``linde map`` commands both call these, so a map from the
+command line is the map the service serves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import folium
+import numpy as np
+import shapely
+from sqlalchemy import Connection
+
+from geo.counts import points_per_polygon
+from geo.errors import InvalidParameter, NotFound, Unauthenticated
+from geo.simplify import within_distance
+from layers import maps as map_layers
+from maps.builders import metro_zone_map, river_map
+
+#: the numeric columns a metro-zone map can be coloured by, with their legend titles
+CHOROPLETHS = {
+    "population": "Población (Censo 2020)",
+    "inspections": "Inspecciones registradas",
+}
+#: inspection points farther than this from the river line are not part of its map
+DEFAULT_NEAR_M = 1000.0
+
+
+def metro_zone(
+    conn: Connection,
+    code: str,
+    *,
+    choropleth: str | None = None,
+    may_see_inspections: bool = True,
+    tiles: bool = True,
+    made_on: date | None = None,
+) -> folium.Map:
+    """The map of a metro zone.
+
+    Args:
+        choropleth: ``population`` or ``inspections`` (the inspection points in each
+            municipality, all dates), or ``None``.
+        may_see_inspections: whether the caller may see inspections (planner role or
+            above); the inspections choropleth needs it.
+
+    Raises:
+        NotFound: no zone with that code (404).
+        InvalidParameter: a choropleth Linde does not offer (400).
+        Unauthenticated: the inspections choropleth for an anonymous caller (401).
+    """
+    zone = map_layers.metro_zone(conn, code)
+    if zone is None:
+        raise NotFound(
+            f"there is no metro zone {code!r}; GET /collections/metro_zones/items lists them"
+        )
+    if choropleth is not None and choropleth not in CHOROPLETHS:
+        raise InvalidParameter(
+            f"choropleth: {choropleth!r} is not offered; use one of {', '.join(CHOROPLETHS)}"
+        )
+    members = map_layers.metro_zone_municipalities(conn, code)
+    if choropleth == "inspections":
+        if not may_see_inspections:
+            raise Unauthenticated(
+                "choropleth=inspections needs a bearer token of the planner role or above"
+            )
+        points = (
+            map_layers.inspections_in_bbox(conn, tuple(members.total_bounds))
+            if len(members)
+            else None
+        )
+        members["inspections"] = points_per_polygon(
+            members.geometry.values, points.geometry.values if points is not None else []
+        )
+    return metro_zone_map(
+        zone,
+        members,
+        choropleth=choropleth,
+        choropleth_title=CHOROPLETHS.get(choropleth or ""),
+        tiles=tiles,
+        made_on=made_on,
+    )
+
+
+def river(
+    conn: Connection,
+    river_id: int,
+    *,
+    with_inspections: bool,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    near_m: float = DEFAULT_NEAR_M,
+    stretch: tuple[float, float, float, float] | None = None,
+    tiles: bool = True,
+    made_on: date | None = None,
+) -> folium.Map:
+    """The map of a river with the inspection points within ``near_m`` metres of it.
+
+    Args:
+        with_inspections: whether the caller may see inspections (planner role or above).
+        stretch: a lon/lat box: only the part of the river inside it (and the
+            inspections near that part) is drawn; ``None`` draws the whole river.
+
+    Raises:
+        NotFound: no river with that id (404).
+        InvalidParameter: ``date_from`` after ``date_to`` (400).
+    """
+    if date_from and date_to and date_from > date_to:
+        raise InvalidParameter(f"date_from ({date_from}) is after date_to ({date_to})")
+    found = map_layers.river(conn, river_id)
+    if found is None:
+        raise NotFound(f"there is no river {river_id}; GET /collections/rivers/items lists them")
+    info, lines = found
+    if stretch is not None:
+        lines = lines.clip(shapely.box(*stretch))
+    points = None
+    if with_inspections and len(lines):
+        line = lines.geometry.union_all()
+        pad = near_m / 100_000  # degrees; generous, the exact distance is checked below
+        minx, miny, maxx, maxy = line.bounds
+        start = datetime.combine(date_from, time.min, UTC) if date_from else None
+        end = datetime.combine(date_to, time.max, UTC) if date_to else None
+        candidates = map_layers.inspections_in_bbox(
+            conn, (minx - pad, miny - pad, maxx + pad, maxy + pad), start, end
+        )
+        keep = within_distance(candidates.geometry.values, line, near_m)
+        points = candidates[np.asarray(keep, dtype=bool)]
+    return river_map(
+        info,
+        lines,
+        points,
+        date_from=date_from,
+        date_to=date_to,
+        tiles=tiles,
+        made_on=made_on,
+    )

@@ -1,0 +1,112 @@
+"""The features a map needs, read as GeoDataFrames (EPSG:4326) for ``maps/``' builders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+from sqlalchemy import Connection, Select, case, select
+
+from layers import dialects
+from layers.geometry_io import from_db
+from layers.schema import inspections, metro_zone_members, metro_zones, municipalities, rivers
+
+
+def _frame(conn: Connection, query: Select[Any]) -> gpd.GeoDataFrame:
+    rows = conn.execute(query).mappings().all()
+    columns = [c for c in query.selected_columns.keys() if c != "geom"]  # noqa: SIM118
+    records = [{c: row[c] for c in columns} for row in rows]
+    geoms = [from_db(row["geom"]) for row in rows]
+    return gpd.GeoDataFrame(records, columns=columns, geometry=geoms, crs=4326)
+
+
+def metro_zone(conn: Connection, code: str) -> dict[str, Any] | None:
+    """A metro zone's description, with ``member_count`` (members listed, imported or not)."""
+    row = (
+        conn.execute(
+            select(
+                metro_zones.c.code,
+                metro_zones.c.name,
+                metro_zones.c.delimitation_year,
+                metro_zones.c.kind,
+                metro_zones.c.source,
+            ).where(metro_zones.c.code == code)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    count = conn.execute(
+        select(metro_zone_members.c.cvegeo).where(metro_zone_members.c.zone_code == code)
+    ).all()
+    return {**dict(row), "member_count": len(count)}
+
+
+def metro_zone_municipalities(conn: Connection, code: str) -> gpd.GeoDataFrame:
+    """The current official polygons of a zone's member municipalities that are imported."""
+    m = municipalities.c
+    query = (
+        select(m.cvegeo, m.name, m.population, m.source, m.geom)
+        .join(metro_zone_members, metro_zone_members.c.cvegeo == m.cvegeo)
+        .where(metro_zone_members.c.zone_code == code)
+        .order_by(m.cvegeo)
+    )
+    return _frame(conn, query)
+
+
+def river(conn: Connection, river_id: int) -> tuple[dict[str, Any], gpd.GeoDataFrame] | None:
+    """A river's description and its line, or ``None`` when there is no such river."""
+    r = rivers.c
+    query = select(r.id, r.key, r.name, r.source, r.federal_zone_width_m, r.geom).where(
+        r.id == river_id
+    )
+    frame = _frame(conn, query)
+    if frame.empty:
+        return None
+    info = frame.drop(columns="geometry").iloc[0].to_dict()
+    return info, frame[["geometry"]]
+
+
+def inspections_in_bbox(
+    conn: Connection,
+    bbox: tuple[float, float, float, float],
+    observed_from: datetime | None = None,
+    observed_to: datetime | None = None,
+) -> gpd.GeoDataFrame:
+    """Inspection points inside a lon/lat box, optionally within an observation period."""
+    i = inspections.c
+    query = (
+        select(i.id, i.observed_at, i.category, i.severity, i.description, i.source, i.geom)
+        .where(dialects.intersects_bbox(conn.dialect, inspections, bbox))
+        .order_by(i.observed_at, i.id)
+    )
+    if observed_from is not None:
+        query = query.where(i.observed_at >= observed_from)
+    if observed_to is not None:
+        query = query.where(i.observed_at <= observed_to)
+    return _frame(conn, query)
+
+
+def map_choices(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    """What the maps page offers: every metro zone (those with municipalities imported
+    first, ``loaded``) and every river, by name."""
+    loaded = metro_zones.c.geom.is_not(None)
+    zones = conn.execute(
+        select(
+            metro_zones.c.code,
+            metro_zones.c.name,
+            metro_zones.c.delimitation_year,
+            loaded.label("loaded"),
+        ).order_by(
+            # zones with municipalities to draw first
+            case((loaded, 0), else_=1),
+            metro_zones.c.delimitation_year.desc(),
+            metro_zones.c.name,
+        )
+    ).mappings()
+    river_rows = conn.execute(
+        select(rivers.c.id, rivers.c.key, rivers.c.name).order_by(rivers.c.name, rivers.c.id)
+    ).mappings()
+    return {"metro_zones": [dict(z) for z in zones], "rivers": [dict(r) for r in river_rows]}

@@ -1,0 +1,555 @@
+"""Map builders: pure functions from features to a ``folium.Map``.
+
+Every builder takes GeoDataFrames in EPSG:4326 (or anything GeoPandas reprojects
+to it), never touches the database, and returns a map with a layer control, a
+metric scale bar, a full-screen button, a north arrow, a title, the date it was
+made and a source note. Saving, serving and static export are separate steps
+(``maps.export``). An empty input gives a map that says so, not a blank page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium import plugins
+from shapely.geometry.base import BaseGeometry
+
+from geo.simplify import (
+    buffer_metres,
+    decimals_for_tolerance,
+    quantize,
+    simplify_coverage,
+    simplify_lines,
+    tolerance_for_extent,
+)
+from maps.elements import DateFilter, Frame, HatchPattern, Labels, Legend, LegendEntry, PointCluster
+from maps.legend import (
+    CHOROPLETH_COLORS,
+    PARTY_COLORS,
+    category_color,
+    category_label,
+    format_number,
+    quantile_breaks,
+)
+
+#: what the maps cite when the caller gives no source of its own
+DEFAULT_SOURCE = "INEGI, Marco Geoestadístico; Censo de Población y Vivienda 2020"
+#: the bounds of Mexico (lon/lat), for a map with nothing on it
+MEXICO_BOUNDS = (-118.4, 14.5, -86.7, 32.8)
+#: names are drawn on the map itself up to this many municipalities; beyond, on hover only
+LABELS_SHOWN_UP_TO = 80
+
+
+@dataclass(frozen=True)
+class MapText:
+    """The words around a map: its title, a subtitle, sources and the day it was made."""
+
+    title: str
+    subtitle: str = ""
+    sources: Sequence[str] = ()
+    made_on: date | None = None
+
+    def note(self) -> str:
+        sources = "; ".join(dict.fromkeys(s for s in self.sources if s)) or DEFAULT_SOURCE
+        made = (self.made_on or date.today()).strftime("%d/%m/%Y")
+        return f"Fuente: {sources}. Elaborado con Linde el {made}."
+
+
+def _lonlat(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if frame is None:
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326))
+    if frame.crs is None:
+        raise ValueError("features without a CRS: set one (EPSG:4326 lon/lat for GeoJSON)")
+    frame = frame.to_crs(4326) if frame.crs.to_epsg() != 4326 else frame
+    return frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+
+
+def _bounds(*frames: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
+    boxes = [f.total_bounds for f in frames if len(f)]
+    if not boxes:
+        return None
+    arr = np.vstack(boxes)
+    return (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+
+
+def _base_map(bounds: tuple[float, float, float, float] | None, tiles: bool) -> folium.Map:
+    """An empty map fitted to ``bounds``, with OpenStreetMap tiles when ``tiles``."""
+    m = folium.Map(tiles=None, control_scale=False, zoom_snap=0.25, prefer_canvas=False)
+    # without a tile layer Leaflet's map has no maximum zoom, and marker clusters need one
+    m.options["maxZoom"] = 19
+    if tiles:
+        folium.TileLayer(
+            "OpenStreetMap",
+            name="Mapa base (OpenStreetMap, en línea)",
+            attr="© colaboradores de OpenStreetMap",
+        ).add_to(m)
+    minx, miny, maxx, maxy = bounds or MEXICO_BOUNDS
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(24, 24))
+    return m
+
+
+def _finish(
+    m: folium.Map,
+    text: MapText,
+    legend: Legend | None,
+    empty_message: str | None = None,
+) -> folium.Map:
+    m.add_child(Frame(text.title, text.subtitle, text.note(), empty_message))
+    if legend is not None:
+        m.add_child(legend)
+    plugins.Fullscreen(
+        position="topleft", title="Pantalla completa", title_cancel="Salir de pantalla completa"
+    ).add_to(m)
+    folium.LayerControl(position="topright", collapsed=True).add_to(m)
+    return m
+
+
+def _features(
+    geoms: np.ndarray, frame: gpd.GeoDataFrame, columns: Sequence[str], id_column: str | None
+) -> dict[str, Any]:
+    """A FeatureCollection of the given geometries and only the columns the map shows."""
+    features = []
+    records = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
+    for i, (geom, props) in enumerate(zip(geoms, records.to_dict("records"), strict=True)):
+        feature: dict[str, Any] = {
+            "type": "Feature",
+            "id": str(props[id_column]) if id_column else str(i),
+            "properties": {k: _plain(v) for k, v in props.items()},
+            "geometry": shapely.geometry.mapping(geom),
+        }
+        features.append(feature)
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _plain(value: Any) -> Any:
+    """A property value for the page: folium's tooltips insert text as HTML, so escape it."""
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _for_scale(bounds: tuple[float, float, float, float]) -> tuple[float, int]:
+    tolerance = tolerance_for_extent(bounds)
+    return tolerance, decimals_for_tolerance(tolerance)
+
+
+def _outline(geoms: np.ndarray) -> BaseGeometry:
+    """The union of polygons that tile the land; fast when they form an exact coverage.
+
+    INEGI's national layer has slivers between states (see shared/data/README.md),
+    which the coverage union refuses; those get the general, slower union.
+    """
+    try:
+        return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        # "structure" keeps only areas: rounding can collapse a ring to a line
+        polygons = shapely.make_valid(geoms, method="structure", keep_collapsed=False)
+        return shapely.union_all(polygons)
+
+
+def municipalities_map(
+    municipalities: gpd.GeoDataFrame,
+    text: MapText,
+    *,
+    outline_name: str | None = None,
+    choropleth: str | None = None,
+    choropleth_title: str | None = None,
+    tiles: bool = True,
+    empty_message: str = "No hay municipios cargados para este mapa.",
+) -> folium.Map:
+    """A map of municipalities: styled, labelled, population on hover, optional choropleth.
+
+    Args:
+        municipalities: one row per municipality with ``cvegeo``, ``name`` and
+            ``population`` (may be missing) and polygon geometry; they must not overlap
+            (a coverage), as INEGI's do.
+        text: title, subtitle, sources and date.
+        outline_name: when given, the union of the municipalities is drawn as an outline
+            layer with this name (a metro zone's limit).
+        choropleth: a numeric column to colour the municipalities by, in five quantile
+            classes; ``None`` draws them all in one colour.
+        choropleth_title: the legend's title for that column (defaults to its name).
+        tiles: add the online OpenStreetMap basemap (the map stays readable without it).
+
+    Raises:
+        ValueError: features without a CRS, or a choropleth column that is missing or
+            not numeric.
+    """
+    munis = _lonlat(municipalities).reset_index(drop=True)
+    for column in ("cvegeo", "name", "population"):
+        if column not in munis.columns:
+            munis[column] = None
+    bounds = _bounds(munis)
+    m = _base_map(bounds, tiles)
+    if bounds is None:
+        return _finish(m, text, None, empty_message)
+
+    tolerance, decimals = _for_scale(bounds)
+    geoms = quantize(simplify_coverage(munis.geometry.values, tolerance), decimals)
+
+    columns = ["cvegeo", "name", "population"]
+    legend_entries: list[LegendEntry] = []
+    colors: list[str] = ["#f4f1e4"] * len(munis)
+    if choropleth is not None:
+        if choropleth not in munis.columns:
+            raise ValueError(f"choropleth column {choropleth!r} is not among the features' columns")
+        values = pd.to_numeric(munis[choropleth], errors="coerce")
+        if values.notna().sum() == 0:
+            raise ValueError(f"choropleth column {choropleth!r} holds no numbers")
+        breaks = quantile_breaks(values.dropna().to_numpy(), len(CHOROPLETH_COLORS))
+        classes = np.searchsorted(breaks[1:-1], values.fillna(-np.inf).to_numpy(), side="right")
+        colors = [
+            CHOROPLETH_COLORS[c] if not np.isnan(v) else "#cccccc"
+            for c, v in zip(classes, values.fillna(np.nan).to_numpy(dtype=float), strict=True)
+        ]
+        for i, color in enumerate(CHOROPLETH_COLORS[: len(breaks) - 1]):
+            legend_entries.append(
+                LegendEntry(f"{format_number(breaks[i])} – {format_number(breaks[i + 1])}", color)
+            )
+        if values.isna().any():
+            legend_entries.append(LegendEntry("sin dato", "#cccccc"))
+        if choropleth not in columns:
+            columns.append(choropleth)
+    munis = munis.assign(_fill=colors)
+    data = _features(geoms, munis, [*columns, "_fill"], "cvegeo")
+
+    tooltip_fields = ["name", "cvegeo", "population"]
+    aliases = ["Municipio", "Clave", "Población"]
+    if choropleth is not None and choropleth not in tooltip_fields:
+        tooltip_fields.append(choropleth)
+        aliases.append(choropleth_title or choropleth)
+    folium.GeoJson(
+        data,
+        name="Municipios",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "fillOpacity": 0.7,
+            "color": "#4a5a6a",
+            "weight": 1,
+        },
+        highlight_function=lambda _f: {"weight": 3, "color": "#1d2b36"},
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=aliases, localize=True),
+        smooth_factor=0.5,
+    ).add_to(m)
+
+    if outline_name:
+        outline = _outline(geoms)
+        folium.GeoJson(
+            shapely.geometry.mapping(outline),
+            name=outline_name,
+            style_function=lambda _f: {"fill": False, "color": "#b2182b", "weight": 3},
+            interactive=False,
+        ).add_to(m)
+        legend_entries.insert(0, LegendEntry(outline_name, "#b2182b", "outline"))
+
+    points = shapely.point_on_surface(geoms)
+    labels = [
+        (float(p.y), float(p.x), str(name))
+        for p, name in zip(points, munis["name"], strict=True)
+        if name
+    ]
+    Labels(labels, "Nombres de los municipios", show=len(labels) <= LABELS_SHOWN_UP_TO).add_to(m)
+
+    if choropleth is None:
+        legend_entries.append(LegendEntry("Municipio (límite oficial INEGI)", "#f4f1e4"))
+        title = "Municipios"
+    else:
+        title = choropleth_title or choropleth
+    return _finish(m, text, Legend(title, legend_entries))
+
+
+def metro_zone_map(
+    zone: dict[str, Any],
+    municipalities: gpd.GeoDataFrame,
+    *,
+    choropleth: str | None = None,
+    choropleth_title: str | None = None,
+    tiles: bool = True,
+    made_on: date | None = None,
+) -> folium.Map:
+    """A metro zone: its municipalities and its outline.
+
+    Args:
+        zone: ``code``, ``name``, ``delimitation_year`` and optionally ``source``.
+        municipalities: the zone's members (see :func:`municipalities_map`), with
+            an optional ``source`` column cited in the note.
+    """
+    sources = [str(zone.get("source") or "")]
+    if "source" in municipalities.columns:
+        sources += [str(s) for s in municipalities["source"].dropna().unique()]
+    text = MapText(
+        title=str(zone["name"]),
+        subtitle=f"Clave {zone['code']} · delimitación {zone['delimitation_year']} · "
+        f"{len(municipalities)} municipios",
+        sources=sources,
+        made_on=made_on,
+    )
+    return municipalities_map(
+        municipalities,
+        text,
+        outline_name="Límite de la zona metropolitana",
+        choropleth=choropleth,
+        choropleth_title=choropleth_title,
+        tiles=tiles,
+        empty_message="Ninguno de los municipios de esta zona está cargado en Linde todavía: "
+        "no hay nada que dibujar.",
+    )
+
+
+def _popup(row: pd.Series) -> str:
+    observed = row.get("observed_at")
+    observed_text = (
+        pd.Timestamp(observed).strftime("%d/%m/%Y %H:%M") if observed is not None else "—"
+    )
+    parts = [
+        f"<strong>{html.escape(category_label(str(row.get('category'))))}</strong>",
+        f"Observada: {html.escape(observed_text)}",
+    ]
+    if pd.notna(row.get("severity")):
+        parts.append(f"Gravedad: {int(row['severity'])} de 5")
+    if row.get("description"):
+        parts.append(html.escape(str(row["description"])))
+    return "<br>".join(parts)
+
+
+def _add_points(
+    m: folium.Map,
+    points: gpd.GeoDataFrame,
+    date_from: date | None,
+    date_to: date | None,
+) -> list[LegendEntry]:
+    """Inspection points clustered by category with a date filter; the legend rows."""
+    entries: list[LegendEntry] = []
+    if not len(points):
+        return entries
+    points = points.copy()
+    if "category" not in points.columns:
+        points["category"] = "other"
+    if "observed_at" not in points.columns:
+        points["observed_at"] = None
+    observed = pd.to_datetime(points["observed_at"], utc=True)
+    points["_day"] = observed.dt.strftime("%Y-%m-%d").fillna("")
+    for category, group in points.groupby("category", sort=True):
+        color = category_color(str(category))
+        label = category_label(str(category))
+        rows = [
+            [round(g.y, 6), round(g.x, 6), day, _popup(r)]
+            for g, day, (_, r) in zip(group.geometry, group["_day"], group.iterrows(), strict=True)
+        ]
+        PointCluster(rows, f"Inspecciones: {label} ({len(rows)})", color).add_to(m)
+        entries.append(LegendEntry(label, color, "point"))
+    days = points["_day"][points["_day"] != ""]
+    start = date_from.isoformat() if date_from else (days.min() if len(days) else None)
+    end = date_to.isoformat() if date_to else (days.max() if len(days) else None)
+    m.add_child(DateFilter(start, end))
+    return entries
+
+
+def river_map(
+    river: dict[str, Any],
+    lines: gpd.GeoDataFrame,
+    inspections: gpd.GeoDataFrame | None = None,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    tiles: bool = True,
+    made_on: date | None = None,
+) -> folium.Map:
+    """A river stretch: the river, its federal zone band and inspection points.
+
+    Args:
+        river: ``name``, ``federal_zone_width_m`` and optionally ``id`` and ``source``.
+        lines: the river's line geometry (the stretch to show).
+        inspections: any point features with ``category`` and optionally
+            ``observed_at``, ``severity`` and ``description``; clustered by category,
+            with a Spanish legend and a date filter.
+        date_from, date_to: the filter's initial range (the points given are all kept,
+            so the reader can widen it).
+
+    The federal zone band is a buffer of ``federal_zone_width_m`` metres on each side
+    of the line, computed in EPSG:6372.
+    """
+    lines = _lonlat(lines)
+    points = _lonlat(inspections)
+    width_m = float(river.get("federal_zone_width_m") or 10.0)
+    bounds = _bounds(lines, points)
+    m = _base_map(bounds, tiles)
+    period = ""
+    if date_from or date_to:
+        start = date_from.strftime("%d/%m/%Y") if date_from else "…"
+        end = date_to.strftime("%d/%m/%Y") if date_to else "…"
+        period = f" · inspecciones del {start} al {end}"
+    text = MapText(
+        title=f"Río {river['name']}"
+        if not str(river["name"]).lower().startswith("río")
+        else str(river["name"]),
+        subtitle=f"Zona federal de {format_number(width_m)} m a cada lado del cauce{period}",
+        sources=[str(river.get("source") or ""), "Linde, inspecciones de campo"],
+        made_on=made_on,
+    )
+    if bounds is None or not len(lines):
+        return _finish(m, text, None, "El río no tiene geometría en el tramo pedido.")
+
+    tolerance, decimals = _for_scale(bounds)
+    # the band is drawn from the full line, then simplified like it: it must stay centred
+    band = buffer_metres(lines.geometry.values, width_m)
+    band = quantize(simplify_lines(np.asarray([shapely.union_all(band)]), tolerance / 4), 7)
+    line_geoms = quantize(simplify_lines(lines.geometry.values, tolerance), decimals)
+    folium.GeoJson(
+        shapely.geometry.mapping(band[0]),
+        name=f"Zona federal ({format_number(width_m)} m)",
+        style_function=lambda _f: {
+            "color": "#6baed6",
+            "weight": 1,
+            "fillColor": "#9ecae1",
+            "fillOpacity": 0.45,
+        },
+        interactive=False,
+    ).add_to(m)
+    folium.GeoJson(
+        shapely.geometry.mapping(shapely.GeometryCollection(list(line_geoms))),
+        name="Cauce del río",
+        style_function=lambda _f: {"color": "#08519c", "weight": 3},
+        tooltip=html.escape(text.title),
+    ).add_to(m)
+    entries = [
+        LegendEntry("Cauce del río", "#08519c", "line"),
+        LegendEntry(f"Zona federal ({format_number(width_m)} m por lado)", "#9ecae1"),
+    ]
+    point_entries = _add_points(m, points, date_from, date_to)
+    if inspections is not None and not point_entries:
+        entries.append(
+            LegendEntry("Sin inspecciones en este tramo y periodo", "#ffffff", "outline")
+        )
+    return _finish(m, text, Legend("Río e inspecciones", entries + point_entries))
+
+
+def dispute_map(
+    zone: dict[str, Any],
+    zone_geometry: gpd.GeoDataFrame,
+    official: gpd.GeoDataFrame,
+    claims: gpd.GeoDataFrame,
+    *,
+    localities: gpd.GeoDataFrame | None = None,
+    inspections: gpd.GeoDataFrame | None = None,
+    tiles: bool = True,
+    made_on: date | None = None,
+) -> folium.Map:
+    """A disputed zone for the commission.
+
+    Args:
+        zone: ``name`` and optionally ``status`` (Spanish) and ``area_ha``.
+        zone_geometry: the disputed zone's polygon(s), drawn hatched.
+        official: the parties' official polygons (``cvegeo``, ``name``), drawn as
+            the official line.
+        claims: each party's claimed polygon (``cvegeo``, ``municipality``), in the
+            party's own colour, in the order given.
+        localities: polygons or points (``name``, optional ``population``) inside.
+        inspections: inspection points inside (see :func:`river_map`).
+
+    A measure tool (distances in m, areas in ha) lets the commission measure on the map.
+    """
+    area = _lonlat(zone_geometry)
+    official = _lonlat(official)
+    claims = _lonlat(claims)
+    places = _lonlat(localities)
+    points = _lonlat(inspections)
+    bounds = _bounds(area) or _bounds(claims, official)
+    m = _base_map(bounds, tiles)
+    subtitle = "Zona en disputa"
+    if zone.get("status"):
+        subtitle += f" · estado: {zone['status']}"
+    if zone.get("area_ha") is not None:
+        subtitle += f" · {format_number(float(zone['area_ha']), 1)} ha"
+    text = MapText(
+        title=str(zone["name"]),
+        subtitle=subtitle,
+        sources=[DEFAULT_SOURCE, "límites reclamados registrados en Linde"],
+        made_on=made_on,
+    )
+    if bounds is None:
+        return _finish(m, text, None, "Esta zona no tiene geometría registrada.")
+    entries: list[LegendEntry] = []
+    if len(official):
+        folium.GeoJson(
+            _features(official.geometry.values, official, ["cvegeo", "name"], "cvegeo"),
+            name="Límite oficial (INEGI)",
+            style_function=lambda _f: {
+                "fill": False,
+                "color": "#111111",
+                "weight": 2.5,
+                "dashArray": "6 4",
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "cvegeo"], aliases=["Municipio", "Clave"]
+            ),
+        ).add_to(m)
+        entries.append(LegendEntry("Límite oficial (INEGI)", "#111111", "line"))
+    for i, (_, claim) in enumerate(claims.iterrows()):
+        color = PARTY_COLORS[i % len(PARTY_COLORS)]
+        name = str(claim.get("municipality") or claim.get("cvegeo") or f"Parte {i + 1}")
+        folium.GeoJson(
+            shapely.geometry.mapping(claim.geometry),
+            name=f"Reclamo de {name}",
+            style_function=lambda _f, c=color: {
+                "color": c,
+                "weight": 2,
+                "fillColor": c,
+                "fillOpacity": 0.12,
+            },
+            tooltip=html.escape(f"Límite reclamado por {name}"),
+        ).add_to(m)
+        entries.append(LegendEntry(f"Reclamado por {name}", color))
+    m.add_child(HatchPattern("#d7301f"))
+    folium.GeoJson(
+        shapely.geometry.mapping(shapely.union_all(area.geometry.values)),
+        name="Zona en disputa",
+        style_function=lambda _f: {"color": "#d7301f", "weight": 2.5, "className": "linde-hatch"},
+        tooltip="En disputa",
+    ).add_to(m)
+    entries.append(LegendEntry("En disputa", "#d7301f", "hatch"))
+    if len(places):
+        places = places.copy()
+        for column in ("name", "population"):
+            if column not in places.columns:
+                places[column] = None
+        folium.GeoJson(
+            _features(places.geometry.values, places, ["name", "population"], None),
+            name=f"Localidades ({len(places)})",
+            style_function=lambda _f: {
+                "color": "#525252",
+                "weight": 1,
+                "fillColor": "#969696",
+                "fillOpacity": 0.15,
+            },
+            marker=folium.CircleMarker(radius=5),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "population"], aliases=["Localidad", "Población"], localize=True
+            ),
+        ).add_to(m)
+        entries.append(LegendEntry("Localidad (INEGI)", "#969696"))
+    entries += _add_points(m, points, None, None)
+    plugins.MeasureControl(
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="hectares",
+        secondary_area_unit="sqmeters",
+        localization="es",
+    ).add_to(m)
+    return _finish(m, text, Legend("Zona en disputa", entries))

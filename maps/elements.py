@@ -1,0 +1,291 @@
+"""Map elements folium lacks, written as small Leaflet snippets (by hand, and why).
+
+Folium has no map title, source note, north arrow, legend, compact label layer,
+date filter or hatch fill. Its ``Marker`` per label or per point costs ~600 bytes of
+JavaScript each and its legends (branca colormaps) pull d3 from a CDN; these
+elements draw the same from one compact JSON array with a few lines of Leaflet,
+and every text they show is escaped (``tojson`` in a script, ``escape`` in HTML).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+
+#: the ``default_js`` names of leaflet.markercluster, resolved by maps.assets
+_CLUSTER_JS = [("markerclusterjs", "")]
+_CLUSTER_CSS = [("markerclustercss", ""), ("markerclusterdefaultcss", "")]
+
+
+class Frame(MacroElement):
+    """Title, date, source note, north arrow and a metric scale bar; print styles.
+
+    The map's background is a pale grey-blue so that outlines and labels stay
+    readable when no basemap tiles can be loaded.
+    """
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<link rel="icon" href="data:,">
+<style>
+.leaflet-container { background: #e8eef0; font-family: system-ui, "Segoe UI", Roboto, sans-serif; }
+.leaflet-control-layers { font-size: 13px; }
+.linde-title { position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
+  z-index: 1000; background: rgba(255,255,255,.92); padding: 6px 14px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); text-align: center; max-width: 60%; pointer-events: none; }
+.linde-title h1 { font-size: 17px; margin: 0; }
+.linde-title p { font-size: 12px; margin: 2px 0 0; color: #444; }
+.linde-note { background: rgba(255,255,255,.9); padding: 3px 8px; font-size: 11px; color: #333;
+  border-radius: 3px; max-width: 420px; }
+.linde-north { background: rgba(255,255,255,.9); border-radius: 3px; padding: 2px 4px; line-height: 0; }
+.linde-label { font-size: 11px; font-weight: 600; color: #1d2b36; white-space: nowrap;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+.linde-label div { transform: translate(-50%, -50%); display: inline-block; }
+.linde-empty { position: absolute; top: 45%; left: 50%; transform: translate(-50%, -50%);
+  z-index: 1000; background: #fff8e1; border: 1px solid #e0b000; padding: 14px 20px;
+  border-radius: 6px; font-size: 15px; max-width: 70%; text-align: center; }
+@media print {
+  .leaflet-control-zoom, .leaflet-control-layers, .leaflet-control-fullscreen,
+  .leaflet-control-measure, .linde-filter { display: none !important; }
+}
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function (map) {
+  var title = L.DomUtil.create("div", "linde-title", map.getContainer());
+  var h1 = L.DomUtil.create("h1", "", title); h1.textContent = {{ this.title|tojson }};
+  {%- if this.subtitle %}
+  var sub = L.DomUtil.create("p", "", title); sub.textContent = {{ this.subtitle|tojson }};
+  {%- endif %}
+  var Note = L.Control.extend({ onAdd: function () {
+    var div = L.DomUtil.create("div", "linde-note");
+    div.textContent = {{ this.note|tojson }};
+    return div; } });
+  new Note({ position: "bottomleft" }).addTo(map);
+  L.control.scale({ imperial: false, position: "bottomleft", maxWidth: 160 }).addTo(map);
+  var North = L.Control.extend({ onAdd: function () {
+    var div = L.DomUtil.create("div", "linde-north");
+    div.title = "Norte";
+    div.innerHTML = '<svg width="26" height="38" viewBox="0 0 26 38" role="img" aria-label="Norte">' +
+      '<polygon points="13,2 22,26 13,21 4,26" fill="#222"/>' +
+      '<polygon points="13,2 13,21 4,26" fill="#888"/>' +
+      '<text x="13" y="37" font-size="11" text-anchor="middle" font-weight="700">N</text></svg>';
+    return div; } });
+  new North({ position: "topleft" }).addTo(map);
+  {%- if this.empty_message %}
+  var empty = L.DomUtil.create("div", "linde-empty", map.getContainer());
+  empty.textContent = {{ this.empty_message|tojson }};
+  {%- endif %}
+})({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, title: str, subtitle: str, note: str, empty_message: str | None = None):
+        super().__init__()
+        self._name = "Frame"
+        self.title = title
+        self.subtitle = subtitle
+        self.note = note
+        self.empty_message = empty_message
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    label: str
+    color: str
+    kind: Literal["fill", "line", "point", "hatch", "outline"] = "fill"
+
+
+class Legend(MacroElement):
+    """A legend box (bottom right) with a title and one row per entry, in Spanish."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>
+.linde-legend { background: rgba(255,255,255,.94); padding: 6px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 260px; }
+.linde-legend h2 { font-size: 13px; margin: 0 0 4px; }
+.linde-legend i { display: inline-block; width: 16px; height: 12px; margin-right: 6px;
+  vertical-align: middle; }
+.linde-legend i.point { border-radius: 50%; width: 11px; height: 11px; border: 1px solid #333; }
+.linde-legend i.line { height: 0; border-top: 3px solid; }
+.linde-legend i.outline { border: 2px solid; background: transparent !important; }
+.linde-legend i.hatch { background: repeating-linear-gradient(45deg, var(--c) 0 2px, transparent 2px 6px) !important;
+  border: 1px solid var(--c); }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function (map, title, entries) {
+  var Legend = L.Control.extend({ onAdd: function () {
+    var div = L.DomUtil.create("div", "linde-legend");
+    var h = L.DomUtil.create("h2", "", div); h.textContent = title;
+    entries.forEach(function (e) {
+      var row = L.DomUtil.create("div", "", div);
+      var sw = L.DomUtil.create("i", e.kind, row);
+      sw.style.setProperty("--c", e.color);
+      if (e.kind === "line" || e.kind === "outline") { sw.style.borderColor = e.color; }
+      else { sw.style.background = e.color; }
+      row.appendChild(document.createTextNode(e.label));
+    });
+    L.DomEvent.disableClickPropagation(div);
+    return div; } });
+  new Legend({ position: "bottomright" }).addTo(map);
+})({{ this._parent.get_name() }}, {{ this.title|tojson }}, {{ this.entries|tojson }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, title: str, entries: list[LegendEntry]):
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.entries = [{"label": e.label, "color": e.color, "kind": e.kind} for e in entries]
+
+
+class Labels(Layer):
+    """Text labels at given points, one toggleable layer, from one array ``[lat, lon, text]``."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.layerGroup();
+{{ this.rows|tojson }}.forEach(function (r) {
+  var div = document.createElement("div"); div.textContent = r[2];
+  L.marker([r[0], r[1]], { interactive: false, keyboard: false,
+    icon: L.divIcon({ className: "linde-label", html: div.outerHTML, iconSize: null }) })
+    .addTo({{ this.get_name() }});
+});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, rows: list[tuple[float, float, str]], name: str, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "Labels"
+        self.rows = [[round(lat, 5), round(lon, 5), text] for lat, lon, text in rows]
+
+
+class PointCluster(JSCSSMixin, Layer):
+    """Points of one category, clustered (leaflet.markercluster), filterable by date.
+
+    ``rows`` are ``[lat, lon, "YYYY-MM-DD", popup_html]``; the popup HTML must be
+    escaped by the caller. Every layer registers itself in ``window.lindePoints`` so
+    that :class:`DateFilter` can show only the points within a date range.
+    """
+
+    default_js = _CLUSTER_JS
+    default_css = _CLUSTER_CSS
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40,
+  iconCreateFunction: function (c) {
+    return L.divIcon({ className: "", iconSize: [30, 30], html:
+      '<div style="background:{{ this.color }};opacity:.85;color:#fff;border-radius:50%;width:30px;' +
+      'height:30px;line-height:30px;text-align:center;font-weight:700;border:2px solid #fff;' +
+      'box-shadow:0 0 3px #000">' + c.getChildCount() + "</div>" }); } });
+(function (group, rows) {
+  var markers = rows.map(function (r) {
+    var m = L.circleMarker([r[0], r[1]], { radius: 7, color: "#222", weight: 1,
+      fillColor: {{ this.color|tojson }}, fillOpacity: 0.9 });
+    m.bindPopup(r[3]); m.lindeDate = r[2];
+    return m; });
+  group.addLayers(markers);
+  window.lindePoints = window.lindePoints || [];
+  window.lindePoints.push({ group: group, markers: markers });
+})({{ this.get_name() }}, {{ this.rows|tojson }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, rows: list[list[Any]], name: str, color: str, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PointCluster"
+        self.rows = rows
+        self.color = color
+
+
+class DateFilter(MacroElement):
+    """A control with two dates that shows only the points observed between them."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>
+.linde-filter { background: rgba(255,255,255,.94); padding: 6px 8px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; }
+.linde-filter label { display: block; margin: 2px 0; }
+.linde-filter input { font-size: 12px; }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function (map) {
+  var Filter = L.Control.extend({ onAdd: function () {
+    var div = L.DomUtil.create("div", "linde-filter");
+    div.innerHTML = '<strong>Fecha de observación</strong>' +
+      '<label>Desde <input type="date" name="desde"></label>' +
+      '<label>Hasta <input type="date" name="hasta"></label><span class="linde-count"></span>';
+    var from = div.querySelector('[name=desde]'), to = div.querySelector('[name=hasta]');
+    from.value = {{ this.start|tojson }}; to.value = {{ this.end|tojson }};
+    var count = div.querySelector(".linde-count");
+    function apply() {
+      var shown = 0, total = 0;
+      (window.lindePoints || []).forEach(function (layer) {
+        layer.group.clearLayers();
+        var keep = layer.markers.filter(function (m) {
+          return (!from.value || m.lindeDate >= from.value) && (!to.value || m.lindeDate <= to.value); });
+        layer.group.addLayers(keep); shown += keep.length; total += layer.markers.length;
+      });
+      count.textContent = " " + shown + " de " + total + " puntos";
+    }
+    from.addEventListener("change", apply); to.addEventListener("change", apply);
+    L.DomEvent.disableClickPropagation(div);
+    setTimeout(apply, 0);
+    return div; } });
+  new Filter({ position: "topright" }).addTo(map);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, start: str | None, end: str | None):
+        super().__init__()
+        self._name = "DateFilter"
+        self.start = start or ""
+        self.end = end or ""
+
+
+class HatchPattern(MacroElement):
+    """An SVG pattern ``#linde-hatch-<color>``: paths with class ``linde-hatch`` are hatched.
+
+    Leaflet sets each path's ``fill`` as an attribute; a CSS rule wins over it, so a
+    polygon drawn with ``className="linde-hatch"`` is filled with diagonal lines.
+    """
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>.linde-hatch { fill: url(#linde-hatch) !important; fill-opacity: 1 !important; }</style>
+{% endmacro %}
+{% macro html(this, kwargs) %}
+<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>
+<pattern id="linde-hatch" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)">
+<rect width="8" height="8" fill="{{ this.color }}" fill-opacity="0.12"/>
+<line x1="0" y1="0" x2="0" y2="8" stroke="{{ this.color }}" stroke-width="3"/></pattern></defs></svg>
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, color: str):
+        super().__init__()
+        self._name = "HatchPattern"
+        self.color = color

@@ -1,0 +1,62 @@
+"""The Spanish words and colours of Linde's legends.
+
+Inspection categories are stored as English codes (``water_contamination``); maps
+show them in Spanish. An unknown category is shown as written, in grey, so a new
+category never breaks a map.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+CATEGORY_LABELS: dict[str, str] = {
+    "water_contamination": "Contaminación del agua",
+    "solid_waste": "Residuos sólidos",
+    "debris_fill": "Relleno con escombro",
+    "discharge": "Descarga de agua residual",
+    "informal_parking": "Estacionamiento informal en la ribera",
+    "other": "Otra",
+}
+CATEGORY_COLORS: dict[str, str] = {
+    "water_contamination": "#1f78b4",
+    "solid_waste": "#b15928",
+    "debris_fill": "#6a3d9a",
+    "discharge": "#e31a1c",
+    "informal_parking": "#ff7f00",
+    "other": "#737373",
+}
+#: the claim of each party of a dispute, in order
+PARTY_COLORS = ("#2166ac", "#1b9e77", "#e7298a", "#e6ab02", "#66a61e", "#a6761d")
+#: five classes, light to dark (ColorBrewer YlOrRd)
+CHOROPLETH_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+
+
+def category_label(code: str) -> str:
+    return CATEGORY_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+def category_color(code: str) -> str:
+    return CATEGORY_COLORS.get(code, "#737373")
+
+
+def format_number(value: float, decimals: int = 0) -> str:
+    """A number as written in Mexico: ``270,955`` and ``1,234.5``."""
+    if decimals == 0 and float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{decimals}f}" if decimals else f"{round(value):,}"
+
+
+def quantile_breaks(values: np.ndarray, classes: int) -> list[float]:
+    """Class limits (``classes + 1`` of them, repeated ones dropped) at equal quantiles."""
+    if values.size == 0:
+        return []
+    edges = np.quantile(values, np.linspace(0, 1, classes + 1))
+    out: list[float] = []
+    for edge in edges:
+        if not out or not math.isclose(edge, out[-1]):
+            out.append(float(edge))
+    if len(out) == 1:
+        out.append(out[0])
+    return out

@@ -1,0 +1,222 @@
+"""Maps and the maps page in real headless Chromium (Debian's), with the network cut off.
+
+Every request that does not go to the test server (127.0.0.1) is aborted, as on a
+government network that blocks CDNs. The only requests allowed to fail are the
+online basemap's tile images; everything else a map needs must come from Linde.
+Screenshots are kept in ``tests/artifacts/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import Database
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Offline:
+    """What a page did with the network cut off."""
+
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # (resource type, url)
+    console_errors: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
+    page_errors: list[str] = field(default_factory=list)
+
+    def unexpected_console_errors(self) -> list[tuple[str, str]]:
+        """Console errors other than the failed loads of blocked basemap tiles."""
+        tiles = {url for kind, url in self.blocked if kind == "image" and "tile" in url}
+        return [
+            (text, url)
+            for text, url in self.console_errors
+            if not (text.startswith("Failed to load resource") and url in tiles)
+        ]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed for the browser tests: scripts/setup.sh --test")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def offline_page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Offline]:
+    record = Offline()
+    page = browser.new_page(viewport={"width": width, "height": height})
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        host = urlparse(url).hostname
+        if url.startswith(("data:", "blob:", "about:", "file:")) or host in (
+            "127.0.0.1",
+            "localhost",
+        ):
+            r.continue_()
+        else:
+            record.blocked.append((r.request.resource_type, url))
+            r.abort()
+
+    page.route("**/*", route)
+    page.on(
+        "console",
+        lambda m: (
+            record.console_errors.append((m.text, m.location.get("url", "")))
+            if m.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: record.page_errors.append(str(e)))
+    return page, record
+
+
+def shot(page: Any, name: str, kind: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{kind}.png"))
+
+
+def test_offline_metro_zone_map_draws_its_features(oaxaca: Database, browser: Any):
+    page, record = offline_page(browser)
+    page.goto(f"{oaxaca.base_url}/maps/metro-zones/20.1.01?choropleth=population")
+    page.wait_for_selector("path.leaflet-interactive")
+    page.wait_for_timeout(300)
+    shot(page, "metro-zone-offline", oaxaca.kind)
+    assert record.page_errors == []
+    assert record.unexpected_console_errors() == []
+    assert all(kind == "image" and "tile" in url for kind, url in record.blocked), record.blocked
+    # 26 municipalities and the zone outline, drawn as SVG paths
+    assert page.locator("path.leaflet-interactive").count() >= 26
+    assert page.locator(".linde-label").count() == 26
+    assert page.locator(".linde-title h1").inner_text() == "Zona metropolitana de Oaxaca"
+    assert "Población (Censo 2020)" in page.locator(".linde-legend").inner_text()
+    assert page.locator(".leaflet-control-scale-line").inner_text().endswith(("km", "m"))
+    # the features are on screen, not off to one side: the outline spans most of the map
+    width, height = page.evaluate(
+        """() => { const r = [...document.querySelectorAll('path.leaflet-interactive')]
+             .map(p => p.getBoundingClientRect());
+           return [Math.max(...r.map(b => b.right)) - Math.min(...r.map(b => b.left)),
+                   Math.max(...r.map(b => b.bottom)) - Math.min(...r.map(b => b.top))]; }"""
+    )
+    assert width > 1280 * 0.3 and height > 800 * 0.5
+
+
+def test_offline_river_map_clusters_and_filters(oaxaca: Database, browser: Any):
+    with oaxaca.client() as http:
+        rid = http.get("/collections/rivers/items", params={"filter": "key = 'Atoyac'"}).json()[
+            "features"
+        ][0]["id"]
+    page, record = offline_page(browser)
+    page.goto(f"{oaxaca.base_url}/maps/rivers/{rid}?tiles=false")
+    page.wait_for_selector("path.leaflet-interactive")
+    shot(page, "river-offline", oaxaca.kind)
+    assert record.page_errors == [] and record.console_errors == [] and record.blocked == []
+    assert page.locator(".linde-title h1").inner_text() == "Río Atoyac"
+    assert "Zona federal" in (page.locator(".leaflet-control-layers").text_content() or "")
+
+
+def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
+    page, record = offline_page(browser, 1400, 900)
+    page.goto(f"{oaxaca.base_url}/mapas")
+    # zones with municipalities imported come first (Oaxaca's), so the first preview draws
+    assert "sin municipios" not in page.locator("select[name=zona] option").first.inner_text()
+    page.wait_for_function(
+        "document.getElementById('estado').textContent === 'Vista previa lista.'"
+    )
+    frame = page.frame_locator("#mapa")
+    frame.locator("path.leaflet-interactive").first.wait_for()
+    page.select_option("select[name=zona]", "20.1.01")
+    frame.locator(".linde-title h1", has_text="Zona metropolitana de Oaxaca").wait_for()
+    frame.locator(".linde-label", has_text="San Jacinto Amilpas").wait_for()
+    shot(page, "mapas-zone", oaxaca.kind)
+
+    page.check("input[value=rio]")
+    page.select_option("select[name=rio]", label="Atoyac")
+    page.wait_for_function(
+        "document.getElementById('estado').textContent === 'Vista previa lista.'"
+    )
+    frame.locator(".linde-title h1", has_text="Río Atoyac").wait_for()
+    shot(page, "mapas-river", oaxaca.kind)
+    assert record.page_errors == []
+    assert record.unexpected_console_errors() == []
+
+    with page.expect_download() as download:
+        page.click("button[data-formato=html]")
+    saved = download.value
+    assert saved.suggested_filename.startswith("rio-") and saved.suggested_filename.endswith(
+        ".html"
+    )
+    exported = Path(saved.path()).read_text(encoding="utf-8")
+    assert "linde-title" in exported and "<script src=" not in exported  # self-contained
+    with page.expect_download() as data:
+        page.click("button[data-datos=geojson]")
+    assert '"Atoyac"' in Path(data.value.path()).read_text(encoding="utf-8")
+
+
+def test_exported_file_opens_from_disk_with_no_network(
+    oaxaca: Database, browser: Any, tmp_path: Path
+):
+    with oaxaca.client() as http:
+        html = http.get("/maps/metro-zones/20.1.01", params={"download": "true"}).content
+    path = tmp_path / "zona.html"
+    path.write_bytes(html)
+    page, record = offline_page(browser)
+    page.goto(path.as_uri())
+    page.wait_for_selector(".linde-label")
+    shot(page, "exported-file", oaxaca.kind)
+    assert record.page_errors == [] and record.unexpected_console_errors() == []
+    assert all(kind == "image" and "tile" in url for kind, url in record.blocked)
+    assert page.locator(".linde-label").count() == 26
+
+
+def test_planner_sees_clustered_inspections_and_filters_them_by_date(
+    atoyac_inspections: Database, browser: Any
+):
+    db = atoyac_inspections
+    page, record = offline_page(browser, 1400, 900)
+    page.goto(f"{db.base_url}/mapas")
+    page.check("input[value=rio]")
+    page.fill("input[name=token]", db.tokens["planner"])
+    page.dispatch_event("input[name=token]", "change")
+    page.select_option("select[name=rio]", label="Atoyac")
+    frame = page.frame_locator("#mapa")
+    frame.locator(".linde-filter .linde-count").wait_for()
+    frame.locator(".linde-count", has_text="de ").wait_for()
+    total = int(frame.locator(".linde-count").inner_text().split(" de ")[1].split()[0])
+    assert total >= 5  # 9 of the 28 CONAGUA sites lie within 1 km of the coarse line
+    legend = frame.locator(".linde-legend").inner_text()
+    assert "Contaminación del agua" in legend and "Descarga de agua residual" in legend
+    assert frame.locator(".marker-cluster, path.leaflet-interactive").count() > 2
+    shot(page, "mapas-river-inspections", db.kind)
+
+    # narrowing the dates in the map hides points, without asking the server again
+    frame.locator("input[name=hasta]").fill("2019-03-31")
+    frame.locator("input[name=hasta]").dispatch_event("change")
+    shown = int(frame.locator(".linde-count").inner_text().split(" de ")[0])
+    assert 0 < shown < total
+    shot(page, "mapas-river-filtered", db.kind)
+    assert record.page_errors == [] and record.unexpected_console_errors() == []
+    assert sessionStorage_token(page) == db.tokens["planner"]
+
+
+def sessionStorage_token(page: Any) -> str:  # noqa: N802 - named after the browser API
+    return str(page.evaluate("sessionStorage.getItem('linde-token')"))
