@@ -490,6 +490,15 @@ def _open_zones(
     ]
 
 
+def municipality_names(conn: Connection, cvegeos: Sequence[str]) -> dict[str, str]:
+    rows = conn.execute(
+        select(municipalities.c.cvegeo, municipalities.c.name).where(
+            municipalities.c.cvegeo.in_(list(cvegeos))
+        )
+    )
+    return {str(k): str(v) for k, v in rows}
+
+
 def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
     row = (
         conn.execute(select(detection_runs).where(detection_runs.c.id == run_id)).mappings().first()

@@ -62,6 +62,8 @@ EVENT_KINDS = ("meeting", "evidence", "proposal", "agreement", "note")
 SYSTEM_KINDS = ("detection", "registered", "status", "decision", "edit")
 
 _z = disputed_zones.c
+#: a locality sharing less than this with a zone only touches it
+LOCALITY_MIN_M2 = 1.0
 
 
 def etag(zone_id: int, version: int) -> str:
@@ -221,7 +223,7 @@ def _localities(conn: Connection, geom: BaseGeometry, zone_m: BaseGeometry) -> l
     inside = shapely.area(shapely.intersection(shapes, zone_m))
     out = []
     for r, shape, area_in in zip(rows, shapes, inside, strict=True):
-        if area_in <= 0:
+        if area_in < LOCALITY_MIN_M2:  # touching along an edge, or float noise
             continue
         out.append(
             {
