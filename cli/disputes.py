@@ -220,23 +220,22 @@ def claims_official_cmd(
     ] = None,
 ) -> None:
     """Record each municipality's official INEGI line as its claim (skips those already so)."""
-    from layers.claims import claims_from_official
-    from layers.disputes.detection import resolve_scope
+    from layers.disputes.detection import official_claims_in_scope
 
     engine = ready_engine()
     try:
-        with engine.connect() as conn:
-            scope = resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeo)
-        done = claims_from_official(
+        done = official_claims_in_scope(
             engine,
-            scope.cvegeos,
+            zone=zone,
+            state=state,
+            cvegeos=cvegeo,
             valid_from=_aware(valid_from) or datetime.now(UTC),
             recorded_by=actor(),
         )
     except LindeError as exc:
         fail(exc)
     out.print(
-        f"{scope.label}: {len(done['created'])} official claims recorded, "
+        f"{done['scope_label']}: {len(done['created'])} official claims recorded, "
         f"{len(done['unchanged'])} already so",
         highlight=False,
     )

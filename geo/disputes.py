@@ -28,6 +28,8 @@ from geo.errors import Conflict, InvalidInput, Problem
 DEFAULT_MIN_AREA_M2 = 100.0
 #: a decision's parts may miss or double this much of the zone (float noise of overlays)
 PARTITION_TOLERANCE_M2 = 1.0
+#: pieces smaller than this are rounding noise of overlays, not counted as slivers
+NOISE_M2 = 1.0
 #: claims closer than this to a gap border it (overlay output is not bit-exact)
 TOUCH_M = 0.01
 
@@ -276,7 +278,8 @@ def _keep(
     min_area_m2: float,
 ) -> None:
     if poly.area < min_area_m2:
-        out.slivers_ignored += 1
+        if poly.area >= NOISE_M2:  # below that it is float noise of the overlay, not land
+            out.slivers_ignored += 1
         return
     into.append(Zone(kind, parties, poly))
 

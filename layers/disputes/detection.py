@@ -38,7 +38,7 @@ from geo.errors import InvalidInput, NotFound, Problem
 from geo.measures import measure
 from geo.metric import to_lonlat, to_metric
 from layers import audit
-from layers.claims import geometries_in_force, official_geometries
+from layers.claims import claims_from_official, geometries_in_force, official_geometries
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
 from layers.schema import (
@@ -135,6 +135,24 @@ def resolve_scope(
     return Scope(key, f"{label}, {len(found)} municipalities", found)
 
 
+def official_claims_in_scope(
+    engine: Engine,
+    *,
+    valid_from: datetime,
+    recorded_by: str,
+    zone: str | None = None,
+    state: str | None = None,
+    cvegeos: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """``claims.claims_from_official`` for every municipality of a scope."""
+    with engine.connect() as conn:
+        scope = resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeos)
+    done = claims_from_official(
+        engine, scope.cvegeos, valid_from=valid_from, recorded_by=recorded_by
+    )
+    return {"scope": scope.key, "scope_label": scope.label, **done}
+
+
 @dataclass
 class Inputs:
     keys: list[str]
@@ -194,8 +212,7 @@ def run_detection(
         inputs = read_inputs(conn, scope, at)
     found = detect(inputs.keys, inputs.claims_m, inputs.official_m, min_area_m2=min_area_m2)
     zones = found.zones
-    official_by_key = dict(zip(inputs.keys, inputs.official_m, strict=True))
-    measures = measure(zones, official_by_key)
+    measures = measure(zones, dict(zip(inputs.keys, inputs.claims_m, strict=True)))
     lonlat = to_lonlat(np.array([z.geom for z in zones], dtype=object)) if zones else []
     compute_s = time.perf_counter() - started
     claim_of = dict(zip(inputs.keys, inputs.claim_ids, strict=True))

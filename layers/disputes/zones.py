@@ -39,7 +39,7 @@ from geo.errors import (
     PreconditionRequired,
     Problem,
 )
-from geo.measures import zone_measures
+from geo.measures import outlines, zone_measures
 from geo.metric import to_lonlat, to_metric
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
@@ -398,11 +398,12 @@ def register_zone(
                 f"no municipality with cvegeo {', '.join(unknown)}",
                 problems=[Problem("parties", f"unknown: {', '.join(unknown)}")],
             )
-        official_m = dict(zip(official, to_metric(np.array(list(official.values()))), strict=True))
-        zone_m = to_metric(multi)
-        measures = zone_measures(zone_m, keys, official_m)
         now = audit.now()
         claims = geometries_in_force(conn, keys, now)
+        lines = {k: (claims[k][1] if k in claims else official[k]) for k in keys}
+        lines_m = dict(zip(lines, to_metric(np.array(list(lines.values()))), strict=True))
+        zone_m = to_metric(multi)
+        measures = zone_measures(zone_m, keys, outlines(lines_m))
         pk = conn.execute(
             insert(disputed_zones).values(
                 name=name.strip(),
