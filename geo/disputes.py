@@ -479,6 +479,15 @@ def apply_parts(
     return out
 
 
+def as_valid_multipolygon(geom: BaseGeometry) -> MultiPolygon:
+    """The polygonal part of a geometry, repaired if invalid (``make_valid``), as a
+    MultiPolygon; lines and points that a repair or an overlay leaves are dropped."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    polys, _ = _polygons(np.array([geom], dtype=object))
+    return MultiPolygon(list(polys))
+
+
 def diff_claims(old: BaseGeometry, new: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
     """(gained, lost) land going from one claim version to another (metric, polygonal)."""
     gained, _ = _polygons(np.array([shapely.difference(new, old)], dtype=object))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import shapely
 import shapely.geometry
-from shapely.geometry import GeometryCollection, MultiPolygon
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -26,6 +26,7 @@ from geo.disputes import (
     ZoneKind,
     ZoneStatus,
     apply_parts,
+    as_valid_multipolygon,
     check_move,
     check_partition,
     official_line,
@@ -635,7 +636,8 @@ def apply_decision(
     All in one transaction: the parts are checked (they must cover the zone and not
     overlap, within ``geo.disputes.PARTITION_TOLERANCE_M2``), each party whose claim
     changes gets a new claim version (source ``decision``) equal to its claim in
-    force without the zone plus its part, the zone becomes ``resolved`` and the
+    force without the zone plus its part (every party, even one whose land stays
+    the same: the decision becomes the basis of its claim), the zone becomes ``resolved`` and the
     decision enters the case file with the parts as geometry.
 
     Args:
@@ -706,11 +708,10 @@ def apply_decision(
             )
         )
         created: dict[str, int] = {}
+        # every party gets a new version, even one whose land does not change: the
+        # decision is the new legal basis of both claims
         for key in order:
-            if shapely.area(shapely.symmetric_difference(new_claims[key], base_m[key])) < 0.01:
-                continue  # nothing of this party's claim changes
-            geom = shapely.make_valid(new_ll[key])
-            geom = MultiPolygon([g for g in shapely.get_parts(geom) if g.geom_type == "Polygon"])
+            geom = as_valid_multipolygon(new_ll[key])
             problems = check_geometries([geom], allowed_types=POLYGONAL)
             if problems:
                 raise InvalidInput(
@@ -738,13 +739,17 @@ def apply_decision(
             summary=summary or "decision applied; the zone is resolved",
             details={
                 "parts_m2": {k: round(float(g.area), 2) for k, g in parts_m.items()},
+                "parts": {k: shapely.geometry.mapping(g) for k, g in parts_ll.items()},
                 "claims": created,
                 "split_along_official_line": split_along_official_line,
                 "missing_m2": round(partition.missing_m2, 3),
                 "doubled_m2": round(partition.doubled_m2, 3),
                 "source_reference": source_reference,
             },
-            geom=GeometryCollection(list(parts_ll.values())),
+            # every part together; which party got which is in details.parts
+            geom=as_valid_multipolygon(shapely.union_all(list(parts_ll.values())))
+            if parts_ll
+            else None,
         )
         audit.record(
             conn,
