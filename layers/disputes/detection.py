@@ -66,6 +66,7 @@ def resolve_scope(
     zone: str | None = None,
     state: str | None = None,
     cvegeos: Sequence[str] | None = None,
+    at_least: int = 2,
 ) -> Scope:
     """The municipalities a run compares: a metro zone's members, a state, or a list.
 
@@ -127,9 +128,10 @@ def resolve_scope(
         digest = hashlib.sha256(",".join(wanted).encode()).hexdigest()[:16]
         label = ", ".join(wanted[:8]) + (" …" if len(wanted) > 8 else "")
         key = f"set:{digest}"
-    if len(found) < 2:
+    if len(found) < at_least:
         raise InvalidInput(
-            f"{label}: fewer than two of its municipalities are imported; nothing to compare",
+            f"{label}: fewer than {at_least} of its municipalities are imported; "
+            "nothing to compare",
             problems=[Problem("scope", "fewer than two municipalities imported")],
         )
     return Scope(key, f"{label}, {len(found)} municipalities", found)
@@ -146,7 +148,7 @@ def official_claims_in_scope(
 ) -> dict[str, Any]:
     """``claims.claims_from_official`` for every municipality of a scope."""
     with engine.connect() as conn:
-        scope = resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeos)
+        scope = resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeos, at_least=1)
     done = claims_from_official(
         engine, scope.cvegeos, valid_from=valid_from, recorded_by=recorded_by
     )
