@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -87,8 +87,11 @@ def record_claim(
     recorded_by: str,
     source_reference: str | None = None,
     notes: str | None = None,
+    read_back: bool = True,
 ) -> dict[str, Any]:
-    """``add_claim`` inside the caller's write transaction (a decision writes several)."""
+    """``add_claim`` inside the caller's write transaction (a decision writes several).
+
+    ``read_back=False`` returns only ``{"id", "cvegeo", "version"}`` (bulk loads)."""
     if (
         conn.execute(
             select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)
@@ -146,7 +149,48 @@ def record_claim(
             "closed": previous.id if previous else None,
         },
     )
+    if not read_back:
+        return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}
     return get_claim(conn, claim_id)
+
+
+def add_claims(
+    engine: Engine,
+    geoms: Mapping[str, BaseGeometry],
+    *,
+    source: str,
+    valid_from: datetime,
+    recorded_by: str,
+    source_reference: str | None = None,
+) -> list[int]:
+    """Record many claims (cvegeo -> checked lon/lat geometry) in one transaction.
+
+    Every claim obeys the rules of ``add_claim``; one refusal writes nothing.
+    Returns the new claim ids in key order.
+    """
+    try:
+        parsed = ClaimSource(source)
+    except ValueError:
+        raise InvalidInput(
+            f"source must be one of {', '.join(s.value for s in ClaimSource)}",
+            problems=[Problem("source", "unknown source")],
+        ) from None
+    with write_connection(engine) as conn:
+        return [
+            int(
+                record_claim(
+                    conn,
+                    cvegeo=key,
+                    geom=geoms[key],
+                    source=parsed,
+                    valid_from=valid_from,
+                    recorded_by=recorded_by,
+                    source_reference=source_reference,
+                    read_back=False,
+                )["id"]
+            )
+            for key in sorted(geoms)
+        ]
 
 
 def in_force(at: datetime) -> ColumnElement[bool]:
@@ -369,6 +413,7 @@ def claims_from_official(
                 recorded_by=recorded_by,
                 source_reference=source_reference,
                 notes="official line (INEGI) recorded as the claim",
+                read_back=False,
             )
             created.append(cvegeo)
     return {"created": created, "unchanged": unchanged}

@@ -21,7 +21,7 @@ from geo.disputes import (
     split_by_official,
 )
 from geo.errors import Conflict, InvalidInput
-from geo.measures import outlines, zone_measures
+from geo.measures import measure, outlines, zone_measures
 
 # a row of three 1 km municipalities (metres), touching along x = 1000 and x = 2000
 A, B, C = box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(2000, 0, 3000, 1000)
@@ -174,3 +174,12 @@ def test_status_rules() -> None:
         check_move(ZoneStatus.dismissed, ZoneStatus.open, admin=False)
     check_move(ZoneStatus.dismissed, ZoneStatus.open, admin=True)
     assert set(MOVES) == set(ZoneStatus)
+
+
+def test_detected_zones_are_measured_like_a_single_zone() -> None:
+    claims = {"20001": box(0, 0, 1100, 1000), "20002": box(900, 0, 2000, 1000)}
+    found = detect(["20001", "20002"], list(claims.values()), [A, B]).zones
+    fast = measure(found, claims)
+    slow = [zone_measures(z.geom, z.parties, outlines(claims)) for z in found]
+    assert fast == slow
+    assert fast[0]["contested_length_m"] == pytest.approx(1000)
