@@ -216,6 +216,8 @@ def run_detection(
     zones = found.zones
     measures = measure(zones, dict(zip(inputs.keys, inputs.claims_m, strict=True)))
     lonlat = to_lonlat(np.array([z.geom for z in zones], dtype=object)) if zones else []
+    multi = [MultiPolygon([g]) for g in lonlat]
+    stored = to_db(multi) if multi else []
     compute_s = time.perf_counter() - started
     claim_of = dict(zip(inputs.keys, inputs.claim_ids, strict=True))
 
@@ -263,12 +265,16 @@ def run_detection(
                         "created_by": actor,
                         "created_at": now,
                         "updated_at": now,
-                        "geom": to_db([MultiPolygon([lonlat[i]])])[0],
+                        "geom": stored[i],
                     }
                 )
                 continue
             old = prev_by_id[zone_id]
-            if same_geometry(old[3], zone_.geom):
+            # the same computation on the same claims gives the same coordinates: compare
+            # what would be stored first, and measure land only when that differs
+            if shapely.equals_exact(
+                shapely.normalize(multi[i]), shapely.normalize(old[7]), 1e-12
+            ) or same_geometry(old[3], zone_.geom):
                 unchanged += 1
                 continue
             gained, lost = change(old[3], zone_.geom)
@@ -282,7 +288,7 @@ def run_detection(
                     geom_revision=revision,
                     detection_run_id=run_id,
                     updated_at=now,
-                    geom=to_db([MultiPolygon([lonlat[i]])])[0],
+                    geom=stored[i],
                 )
             )
             conn.execute(
@@ -296,7 +302,7 @@ def run_detection(
                     area_m2=measures[i]["area_m2"],
                     gained_m2=round(gained, 2),
                     lost_m2=round(lost, 2),
-                    geom=to_db([MultiPolygon([lonlat[i]])])[0],
+                    geom=stored[i],
                 )
             )
             conn.execute(
@@ -472,9 +478,9 @@ def _insert_pk(conn: Connection, statement: Any) -> int:
 
 def _open_zones(
     conn: Connection, scope: set[str]
-) -> list[tuple[int, str, str, Any, int, int, str]]:
-    """Detected zones not closed whose parties all lie in the scope, geometry metric:
-    (id, kind, parties_key, geom, version, geom_revision, status)."""
+) -> list[tuple[int, str, str, Any, int, int, str, Any]]:
+    """Detected zones not closed whose parties all lie in the scope:
+    (id, kind, parties_key, metric geom, version, geom_revision, status, lon/lat geom)."""
     rows = conn.execute(
         select(
             disputed_zones.c.id,
@@ -494,7 +500,8 @@ def _open_zones(
     keep = [r for r in rows if set(r.parties_key.split(",")) <= scope]
     if not keep:
         return []
-    geoms = to_metric(np.array([from_db(r.geom) for r in keep], dtype=object))
+    lonlat = np.array([from_db(r.geom) for r in keep], dtype=object)
+    geoms = to_metric(lonlat)
     return [
         (
             int(r.id),
@@ -503,9 +510,10 @@ def _open_zones(
             g,
             int(r.version),
             int(r.geom_revision),
-            r.status,
+            str(r.status),
+            ll,
         )
-        for r, g in zip(keep, geoms, strict=True)
+        for r, g, ll in zip(keep, geoms, lonlat, strict=True)
     ]
 
 
