@@ -276,7 +276,17 @@ def run_detection(
                 shapely.normalize(multi[i]), shapely.normalize(old[7]), 1e-12
             ) or same_geometry(old[3], zone_.geom):
                 unchanged += 1
+                # same land; the claims around it may be new versions (a line moved
+                # elsewhere): keep the measures and the parties' claim ids current
+                if old[8] != measures[i]["contested_length_m"]:
+                    conn.execute(
+                        update(disputed_zones)
+                        .where(disputed_zones.c.id == zone_id)
+                        .values(contested_length_m=measures[i]["contested_length_m"])
+                    )
+                _refresh_claims(conn, zone_id, zone_.parties, old[9], claim_of)
                 continue
+            _refresh_claims(conn, zone_id, zone_.parties, old[9], claim_of)
             gained, lost = change(old[3], zone_.geom)
             version, revision = old[4] + 1, old[5] + 1
             conn.execute(
@@ -458,6 +468,26 @@ def run_detection(
     return run
 
 
+def _refresh_claims(
+    conn: Connection,
+    zone_id: int,
+    parties: Sequence[str],
+    stored: dict[str, int | None],
+    current: dict[str, int | None],
+) -> None:
+    """Point a zone's parties at the claim versions now in force (only where they moved)."""
+    for key in parties:
+        if stored.get(key) != current.get(key):
+            conn.execute(
+                update(disputed_zone_parties)
+                .where(
+                    disputed_zone_parties.c.zone_id == zone_id,
+                    disputed_zone_parties.c.cvegeo == key,
+                )
+                .values(claim_id=current.get(key))
+            )
+
+
 def _describe(zone: Zone) -> str:
     if zone.kind is ZoneKind.overlap:
         return "overlap claimed by " + ", ".join(zone.parties)
@@ -478,9 +508,10 @@ def _insert_pk(conn: Connection, statement: Any) -> int:
 
 def _open_zones(
     conn: Connection, scope: set[str]
-) -> list[tuple[int, str, str, Any, int, int, str, Any]]:
-    """Detected zones not closed whose parties all lie in the scope:
-    (id, kind, parties_key, metric geom, version, geom_revision, status, lon/lat geom)."""
+) -> list[tuple[int, str, str, Any, int, int, str, Any, float, dict[str, int | None]]]:
+    """Detected zones not closed whose parties all lie in the scope: (id, kind,
+    parties_key, metric geom, version, geom_revision, status, lon/lat geom,
+    contested_length_m, {party: claim id})."""
     rows = conn.execute(
         select(
             disputed_zones.c.id,
@@ -490,6 +521,7 @@ def _open_zones(
             disputed_zones.c.version,
             disputed_zones.c.geom_revision,
             disputed_zones.c.status,
+            disputed_zones.c.contested_length_m,
         )
         .where(
             disputed_zones.c.kind.in_([ZoneKind.overlap.value, ZoneKind.gap.value]),
@@ -500,6 +532,17 @@ def _open_zones(
     keep = [r for r in rows if set(r.parties_key.split(",")) <= scope]
     if not keep:
         return []
+    claim_ids: dict[int, dict[str, int | None]] = {}
+    for chunk in range(0, len(keep), 500):
+        ids = [r.id for r in keep[chunk : chunk + 500]]
+        for zone_id, cvegeo, claim_id in conn.execute(
+            select(
+                disputed_zone_parties.c.zone_id,
+                disputed_zone_parties.c.cvegeo,
+                disputed_zone_parties.c.claim_id,
+            ).where(disputed_zone_parties.c.zone_id.in_(ids))
+        ):
+            claim_ids.setdefault(int(zone_id), {})[str(cvegeo)] = claim_id
     lonlat = np.array([from_db(r.geom) for r in keep], dtype=object)
     geoms = to_metric(lonlat)
     return [
@@ -512,6 +555,8 @@ def _open_zones(
             int(r.geom_revision),
             str(r.status),
             ll,
+            float(r.contested_length_m),
+            claim_ids.get(int(r.id), {}),
         )
         for r, g, ll in zip(keep, geoms, lonlat, strict=True)
     ]
