@@ -39,8 +39,9 @@ from geo.measures import measure
 from geo.metric import to_lonlat, to_metric
 from layers import audit
 from layers.claims import claims_from_official, geometries_in_force, official_geometries
+from layers.dialects import geometry_from_wkb
 from layers.engine import write_connection
-from layers.geometry_io import from_db, to_db
+from layers.geometry_io import from_db, to_db, to_wkb
 from layers.schema import (
     case_events,
     detection_runs,
@@ -218,6 +219,7 @@ def run_detection(
     lonlat = to_lonlat(np.array([z.geom for z in zones], dtype=object)) if zones else []
     multi = [MultiPolygon([g]) for g in lonlat]
     stored = to_db(multi) if multi else []
+    wkb = to_wkb(multi) if multi else []
     compute_s = time.perf_counter() - started
     claim_of = dict(zip(inputs.keys, inputs.claim_ids, strict=True))
 
@@ -265,7 +267,7 @@ def run_detection(
                         "created_by": actor,
                         "created_at": now,
                         "updated_at": now,
-                        "geom": stored[i],
+                        "geom_wkb": wkb[i],
                     }
                 )
                 continue
@@ -332,8 +334,12 @@ def run_detection(
             changed.append(zone_id)
 
         if new_rows:
+            # geometries bound as WKB bytes (many and large: the WKT path is slow)
+            geom_value = geometry_from_wkb(conn.dialect, "geom_wkb")
             result = conn.execute(
-                insert(disputed_zones).returning(disputed_zones.c.id, sort_by_parameter_order=True),
+                insert(disputed_zones)
+                .values(geom=geom_value)
+                .returning(disputed_zones.c.id, sort_by_parameter_order=True),
                 new_rows,
             )
             created = [int(r[0]) for r in result]
@@ -346,7 +352,7 @@ def run_detection(
                 ],
             )
             conn.execute(
-                insert(disputed_zone_geometries),
+                insert(disputed_zone_geometries).values(geom=geom_value),
                 [
                     {
                         "zone_id": zid,
@@ -358,7 +364,7 @@ def run_detection(
                         "area_m2": row["area_m2"],
                         "gained_m2": row["area_m2"],
                         "lost_m2": 0.0,
-                        "geom": row["geom"],
+                        "geom_wkb": row["geom_wkb"],
                     }
                     for zid, row in zip(created, new_rows, strict=True)
                 ],
