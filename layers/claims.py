@@ -18,9 +18,10 @@ from geo.errors import InvalidInput, NotFound, Problem
 from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
 from layers import audit
+from layers.dialects import as_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
-from layers.schema import claims, municipalities
+from layers.schema import SRID, claims, municipalities
 
 
 class ClaimSource(StrEnum):
@@ -253,6 +254,8 @@ def _columns() -> list[Any]:
 
 
 # --- reading geometries for comparisons ---------------------------------------------------
+# Read as plain WKB made by the database (``dialects.as_wkb``): GeoAlchemy2's default
+# for SpatiaLite is hex EWKB text, slow for a country's worth of vertices.
 
 
 def geometries_in_force(
@@ -262,7 +265,7 @@ def geometries_in_force(
     out: dict[str, tuple[int, BaseGeometry]] = {}
     for chunk in _chunks(list(cvegeos)):
         rows = conn.execute(
-            select(claims.c.cvegeo, claims.c.id, claims.c.geom).where(
+            select(claims.c.cvegeo, claims.c.id, as_wkb(conn.dialect, claims.c.geom, SRID)).where(
                 claims.c.cvegeo.in_(chunk), in_force(at)
             )
         )
@@ -278,9 +281,9 @@ def official_geometries(conn: Connection, cvegeos: Sequence[str]) -> dict[str, B
     out: dict[str, BaseGeometry] = {}
     for chunk in _chunks(list(cvegeos)):
         rows = conn.execute(
-            select(municipalities.c.cvegeo, municipalities.c.geom).where(
-                municipalities.c.cvegeo.in_(chunk)
-            )
+            select(
+                municipalities.c.cvegeo, as_wkb(conn.dialect, municipalities.c.geom, SRID)
+            ).where(municipalities.c.cvegeo.in_(chunk))
         )
         for cvegeo, geom in rows:
             shape = from_db(geom)

@@ -39,10 +39,11 @@ from geo.measures import measure
 from geo.metric import to_lonlat, to_metric
 from layers import audit
 from layers.claims import claims_from_official, geometries_in_force, official_geometries
-from layers.dialects import geometry_from_wkb
+from layers.dialects import as_wkb, geometry_from_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db, to_wkb
 from layers.schema import (
+    SRID,
     case_events,
     detection_runs,
     disputed_zone_geometries,
@@ -523,7 +524,7 @@ def _open_zones(
             disputed_zones.c.id,
             disputed_zones.c.kind,
             disputed_zones.c.parties_key,
-            disputed_zones.c.geom,
+            as_wkb(conn.dialect, disputed_zones.c.geom, SRID).label("geom"),
             disputed_zones.c.version,
             disputed_zones.c.geom_revision,
             disputed_zones.c.status,
