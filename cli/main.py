@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -10,10 +9,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from sqlalchemy import Connection, Engine
@@ -44,32 +42,11 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(map_app, name="map")
 
-# soft_wrap: a message is one line however narrow the terminal, so it can be grepped
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
+from cli.disputes import claims_app, disputes_app  # noqa: E402
 
-
-def actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def fail(error: LindeError) -> NoReturn:
-    # Text, not markup: messages hold brackets such as "[lon, lat]".
-    err.print(Text.assemble(("error", "bold red"), f" ({error.code}): {error.message}"))
-    raise typer.Exit(code=2)
-
-
-def ready_engine() -> Engine:
-    """The configured engine with its schema at the newest migration."""
-    try:
-        engine = make_engine()
-        migrate.upgrade(engine)
-    except LindeError as exc:
-        fail(exc)
-    return engine
+app.add_typer(disputes_app, name="disputes")
+app.add_typer(claims_app, name="claims")
 
 
 @contextmanager
@@ -419,6 +396,19 @@ def map_river_cmd(
             tiles=tiles,
         ),
         output,
+    )
+
+
+@import_app.command("localities")
+def import_localities_cmd(file: FileArg, crs: CrsOpt = None, layer: LayerOpt = None) -> None:
+    """INEGI locality polygons (the commission reads disputed zones against them)."""
+    from layers.importers.localities import import_localities
+
+    run_import(
+        "localities",
+        lambda engine, advance: import_localities(
+            engine, file, actor=actor(), crs=crs, layer=layer, progress=advance
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     column,
     func,
     literal,
@@ -209,3 +210,16 @@ def like(
             glob.append(f"[{ch}]" if ch in "*?[" else ch)
     bound = literal("".join(glob), type_=Text())
     return expr.op("GLOB", is_comparison=True)(func.lower(bound) if lower else bound)
+
+
+def geometry_from_wkb(dialect: Dialect, name: str) -> ColumnElement[Any]:
+    """A lon/lat (EPSG:4326) geometry made by the database from WKB bytes bound as ``name``.
+
+    For bulk writes: GeoAlchemy2 sends SpatiaLite geometries as WKT text (formatted in
+    Python, parsed again by SpatiaLite, tens of bytes per vertex); bytes go as they are.
+    Fill the parameter with ``layers.geometry_io.to_wkb``.
+    """
+    param = bindparam(name, type_=LargeBinary)
+    if dialect.name == "postgresql":
+        return func.ST_GeomFromWKB(param, SRID)
+    return func.GeomFromWKB(param, SRID)

@@ -1,4 +1,4 @@
-"""The two functions that move geometry between Shapely and the database."""
+"""The functions that move geometry between Shapely and the database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def to_db(geoms: Sequence[BaseGeometry] | np.ndarray) -> list[WKBElement]:
     return [
         WKBElement(wkb, srid=SRID, extended=True) for wkb in shapely.to_wkb(arr, include_srid=True)
     ]
+
+
+def to_wkb(geoms: Sequence[BaseGeometry] | np.ndarray) -> list[bytes]:
+    """Shapely geometries (lon/lat) to plain WKB bytes, for ``dialects.geometry_from_wkb``."""
+    return list(shapely.to_wkb(np.asarray(geoms, dtype=object)))
 
 
 def from_db(value: WKBElement | bytes | memoryview | None) -> BaseGeometry | None:
