@@ -27,6 +27,8 @@ from geo.roles import Role
 from layers.dialects import key_list
 from layers.schema import (
     claims,
+    disputed_zone_parties,
+    disputed_zones,
     inspections,
     layer_versions,
     metro_zone_members,
@@ -216,8 +218,46 @@ INSPECTIONS = Collection(
     order=(_i.observed_at, _i.id),
 )
 
+_d = disputed_zones.c
+_PARTIES = (
+    select(key_list(disputed_zone_parties.c.cvegeo))
+    .where(disputed_zone_parties.c.zone_id == disputed_zones.c.id)
+    .scalar_subquery()
+)
+
+DISPUTED_ZONES = Collection(
+    id="disputed_zones",
+    title="Zonas en disputa",
+    description="Zonas donde se enciman los límites reclamados por dos o más municipios "
+    "(overlap), vacíos que ninguno reclama dentro de la zona metropolitana (gap) y zonas "
+    "registradas por la Comisión de Límites (manual), con su estado en el expediente.",
+    table=disputed_zones,
+    source=disputed_zones,
+    id_property=_p("id", _d.id, "int", "Identificador"),
+    properties=(
+        _p("name", _d.name, "str", "Nombre"),
+        _p("kind", _d.kind, "str", "Tipo (encimamiento, vacío, registrada)"),
+        _p("status", _d.status, "str", "Estado del expediente"),
+        _p("parties", _PARTIES, "str", "Municipios parte (claves, separadas por comas)"),
+        _p("scope", _d.scope, "str", "Ámbito de la detección"),
+        _p("area_m2", _d.area_m2, "float", "Superficie (m²)"),
+        _p("area_ha", _d.area_ha, "float", "Superficie (ha)"),
+        _p("perimeter_m", _d.perimeter_m, "float", "Perímetro (m)"),
+        _p("contested_length_m", _d.contested_length_m, "float", "Línea en disputa (m)"),
+        _p("version", _d.version, "int", "Versión del expediente"),
+        _p("created_at", _d.created_at, "datetime", "Registrada el"),
+        _p("updated_at", _d.updated_at, "datetime", "Actualizada el"),
+        _p("closed_at", _d.closed_at, "datetime", "Cerrada el"),
+    ),
+    geometry_type="MultiPolygon",
+    layers=("disputed_zones",),
+    read_role=Role.planner,
+    time=(_d.created_at, _d.closed_at),
+    order=(_d.id,),
+)
+
 COLLECTIONS: dict[str, Collection] = {
-    c.id: c for c in (MUNICIPALITIES, METRO_ZONES, CLAIMS, RIVERS, INSPECTIONS)
+    c.id: c for c in (MUNICIPALITIES, METRO_ZONES, CLAIMS, RIVERS, INSPECTIONS, DISPUTED_ZONES)
 }
 
 

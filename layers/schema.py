@@ -296,3 +296,114 @@ layer_versions = Table(
     Column("layer", String(64), primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
+
+# --- the limits commission (migration 0003) ---
+
+detection_runs = Table(
+    "detection_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(64), nullable=False),
+    Column("scope_label", Text, nullable=False),
+    Column("as_of", UTCDateTime(), nullable=False),
+    Column("min_area_m2", Float, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("municipalities", Integer, nullable=False, default=0),
+    Column("official_fallbacks", Integer, nullable=False, default=0),
+    Column("overlaps", Integer, nullable=False, default=0),
+    Column("gaps", Integer, nullable=False, default=0),
+    Column("slivers_ignored", Integer, nullable=False, default=0),
+    Column("zones_created", Integer, nullable=False, default=0),
+    Column("zones_changed", Integer, nullable=False, default=0),
+    Column("zones_unchanged", Integer, nullable=False, default=0),
+    Column("zones_vanished", Integer, nullable=False, default=0),
+    Column("compute_s", Float),
+)
+
+disputed_zones = Table(
+    "disputed_zones",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text),
+    Column("kind", String(16), nullable=False),  # overlap | gap | manual
+    # detected | open | under_review | agreement | resolved | dismissed
+    Column("status", String(16), nullable=False),
+    Column("parties_key", Text, nullable=False),  # sorted cvegeos, comma-separated
+    Column("scope", String(64)),
+    Column("area_m2", Float, nullable=False),
+    Column("area_ha", Float, nullable=False),
+    Column("perimeter_m", Float, nullable=False),
+    Column("contested_length_m", Float, nullable=False),
+    Column("version", Integer, nullable=False),  # ETag / If-Match
+    Column("geom_revision", Integer, nullable=False),
+    Column("detection_run_id", Integer, ForeignKey("detection_runs.id")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Column("notes", Text),
+    Column("geom", geometry("MULTIPOLYGON"), nullable=False),
+)
+
+disputed_zone_parties = Table(
+    "disputed_zone_parties",
+    metadata,
+    Column(
+        "zone_id",
+        Integer,
+        ForeignKey("disputed_zones.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("cvegeo", String(5), ForeignKey("municipalities.cvegeo"), primary_key=True),
+    Column("claim_id", Integer, ForeignKey("claims.id")),
+)
+
+# Append-only (trigger): every geometry a zone has had, with what it gained and lost.
+disputed_zone_geometries = Table(
+    "disputed_zone_geometries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("zone_id", Integer, ForeignKey("disputed_zones.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("detection_run_id", Integer, ForeignKey("detection_runs.id")),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("gained_m2", Float, nullable=False),
+    Column("lost_m2", Float, nullable=False),
+    Column("geom", geometry("MULTIPOLYGON")),
+    UniqueConstraint("zone_id", "revision", name="uq_disputed_zone_geometries_revision"),
+)
+
+# Append-only (trigger): the case file of each zone.
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("zone_id", Integer, ForeignKey("disputed_zones.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("summary", Text),
+    Column("details", Text),
+    Column("zone_version", Integer, nullable=False),
+    Column("geom", geometry("GEOMETRY")),
+)
+
+localities = Table(
+    "localities",
+    metadata,
+    Column("cvegeo", String(9), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("municipality_cvegeo", String(5), nullable=False),
+    Column("ambit", String(16)),
+    Column("population", Integer),
+    Column("source", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("geom", geometry("MULTIPOLYGON"), nullable=False),
+)

@@ -80,6 +80,7 @@ def test_collections_visible_by_role(oaxaca: Database) -> None:
         "claims",
         "rivers",
         "inspections",
+        "disputed_zones",
     }
     muni = next(c for c in planner if c["id"] == "municipalities")
     minx, miny, maxx, maxy = muni["extent"]["spatial"]["bbox"][0]
