@@ -14,6 +14,7 @@ from geo.validation import to_multi
 from layers import audit
 from layers.engine import write_connection
 from layers.geometry_io import to_db
+from layers.inspections import annotate as inspection_notes
 from layers.schema import claims, municipalities
 
 
@@ -118,6 +119,10 @@ def add_claim(
                 "source": parsed_source.value,
                 "closed": previous.id if previous else None,
             },
+        )
+        # claims in force at each inspection's observation time may have changed
+        inspection_notes.refresh(
+            conn, bboxes=[inspection_notes.geometry_bbox(geom)], claim_keys=[cvegeo]
         )
         return get_claim(conn, claim_id)
 

@@ -37,6 +37,8 @@ from layers.dialects import BBox, bbox_candidates
 from layers.geometry_io import from_db
 from layers.schema import (
     claims,
+    disputed_zone_parties,
+    disputed_zones,
     inspections,
     metro_zone_members,
     metro_zones,
@@ -73,13 +75,40 @@ class DisputedZone:
     parties: tuple[str, ...]  # municipality names
 
 
-def load_disputed_zones(conn: Connection, bbox: BBox) -> list[DisputedZone]:
-    """Disputed zones still open (status not resolved/dismissed) meeting ``bbox``.
+#: Zone statuses that no longer make a point's responsibility disputed.
+CLOSED_DISPUTE_STATUSES = ("resolved", "dismissed")
 
-    The seam for the disputed-zones layer (issue 4): until its tables exist this
-    returns no zone, and inspections carry no dispute.
-    """
-    return []
+
+def load_disputed_zones(conn: Connection, bbox: BBox) -> list[DisputedZone]:
+    """Disputed zones still open (status not resolved/dismissed) meeting ``bbox``,
+    each with its parties' names ordered by municipal key."""
+    z, p = disputed_zones.c, disputed_zone_parties.c
+    rows = conn.execute(
+        select(z.id, z.geom)
+        .where(
+            bbox_candidates(conn.dialect, disputed_zones, bbox),
+            z.status.not_in(CLOSED_DISPUTE_STATUSES),
+        )
+        .order_by(z.id)
+    ).all()
+    if not rows:
+        return []
+    names: dict[int, list[str]] = defaultdict(list)
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):
+        for party in conn.execute(
+            select(p.zone_id, municipalities.c.name)
+            .join(municipalities, municipalities.c.cvegeo == p.cvegeo)
+            .where(p.zone_id.in_(ids[start : start + 500]))
+            .order_by(p.zone_id, p.cvegeo)
+        ):
+            names[party.zone_id].append(party.name)
+    geoms = _wkb([r.geom for r in rows])
+    return [
+        DisputedZone(r.id, g, tuple(names[r.id]))
+        for r, g in zip(rows, geoms, strict=True)
+        if names[r.id]
+    ]
 
 
 def dispute_text(parties: Sequence[str]) -> str:
@@ -193,6 +222,14 @@ def annotate(
         for p, keys_held in held.items():
             out[p]["claim_cvegeos"] = ",".join(sorted(keys_held))
 
+    _add_disputes(conn, points, box, out)
+    _add_rivers(conn, lon, lat, out)
+    return out
+
+
+def _add_disputes(
+    conn: Connection, points: np.ndarray, box: BBox, out: list[dict[str, Any]]
+) -> None:
     # disputed zone (the one with the lowest id when zones overlap)
     zones_open = load_disputed_zones(conn, box)
     if zones_open:
@@ -206,6 +243,11 @@ def annotate(
             out[p]["disputed_zone_id"] = zone.id
             out[p]["dispute"] = dispute_text(zone.parties)
 
+
+def _add_rivers(
+    conn: Connection, lon: np.ndarray, lat: np.ndarray, out: list[dict[str, Any]]
+) -> None:
+    dialect = conn.dialect
     # nearest river within the search radius, measured in EPSG:6372
     river_rows = conn.execute(
         select(rivers.c.id, rivers.c.name, rivers.c.federal_zone_width_m, rivers.c.geom)
@@ -228,7 +270,15 @@ def annotate(
             row["chainage_m"] = round(float(measures.chainage_m[p]), 2)
             row["bank_side"] = measures.side[p] or None
             row["in_federal_zone"] = distance <= river.federal_zone_width_m
-    return out
+
+
+def river_and_dispute(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
+    """The river and dispute part of an annotation for one point (for ``/lookup``)."""
+    out: list[dict[str, Any]] = [dict.fromkeys(COLUMNS)]
+    x, y = np.array([lon]), np.array([lat])
+    _add_disputes(conn, np.asarray(shapely.points(x, y), dtype=object), _bbox(x, y), out)
+    _add_rivers(conn, x, y, out)
+    return out[0]
 
 
 def _project(xy: np.ndarray) -> np.ndarray:
@@ -243,6 +293,8 @@ def refresh(
     claim_keys: Sequence[str] = (),
     river_ids: Sequence[int] = (),
     disputed_zone_ids: Sequence[int] = (),
+    metro_zone_codes: Sequence[str] = (),
+    unannotated: bool = False,
     everything: bool = False,
 ) -> int:
     """Recompute the annotations of the inspections a reference change may affect.
@@ -257,7 +309,20 @@ def refresh(
         How many inspections got a new annotation.
     """
     i = inspections.c
+    if len(bboxes) > 20:  # one envelope instead of a long OR
+        bboxes = [
+            (
+                min(b[0] for b in bboxes),
+                min(b[1] for b in bboxes),
+                max(b[2] for b in bboxes),
+                max(b[3] for b in bboxes),
+            )
+        ]
     conditions: list[Any] = [bbox_candidates(conn.dialect, inspections, b) for b in bboxes]
+    if unannotated:
+        conditions.append(i.annotated_at.is_(None))
+    for code in sorted(set(metro_zone_codes)):
+        conditions.append(i.metro_zone_codes.contains(code))
     if municipality_keys:
         conditions.append(i.municipality_cvegeo.in_(sorted(set(municipality_keys))))
     for key in sorted(set(claim_keys)):
@@ -283,7 +348,7 @@ def refresh(
     )
     changed = []
     for row, new in zip(current, fresh, strict=True):
-        if any(_differs(row._mapping[c], new[c]) for c in COLUMNS):
+        if unannotated or any(_differs(row._mapping[c], new[c]) for c in COLUMNS):
             changed.append({"k": row.id, **{f"v_{c}": new[c] for c in (*COLUMNS, "annotated_at")}})
     if changed:
         conn.execute(

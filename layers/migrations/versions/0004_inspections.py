@@ -6,7 +6,7 @@ annotations are filled by ``layers.migrate.upgrade`` right after this revision),
 and adds the category list, the photos and the review history.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-22
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
