@@ -52,7 +52,7 @@ def categories(conn: Connection) -> dict[str, str]:
             inspection_categories.c.code
         )
     )
-    return dict(rows.tuples().all())
+    return {code: label for code, label in rows}
 
 
 def add_category(engine: Engine, code: str, label: str, *, actor: str) -> dict[str, str]:
@@ -73,15 +73,12 @@ def existing_fingerprints(conn: Connection, ids: Sequence[str]) -> dict[str, str
     found: dict[str, str | None] = {}
     unique = sorted(set(ids))
     for start in range(0, len(unique), _CHUNK):
-        found.update(
-            conn.execute(
-                select(inspections.c.id, inspections.c.content_sha256).where(
-                    inspections.c.id.in_(unique[start : start + _CHUNK])
-                )
+        for key, sha in conn.execute(
+            select(inspections.c.id, inspections.c.content_sha256).where(
+                inspections.c.id.in_(unique[start : start + _CHUNK])
             )
-            .tuples()
-            .all()
-        )
+        ):
+            found[key] = sha
     return found
 
 
