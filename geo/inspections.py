@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+
+import orjson
 
 from geo.errors import Problem
 from geo.mexico import in_mexico, swapped_hint
@@ -17,6 +19,7 @@ from geo.mexico import in_mexico, swapped_hint
 SEVERITY_MIN, SEVERITY_MAX = 1, 5
 #: Phones' clocks run a little ahead; an observation this far in the future is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 #: ids derived from an Idempotency-Key or from an import row live in this namespace
 ID_NAMESPACE = uuid.UUID("0b5e1d6c-3f0c-5a7e-9d1e-6c696e646521")
 
@@ -62,18 +65,19 @@ class Submission:
         photos by their SHA-256, in any order. Where it came from (API or file) is not
         part of it, so a point posted and later imported from an export is the same.
         """
-        body = {
-            "lon": round(self.lon, 7),
-            "lat": round(self.lat, 7),
-            "observed_at": self.observed_at.astimezone(UTC).isoformat(),
-            "category": self.category,
-            "severity": self.severity,
-            "description": self.description or None,
-            "gps_accuracy_m": self.gps_accuracy_m,
-            "inspector": self.inspector,
-            "photos": sorted(self.photo_sha256),
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        fields = (
+            f"{self.lon:.7f}",
+            f"{self.lat:.7f}",
+            self.observed_at.astimezone(UTC).isoformat(),
+            self.category,
+            str(self.severity),
+            self.description or "",
+            repr(self.gps_accuracy_m),
+            self.inspector,
+            ",".join(sorted(self.photo_sha256)),
+        )
+        # a JSON array keeps the fields apart whatever text they hold
+        return hashlib.sha256(orjson.dumps(fields)).hexdigest()
 
 
 def id_from_key(scope: str, key: str) -> str:
@@ -84,6 +88,8 @@ def id_from_key(scope: str, key: str) -> str:
 def normalize_id(value: str) -> str | None:
     """The canonical text of a UUID (also ``uuid:…`` as ODK writes it), or None."""
     text = value.strip()
+    if _CANONICAL_UUID.match(text):  # the usual case, without parsing
+        return text
     if text.lower().startswith("uuid:"):
         text = text[5:]
     try:

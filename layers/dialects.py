@@ -7,8 +7,11 @@ planner uses it by itself: SpatiaLite needs the candidate rows asked of the
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
+import psycopg
+from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import (
     ColumnElement,
@@ -18,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     column,
     func,
     literal,
@@ -25,6 +29,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -190,6 +195,19 @@ def like(
     return expr.op("GLOB", is_comparison=True)(func.lower(bound) if lower else bound)
 
 
+def one_of(dialect: Dialect, col: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    """``col`` equals one of ``values``: one array parameter on PostgreSQL (``= ANY``),
+    an ``IN`` list on SQLite (keep lists under its 32,766 parameters)."""
+    if dialect.name == "postgresql":
+        return col == any_(literal(values, type_=ARRAY(col.type)))
+    return col.in_(values)
+
+
+def one_of_chunk(dialect: Dialect) -> int:
+    """How many values to give ``one_of`` at a time."""
+    return 1_000_000 if dialect.name == "postgresql" else 5000
+
+
 #: Above this many rows, PostgreSQL gets them through COPY (a temporary table) instead
 #: of a multi-row INSERT; below it the temporary table costs more than it saves.
 COPY_THRESHOLD = 2000
@@ -202,7 +220,7 @@ def insert_new(
 
     Rows whose key exists (or is inserted meanwhile by a concurrent transaction) are
     skipped, never an error: this is the exactly-once primitive behind retried
-    submissions. Geometry values are ``WKBElement``s (``layers.geometry_io.to_db``).
+    submissions. Geometry values are hex EWKB text (``layers.geometry_io.points_to_db``).
 
     PostgreSQL: ``INSERT … ON CONFLICT DO NOTHING RETURNING``; large batches are
     streamed with ``COPY`` into a temporary table first (several times faster than
@@ -210,9 +228,15 @@ def insert_new(
     """
     if not rows:
         return set()
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        return _copy_new(conn, tbl, rows, key)
+    spatial = [c for c in rows[0] if isinstance(tbl.c[c].type, Geometry)]
+    if spatial:  # SQLAlchemy binds geometry from WKBElement (hex text would read as WKT)
+        rows = [
+            {**row, **{c: WKBElement(row[c], srid=SRID, extended=True) for c in spatial}}
+            for row in rows
+        ]
     if conn.dialect.name == "postgresql":
-        if len(rows) >= COPY_THRESHOLD:
-            return _copy_new(conn, tbl, rows, key)
         stmt: Any = pg_insert(tbl).on_conflict_do_nothing(index_elements=[key])
     else:
         stmt = sqlite_insert(tbl).on_conflict_do_nothing(index_elements=[key])
@@ -221,7 +245,19 @@ def insert_new(
 
 
 def _copy_new(conn: Connection, tbl: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
+    """COPY straight into the table under a savepoint; if a key turns out to be taken
+    (a concurrent writer got there first), go round through a temporary table and
+    ``INSERT … ON CONFLICT DO NOTHING``. Callers pass keys they found free, so the
+    fast path is the usual one."""
     columns = list(rows[0])
+    savepoint = conn.begin_nested()
+    try:
+        _copy(conn, tbl.name, columns, rows)
+    except psycopg.errors.UniqueViolation:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+        return {row[key] for row in rows}
     names = ", ".join(f'"{c}"' for c in columns)
     staging = f"linde_staging_{tbl.name}"
     conn.exec_driver_sql(
@@ -229,11 +265,7 @@ def _copy_new(conn: Connection, tbl: Table, rows: list[dict[str, Any]], key: str
         f'(LIKE "{tbl.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
     )
     conn.exec_driver_sql(f'TRUNCATE "{staging}"')
-    dbapi = conn.connection.driver_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cur, cur.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[c]) for c in columns])
+    _copy(conn, staging, columns, rows)
     inserted = conn.exec_driver_sql(
         f'INSERT INTO "{tbl.name}" ({names}) SELECT {names} FROM "{staging}" '
         f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{key}"'
@@ -241,6 +273,13 @@ def _copy_new(conn: Connection, tbl: Table, rows: list[dict[str, Any]], key: str
     return {r[0] for r in inserted}
 
 
-def _copy_value(value: Any) -> Any:
-    # geometry goes in as hex EWKB, which PostGIS's input function reads
-    return value.desc if isinstance(value, WKBElement) else value
+def _copy(
+    conn: Connection, table_name: str, columns: list[str], rows: list[dict[str, Any]]
+) -> None:
+    names = ", ".join(f'"{c}"' for c in columns)
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    values = itemgetter(*columns)
+    with dbapi.cursor() as cur, cur.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(values(row))

@@ -28,7 +28,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -279,25 +279,50 @@ def prepare(
     good: list[tuple[int, Submission]] = []
     now = audit.now()
     fallback_when = _when(defaults.get("observed_at"))
-    for i in range(rows.n):
+    fallback_severity = defaults.get("severity")
+    fallback_category = defaults.get("category")
+    fallback_inspector = str(defaults.get("inspector") or actor)
+    id_scope = f"field:{id_field or 'id'}"
+    col = rows.values
+    for i, (
+        raw_when,
+        raw_severity,
+        raw_accuracy,
+        category,
+        description,
+        inspector,
+        raw_id,
+    ) in enumerate(
+        zip(
+            col["observed_at"],
+            col["severity"],
+            col["gps_accuracy_m"],
+            col["category"],
+            col["description"],
+            col["inspector"],
+            col["id"],
+            strict=True,
+        )
+    ):
         row = i + 1
         if row in bad_rows:
             continue
-        v = {k: rows.values[k][i] for k in rows.values}
         found: list[Problem] = []
-        when = _when(v["observed_at"]) if v["observed_at"] is not None else fallback_when
+        when = _when(raw_when) if raw_when is not None else fallback_when
         if isinstance(when, str):
             found.append(Problem("observed_at", when, row))
             when = None
-        severity = _int(v["severity"]) if v["severity"] is not None else defaults.get("severity")
+        severity = _int(raw_severity) if raw_severity is not None else fallback_severity
         if isinstance(severity, str):
             found.append(Problem("severity", severity, row))
             severity = None
-        accuracy = _float(v["gps_accuracy_m"])
-        category = v["category"] if v["category"] is not None else defaults.get("category")
+        accuracy = _float(raw_accuracy)
+        if category is None:
+            category = fallback_category
+        lon, lat = rows.lon[i], rows.lat[i]
         found += check_fields(
-            lon=rows.lon[i],
-            lat=rows.lat[i],
+            lon=lon,
+            lat=lat,
             observed_at=when if isinstance(when, datetime) else None,
             category=str(category) if category is not None else None,
             severity=severity if isinstance(severity, int) else None,
@@ -311,26 +336,25 @@ def prepare(
                 problems.add(p)
             continue
         assert isinstance(when, datetime) and isinstance(severity, int)
-        description = v["description"]
+        inspection_id = ""
+        if raw_id is not None:
+            text = str(raw_id).strip()
+            if text:
+                inspection_id = normalize_id(text) or id_from_key(id_scope, text)
         sub = Submission(
-            id="",
-            lon=rows.lon[i],
-            lat=rows.lat[i],
+            id=inspection_id,
+            lon=lon,
+            lat=lat,
             observed_at=when.astimezone(UTC),
             category=str(category),
             severity=severity,
             description=str(description) if description is not None else None,
             gps_accuracy_m=accuracy,
-            inspector=str(v["inspector"] or defaults.get("inspector") or actor),
+            inspector=str(inspector) if inspector else fallback_inspector,
         )
-        raw_id = v["id"]
-        if raw_id is not None and str(raw_id).strip():
-            inspection_id = normalize_id(str(raw_id)) or id_from_key(
-                f"field:{id_field or 'id'}", str(raw_id).strip()
-            )
-        else:
-            inspection_id = id_from_key("content", sub.content_sha256())
-        good.append((row, Submission(**{**sub.__dict__, "id": inspection_id})))
+        if not inspection_id:  # no id in the file: the content is the id
+            sub = replace(sub, id=id_from_key("content", sub.content_sha256()))
+        good.append((row, sub))
     return good, problems
 
 

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from geo.errors import Conflict, InvalidInput, NotFound, Problem
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES, Submission, check_fields
 from layers import audit
-from layers.dialects import insert_new
+from layers.dialects import insert_new, one_of, one_of_chunk
 from layers.engine import write_connection
-from layers.geometry_io import to_db
+from layers.geometry_io import points_to_db
 from layers.inspections import photos as photo_store
 from layers.inspections.annotate import COLUMNS, annotate
 from layers.schema import (
@@ -33,8 +32,6 @@ from layers.schema import (
     inspections,
     municipalities,
 )
-
-_CHUNK = 5000
 
 
 @dataclass
@@ -72,10 +69,11 @@ def add_category(engine: Engine, code: str, label: str, *, actor: str) -> dict[s
 def existing_fingerprints(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     unique = sorted(set(ids))
-    for start in range(0, len(unique), _CHUNK):
+    chunk = one_of_chunk(conn.dialect)
+    for start in range(0, len(unique), chunk):
         for key, sha in conn.execute(
             select(inspections.c.id, inspections.c.content_sha256).where(
-                inspections.c.id.in_(unique[start : start + _CHUNK])
+                one_of(conn.dialect, inspections.c.id, unique[start : start + chunk])
             )
         ):
             found[key] = sha
@@ -122,7 +120,7 @@ def save(
     lon = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
     lat = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
     notes = annotate(conn, lon, lat, [subs[n].observed_at for n in fresh])
-    geoms = to_db(np.asarray(shapely.points(lon, lat), dtype=object))
+    geoms = points_to_db(lon, lat)
     now = audit.now()
     rows = []
     for n, note, geom in zip(fresh, notes, geoms, strict=True):

@@ -89,15 +89,25 @@ def upgrade() -> None:
     ]
     for column in new_columns:
         op.add_column("inspections", column)
+    # Every index costs on a 100,000-row import: only those the refreshes and the usual
+    # filters need; the rare states are partial indexes (kept tiny).
     for name, columns in {
         "ix_inspections_municipality": ["municipality_cvegeo"],
         "ix_inspections_river_chainage": ["river_id", "chainage_m"],
-        "ix_inspections_review_status": ["review_status"],
-        "ix_inspections_disputed_zone": ["disputed_zone_id"],
         "ix_inspections_observed_at": ["observed_at"],
-        "ix_inspections_annotated_at": ["annotated_at"],
     }.items():
         op.create_index(name, "inspections", columns)
+    for name, indexed, where in (
+        ("ix_inspections_disputed_zone", "disputed_zone_id", "disputed_zone_id IS NOT NULL"),
+        ("ix_inspections_unannotated", "annotated_at", "annotated_at IS NULL"),
+    ):
+        op.create_index(
+            name,
+            "inspections",
+            [indexed],
+            postgresql_where=sa.text(where),
+            sqlite_where=sa.text(where),
+        )
 
     op.create_table(
         "inspection_photos",
@@ -139,10 +149,9 @@ def downgrade() -> None:
     for name in (
         "ix_inspections_municipality",
         "ix_inspections_river_chainage",
-        "ix_inspections_review_status",
-        "ix_inspections_disputed_zone",
         "ix_inspections_observed_at",
-        "ix_inspections_annotated_at",
+        "ix_inspections_disputed_zone",
+        "ix_inspections_unannotated",
     ):
         op.drop_index(name, "inspections")
     with op.batch_alter_table("inspections") as batch:
