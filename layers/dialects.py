@@ -7,10 +7,14 @@ planner uses it by itself: SpatiaLite needs the candidate rows asked of the
 
 from __future__ import annotations
 
-from operator import itemgetter
+import io
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import (
@@ -214,28 +218,33 @@ COPY_THRESHOLD = 2000
 
 
 def insert_new(
-    conn: Connection, tbl: Table, rows: list[dict[str, Any]], key: str = "id"
+    conn: Connection, tbl: Table, columns: Mapping[str, Sequence[Any]], key: str = "id"
 ) -> set[Any]:
     """Insert the rows whose ``key`` is not taken yet; return the keys inserted.
 
-    Rows whose key exists (or is inserted meanwhile by a concurrent transaction) are
-    skipped, never an error: this is the exactly-once primitive behind retried
-    submissions. Geometry values are hex EWKB text (``layers.geometry_io.points_to_db``).
+    Rows come as columns (name -> one value per row). Rows whose key exists (or is
+    inserted meanwhile by a concurrent transaction) are skipped, never an error: this
+    is the exactly-once primitive behind retried submissions. Geometry values are
+    hex EWKB text (``layers.geometry_io.points_to_db``).
 
     PostgreSQL: ``INSERT … ON CONFLICT DO NOTHING RETURNING``; large batches are
-    streamed with ``COPY`` into a temporary table first (several times faster than
+    written as CSV by Arrow and streamed with ``COPY`` (several times faster than
     INSERT for 100,000 rows). SQLite: ``INSERT … ON CONFLICT DO NOTHING RETURNING``.
     """
-    if not rows:
+    names = list(columns)
+    count = len(columns[key])
+    if not count:
         return set()
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        return _copy_new(conn, tbl, rows, key)
-    spatial = [c for c in rows[0] if isinstance(tbl.c[c].type, Geometry)]
-    if spatial:  # SQLAlchemy binds geometry from WKBElement (hex text would read as WKT)
-        rows = [
-            {**row, **{c: WKBElement(row[c], srid=SRID, extended=True) for c in spatial}}
-            for row in rows
-        ]
+    if conn.dialect.name == "postgresql" and count >= COPY_THRESHOLD:
+        return _copy_new(conn, tbl, columns, key)
+    spatial = {c for c in names if isinstance(tbl.c[c].type, Geometry)}
+    values = [
+        [WKBElement(v, srid=SRID, extended=True) for v in columns[c]]
+        if c in spatial
+        else columns[c]
+        for c in names
+    ]
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
     if conn.dialect.name == "postgresql":
         stmt: Any = pg_insert(tbl).on_conflict_do_nothing(index_elements=[key])
     else:
@@ -244,28 +253,30 @@ def insert_new(
     return set(result.scalars().all())
 
 
-def _copy_new(conn: Connection, tbl: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
+def _copy_new(
+    conn: Connection, tbl: Table, columns: Mapping[str, Sequence[Any]], key: str
+) -> set[Any]:
     """COPY straight into the table under a savepoint; if a key turns out to be taken
     (a concurrent writer got there first), go round through a temporary table and
     ``INSERT … ON CONFLICT DO NOTHING``. Callers pass keys they found free, so the
     fast path is the usual one."""
-    columns = list(rows[0])
+    payload = _csv(tbl, columns)
+    names = ", ".join(f'"{c}"' for c in columns)
     savepoint = conn.begin_nested()
     try:
-        _copy(conn, tbl.name, columns, rows)
+        _copy(conn, tbl.name, names, payload)
     except psycopg.errors.UniqueViolation:
         savepoint.rollback()
     else:
         savepoint.commit()
-        return {row[key] for row in rows}
-    names = ", ".join(f'"{c}"' for c in columns)
+        return set(columns[key])
     staging = f"linde_staging_{tbl.name}"
     conn.exec_driver_sql(
         f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
         f'(LIKE "{tbl.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
     )
     conn.exec_driver_sql(f'TRUNCATE "{staging}"')
-    _copy(conn, staging, columns, rows)
+    _copy(conn, staging, names, payload)
     inserted = conn.exec_driver_sql(
         f'INSERT INTO "{tbl.name}" ({names}) SELECT {names} FROM "{staging}" '
         f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{key}"'
@@ -273,13 +284,30 @@ def _copy_new(conn: Connection, tbl: Table, rows: list[dict[str, Any]], key: str
     return {r[0] for r in inserted}
 
 
-def _copy(
-    conn: Connection, table_name: str, columns: list[str], rows: list[dict[str, Any]]
-) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
+def _csv(tbl: Table, columns: Mapping[str, Sequence[Any]]) -> bytes:
+    """The rows as CSV for ``COPY … (FORMAT csv)``, written by Arrow (C++).
+
+    Arrow writes NULL as an unquoted empty field and an empty string as ``""``, which
+    is exactly how PostgreSQL's CSV format tells them apart.
+    """
+    arrays = {}
+    for name, values in columns.items():
+        kind = tbl.c[name].type.python_type if not isinstance(tbl.c[name].type, Geometry) else str
+        if kind is datetime:
+            arrays[name] = pa.array(values, type=pa.timestamp("us", tz="UTC"))
+        else:
+            arrays[name] = pa.array(values)
+    sink = io.BytesIO()
+    pa_csv.write_csv(pa.table(arrays), sink, pa_csv.WriteOptions(include_header=False))
+    return sink.getvalue()
+
+
+def _copy(conn: Connection, table_name: str, names: str, payload: bytes) -> None:
     dbapi = conn.connection.driver_connection
     assert dbapi is not None
-    values = itemgetter(*columns)
-    with dbapi.cursor() as cur, cur.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(values(row))
+    with (
+        dbapi.cursor() as cur,
+        cur.copy(f'COPY "{table_name}" ({names}) FROM STDIN (FORMAT csv)') as copy,
+    ):
+        for start in range(0, len(payload), 1 << 20):
+            copy.write(payload[start : start + (1 << 20)])

@@ -150,12 +150,24 @@ def _first_hit(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np
     return ip, ig
 
 
+def _lowest_per_point(ip: np.ndarray, ig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For (point, polygon) pairs, the lowest polygon index of each point."""
+    order = np.lexsort((ig, ip))
+    ip, ig = ip[order], ig[order]
+    first = np.concatenate(([True], ip[1:] != ip[:-1])) if ip.size else np.zeros(0, bool)
+    return ip[first], ig[first]
+
+
+#: Annotations of many points: column name -> one value per point.
+Columns = dict[str, list[Any]]
+
+
 def annotate(
     conn: Connection,
     lon: np.ndarray,
     lat: np.ndarray,
     observed_at: Sequence[datetime],
-) -> list[dict[str, Any]]:
+) -> Columns:
     """Annotation values (``COLUMNS`` plus ``annotated_at``) for each lon/lat point.
 
     Args:
@@ -164,17 +176,15 @@ def annotate(
             in force at that moment.
 
     Returns:
-        One dict per point. A point outside every municipality has
+        Columns of one value per point. A point outside every municipality has
         ``municipality_cvegeo`` None; with no river within ``RIVER_SEARCH_RADIUS_M``
         the river fields are None.
     """
     n = len(lon)
-    out: list[dict[str, Any]] = [dict.fromkeys(COLUMNS) for _ in range(n)]
+    out: Columns = {c: [None] * n for c in COLUMNS}
+    out["annotated_at"] = [audit.now()] * n
     if n == 0:
         return out
-    at = audit.now()
-    for row in out:
-        row["annotated_at"] = at
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     points = np.asarray(shapely.points(lon, lat), dtype=object)
@@ -188,28 +198,29 @@ def annotate(
         .order_by(municipalities.c.cvegeo)
     ).all()
     if rows:
-        ip, ig = _first_hit(points, _wkb([r.geom for r in rows]))
-        chosen: dict[int, int] = {}
-        for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
-            if p not in chosen or g < chosen[p]:
-                chosen[p] = g
-        for p, g in chosen.items():
-            out[p]["municipality_cvegeo"] = rows[g].cvegeo
-            out[p]["municipality_name"] = rows[g].name
-        keys = sorted({rows[g].cvegeo for g in chosen.values()})
+        ip, ig = _lowest_per_point(*_first_hit(points, _wkb([r.geom for r in rows])))
+        keys = [r.cvegeo for r in rows]
         zones: dict[str, list[str]] = defaultdict(list)
-        for start in range(0, len(keys), 500):
+        used = sorted({keys[g] for g in set(ig.tolist())})
+        for start in range(0, len(used), 500):
             for member in conn.execute(
                 select(metro_zone_members.c.cvegeo, metro_zones.c.code)
                 .join(metro_zones, metro_zones.c.code == metro_zone_members.c.zone_code)
-                .where(metro_zone_members.c.cvegeo.in_(keys[start : start + 500]))
+                .where(metro_zone_members.c.cvegeo.in_(used[start : start + 500]))
                 .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)
             ):
                 zones[member.cvegeo].append(member.code)
-        for row in out:
-            key = row["municipality_cvegeo"]
-            if key is not None and zones.get(key):
-                row["metro_zone_codes"] = ",".join(zones[key])
+        key_of = np.asarray(keys, dtype=object)
+        name_of = np.asarray([r.name for r in rows], dtype=object)
+        zone_of = np.asarray([",".join(zones[k]) or None for k in keys], dtype=object)
+        for column, values in (
+            ("municipality_cvegeo", key_of),
+            ("municipality_name", name_of),
+            ("metro_zone_codes", zone_of),
+        ):
+            filled = np.full(n, None, dtype=object)
+            filled[ip] = values[ig]
+            out[column] = filled.tolist()
 
     # claims in force at the observation time
     claim_rows = conn.execute(
@@ -226,65 +237,67 @@ def annotate(
             if claim.valid_from <= when and (claim.valid_to is None or claim.valid_to > when):
                 held[p].add(claim.cvegeo)
         for p, keys_held in held.items():
-            out[p]["claim_cvegeos"] = ",".join(sorted(keys_held))
+            out["claim_cvegeos"][p] = ",".join(sorted(keys_held))
 
     _add_disputes(conn, points, box, out)
     _add_rivers(conn, lon, lat, out)
     return out
 
 
-def _add_disputes(
-    conn: Connection, points: np.ndarray, box: BBox, out: list[dict[str, Any]]
-) -> None:
+def _add_disputes(conn: Connection, points: np.ndarray, box: BBox, out: Columns) -> None:
     # disputed zone (the one with the lowest id when zones overlap)
-    zones_open = load_disputed_zones(conn, box)
-    if zones_open:
-        ip, ig = _first_hit(points, np.asarray([z.geom for z in zones_open], dtype=object))
-        picked: dict[int, DisputedZone] = {}
-        for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
-            zone = zones_open[g]
-            if p not in picked or zone.id < picked[p].id:
-                picked[p] = zone
-        for p, zone in picked.items():
-            out[p]["disputed_zone_id"] = zone.id
-            out[p]["dispute"] = dispute_text(zone.parties)
+    zones_open = load_disputed_zones(conn, box)  # ordered by id
+    if not zones_open:
+        return
+    ip, ig = _lowest_per_point(
+        *_first_hit(points, np.asarray([z.geom for z in zones_open], dtype=object))
+    )
+    for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
+        out["disputed_zone_id"][p] = zones_open[g].id
+        out["dispute"][p] = dispute_text(zones_open[g].parties)
 
 
-def _add_rivers(
-    conn: Connection, lon: np.ndarray, lat: np.ndarray, out: list[dict[str, Any]]
-) -> None:
-    dialect = conn.dialect
+def _add_rivers(conn: Connection, lon: np.ndarray, lat: np.ndarray, out: Columns) -> None:
     # nearest river within the search radius, measured in EPSG:6372
     river_rows = conn.execute(
         select(rivers.c.id, rivers.c.name, rivers.c.federal_zone_width_m, rivers.c.geom)
-        .where(bbox_candidates(dialect, rivers, _bbox(lon, lat, RIVER_SEARCH_RADIUS_M)))
+        .where(bbox_candidates(conn.dialect, rivers, _bbox(lon, lat, RIVER_SEARCH_RADIUS_M)))
         .order_by(rivers.c.id)
     ).all()
-    if river_rows:
-        lines = shapely.transform(_wkb([r.geom for r in river_rows]), _project)
-        x, y = _TO_METRIC.transform(lon, lat)
-        measures = measure_against_rivers(
-            shapely.points(x, y), lines, max_distance_m=RIVER_SEARCH_RADIUS_M
-        )
-        for p in np.flatnonzero(measures.line >= 0).tolist():
-            river = river_rows[int(measures.line[p])]
-            distance = float(measures.distance_m[p])
-            row = out[p]
-            row["river_id"] = river.id
-            row["river_name"] = river.name
-            row["river_distance_m"] = round(distance, 2)
-            row["chainage_m"] = round(float(measures.chainage_m[p]), 2)
-            row["bank_side"] = measures.side[p] or None
-            row["in_federal_zone"] = distance <= river.federal_zone_width_m
+    if not river_rows:
+        return
+    lines = shapely.transform(_wkb([r.geom for r in river_rows]), _project)
+    x, y = _TO_METRIC.transform(lon, lat)
+    measures = measure_against_rivers(
+        np.asarray(shapely.points(x, y), dtype=object), lines, max_distance_m=RIVER_SEARCH_RADIUS_M
+    )
+    found = np.flatnonzero(measures.line >= 0)
+    if found.size == 0:
+        return
+    which = measures.line[found]
+    distance = measures.distance_m[found]
+    width = np.asarray([r.federal_zone_width_m for r in river_rows])[which]
+    values = {
+        "river_id": np.asarray([r.id for r in river_rows], dtype=object)[which],
+        "river_name": np.asarray([r.name for r in river_rows], dtype=object)[which],
+        "river_distance_m": np.round(distance, 2),
+        "chainage_m": np.round(measures.chainage_m[found], 2),
+        "bank_side": np.asarray([side or None for side in measures.side[found]], dtype=object),
+        "in_federal_zone": distance <= width,
+    }
+    for column, column_values in values.items():
+        filled = np.full(len(lon), None, dtype=object)
+        filled[found] = column_values
+        out[column] = filled.tolist()
 
 
 def river_and_dispute(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
     """The river and dispute part of an annotation for one point (for ``/lookup``)."""
-    out: list[dict[str, Any]] = [dict.fromkeys(COLUMNS)]
+    out: Columns = {c: [None] for c in COLUMNS}
     x, y = np.array([lon]), np.array([lat])
     _add_disputes(conn, np.asarray(shapely.points(x, y), dtype=object), _bbox(x, y), out)
     _add_rivers(conn, x, y, out)
-    return out[0]
+    return {c: v[0] for c, v in out.items()}
 
 
 def _project(xy: np.ndarray) -> np.ndarray:
@@ -353,9 +366,11 @@ def refresh(
         [r.observed_at for r in current],
     )
     changed = []
-    for row, new in zip(current, fresh, strict=True):
-        if unannotated or any(_differs(row._mapping[c], new[c]) for c in COLUMNS):
-            changed.append({"k": row.id, **{f"v_{c}": new[c] for c in (*COLUMNS, "annotated_at")}})
+    for k, row in enumerate(current):
+        if unannotated or any(_differs(row._mapping[c], fresh[c][k]) for c in COLUMNS):
+            changed.append(
+                {"k": row.id, **{f"v_{c}": fresh[c][k] for c in (*COLUMNS, "annotated_at")}}
+            )
     if changed:
         conn.execute(
             update(inspections)

@@ -24,7 +24,7 @@ from layers.dialects import insert_new, one_of, one_of_chunk
 from layers.engine import write_connection
 from layers.geometry_io import points_to_db
 from layers.inspections import photos as photo_store
-from layers.inspections.annotate import COLUMNS, annotate
+from layers.inspections.annotate import annotate
 from layers.schema import (
     inspection_categories,
     inspection_events,
@@ -117,35 +117,32 @@ def save(
             fresh.append(n)
     if not fresh:
         return result
-    lon = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
-    lat = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
-    notes = annotate(conn, lon, lat, [subs[n].observed_at for n in fresh])
-    geoms = points_to_db(lon, lat)
+    picked = [subs[n] for n in fresh]
+    lon = np.fromiter((s.lon for s in picked), float, len(picked))
+    lat = np.fromiter((s.lat for s in picked), float, len(picked))
+    observed = [s.observed_at for s in picked]
+    notes = annotate(conn, lon, lat, observed)
     now = audit.now()
-    rows = []
-    for n, note, geom in zip(fresh, notes, geoms, strict=True):
-        sub = subs[n]
-        rows.append(
-            {
-                "id": sub.id,
-                "observed_at": sub.observed_at,
-                "category": sub.category,
-                "severity": sub.severity,
-                "description": sub.description,
-                "gps_accuracy_m": sub.gps_accuracy_m,
-                "inspector": sub.inspector,
-                "source": source,
-                "created_at": now,
-                "geom": geom,
-                "recorded_by": recorded_by,
-                "content_sha256": shas[n],
-                "import_run_id": import_run_id,
-                "review_status": "pending",
-                "follow_up_status": "open",
-                **note,
-            }
-        )
-    inserted = insert_new(conn, inspections, rows)
+    count = len(picked)
+    columns: dict[str, list[Any]] = {
+        "id": [s.id for s in picked],
+        "observed_at": observed,
+        "category": [s.category for s in picked],
+        "severity": [s.severity for s in picked],
+        "description": [s.description for s in picked],
+        "gps_accuracy_m": [s.gps_accuracy_m for s in picked],
+        "inspector": [s.inspector for s in picked],
+        "source": [source] * count,
+        "created_at": [now] * count,
+        "geom": points_to_db(lon, lat),
+        "recorded_by": [recorded_by] * count,
+        "content_sha256": [shas[n] for n in fresh],
+        "import_run_id": [import_run_id] * count,
+        "review_status": ["pending"] * count,
+        "follow_up_status": ["open"] * count,
+        **notes,
+    }
+    inserted = insert_new(conn, inspections, columns)
     raced = [n for n in fresh if subs[n].id not in inserted]
     if raced:  # a concurrent transaction stored these ids first: compare with what it stored
         now_known = existing_fingerprints(conn, [subs[n].id for n in raced])
@@ -262,11 +259,6 @@ def get(conn: Connection, inspection_id: str) -> dict[str, Any]:
         "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
         "properties": props,
     }
-
-
-def annotation_of(record: dict[str, Any]) -> dict[str, Any]:
-    props = record["properties"]
-    return {c: props[c] for c in COLUMNS}
 
 
 def history(conn: Connection, inspection_id: str) -> list[dict[str, Any]]:
