@@ -226,7 +226,7 @@ def concurrency(url: str, clients: int, posts: int) -> None:
                 base_url=base, headers={"Authorization": f"Bearer {tokens[n]}"}, timeout=60
             ) as http:
                 for i in range(posts):
-                    body = {
+                    body: dict[str, object] = {
                         "type": "Feature",
                         "id": str(uuid.UUID(int=rnd.getrandbits(122), version=4)),
                         "geometry": {

@@ -17,6 +17,7 @@ GEOS does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,8 @@ class RiverMeasures:
 
 
 def measure_against_rivers(
-    points: np.ndarray | list[BaseGeometry],
-    lines: np.ndarray | list[BaseGeometry],
+    points: np.ndarray | Sequence[BaseGeometry],
+    lines: np.ndarray | Sequence[BaseGeometry],
     *,
     max_distance_m: float,
 ) -> RiverMeasures:

@@ -8,8 +8,10 @@ planner uses it by itself: SpatiaLite needs the candidate rows asked of the
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from queue import Queue
+from threading import Thread
 from typing import Any
 
 import psycopg
@@ -282,6 +284,97 @@ def _copy_new(
         f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{key}"'
     )
     return {r[0] for r in inserted}
+
+
+def insert_new_batches(
+    conn: Connection,
+    tbl: Table,
+    batches: Iterator[Mapping[str, Sequence[Any]]],
+    *,
+    total: int,
+    key: str = "id",
+    done: Callable[[int], None] | None = None,
+) -> set[Any]:
+    """``insert_new`` for rows produced batch by batch; returns the keys inserted.
+
+    On PostgreSQL, when ``total`` reaches ``COPY_THRESHOLD``, a worker thread produces
+    the batches (and their CSV) while this thread streams them through one ``COPY``:
+    the database's work (indexes, WAL) runs beside the client's, not after it. The
+    batches must not use ``conn``. ``done(n)`` is called as rows reach the database.
+    """
+    if not (conn.dialect.name == "postgresql" and total >= COPY_THRESHOLD):
+        inserted: set[Any] = set()
+        for columns in batches:
+            inserted |= insert_new(conn, tbl, columns, key)
+            if done is not None:
+                done(len(columns[key]))
+        return inserted
+    queue: Queue[tuple[str, bytes, list[Any]] | BaseException | None] = Queue(maxsize=2)
+
+    def produce() -> None:
+        try:
+            for columns in batches:
+                names = ", ".join(f'"{c}"' for c in columns)
+                queue.put((names, _csv(tbl, columns), list(columns[key])))
+            queue.put(None)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            queue.put(exc)
+
+    worker = Thread(target=produce, name="linde-copy-producer", daemon=True)
+    worker.start()
+    sent: list[tuple[str, bytes, list[Any]]] = []
+
+    def take() -> tuple[str, bytes, list[Any]] | None:
+        item = queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is not None:
+            sent.append(item)
+        return item
+
+    first = take()
+    if first is None:
+        return set()
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    savepoint = conn.begin_nested()
+    try:
+        with (
+            dbapi.cursor() as cur,
+            cur.copy(f'COPY "{tbl.name}" ({first[0]}) FROM STDIN (FORMAT csv)') as copy,
+        ):
+            item: tuple[str, bytes, list[Any]] | None = first
+            while item is not None:
+                payload = item[1]
+                for start in range(0, len(payload), 1 << 20):
+                    copy.write(payload[start : start + (1 << 20)])
+                if done is not None:
+                    done(len(item[2]))
+                item = take()
+    except psycopg.errors.UniqueViolation:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+        worker.join()
+        return {k for _, _, keys in sent for k in keys}
+    # a concurrent writer took some keys: the slow path, for everything sent so far and after
+    while take() is not None:
+        pass
+    worker.join()
+    names = sent[0][0]
+    staging = f"linde_staging_{tbl.name}"
+    conn.exec_driver_sql(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+        f'(LIKE "{tbl.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
+    )
+    conn.exec_driver_sql(f'TRUNCATE "{staging}"')
+    for _, payload, _ in sent:
+        _copy(conn, staging, names, payload)
+    result = conn.exec_driver_sql(
+        f'INSERT INTO "{tbl.name}" ({names}) SELECT {names} FROM "{staging}" '
+        f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{key}"'
+    )
+    return {r[0] for r in result}
 
 
 def _csv(tbl: Table, columns: Mapping[str, Sequence[Any]]) -> bytes:

@@ -400,33 +400,38 @@ def import_inspections(
         summary.run_id = run.id
         summary.refused = list(problems.items)
         progress(0, len(good))
-        for start in range(0, len(good), _BATCH):
-            batch = good[start : start + _BATCH]
-            result = store.save(
-                conn,
-                [s for _, s in batch],
-                recorded_by=actor,
-                source=f"import: {path.name}",
-                import_run_id=run.id,
+        written = 0
+
+        def advance(rows_done: int) -> None:
+            nonlocal written
+            written += rows_done
+            progress(written, len(good))
+
+        result = store.save(
+            conn,
+            [s for _, s in good],
+            recorded_by=actor,
+            source=f"import: {path.name}",
+            import_run_id=run.id,
+            batch_size=_BATCH,
+            progress=advance,
+        )
+        conflicts = [
+            Problem(
+                "id", f"{good[n][1].id} is taken by an inspection with other content", good[n][0]
             )
-            conflicts = [
-                Problem(
-                    "id",
-                    f"{batch[n][1].id} is taken by an inspection with other content",
-                    batch[n][0],
-                )
-                for n, _ in result.conflicts
-            ]
-            if conflicts and mode == "all":
-                raise ImportRejected(
-                    f"{len(conflicts)} row(s) reuse an id with different content; nothing was "
-                    "imported:\n" + "\n".join(map(str, conflicts[:20])),
-                    problems=conflicts,
-                )
-            summary.refused.extend(conflicts)
-            summary.created += len(result.created)
-            summary.unchanged += len(result.unchanged)
-            progress(start + len(batch), len(good))
+            for n, _ in result.conflicts
+        ]
+        if conflicts and mode == "all":
+            raise ImportRejected(
+                f"{len(conflicts)} row(s) reuse an id with different content; nothing was "
+                "imported:\n" + "\n".join(map(str, conflicts[:20])),
+                problems=conflicts,
+            )
+        summary.refused.extend(conflicts)
+        summary.created = len(result.created)
+        summary.unchanged = len(result.unchanged)
+        progress(len(good), len(good))
         run.summary = summary
         finished = run.finish()
         assert isinstance(finished, InspectionImportSummary)

@@ -162,6 +162,161 @@ def _lowest_per_point(ip: np.ndarray, ig: np.ndarray) -> tuple[np.ndarray, np.nd
 Columns = dict[str, list[Any]]
 
 
+@dataclass
+class Reference:
+    """The reference layers around a set of points, loaded once, queried many times.
+
+    ``load`` reads what meets the points' bounding box (rivers: widened by the search
+    radius); ``annotate`` then needs no database, so a large import can annotate batch
+    after batch while earlier batches stream to the database.
+    """
+
+    muni_keys: np.ndarray
+    muni_names: np.ndarray
+    muni_zones: np.ndarray
+    muni_geoms: np.ndarray
+    claim_rows: list[Any]
+    claim_geoms: np.ndarray
+    zones: list[DisputedZone]
+    river_ids: np.ndarray
+    river_names: np.ndarray
+    river_widths: np.ndarray
+    river_lines_m: np.ndarray
+
+    @classmethod
+    def load(
+        cls, conn: Connection, lon: np.ndarray, lat: np.ndarray, *, boundaries: bool = True
+    ) -> Reference:
+        """Read the layers around the points; ``boundaries=False`` skips municipalities
+        and claims (``/lookup`` has its own queries for them)."""
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        empty = np.empty(0, dtype=object)
+        if lon.size == 0:
+            return cls(empty, empty, empty, empty, [], empty, [], empty, empty, empty, empty)
+        box = _bbox(lon, lat)
+        dialect = conn.dialect
+        rows: list[Any] = []
+        claim_rows: list[Any] = []
+        zones: dict[str, list[str]] = defaultdict(list)
+        if boundaries:
+            rows = list(
+                conn.execute(
+                    select(municipalities.c.cvegeo, municipalities.c.name, municipalities.c.geom)
+                    .where(bbox_candidates(dialect, municipalities, box))
+                    .order_by(municipalities.c.cvegeo)
+                ).all()
+            )
+            keys = [r.cvegeo for r in rows]
+            for start in range(0, len(keys), 500):
+                for member in conn.execute(
+                    select(metro_zone_members.c.cvegeo, metro_zones.c.code)
+                    .join(metro_zones, metro_zones.c.code == metro_zone_members.c.zone_code)
+                    .where(metro_zone_members.c.cvegeo.in_(keys[start : start + 500]))
+                    .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)
+                ):
+                    zones[member.cvegeo].append(member.code)
+            claim_rows = list(
+                conn.execute(
+                    select(
+                        claims.c.cvegeo, claims.c.valid_from, claims.c.valid_to, claims.c.geom
+                    ).where(bbox_candidates(dialect, claims, box))
+                ).all()
+            )
+        river_rows = conn.execute(
+            select(rivers.c.id, rivers.c.name, rivers.c.federal_zone_width_m, rivers.c.geom)
+            .where(bbox_candidates(dialect, rivers, _bbox(lon, lat, RIVER_SEARCH_RADIUS_M)))
+            .order_by(rivers.c.id)
+        ).all()
+        return cls(
+            muni_keys=np.asarray([r.cvegeo for r in rows], dtype=object),
+            muni_names=np.asarray([r.name for r in rows], dtype=object),
+            muni_zones=np.asarray([",".join(zones[r.cvegeo]) or None for r in rows], dtype=object),
+            muni_geoms=_wkb([r.geom for r in rows]),
+            claim_rows=claim_rows,
+            claim_geoms=_wkb([r.geom for r in claim_rows]),
+            zones=load_disputed_zones(conn, box),
+            river_ids=np.asarray([r.id for r in river_rows], dtype=object),
+            river_names=np.asarray([r.name for r in river_rows], dtype=object),
+            river_widths=np.asarray([r.federal_zone_width_m for r in river_rows], dtype=float),
+            river_lines_m=np.asarray(
+                shapely.transform(_wkb([r.geom for r in river_rows]), _project), dtype=object
+            ),
+        )
+
+    def annotate(
+        self, lon: np.ndarray, lat: np.ndarray, observed_at: Sequence[datetime]
+    ) -> Columns:
+        """Annotation columns (``COLUMNS`` plus ``annotated_at``) for each point."""
+        n = len(lon)
+        out: Columns = {c: [None] * n for c in COLUMNS}
+        out["annotated_at"] = [audit.now()] * n
+        if n == 0:
+            return out
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        points = np.asarray(shapely.points(lon, lat), dtype=object)
+        # official municipality: the first by key among those holding the point (as /lookup)
+        if self.muni_geoms.size:
+            ip, ig = _lowest_per_point(*_first_hit(points, self.muni_geoms))
+            for column, values in (
+                ("municipality_cvegeo", self.muni_keys),
+                ("municipality_name", self.muni_names),
+                ("metro_zone_codes", self.muni_zones),
+            ):
+                filled = np.full(n, None, dtype=object)
+                filled[ip] = values[ig]
+                out[column] = filled.tolist()
+        # claims in force at the observation time
+        if self.claim_geoms.size:
+            ip, ig = _first_hit(points, self.claim_geoms)
+            held: dict[int, set[str]] = defaultdict(set)
+            for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
+                claim = self.claim_rows[g]
+                when = observed_at[p]
+                if claim.valid_from <= when and (claim.valid_to is None or claim.valid_to > when):
+                    held[p].add(claim.cvegeo)
+            for p, keys_held in held.items():
+                out["claim_cvegeos"][p] = ",".join(sorted(keys_held))
+        # disputed zone (the one with the lowest id when zones overlap; zones come by id)
+        if self.zones:
+            ip, ig = _lowest_per_point(
+                *_first_hit(points, np.asarray([z.geom for z in self.zones], dtype=object))
+            )
+            for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
+                out["disputed_zone_id"][p] = self.zones[g].id
+                out["dispute"][p] = dispute_text(self.zones[g].parties)
+        if self.river_lines_m.size:
+            self._add_rivers(lon, lat, out)
+        return out
+
+    def _add_rivers(self, lon: np.ndarray, lat: np.ndarray, out: Columns) -> None:
+        # nearest river within the search radius, measured in EPSG:6372
+        x, y = _TO_METRIC.transform(lon, lat)
+        measures = measure_against_rivers(
+            np.asarray(shapely.points(x, y), dtype=object),
+            self.river_lines_m,
+            max_distance_m=RIVER_SEARCH_RADIUS_M,
+        )
+        found = np.flatnonzero(measures.line >= 0)
+        if found.size == 0:
+            return
+        which = measures.line[found]
+        distance = measures.distance_m[found]
+        values = {
+            "river_id": self.river_ids[which],
+            "river_name": self.river_names[which],
+            "river_distance_m": np.round(distance, 2),
+            "chainage_m": np.round(measures.chainage_m[found], 2),
+            "bank_side": np.asarray([side or None for side in measures.side[found]], dtype=object),
+            "in_federal_zone": distance <= self.river_widths[which],
+        }
+        for column, column_values in values.items():
+            filled = np.full(len(lon), None, dtype=object)
+            filled[found] = column_values
+            out[column] = filled.tolist()
+
+
 def annotate(
     conn: Connection,
     lon: np.ndarray,
@@ -180,123 +335,13 @@ def annotate(
         ``municipality_cvegeo`` None; with no river within ``RIVER_SEARCH_RADIUS_M``
         the river fields are None.
     """
-    n = len(lon)
-    out: Columns = {c: [None] * n for c in COLUMNS}
-    out["annotated_at"] = [audit.now()] * n
-    if n == 0:
-        return out
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    points = np.asarray(shapely.points(lon, lat), dtype=object)
-    box = _bbox(lon, lat)
-    dialect = conn.dialect
-
-    # official municipality: the first by key among those holding the point (as /lookup)
-    rows = conn.execute(
-        select(municipalities.c.cvegeo, municipalities.c.name, municipalities.c.geom)
-        .where(bbox_candidates(dialect, municipalities, box))
-        .order_by(municipalities.c.cvegeo)
-    ).all()
-    if rows:
-        ip, ig = _lowest_per_point(*_first_hit(points, _wkb([r.geom for r in rows])))
-        keys = [r.cvegeo for r in rows]
-        zones: dict[str, list[str]] = defaultdict(list)
-        used = sorted({keys[g] for g in set(ig.tolist())})
-        for start in range(0, len(used), 500):
-            for member in conn.execute(
-                select(metro_zone_members.c.cvegeo, metro_zones.c.code)
-                .join(metro_zones, metro_zones.c.code == metro_zone_members.c.zone_code)
-                .where(metro_zone_members.c.cvegeo.in_(used[start : start + 500]))
-                .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)
-            ):
-                zones[member.cvegeo].append(member.code)
-        key_of = np.asarray(keys, dtype=object)
-        name_of = np.asarray([r.name for r in rows], dtype=object)
-        zone_of = np.asarray([",".join(zones[k]) or None for k in keys], dtype=object)
-        for column, values in (
-            ("municipality_cvegeo", key_of),
-            ("municipality_name", name_of),
-            ("metro_zone_codes", zone_of),
-        ):
-            filled = np.full(n, None, dtype=object)
-            filled[ip] = values[ig]
-            out[column] = filled.tolist()
-
-    # claims in force at the observation time
-    claim_rows = conn.execute(
-        select(claims.c.cvegeo, claims.c.valid_from, claims.c.valid_to, claims.c.geom).where(
-            bbox_candidates(dialect, claims, box)
-        )
-    ).all()
-    if claim_rows:
-        ip, ig = _first_hit(points, _wkb([r.geom for r in claim_rows]))
-        held: dict[int, set[str]] = defaultdict(set)
-        for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
-            claim = claim_rows[g]
-            when = observed_at[p]
-            if claim.valid_from <= when and (claim.valid_to is None or claim.valid_to > when):
-                held[p].add(claim.cvegeo)
-        for p, keys_held in held.items():
-            out["claim_cvegeos"][p] = ",".join(sorted(keys_held))
-
-    _add_disputes(conn, points, box, out)
-    _add_rivers(conn, lon, lat, out)
-    return out
-
-
-def _add_disputes(conn: Connection, points: np.ndarray, box: BBox, out: Columns) -> None:
-    # disputed zone (the one with the lowest id when zones overlap)
-    zones_open = load_disputed_zones(conn, box)  # ordered by id
-    if not zones_open:
-        return
-    ip, ig = _lowest_per_point(
-        *_first_hit(points, np.asarray([z.geom for z in zones_open], dtype=object))
-    )
-    for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
-        out["disputed_zone_id"][p] = zones_open[g].id
-        out["dispute"][p] = dispute_text(zones_open[g].parties)
-
-
-def _add_rivers(conn: Connection, lon: np.ndarray, lat: np.ndarray, out: Columns) -> None:
-    # nearest river within the search radius, measured in EPSG:6372
-    river_rows = conn.execute(
-        select(rivers.c.id, rivers.c.name, rivers.c.federal_zone_width_m, rivers.c.geom)
-        .where(bbox_candidates(conn.dialect, rivers, _bbox(lon, lat, RIVER_SEARCH_RADIUS_M)))
-        .order_by(rivers.c.id)
-    ).all()
-    if not river_rows:
-        return
-    lines = shapely.transform(_wkb([r.geom for r in river_rows]), _project)
-    x, y = _TO_METRIC.transform(lon, lat)
-    measures = measure_against_rivers(
-        np.asarray(shapely.points(x, y), dtype=object), lines, max_distance_m=RIVER_SEARCH_RADIUS_M
-    )
-    found = np.flatnonzero(measures.line >= 0)
-    if found.size == 0:
-        return
-    which = measures.line[found]
-    distance = measures.distance_m[found]
-    width = np.asarray([r.federal_zone_width_m for r in river_rows])[which]
-    values = {
-        "river_id": np.asarray([r.id for r in river_rows], dtype=object)[which],
-        "river_name": np.asarray([r.name for r in river_rows], dtype=object)[which],
-        "river_distance_m": np.round(distance, 2),
-        "chainage_m": np.round(measures.chainage_m[found], 2),
-        "bank_side": np.asarray([side or None for side in measures.side[found]], dtype=object),
-        "in_federal_zone": distance <= width,
-    }
-    for column, column_values in values.items():
-        filled = np.full(len(lon), None, dtype=object)
-        filled[found] = column_values
-        out[column] = filled.tolist()
+    return Reference.load(conn, lon, lat).annotate(lon, lat, observed_at)
 
 
 def river_and_dispute(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
     """The river and dispute part of an annotation for one point (for ``/lookup``)."""
-    out: Columns = {c: [None] for c in COLUMNS}
     x, y = np.array([lon]), np.array([lat])
-    _add_disputes(conn, np.asarray(shapely.points(x, y), dtype=object), _bbox(x, y), out)
-    _add_rivers(conn, x, y, out)
+    out = Reference.load(conn, x, y, boundaries=False).annotate(x, y, [audit.now()])
     return {c: v[0] for c, v in out.items()}
 
 

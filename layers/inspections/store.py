@@ -9,7 +9,7 @@ compares the others' content fingerprint: the same content is the same inspectio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from geo.errors import Conflict, InvalidInput, NotFound, Problem
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES, Submission, check_fields
 from layers import audit
-from layers.dialects import insert_new, one_of, one_of_chunk
+from layers.dialects import insert_new_batches, one_of, one_of_chunk
 from layers.engine import write_connection
 from layers.geometry_io import points_to_db
 from layers.inspections import photos as photo_store
-from layers.inspections.annotate import annotate
+from layers.inspections.annotate import Reference
 from layers.schema import (
     inspection_categories,
     inspection_events,
@@ -88,11 +88,15 @@ def save(
     source: str,
     import_run_id: int | None = None,
     photos: Sequence[Sequence[photo_store.Photo]] | None = None,
+    batch_size: int = 20_000,
+    progress: Callable[[int], None] | None = None,
 ) -> SaveResult:
     """Insert the submissions not stored yet, annotated, inside the caller's transaction.
 
     Submissions must be checked already (``geo.inspections.check_fields``). Nothing is
-    audited here; callers record one entry per request or import.
+    audited here; callers record one entry per request or import. The reference
+    layers are read once; rows are annotated and written ``batch_size`` at a time,
+    and ``progress(n)`` is called as each batch reaches the database.
     """
     result = SaveResult()
     if not subs:
@@ -117,32 +121,39 @@ def save(
             fresh.append(n)
     if not fresh:
         return result
-    picked = [subs[n] for n in fresh]
-    lon = np.fromiter((s.lon for s in picked), float, len(picked))
-    lat = np.fromiter((s.lat for s in picked), float, len(picked))
-    observed = [s.observed_at for s in picked]
-    notes = annotate(conn, lon, lat, observed)
+    lon_all = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
+    lat_all = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
+    reference = Reference.load(conn, lon_all, lat_all)
     now = audit.now()
-    count = len(picked)
-    columns: dict[str, list[Any]] = {
-        "id": [s.id for s in picked],
-        "observed_at": observed,
-        "category": [s.category for s in picked],
-        "severity": [s.severity for s in picked],
-        "description": [s.description for s in picked],
-        "gps_accuracy_m": [s.gps_accuracy_m for s in picked],
-        "inspector": [s.inspector for s in picked],
-        "source": [source] * count,
-        "created_at": [now] * count,
-        "geom": points_to_db(lon, lat),
-        "recorded_by": [recorded_by] * count,
-        "content_sha256": [shas[n] for n in fresh],
-        "import_run_id": [import_run_id] * count,
-        "review_status": ["pending"] * count,
-        "follow_up_status": ["open"] * count,
-        **notes,
-    }
-    inserted = insert_new(conn, inspections, columns)
+
+    def batches() -> Iterator[dict[str, list[Any]]]:
+        # runs in a worker thread on PostgreSQL: no use of ``conn`` in here
+        for start in range(0, len(fresh), batch_size):
+            chosen = fresh[start : start + batch_size]
+            picked = [subs[n] for n in chosen]
+            lon, lat = lon_all[start : start + batch_size], lat_all[start : start + batch_size]
+            observed = [s.observed_at for s in picked]
+            count = len(picked)
+            yield {
+                "id": [s.id for s in picked],
+                "observed_at": observed,
+                "category": [s.category for s in picked],
+                "severity": [s.severity for s in picked],
+                "description": [s.description for s in picked],
+                "gps_accuracy_m": [s.gps_accuracy_m for s in picked],
+                "inspector": [s.inspector for s in picked],
+                "source": [source] * count,
+                "created_at": [now] * count,
+                "geom": points_to_db(lon, lat),
+                "recorded_by": [recorded_by] * count,
+                "content_sha256": [shas[n] for n in chosen],
+                "import_run_id": [import_run_id] * count,
+                "review_status": ["pending"] * count,
+                "follow_up_status": ["open"] * count,
+                **reference.annotate(lon, lat, observed),
+            }
+
+    inserted = insert_new_batches(conn, inspections, batches(), total=len(fresh), done=progress)
     raced = [n for n in fresh if subs[n].id not in inserted]
     if raced:  # a concurrent transaction stored these ids first: compare with what it stored
         now_known = existing_fingerprints(conn, [subs[n].id for n in raced])
