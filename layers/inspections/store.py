@@ -101,18 +101,26 @@ def save(
     result = SaveResult()
     if not subs:
         return result
-    shas = [s.content_sha256() for s in subs]
+    # fingerprints are computed where needed: here for ids already taken, and for new
+    # rows in the batch producer (a worker thread on PostgreSQL, beside the COPY)
+    shas: dict[int, str] = {}
+
+    def sha(n: int) -> str:
+        if n not in shas:
+            shas[n] = subs[n].content_sha256()
+        return shas[n]
+
     known = existing_fingerprints(conn, [s.id for s in subs])
     fresh: list[int] = []
     seen: dict[str, int] = {}
     for n, sub in enumerate(subs):
         if sub.id in known:
-            if known[sub.id] == shas[n]:
+            if known[sub.id] == sha(n):
                 result.unchanged.append(sub.id)
             else:
                 result.conflicts.append((n, sub.id))
         elif sub.id in seen:  # the same id twice in one batch
-            if shas[seen[sub.id]] == shas[n]:
+            if sha(seen[sub.id]) == sha(n):
                 result.unchanged.append(sub.id)
             else:
                 result.conflicts.append((n, sub.id))
@@ -146,7 +154,7 @@ def save(
                 "created_at": [now] * count,
                 "geom": points_to_db(lon, lat),
                 "recorded_by": [recorded_by] * count,
-                "content_sha256": [shas[n] for n in chosen],
+                "content_sha256": [sha(n) for n in chosen],
                 "import_run_id": [import_run_id] * count,
                 "review_status": ["pending"] * count,
                 "follow_up_status": ["open"] * count,
@@ -158,7 +166,7 @@ def save(
     if raced:  # a concurrent transaction stored these ids first: compare with what it stored
         now_known = existing_fingerprints(conn, [subs[n].id for n in raced])
         for n in raced:
-            if now_known.get(subs[n].id) == shas[n]:
+            if now_known.get(subs[n].id) == sha(n):
                 result.unchanged.append(subs[n].id)
             else:
                 result.conflicts.append((n, subs[n].id))
