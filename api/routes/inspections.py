@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
@@ -173,7 +174,7 @@ async def create_inspection(
         photos_dir=settings.resolved_photos_dir(),
     )
     return JSONResponse(
-        json.loads(json.dumps(record, default=str)),
+        jsonable_encoder(record),
         status_code=201 if created else 200,
         headers={"Location": f"/inspections/{record['id']}"},
     )
