@@ -660,3 +660,46 @@ def test_save_is_idempotent_within_one_batch(fresh: Database) -> None:
     with write_connection(fresh.engine) as conn:
         result = store.save(conn, [sub, sub], recorded_by="t", source="t")
     assert (len(result.created), len(result.unchanged)) == (1, 1)
+
+
+def test_large_import_goes_through_the_bulk_path(fresh: Database, tmp_path: Path) -> None:
+    """Enough rows for COPY on PostGIS (executemany on SpatiaLite); values survive exactly."""
+    n = 2500
+    lines = ["id,lon,lat,observed_at,category,severity,description,gps_accuracy_m"]
+    for k in range(n):
+        description = "" if k % 3 == 0 else ("" if k % 3 == 1 else f'dice "hola", línea {k}')
+        accuracy = "" if k % 2 else f"{k % 50}.5"
+        lines.append(
+            f"{uuid.UUID(int=k + 1)},{-96.80 + k * 0.00005:.6f},{17.02 + k * 0.00003:.6f},"
+            f"2024-02-01T08:00:00-06:00,solid_waste,{1 + k % 5},"
+            + (f'"{description.replace(chr(34), chr(34) * 2)}"' if description else "")
+            + f",{accuracy}"
+        )
+    path = write(tmp_path / "lote_grande.csv", "\n".join(lines) + "\n")
+    summary = import_inspections(fresh.engine, path, actor="test")
+    assert (summary.created, summary.unchanged) == (n, 0)
+    assert import_inspections(fresh.engine, path, actor="test").unchanged == n
+    with fresh.engine.connect() as conn:
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                select(
+                    inspections.c.id,
+                    inspections.c.description,
+                    inspections.c.gps_accuracy_m,
+                    inspections.c.observed_at,
+                    inspections.c.municipality_cvegeo,
+                    inspections.c.review_status,
+                    inspections.c.annotated_at,
+                )
+            )
+        }
+    assert len(rows) == n
+    sample = rows[str(uuid.UUID(int=3))]  # k = 2
+    assert sample.description == 'dice "hola", línea 2'
+    assert sample.gps_accuracy_m == 2.5
+    assert sample.observed_at == datetime(2024, 2, 1, 14, 0, tzinfo=UTC)
+    assert rows[str(uuid.UUID(int=2))].gps_accuracy_m is None  # k = 1: empty is NULL
+    assert rows[str(uuid.UUID(int=1))].description is None  # k = 0: empty cell, no text
+    assert all(r.review_status == "pending" and r.annotated_at is not None for r in rows.values())
+    assert sum(r.municipality_cvegeo is not None for r in rows.values()) > n * 0.9

@@ -7,7 +7,8 @@ and the nearest river with distance, chainage, bank side and whether the point i
 inside that river's federal zone (see ``geo.rivers`` for the direction rule).
 
 The reference layers are read once per call for the points' bounding box and the
-point-in-polygon and nearest-line work is done vectorised with Shapely's STRtree,
+point-in-polygon and nearest-line work is done vectorised with Shapely (prepared
+polygons asked about coordinate arrays; an STRtree of river segments),
 so annotating 100,000 points costs a handful of queries, not 100,000.
 
 Consistency: annotations are written in the same transaction as the inspection,
@@ -135,19 +136,28 @@ def _wkb(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _first_hit(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(point index, polygon index) pairs where a polygon holds the point (edges included)."""
-    if polygons.size == 0:
+def _holding(
+    polygons: np.ndarray, lon: np.ndarray, lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(point index, polygon index) pairs where a polygon holds the point, edges included.
+
+    Few polygons, many points: each polygon is prepared once and asked about the
+    coordinates inside its bounding box (``intersects_xy``), with no Point objects made.
+    """
+    found_points: list[np.ndarray] = []
+    found_polygons: list[np.ndarray] = []
+    for g, polygon in enumerate(polygons):
+        x0, y0, x1, y1 = polygon.bounds
+        candidates = np.flatnonzero((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))
+        if candidates.size == 0:
+            continue
+        shapely.prepare(polygon)
+        inside = candidates[shapely.intersects_xy(polygon, lon[candidates], lat[candidates])]
+        found_points.append(inside)
+        found_polygons.append(np.full(inside.size, g, dtype=np.int64))
+    if not found_points:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    tree = shapely.STRtree(polygons)
-    # "within" is about twice as fast as "intersects"; the few points on an edge (or a
-    # vertex) that it leaves out are asked again with "intersects"
-    ip, ig = tree.query(points, predicate="within")
-    missing = np.setdiff1d(np.arange(len(points)), ip)
-    if missing.size:
-        jp, jg = tree.query(points[missing], predicate="intersects")
-        ip, ig = np.concatenate((ip, missing[jp])), np.concatenate((ig, jg))
-    return ip, ig
+    return np.concatenate(found_points), np.concatenate(found_polygons)
 
 
 def _lowest_per_point(ip: np.ndarray, ig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -255,10 +265,9 @@ class Reference:
             return out
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        points = np.asarray(shapely.points(lon, lat), dtype=object)
         # official municipality: the first by key among those holding the point (as /lookup)
         if self.muni_geoms.size:
-            ip, ig = _lowest_per_point(*_first_hit(points, self.muni_geoms))
+            ip, ig = _lowest_per_point(*_holding(self.muni_geoms, lon, lat))
             for column, values in (
                 ("municipality_cvegeo", self.muni_keys),
                 ("municipality_name", self.muni_names),
@@ -269,7 +278,7 @@ class Reference:
                 out[column] = filled.tolist()
         # claims in force at the observation time
         if self.claim_geoms.size:
-            ip, ig = _first_hit(points, self.claim_geoms)
+            ip, ig = _holding(self.claim_geoms, lon, lat)
             held: dict[int, set[str]] = defaultdict(set)
             for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
                 claim = self.claim_rows[g]
@@ -281,7 +290,7 @@ class Reference:
         # disputed zone (the one with the lowest id when zones overlap; zones come by id)
         if self.zones:
             ip, ig = _lowest_per_point(
-                *_first_hit(points, np.asarray([z.geom for z in self.zones], dtype=object))
+                *_holding(np.asarray([z.geom for z in self.zones], dtype=object), lon, lat)
             )
             for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
                 out["disputed_zone_id"][p] = self.zones[g].id
