@@ -19,6 +19,7 @@ from geo.mexico import in_mexico, swapped_hint
 SEVERITY_MIN, SEVERITY_MAX = 1, 5
 #: Phones' clocks run a little ahead; an observation this far in the future is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 #: ids derived from an Idempotency-Key or from an import row live in this namespace
 ID_NAMESPACE = uuid.UUID("0b5e1d6c-3f0c-5a7e-9d1e-6c696e646521")
@@ -65,16 +66,19 @@ class Submission:
         photos by their SHA-256, in any order. Where it came from (API or file) is not
         part of it, so a point posted and later imported from an export is the same.
         """
+        moment = self.observed_at - _EPOCH  # aware: the same instant in any zone
         fields = (
-            f"{self.lon:.7f}",
-            f"{self.lat:.7f}",
-            self.observed_at.astimezone(UTC).isoformat(),
+            round(self.lon, 7),
+            round(self.lat, 7),
+            moment.days,
+            moment.seconds,
+            moment.microseconds,
             self.category,
-            str(self.severity),
+            self.severity,
             self.description or "",
-            repr(self.gps_accuracy_m),
+            self.gps_accuracy_m,
             self.inspector,
-            ",".join(sorted(self.photo_sha256)),
+            sorted(self.photo_sha256),
         )
         # a JSON array keeps the fields apart whatever text they hold
         return hashlib.sha256(orjson.dumps(fields)).hexdigest()
