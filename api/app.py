@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from api import errors
 from api.ogc.cache import ResponseCache
-from api.routes import claims, collections, health, inspections, lookup, users
+from api.routes import claims, collections, disputes, health, inspections, lookup, users
 from layers import migrate
 from layers.engine import POOL_CAPACITY, make_engine
 from layers.settings import Settings, get_settings
@@ -53,6 +53,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
-    for module in (collections, health, lookup, claims, users, inspections):
+    for module in (collections, health, lookup, claims, disputes, users, inspections):
         app.include_router(module.router)
     return app

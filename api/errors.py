@@ -23,6 +23,8 @@ from geo.errors import (
     InvalidParameter,
     LindeError,
     NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
     Unauthenticated,
     UnreadableFile,
 )
@@ -37,6 +39,8 @@ STATUS: dict[type[LindeError], int] = {
     InvalidInput: 422,
     NotFound: 404,
     Conflict: 409,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
     Unauthenticated: 401,
     Forbidden: 403,
 }

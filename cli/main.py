@@ -370,6 +370,30 @@ def db_status() -> None:
     )
 
 
+@import_app.command("localities")
+def import_localities_cmd(file: FileArg, crs: CrsOpt = None, layer: LayerOpt = None) -> None:
+    """INEGI locality polygons (the commission reads disputed zones against them)."""
+    from layers.importers.localities import import_localities
+
+    run_import(
+        "localities",
+        lambda engine, advance: import_localities(
+            engine, file, actor=actor(), crs=crs, layer=layer, progress=advance
+        ),
+    )
+
+
+def _register_subcommands() -> None:
+    # cli.disputes imports this module's helpers, so it is attached after they exist
+    from cli.disputes import claims_app, disputes_app
+
+    app.add_typer(disputes_app, name="disputes")
+    app.add_typer(claims_app, name="claims")
+
+
+_register_subcommands()
+
+
 def main() -> None:  # pragma: no cover - console entry for python -m cli.main
     app(sys.argv[1:])
 

@@ -81,6 +81,18 @@ class Conflict(LindeError):
     code = "conflict"
 
 
+class PreconditionFailed(LindeError):
+    """The record changed since the caller read it (a stale ``If-Match``)."""
+
+    code = "precondition_failed"
+
+
+class PreconditionRequired(LindeError):
+    """An edit of a shared record came without ``If-Match``."""
+
+    code = "precondition_required"
+
+
 class Unauthenticated(LindeError):
     code = "unauthenticated"
 

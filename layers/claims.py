@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+import shapely
+import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
 
+from geo.disputes import diff_claims
 from geo.errors import InvalidInput, NotFound, Problem
+from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
 from layers import audit
 from layers.engine import write_connection
-from layers.geometry_io import to_db
+from layers.geometry_io import from_db, to_db
 from layers.inspections import annotate as inspection_notes
 from layers.schema import claims, municipalities
 
@@ -24,6 +30,7 @@ class ClaimSource(StrEnum):
     agreement = "agreement"  # convenio entre municipios
     cadastre = "cadastre"  # catastro municipal
     survey = "survey"  # levantamiento topográfico
+    decision = "decision"  # resolución de la Comisión de Límites sobre una zona en disputa
 
 
 def add_claim(
@@ -59,72 +66,136 @@ def add_claim(
             problems=[Problem("source", f"one of {', '.join(s.value for s in ClaimSource)}")],
         ) from None
     with write_connection(engine) as conn:
-        if (
-            conn.execute(
-                select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)
-            ).first()
-            is None
-        ):
-            raise NotFound(
-                f"no municipality with cvegeo {cvegeo}; import the official boundaries first",
-                problems=[Problem("cvegeo", "unknown municipality")],
-            )
-        previous = conn.execute(
-            select(claims.c.id, claims.c.version, claims.c.valid_from).where(
-                claims.c.cvegeo == cvegeo, claims.c.valid_to.is_(None)
-            )
-        ).first()
-        last_version = (
-            conn.execute(
-                select(func.max(claims.c.version)).where(claims.c.cvegeo == cvegeo)
-            ).scalar()
-            or 0
-        )
-        if previous is not None:
-            if previous.valid_from >= valid_from:
-                raise InvalidInput(
-                    f"valid_from must be after {previous.valid_from:%Y-%m-%d}, when the claim in "
-                    "force began",
-                    problems=[Problem("valid_from", "not after the claim in force")],
-                )
-            conn.execute(
-                update(claims).where(claims.c.id == previous.id).values(valid_to=valid_from)
-            )
-        result = conn.execute(
-            insert(claims).values(
-                cvegeo=cvegeo,
-                version=last_version + 1,
-                source=parsed_source.value,
-                source_reference=source_reference,
-                valid_from=valid_from,
-                valid_to=None,
-                recorded_by=recorded_by,
-                recorded_at=audit.now(),
-                notes=notes,
-                geom=to_db(to_multi([geom]))[0],
-            )
-        )
-        pk = result.inserted_primary_key
-        assert pk is not None
-        claim_id = int(pk[0])
-        audit.record(
+        return record_claim(
             conn,
-            recorded_by,
-            "claim.created",
-            "claim",
-            str(claim_id),
-            {
-                "cvegeo": cvegeo,
-                "version": last_version + 1,
-                "source": parsed_source.value,
-                "closed": previous.id if previous else None,
-            },
+            cvegeo=cvegeo,
+            geom=geom,
+            source=parsed_source,
+            valid_from=valid_from,
+            recorded_by=recorded_by,
+            source_reference=source_reference,
+            notes=notes,
         )
-        # claims in force at each inspection's observation time may have changed
-        inspection_notes.refresh(
-            conn, bboxes=[inspection_notes.geometry_bbox(geom)], claim_keys=[cvegeo]
+
+
+def record_claim(
+    conn: Connection,
+    *,
+    cvegeo: str,
+    geom: BaseGeometry,
+    source: ClaimSource,
+    valid_from: datetime,
+    recorded_by: str,
+    source_reference: str | None = None,
+    notes: str | None = None,
+    read_back: bool = True,
+) -> dict[str, Any]:
+    """``add_claim`` inside the caller's write transaction (a decision writes several).
+
+    ``read_back=False`` returns only ``{"id", "cvegeo", "version"}`` (bulk loads)."""
+    if (
+        conn.execute(
+            select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)
+        ).first()
+        is None
+    ):
+        raise NotFound(
+            f"no municipality with cvegeo {cvegeo}; import the official boundaries first",
+            problems=[Problem("cvegeo", "unknown municipality")],
         )
-        return get_claim(conn, claim_id)
+    previous = conn.execute(
+        select(claims.c.id, claims.c.version, claims.c.valid_from).where(
+            claims.c.cvegeo == cvegeo, claims.c.valid_to.is_(None)
+        )
+    ).first()
+    last_version = (
+        conn.execute(select(func.max(claims.c.version)).where(claims.c.cvegeo == cvegeo)).scalar()
+        or 0
+    )
+    if previous is not None:
+        if previous.valid_from >= valid_from:
+            raise InvalidInput(
+                f"valid_from must be after {previous.valid_from:%Y-%m-%d}, when the claim in "
+                "force began",
+                problems=[Problem("valid_from", "not after the claim in force")],
+            )
+        conn.execute(update(claims).where(claims.c.id == previous.id).values(valid_to=valid_from))
+    result = conn.execute(
+        insert(claims).values(
+            cvegeo=cvegeo,
+            version=last_version + 1,
+            source=source.value,
+            source_reference=source_reference,
+            valid_from=valid_from,
+            valid_to=None,
+            recorded_by=recorded_by,
+            recorded_at=audit.now(),
+            notes=notes,
+            geom=to_db(to_multi([geom]))[0],
+        )
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None
+    claim_id = int(pk[0])
+    audit.record(
+        conn,
+        recorded_by,
+        "claim.created",
+        "claim",
+        str(claim_id),
+        {
+            "cvegeo": cvegeo,
+            "version": last_version + 1,
+            "source": source.value,
+            "closed": previous.id if previous else None,
+        },
+    )
+    # the claims in force at each inspection's observation time may have changed here
+    inspection_notes.refresh(
+        conn, bboxes=[inspection_notes.geometry_bbox(geom)], claim_keys=[cvegeo]
+    )
+    if not read_back:
+        return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}
+    return get_claim(conn, claim_id)
+
+
+def add_claims(
+    engine: Engine,
+    geoms: Mapping[str, BaseGeometry],
+    *,
+    source: str,
+    valid_from: datetime,
+    recorded_by: str,
+    source_reference: str | None = None,
+) -> list[int]:
+    """Record many claims (cvegeo -> checked lon/lat geometry) in one transaction.
+
+    Every claim obeys the rules of ``add_claim``; one refusal writes nothing.
+    Returns the new claim ids in key order.
+    """
+    try:
+        parsed = ClaimSource(source)
+    except ValueError:
+        raise InvalidInput(
+            f"source must be one of {', '.join(s.value for s in ClaimSource)}",
+            problems=[Problem("source", "unknown source")],
+        ) from None
+    with write_connection(engine) as conn:
+        return [
+            int(
+                record_claim(
+                    conn,
+                    cvegeo=key,
+                    geom=geoms[key],
+                    source=parsed,
+                    valid_from=valid_from,
+                    recorded_by=recorded_by,
+                    source_reference=source_reference,
+                    read_back=False,
+                )["id"]
+            )
+            for key in sorted(geoms)
+        ]
 
 
 def in_force(at: datetime) -> ColumnElement[bool]:
@@ -184,3 +255,170 @@ def _columns() -> list[Any]:
         claims.c.recorded_at,
         claims.c.notes,
     ]
+
+
+# --- reading geometries for comparisons ---------------------------------------------------
+
+
+def geometries_in_force(
+    conn: Connection, cvegeos: Sequence[str], at: datetime
+) -> dict[str, tuple[int, BaseGeometry]]:
+    """cvegeo -> (claim id, lon/lat geometry) of the claims in force at ``at``."""
+    out: dict[str, tuple[int, BaseGeometry]] = {}
+    for chunk in _chunks(list(cvegeos)):
+        rows = conn.execute(
+            select(claims.c.cvegeo, claims.c.id, claims.c.geom).where(
+                claims.c.cvegeo.in_(chunk), in_force(at)
+            )
+        )
+        for cvegeo, claim_id, geom in rows:
+            shape = from_db(geom)
+            assert shape is not None
+            out[cvegeo] = (int(claim_id), shape)
+    return out
+
+
+def official_geometries(conn: Connection, cvegeos: Sequence[str]) -> dict[str, BaseGeometry]:
+    """cvegeo -> the official (INEGI) polygon in force, lon/lat."""
+    out: dict[str, BaseGeometry] = {}
+    for chunk in _chunks(list(cvegeos)):
+        rows = conn.execute(
+            select(municipalities.c.cvegeo, municipalities.c.geom).where(
+                municipalities.c.cvegeo.in_(chunk)
+            )
+        )
+        for cvegeo, geom in rows:
+            shape = from_db(geom)
+            assert shape is not None
+            out[cvegeo] = shape
+    return out
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _claim_geometry(conn: Connection, claim_id: int) -> tuple[str, BaseGeometry]:
+    row = conn.execute(
+        select(claims.c.cvegeo, claims.c.geom).where(claims.c.id == claim_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no claim {claim_id}", problems=[Problem("claim_id", "unknown claim")])
+    shape = from_db(row.geom)
+    assert shape is not None
+    return str(row.cvegeo), shape
+
+
+def diff(conn: Connection, claim_id: int, against: str = "previous") -> dict[str, Any]:
+    """What a claim gains and loses compared with another version or the official line.
+
+    Args:
+        claim_id: the claim read as "new".
+        against: ``"previous"`` (the version before it), ``"official"`` (the INEGI
+            polygon in force) or the id of another claim, read as "old".
+
+    Returns:
+        Areas gained and lost (m², ha, computed in EPSG:6372) and both pieces of land
+        as GeoJSON MultiPolygons in lon/lat.
+
+    Raises:
+        NotFound: an unknown claim, or no previous version.
+        InvalidInput: ``against`` is none of the above.
+    """
+    cvegeo, new = _claim_geometry(conn, claim_id)
+    label: str
+    if against == "official":
+        official = official_geometries(conn, [cvegeo])
+        old = official[cvegeo]
+        label = "official"
+    elif against == "previous":
+        version = int(
+            conn.execute(select(claims.c.version).where(claims.c.id == claim_id)).scalar_one()
+        )
+        prev_id = conn.execute(
+            select(claims.c.id).where(claims.c.cvegeo == cvegeo, claims.c.version == version - 1)
+        ).scalar()
+        if prev_id is None:
+            raise NotFound(
+                f"claim {claim_id} is the first version of {cvegeo}; compare it with "
+                "against=official",
+                problems=[Problem("against", "no previous version")],
+            )
+        _c, old = _claim_geometry(conn, int(prev_id))
+        label = f"claim {prev_id}"
+    elif against.isdigit():
+        _c, old = _claim_geometry(conn, int(against))
+        label = f"claim {against}"
+    else:
+        raise InvalidInput(
+            "against must be previous, official or a claim id",
+            problems=[Problem("against", "previous, official or a claim id")],
+        )
+    old_m, new_m = to_metric(np.array([old, new], dtype=object))
+    gained, lost = diff_claims(old_m, new_m)
+    gained_ll, lost_ll = to_lonlat(np.array([gained, lost], dtype=object))
+    return {
+        "claim_id": claim_id,
+        "cvegeo": cvegeo,
+        "against": label,
+        "gained_m2": round(float(gained.area), 2),
+        "lost_m2": round(float(lost.area), 2),
+        "gained_ha": round(float(gained.area) / 1e4, 4),
+        "lost_ha": round(float(lost.area) / 1e4, 4),
+        "net_m2": round(float(gained.area - lost.area), 2),
+        "gained": shapely.geometry.mapping(gained_ll),
+        "lost": shapely.geometry.mapping(lost_ll),
+    }
+
+
+def claims_from_official(
+    engine: Engine,
+    cvegeos: Sequence[str],
+    *,
+    valid_from: datetime,
+    recorded_by: str,
+    source_reference: str | None = "INEGI, Marco Geoestadístico",
+) -> dict[str, list[str]]:
+    """Record the official INEGI polygon as the claim of each municipality, in one transaction.
+
+    A municipality whose claim in force is already its official polygon is left alone,
+    so repeating this changes nothing.
+
+    Returns:
+        ``{"created": [...], "unchanged": [...]}`` cvegeos.
+
+    Raises:
+        NotFound: a key with no official boundary (nothing is written).
+    """
+    created: list[str] = []
+    unchanged: list[str] = []
+    with write_connection(engine) as conn:
+        official = official_geometries(conn, cvegeos)
+        unknown = sorted(set(cvegeos) - set(official))
+        if unknown:
+            raise NotFound(
+                f"no official boundary for {', '.join(unknown[:10])}; import municipalities first",
+                problems=[Problem("cvegeo", f"unknown: {', '.join(unknown[:10])}")],
+            )
+        current = geometries_in_force(conn, list(official), valid_from)
+        for cvegeo in sorted(official):
+            geom = official[cvegeo]
+            if cvegeo in current and shapely.equals_exact(
+                shapely.normalize(current[cvegeo][1]), shapely.normalize(geom), 0.0
+            ):
+                unchanged.append(cvegeo)
+                continue
+            record_claim(
+                conn,
+                cvegeo=cvegeo,
+                geom=geom,
+                source=ClaimSource.inegi,
+                valid_from=valid_from,
+                recorded_by=recorded_by,
+                source_reference=source_reference,
+                notes="official line (INEGI) recorded as the claim",
+                read_back=False,
+            )
+            created.append(cvegeo)
+    return {"created": created, "unchanged": unchanged}

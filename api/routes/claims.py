@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.deps import Commission, ConnectionDep, EngineDep, Planner
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
+from layers.disputes.detection import official_claims_in_scope
 
 router = APIRouter(tags=["claims"])
 
@@ -53,6 +54,47 @@ def list_claims(
 @router.get("/claims/{claim_id}", summary="One claim")
 def get_claim(conn: ConnectionDep, _caller: Planner, claim_id: int) -> dict[str, Any]:
     return _public(claim_store.get_claim(conn, claim_id))
+
+
+@router.get("/claims/{claim_id}/diff", summary="Land a claim gains and loses")
+def diff_claim(
+    conn: ConnectionDep,
+    _caller: Planner,
+    claim_id: int,
+    against: Annotated[
+        str,
+        Query(
+            pattern=r"^(previous|official|\d+)$",
+            description="previous (version before), official (INEGI line) or a claim id.",
+        ),
+    ] = "previous",
+) -> dict[str, Any]:
+    return claim_store.diff(conn, claim_id, against)
+
+
+class OfficialClaims(BaseModel):
+    zone: str | None = Field(default=None, description="Metro zone code, e.g. 20.1.01.")
+    state: str | None = Field(default=None, pattern=r"^\d{2}$")
+    cvegeos: list[Annotated[str, Field(pattern=r"^\d{5}$")]] | None = Field(
+        default=None, max_length=5000
+    )
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+
+
+@router.post(
+    "/claims/official",
+    status_code=201,
+    summary="Record the official INEGI line as the claim of each municipality in a scope",
+)
+def official_claims(engine: EngineDep, caller: Commission, body: OfficialClaims) -> dict[str, Any]:
+    return official_claims_in_scope(
+        engine,
+        zone=body.zone,
+        state=body.state,
+        cvegeos=body.cvegeos,
+        valid_from=body.valid_from or datetime.now(UTC),
+        recorded_by=caller.name,
+    )
 
 
 @router.post("/claims", status_code=201, summary="Record a new claimed boundary version")

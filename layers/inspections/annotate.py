@@ -435,6 +435,24 @@ def refresh(
     return len(changed)
 
 
+def refresh_for_zones(conn: Connection, zone_ids: Sequence[int]) -> int:
+    """``refresh`` after disputed zones were registered, moved, reshaped, closed or reopened.
+
+    Takes the inspections stored against these zones (their old extent) and those in
+    the zones' current extent; call it in the transaction of the change.
+    """
+    ids = sorted(set(zone_ids))
+    if not ids:
+        return 0
+    geoms = conn.execute(
+        select(disputed_zones.c.geom).where(
+            disputed_zones.c.id.in_(ids), disputed_zones.c.geom.is_not(None)
+        )
+    ).scalars()
+    bboxes = [geometry_bbox(g) for g in _wkb(list(geoms)) if g is not None]
+    return refresh(conn, bboxes=bboxes, disputed_zone_ids=ids)
+
+
 def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, float) and isinstance(new, float):
         return abs(old - new) > 0.005

@@ -1,0 +1,278 @@
+"""Disputed zones, their case files and decisions; detection runs.
+
+Planners read; the commission writes. Every edit of a zone needs ``If-Match`` with
+the ``ETag`` last read (428 without it, 412 when someone changed the zone since);
+appending to the case file accepts it optionally (412 when given and stale).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.deps import Commission, ConnectionDep, EngineDep, Planner
+from geo.disputes import ZoneKind, ZoneStatus
+from geo.roles import Role
+from geo.validation import POLYGONAL, parse_geojson_geometry
+from layers.disputes import detection, zones
+
+router = APIRouter(tags=["disputes"])
+
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="The zone's ETag, as last read.")
+]
+Key = Annotated[str, Field(pattern=r"^\d{5}$")]
+
+
+def _with_etag(response: Response, zone: dict[str, Any]) -> dict[str, Any]:
+    response.headers["ETag"] = zone["etag"]
+    return zone
+
+
+class DetectionCreate(BaseModel):
+    zone: str | None = Field(default=None, description="Metro zone code, e.g. 20.1.01.")
+    state: str | None = Field(default=None, pattern=r"^\d{2}$")
+    cvegeos: list[Key] | None = Field(default=None, max_length=5000)
+    as_of: AwareDatetime | None = Field(default=None, description="Default: now.")
+    min_area_m2: float = Field(default=100.0, ge=0, description="Slivers below this are ignored.")
+
+
+@router.post("/detection-runs", status_code=201, summary="Detect overlaps and gaps in a scope")
+def create_run(engine: EngineDep, caller: Commission, body: DetectionCreate) -> dict[str, Any]:
+    return detection.run_detection(
+        engine,
+        actor=caller.name,
+        zone=body.zone,
+        state=body.state,
+        cvegeos=body.cvegeos,
+        as_of=body.as_of,
+        min_area_m2=body.min_area_m2,
+    )
+
+
+@router.get("/detection-runs", summary="Detection runs, newest first")
+def list_runs(
+    conn: ConnectionDep,
+    _caller: Planner,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    return {"runs": detection.list_runs(conn, limit=limit, offset=offset)}
+
+
+@router.get("/detection-runs/{run_id}", summary="One detection run")
+def get_run(conn: ConnectionDep, _caller: Planner, run_id: int) -> dict[str, Any]:
+    return detection.get_run(conn, run_id)
+
+
+@router.get("/disputes", summary="Disputed zones, largest first")
+def list_zones(
+    conn: ConnectionDep,
+    _caller: Planner,
+    status: ZoneStatus | None = None,
+    kind: ZoneKind | None = None,
+    cvegeo: Annotated[str | None, Query(pattern=r"^\d{5}$", description="A party.")] = None,
+    open_only: Annotated[bool, Query(description="Leave out resolved and dismissed.")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    rows = zones.list_zones(
+        conn,
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
+        cvegeo=cvegeo,
+        open_only=open_only,
+        limit=limit,
+        offset=offset,
+    )
+    return {"zones": rows}
+
+
+class ZoneCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+    parties: list[Key] = Field(min_length=1, max_length=50)
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
+    notes: str | None = Field(default=None, max_length=10000)
+
+
+@router.post("/disputes", status_code=201, summary="Register a named zone by hand")
+def register_zone(
+    engine: EngineDep, caller: Commission, body: ZoneCreate, response: Response
+) -> dict[str, Any]:
+    geom = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
+    zone = zones.register_zone(
+        engine,
+        name=body.name,
+        geom=geom,
+        parties=body.parties,
+        actor=caller.name,
+        notes=body.notes,
+    )
+    return _with_etag(response, zone)
+
+
+@router.get("/disputes/{zone_id}", summary="A zone: parties, measures, localities, inspections")
+def get_zone(
+    conn: ConnectionDep, _caller: Planner, zone_id: int, response: Response
+) -> dict[str, Any]:
+    return _with_etag(response, zones.get_zone(conn, zone_id))
+
+
+class ZoneEdit(BaseModel):
+    name: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=10000)
+
+
+@router.patch("/disputes/{zone_id}", summary="Rename a zone or change its notes (If-Match)")
+def edit_zone(
+    engine: EngineDep,
+    caller: Commission,
+    zone_id: int,
+    body: ZoneEdit,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    version = zones.parse_if_match(if_match, zone_id)
+    assert version is not None
+    zone = zones.edit_zone(
+        engine,
+        zone_id,
+        actor=caller.name,
+        expected_version=version,
+        name=body.name,
+        notes=body.notes,
+    )
+    return _with_etag(response, zone)
+
+
+class StatusMove(BaseModel):
+    status: ZoneStatus
+    note: str | None = Field(default=None, max_length=10000)
+
+
+@router.post("/disputes/{zone_id}/status", summary="Move a zone to another status (If-Match)")
+def move_status(
+    engine: EngineDep,
+    caller: Commission,
+    zone_id: int,
+    body: StatusMove,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    version = zones.parse_if_match(if_match, zone_id)
+    assert version is not None
+    zone = zones.move_status(
+        engine,
+        zone_id,
+        body.status.value,
+        actor=caller.name,
+        admin=caller.role is Role.admin,
+        expected_version=version,
+        note=body.note,
+    )
+    return _with_etag(response, zone)
+
+
+class EventCreate(BaseModel):
+    kind: Literal["meeting", "evidence", "proposal", "agreement", "note"]
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When it happened (a meeting's date); default now."
+    )
+    summary: str | None = Field(default=None, max_length=20000)
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="meeting: place, attendees[]; evidence: document; anything else useful.",
+    )
+    geometry: dict[str, Any] | None = Field(
+        default=None, description="A proposal's dividing line or proposed land (GeoJSON)."
+    )
+
+
+@router.get("/disputes/{zone_id}/events", summary="The zone's case file, oldest first")
+def list_events(conn: ConnectionDep, _caller: Planner, zone_id: int) -> dict[str, Any]:
+    return {"events": zones.list_events(conn, zone_id)}
+
+
+@router.post("/disputes/{zone_id}/events", status_code=201, summary="Append to the case file")
+def add_event(
+    engine: EngineDep,
+    caller: Commission,
+    zone_id: int,
+    body: EventCreate,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    geom = (
+        parse_geojson_geometry(
+            body.geometry,
+            allowed_types=("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+        )
+        if body.geometry is not None
+        else None
+    )
+    return zones.add_event(
+        engine,
+        zone_id,
+        kind=body.kind,
+        actor=caller.name,
+        expected_version=zones.parse_if_match(if_match, zone_id, required=False),
+        occurred_at=body.occurred_at,
+        summary=body.summary,
+        details=body.details,
+        geom=geom,
+    )
+
+
+@router.get("/disputes/{zone_id}/geometries", summary="Every geometry the zone has had")
+def geometry_history(conn: ConnectionDep, _caller: Planner, zone_id: int) -> dict[str, Any]:
+    return {"revisions": zones.geometry_history(conn, zone_id)}
+
+
+class Part(BaseModel):
+    cvegeo: Key
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
+
+
+class DecisionCreate(BaseModel):
+    parts: list[Part] | None = Field(default=None, max_length=50)
+    split_along_official_line: bool = False
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+    source_reference: str | None = Field(default=None, max_length=2000)
+    summary: str | None = Field(default=None, max_length=20000)
+
+
+@router.post(
+    "/disputes/{zone_id}/decision",
+    summary="Divide the zone between its parties: new claims, zone resolved (If-Match)",
+)
+def apply_decision(
+    engine: EngineDep,
+    caller: Commission,
+    zone_id: int,
+    body: DecisionCreate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    version = zones.parse_if_match(if_match, zone_id)
+    assert version is not None
+    parts = None
+    if body.parts is not None:
+        parts = {}
+        for i, part in enumerate(body.parts):
+            parts[part.cvegeo] = parse_geojson_geometry(
+                part.geometry, allowed_types=POLYGONAL, field=f"parts.{i}.geometry"
+            )
+    zone = zones.apply_decision(
+        engine,
+        zone_id,
+        actor=caller.name,
+        expected_version=version,
+        valid_from=body.valid_from or datetime.now(UTC),
+        parts=parts,
+        split_along_official_line=body.split_along_official_line,
+        source_reference=body.source_reference,
+        summary=body.summary,
+    )
+    return _with_etag(response, zone)

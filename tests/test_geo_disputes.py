@@ -1,0 +1,185 @@
+"""Pure overlap and gap detection, zone matching, partitions and status rules (no database)."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from geo.disputes import (
+    MOVES,
+    ZoneKind,
+    ZoneStatus,
+    apply_parts,
+    check_move,
+    check_partition,
+    detect,
+    diff_claims,
+    match_zones,
+    split_by_official,
+)
+from geo.errors import Conflict, InvalidInput
+from geo.measures import measure, outlines, zone_measures
+
+# a row of three 1 km municipalities (metres), touching along x = 1000 and x = 2000
+A, B, C = box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(2000, 0, 3000, 1000)
+OFFICIAL = [A, B, C]
+KEYS = ["20001", "20002", "20003"]
+
+
+def total(zones: list, parties: tuple[str, ...] | None = None) -> float:
+    return sum(z.geom.area for z in zones if parties is None or z.parties == parties)
+
+
+def test_official_lines_that_only_touch_give_no_zone() -> None:
+    found = detect(KEYS, OFFICIAL, OFFICIAL)
+    assert found.zones == []
+    assert found.slivers_ignored == 0
+
+
+def test_a_claim_reaching_into_a_neighbour_is_an_overlap_with_both_parties() -> None:
+    claims = [box(0, 0, 1200, 1000), B, C]
+    found = detect(KEYS, claims, OFFICIAL)
+    assert [(z.kind, z.parties) for z in found.zones] == [(ZoneKind.overlap, ("20001", "20002"))]
+    assert found.zones[0].geom.area == pytest.approx(200_000)
+
+
+def test_a_claim_pulled_back_leaves_a_gap_next_to_both() -> None:
+    claims = [box(0, 0, 900, 1000), B, C]
+    found = detect(KEYS, claims, OFFICIAL)
+    assert [(z.kind, z.parties) for z in found.zones] == [(ZoneKind.gap, ("20001", "20002"))]
+    assert found.zones[0].geom.area == pytest.approx(100_000)
+
+
+def test_a_retreat_covered_by_the_neighbour_is_no_gap() -> None:
+    claims = [box(0, 0, 900, 1000), box(900, 0, 2000, 1000), C]
+    found = detect(KEYS, claims, OFFICIAL)
+    assert found.zones == []
+
+
+def test_land_claimed_by_three_is_one_piece_with_three_parties() -> None:
+    claims = [box(0, 0, 1600, 1000), box(1000, 0, 2000, 1000), box(1400, 0, 3000, 1000)]
+    found = detect(KEYS, claims, OFFICIAL)
+    by_parties = {z.parties: z.geom.area for z in found.overlaps}
+    assert by_parties == pytest.approx(
+        {
+            ("20001", "20002"): 400_000,  # 1000..1400
+            ("20001", "20002", "20003"): 200_000,  # 1400..1600
+            ("20002", "20003"): 400_000,  # 1600..2000
+        }
+    )
+
+
+def test_slivers_below_the_threshold_are_counted_not_kept() -> None:
+    claims = [box(0, 0, 1000.05, 1000), B, C]  # a 50 m² strip
+    found = detect(KEYS, claims, OFFICIAL, min_area_m2=100)
+    assert found.zones == [] and found.slivers_ignored == 1
+    assert len(detect(KEYS, claims, OFFICIAL, min_area_m2=10).zones) == 1
+
+
+def test_disjoint_overlaps_of_one_pair_are_separate_zones() -> None:
+    claims = [
+        shapely.union_all([A, box(1000, 0, 1100, 100), box(1000, 800, 1100, 900)]),
+        B,
+        C,
+    ]
+    found = detect(KEYS, claims, OFFICIAL)
+    assert len(found.overlaps) == 2
+    assert {z.parties for z in found.overlaps} == {("20001", "20002")}
+
+
+def test_detection_needs_distinct_keys() -> None:
+    with pytest.raises(InvalidInput):
+        detect(["20001", "20001"], [A, B])
+
+
+offsets = st.floats(min_value=-400, max_value=400, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(offsets, offsets)
+def test_overlap_and_gap_areas_match_shapely_directly(da: float, db: float) -> None:
+    claims = [box(0, 0, 1000 + da, 1000), box(1000 + db, 0, 2000, 1000), C]
+    found = detect(KEYS, claims, OFFICIAL, min_area_m2=0)
+    direct_overlap = shapely.intersection(claims[0], claims[1]).area
+    direct_gap = shapely.difference(shapely.union_all(OFFICIAL), shapely.union_all(claims)).area
+    assert total(found.overlaps) == pytest.approx(direct_overlap, abs=1e-6)
+    assert total(found.gaps) == pytest.approx(direct_gap, abs=1e-6)
+    assert found == detect(KEYS, claims, OFFICIAL, min_area_m2=0)  # deterministic
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(min_value=-300, max_value=300), st.floats(min_value=0.1, max_value=0.9))
+def test_splitting_along_the_official_line_partitions_the_zone(shift: float, y: float) -> None:
+    zone = box(800, 0, 1200 + shift, 1000 * y)
+    parts = split_by_official(zone, {"20001": A, "20002": B})
+    partition = check_partition(zone, parts)
+    assert partition.missing_m2 == pytest.approx(0, abs=1e-6)
+    assert partition.doubled_m2 == pytest.approx(0, abs=1e-6)
+
+
+def test_a_partition_that_misses_or_doubles_land_names_the_area() -> None:
+    zone = box(0, 0, 100, 100)
+    with pytest.raises(InvalidInput, match=r"2,000\.0 m² of the zone unassigned"):
+        check_partition(zone, {"a": box(0, 0, 80, 100)})
+    with pytest.raises(InvalidInput, match=r"1,000\.0 m² assigned twice"):
+        check_partition(zone, {"a": box(0, 0, 60, 100), "b": box(50, 0, 100, 100)})
+
+
+def test_applying_parts_ends_the_overlap() -> None:
+    claims = {"20001": box(0, 0, 1200, 1000), "20002": box(900, 0, 2000, 1000)}
+    zone = box(900, 0, 1200, 1000)
+    parts = split_by_official(zone, {"20001": A, "20002": B})
+    new = apply_parts(claims, zone, parts)
+    assert new["20001"].equals(A) and new["20002"].equals(B)
+    assert shapely.intersection(new["20001"], new["20002"]).area == 0
+
+
+def test_claim_diff_gives_gained_and_lost_land() -> None:
+    gained, lost = diff_claims(A, box(100, 0, 1200, 1000))
+    assert gained.area == pytest.approx(200_000) and lost.area == pytest.approx(100_000)
+
+
+def test_zones_keep_their_identity_when_they_change() -> None:
+    before = detect(KEYS, [box(0, 0, 1200, 1000), B, C], OFFICIAL).zones
+    after = detect(KEYS, [box(0, 0, 1300, 1000), B, C], OFFICIAL).zones
+    previous = [(7, z.kind.value, z.parties_key, z.geom) for z in before]
+    match = match_zones(previous, after)
+    assert match.previous == {0: 7} and match.vanished == []
+    gone = match_zones(previous, detect(KEYS, OFFICIAL, OFFICIAL).zones)
+    assert gone.vanished == [7]
+    # same land, other parties: a different zone
+    other = [(8, "overlap", "20002,20003", before[0].geom)]
+    assert match_zones(other, after).previous == {}
+
+
+def test_contested_length_is_the_length_of_the_disputed_strip() -> None:
+    claims = {"20001": box(0, 0, 1100, 1000), "20002": box(900, 0, 2000, 1000)}
+    zone = detect(["20001", "20002"], list(claims.values())).zones[0].geom
+    m = zone_measures(zone, ["20001", "20002"], outlines(claims))
+    assert m["area_m2"] == pytest.approx(200_000) and m["area_ha"] == pytest.approx(20)
+    assert m["perimeter_m"] == pytest.approx(2400)
+    assert m["contested_length_m"] == pytest.approx(1000, abs=0.1)
+
+
+def test_status_rules() -> None:
+    check_move(ZoneStatus.detected, ZoneStatus.open, admin=False)
+    with pytest.raises(Conflict, match="allowed: agreement, open, dismissed"):
+        check_move(ZoneStatus.under_review, ZoneStatus.resolved, admin=False)
+    with pytest.raises(Conflict, match="closed"):
+        check_move(ZoneStatus.resolved, ZoneStatus.open, admin=True)
+    with pytest.raises(Conflict):
+        check_move(ZoneStatus.dismissed, ZoneStatus.open, admin=False)
+    check_move(ZoneStatus.dismissed, ZoneStatus.open, admin=True)
+    assert set(MOVES) == set(ZoneStatus)
+
+
+def test_detected_zones_are_measured_like_a_single_zone() -> None:
+    claims = {"20001": box(0, 0, 1100, 1000), "20002": box(900, 0, 2000, 1000)}
+    found = detect(["20001", "20002"], list(claims.values()), [A, B]).zones
+    fast = measure(found, claims)
+    slow = [zone_measures(z.geom, z.parties, outlines(claims)) for z in found]
+    assert fast == slow
+    assert fast[0]["contested_length_m"] == pytest.approx(1000)
