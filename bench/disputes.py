@@ -2,7 +2,7 @@
 
 For each dataset (the 570 municipalities of Oaxaca, the 2,474 of Mexico) and each
 engine (PostGIS, SpatiaLite), a fresh database gets the official boundaries and,
-as claims, each official polygon buffered by a random ±20–80 m (seeded), so that
+as claims, each official polygon buffered by a random ±20–80 m (seeded, mitred joins), so that
 every shared line becomes an overlap or a gap somewhere. Then it times:
 
 * ``detect``: ``run_detection`` over every municipality, as the API and CLI run it
@@ -101,7 +101,9 @@ def setup(url: str, dataset: str) -> dict[str, Any]:
     rng = np.random.default_rng(SEED)
     distance = rng.uniform(20, 80, len(keys)) * rng.choice([-1.0, 1.0], len(keys))
     metric = to_metric(np.array([official[k] for k in keys], dtype=object))
-    claims = to_lonlat(shapely.buffer(metric, distance))
+    # mitred joins keep the official vertex count (round joins add ~70 %: 6.4 M vertices
+    # nationally instead of 3.2 M), closer to a surveyed or cadastral line
+    claims = to_lonlat(shapely.buffer(metric, distance, join_style="mitre"))
     geoms = {
         k: as_valid_multipolygon(g) for k, g in zip(keys, claims, strict=True) if not g.is_empty
     }

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import actor, err, fail, out, ready_engine
+from cli.common import actor, err, fail, out, ready_engine
 from geo.errors import LindeError
 
 disputes_app = typer.Typer(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from sqlalchemy import Engine
@@ -35,32 +33,11 @@ app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
-# soft_wrap: a message is one line however narrow the terminal, so it can be grepped
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
+from cli.disputes import claims_app, disputes_app  # noqa: E402
 
-
-def actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def fail(error: LindeError) -> NoReturn:
-    # Text, not markup: messages hold brackets such as "[lon, lat]".
-    err.print(Text.assemble(("error", "bold red"), f" ({error.code}): {error.message}"))
-    raise typer.Exit(code=2)
-
-
-def ready_engine() -> Engine:
-    """The configured engine with its schema at the newest migration."""
-    try:
-        engine = make_engine()
-        migrate.upgrade(engine)
-    except LindeError as exc:
-        fail(exc)
-    return engine
+app.add_typer(disputes_app, name="disputes")
+app.add_typer(claims_app, name="claims")
 
 
 @contextmanager
@@ -381,17 +358,6 @@ def import_localities_cmd(file: FileArg, crs: CrsOpt = None, layer: LayerOpt = N
             engine, file, actor=actor(), crs=crs, layer=layer, progress=advance
         ),
     )
-
-
-def _register_subcommands() -> None:
-    # cli.disputes imports this module's helpers, so it is attached after they exist
-    from cli.disputes import claims_app, disputes_app
-
-    app.add_typer(disputes_app, name="disputes")
-    app.add_typer(claims_app, name="claims")
-
-
-_register_subcommands()
 
 
 def main() -> None:  # pragma: no cover - console entry for python -m cli.main

@@ -13,8 +13,10 @@ and the greedy matching of new zones to old ones (a few lines, no library has it
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -207,15 +209,15 @@ def _gaps(
         r_idx, e_idx = shapely.STRtree(exc_polys).query(res_polys, predicate="intersects")
         for r, e in zip(r_idx, e_idx, strict=True):
             reaching[int(r)].append(int(e))
-    left = np.array(
-        [
-            shapely.difference(poly, shapely.union_all(exc_polys[reaching[i]]))
-            if i in reaching
-            else poly
-            for i, poly in enumerate(res_polys)
-        ],
-        dtype=object,
-    )
+
+    def cut(i: int) -> BaseGeometry:
+        poly = res_polys[i]
+        if i not in reaching:
+            return poly
+        return shapely.difference(poly, shapely.union_all(exc_polys[reaching[i]]))
+
+    # GEOS releases the GIL: the rims are cut on every core
+    left = np.array(_parallel_map(cut, range(len(res_polys))), dtype=object)
     pieces, which = _polygons(left)
     positive = shapely.area(pieces) > 0
     pieces, owners = pieces[positive], res_owner[which[positive]]
@@ -237,6 +239,14 @@ def _gaps(
     for g, c in zip(near_g, near_c, strict=True):
         parties_of[int(g)].add(str(key_arr[c]))
     return [(ZoneKind.gap, tuple(sorted(parties_of[i])), poly) for i, poly in enumerate(merged)]
+
+
+def _parallel_map(func: Callable[[int], BaseGeometry], items: range) -> list[BaseGeometry]:
+    workers = min(os.cpu_count() or 1, 8)
+    if workers == 1 or len(items) < 16:
+        return [func(i) for i in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(func, items, chunksize=8))
 
 
 def _clusters(geoms: np.ndarray, *, positive_overlap: bool = False) -> list[list[int]]:

@@ -703,3 +703,44 @@ def test_large_import_goes_through_the_bulk_path(fresh: Database, tmp_path: Path
     assert rows[str(uuid.UUID(int=1))].description is None  # k = 0: empty cell, no text
     assert all(r.review_status == "pending" and r.annotated_at is not None for r in rows.values())
     assert sum(r.municipality_cvegeo is not None for r in rows.values()) > n * 0.9
+
+
+def test_registered_zone_and_its_closing_reannotate(fresh: Database) -> None:
+    """The disputed-zone writes of issue 4 keep the inspections' dispute up to date."""
+    import shapely
+
+    from layers.disputes.zones import move_status, register_zone
+
+    inspection_id = str(uuid.uuid4())
+    with fresh.client("inspector") as client:
+        assert client.post("/inspections", json=feature(inspection_id)).status_code == 201
+    zone = register_zone(
+        fresh.engine,
+        name="Los Sauces (prueba)",
+        geom=shapely.buffer(shapely.Point(*SPOT), 0.003),
+        parties=["20157", "20067"],
+        actor="test",
+    )
+    with fresh.client("planner") as client:
+        props = client.get(f"/inspections/{inspection_id}").json()["properties"]
+        stretch = client.get(
+            "/collections/inspections/items",
+            params={"filter": f"disputed_zone_id = {zone['id']} AND chainage_m BETWEEN 0 AND 1e6"},
+        ).json()
+    assert props["disputed_zone_id"] == zone["id"]
+    assert props["dispute"] == (
+        "responsabilidad en disputa entre Oaxaca de Juárez y San Jacinto Amilpas"
+    )
+    assert [f["id"] for f in stretch["features"]] == [inspection_id]
+    move_status(
+        fresh.engine,
+        zone["id"],
+        "dismissed",
+        actor="test",
+        admin=True,
+        expected_version=zone["version"],
+        note="prueba",
+    )
+    with fresh.client("planner") as client:
+        props = client.get(f"/inspections/{inspection_id}").json()["properties"]
+    assert props["disputed_zone_id"] is None and props["dispute"] is None
