@@ -136,6 +136,8 @@ def _read_geojson(path: Path, id_field: str | None, description_field: str | Non
     n = len(features)
     lon, lat = [math.nan] * n, [math.nan] * n
     values: dict[str, list[Any]] = {k: [None] * n for k in ALIASES}
+    fields = [(key, names) for key, names in ALIASES.items() if key != "id"]
+    usual: dict[str, str] = {}  # field -> the alias the file was last seen using
     for i, feature in enumerate(features):
         props = (feature.get("properties") if isinstance(feature, dict) else None) or {}
         geom = feature.get("geometry") if isinstance(feature, dict) else None
@@ -145,13 +147,18 @@ def _read_geojson(path: Path, id_field: str | None, description_field: str | Non
         else:
             coords = geom.get("coordinates") or []
             if len(coords) >= 2:
-                lon[i], lat[i] = _float(coords[0]) or math.nan, _float(coords[1]) or math.nan
-        for key, names in ALIASES.items():
-            if key == "id":
+                x, y = _float(coords[0]), _float(coords[1])
+                lon[i] = math.nan if x is None else x
+                lat[i] = math.nan if y is None else y
+        for key, names in fields:
+            name = usual.get(key)
+            if name is not None and name in props:  # the name this file uses, found at once
+                values[key][i] = props[name]
                 continue
             for name in names:
                 if name in props:
                     values[key][i] = props[name]
+                    usual[key] = name
                     break
         values["id"][i] = props.get(id_field) if id_field else feature.get("id", props.get("id"))
         if description_field:
