@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
-from queue import Queue
-from threading import Thread
+from queue import Empty, Queue
+from threading import Event, Thread
 from typing import Any
 
 import psycopg
@@ -316,28 +317,48 @@ def insert_new_batches(
         return inserted
     queue: Queue[tuple[str, bytes, list[Any]] | BaseException | None] = Queue(maxsize=2)
 
+    stop = Event()  # set when the consumer gives up: the producer ends instead of blocking
+
     def produce() -> None:
         try:
             for columns in batches:
+                if stop.is_set():
+                    return
                 names = ", ".join(f'"{c}"' for c in columns)
                 queue.put((names, _csv(tbl, columns), list(columns[key])))
             queue.put(None)
         except BaseException as exc:  # handed to the consuming thread, which raises it
             queue.put(exc)
 
+    def abandon() -> None:
+        stop.set()
+        while worker.is_alive():  # unblock a put() waiting for room
+            with suppress(Empty):
+                queue.get(timeout=0.1)
+
     worker = Thread(target=produce, name="linde-copy-producer", daemon=True)
     worker.start()
     sent: list[tuple[str, bytes, list[Any]]] = []
+    finished = False  # the producer's end-of-batches mark has been taken
 
     def take() -> tuple[str, bytes, list[Any]] | None:
+        nonlocal finished
+        if finished:
+            return None
         item = queue.get()
         if isinstance(item, BaseException):
             raise item
-        if item is not None:
+        if item is None:
+            finished = True
+        else:
             sent.append(item)
         return item
 
-    first = take()
+    try:
+        first = take()
+    except BaseException:
+        abandon()
+        raise
     if first is None:
         return set()
     dbapi = conn.connection.driver_connection
@@ -358,13 +379,20 @@ def insert_new_batches(
                 item = take()
     except psycopg.errors.UniqueViolation:
         savepoint.rollback()
+    except BaseException:
+        abandon()
+        raise
     else:
         savepoint.commit()
         worker.join()
         return {k for _, _, keys in sent for k in keys}
     # a concurrent writer took some keys: the slow path, for everything sent so far and after
-    while take() is not None:
-        pass
+    try:
+        while take() is not None:
+            pass
+    except BaseException:
+        abandon()
+        raise
     worker.join()
     names = sent[0][0]
     staging = f"linde_staging_{tbl.name}"

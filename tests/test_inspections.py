@@ -744,3 +744,40 @@ def test_registered_zone_and_its_closing_reannotate(fresh: Database) -> None:
     with fresh.client("planner") as client:
         props = client.get(f"/inspections/{inspection_id}").json()["properties"]
     assert props["disputed_zone_id"] is None and props["dispute"] is None
+
+
+def test_an_id_taken_meanwhile_is_skipped_not_an_error(
+    fresh: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent writer stores an id between our check and our insert: on PostGIS the
+    COPY hits the primary key and the batch goes round ON CONFLICT DO NOTHING instead."""
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    subs = [
+        Submission(
+            id=str(uuid.UUID(int=10_000 + k)),
+            lon=-96.80 + k * 0.00004,
+            lat=17.02 + k * 0.00002,
+            observed_at=base + timedelta(minutes=k),
+            category="other",
+            severity=1 + k % 5,
+            description=None,
+            gps_accuracy_m=None,
+            inspector="ana",
+        )
+        for k in range(2500)
+    ]
+    with write_connection(fresh.engine) as conn:  # "the other writer", committed first
+        assert store.save(conn, subs[:1], recorded_by="t", source="t").created == [subs[0].id]
+    real = store.existing_fingerprints
+    calls: list[int] = []
+
+    def blind_first(conn: Any, ids: Any) -> dict[str, str | None]:
+        calls.append(len(ids))
+        return {} if len(calls) == 1 else real(conn, ids)
+
+    monkeypatch.setattr(store, "existing_fingerprints", blind_first)
+    with write_connection(fresh.engine) as conn:
+        result = store.save(conn, subs, recorded_by="t", source="t")
+    assert len(result.created) == 2499 and result.unchanged == [subs[0].id]
+    assert not result.conflicts
+    assert count(fresh) == 2500
