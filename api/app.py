@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
-from api.routes import claims, collections, disputes, health, lookup, maps, users
+from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
 from layers import migrate
 from layers.engine import POOL_CAPACITY, make_engine
 from layers.settings import Settings, get_settings
@@ -56,7 +56,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
-    for module in (collections, health, lookup, claims, disputes, users, maps, pages):
+    for module in (
+        collections,
+        health,
+        lookup,
+        claims,
+        disputes,
+        inspections,
+        users,
+        maps,
+        pages,
+    ):
         app.include_router(module.router)
     # Leaflet and its plugins, shipped in the package: maps never depend on a CDN
     app.mount(maps.STATIC_URL, StaticFiles(directory=STATIC_DIR), name="map-assets")

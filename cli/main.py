@@ -163,6 +163,58 @@ def import_rivers_cmd(
     )
 
 
+@import_app.command("inspections")
+def import_inspections_cmd(
+    file: FileArg,
+    mode: Annotated[
+        str, typer.Option(help="all: one bad row refuses the file; partial: keep the good rows.")
+    ] = "all",
+    id_field: Annotated[
+        str | None,
+        typer.Option(help="Field with a stable id per row (else recognised or derived)."),
+    ] = None,
+    description_field: Annotated[
+        str | None, typer.Option(help="Field to use as description.")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Category for rows without one.")] = None,
+    severity: Annotated[int | None, typer.Option(help="Severity for rows without one.")] = None,
+    observed_at: Annotated[
+        str | None, typer.Option(help="Observation time for rows without one (ISO 8601).")
+    ] = None,
+    inspector: Annotated[str | None, typer.Option(help="Inspector for rows without one.")] = None,
+) -> None:
+    """Inspections: GeoJSON points, CSV with lon/lat, ODK Central or KoboToolbox CSV exports."""
+    from layers.importers.inspections import InspectionImportSummary, import_inspections
+
+    if mode not in ("all", "partial"):
+        err.print("error: --mode is all or partial")
+        raise typer.Exit(code=2)
+    summaries: list[InspectionImportSummary] = []
+
+    def do(engine: Engine, advance: ProgressCallback) -> ImportSummary:
+        summary = import_inspections(
+            engine,
+            file,
+            actor=actor(),
+            mode="all" if mode == "all" else "partial",
+            id_field=id_field,
+            description_field=description_field,
+            defaults={
+                "category": category,
+                "severity": severity,
+                "observed_at": observed_at,
+                "inspector": inspector,
+            },
+            progress=advance,
+        )
+        summaries.append(summary)
+        return summary
+
+    run_import("inspections", do)
+    for problem in summaries[0].refused if summaries else []:
+        out.print(f"refused: {problem}", highlight=False)
+
+
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @).")],

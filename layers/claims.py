@@ -21,6 +21,7 @@ from layers import audit
 from layers.dialects import as_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
+from layers.inspections import annotate as inspection_notes
 from layers.schema import SRID, claims, municipalities
 
 
@@ -149,6 +150,10 @@ def record_claim(
             "source": source.value,
             "closed": previous.id if previous else None,
         },
+    )
+    # the claims in force at each inspection's observation time may have changed here
+    inspection_notes.refresh(
+        conn, bboxes=[inspection_notes.geometry_bbox(geom)], claim_keys=[cvegeo]
     )
     if not read_back:
         return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}

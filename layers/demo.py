@@ -26,18 +26,19 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiPoint, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from geo.errors import Conflict
+from geo.inspections import Submission
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
 from layers.claims import add_claim, list_claims
 from layers.engine import write_connection
-from layers.geometry_io import to_db
 from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from layers.importers.rivers import import_rivers
-from layers.schema import inspections, municipalities, rivers
+from layers.inspections import store as inspection_store
+from layers.schema import municipalities, rivers
 
 DEMO_SOURCE = "Linde demo: datos ilustrativos, no oficiales"
 ZONE_CODE, ZONE_NAME = "DEMO.20", "Zona metropolitana de Oaxaca (demo)"
@@ -300,30 +301,40 @@ def _load_inspections(
         str(uuid.uuid5(_ID_NAMESPACE, f"{river}/{category}"))
         for river, _, _, category, *_ in INSPECTIONS
     ]
-    with write_connection(engine) as conn:
-        present = set(
-            conn.execute(select(inspections.c.id).where(inspections.c.id.in_(ids))).scalars()
-        )
-        for n, (river, fraction, offset_m, category, severity, accuracy, what) in enumerate(
-            INSPECTIONS
-        ):
-            if ids[n] in present:
-                continue
-            spot = _beside(lines[river], fraction, offset_m)
-            conn.execute(
-                insert(inspections).values(
-                    id=ids[n],
-                    observed_at=datetime(2024, 3, 4 + n, 16, 30, tzinfo=UTC),
-                    category=category,
-                    severity=severity,
-                    gps_accuracy_m=accuracy,
-                    description=f"Ejemplo ilustrativo: {what}, {river}. {DEMO_SOURCE}.",
-                    inspector="Inspección de ejemplo (Linde demo)",
-                    source=DEMO_SOURCE,
-                    created_at=audit.now(),
-                    geom=to_db([spot])[0],
-                )
+    subs = []
+    for n, (river, fraction, offset_m, category, severity, accuracy, what) in enumerate(
+        INSPECTIONS
+    ):
+        spot = _beside(lines[river], fraction, offset_m)
+        subs.append(
+            Submission(
+                id=ids[n],
+                lon=spot.x,  # type: ignore[attr-defined]
+                lat=spot.y,  # type: ignore[attr-defined]
+                observed_at=datetime(2024, 3, 4 + n, 16, 30, tzinfo=UTC),
+                category=category,
+                severity=severity,
+                gps_accuracy_m=accuracy,
+                description=f"Ejemplo ilustrativo: {what}, {river}. {DEMO_SOURCE}.",
+                inspector="Inspección de ejemplo (Linde demo)",
             )
-            details = {"category": category, "severity": severity, "source": DEMO_SOURCE}
-            audit.record(conn, actor, "inspection.created", "inspection", ids[n], details)
+        )
+    with write_connection(engine) as conn:
+        # the regular capture path: annotated on arrival, exactly once
+        result = inspection_store.save(conn, subs, recorded_by=actor, source=DEMO_SOURCE)
+        audit.record_many(
+            conn,
+            actor,
+            [
+                (
+                    "inspection.created",
+                    "inspection",
+                    sub.id,
+                    {"category": sub.category, "severity": sub.severity, "source": DEMO_SOURCE},
+                )
+                for sub in subs
+                if sub.id in result.created
+            ],
+        )
+    present = result.unchanged
     return len(ids) - len(present), len(present)

@@ -33,3 +33,26 @@ def from_db(value: WKBElement | bytes | memoryview | None) -> BaseGeometry | Non
         data = value.data
         return shapely.from_wkb(bytes(data) if isinstance(data, memoryview) else data)
     return shapely.from_wkb(bytes(value))
+
+
+_POINT_EWKB = np.dtype(
+    [("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+)
+
+
+def points_to_db(lon: np.ndarray, lat: np.ndarray) -> list[str]:
+    """Lon/lat points as hex EWKB (SRID 4326), for bulk inserts of many points.
+
+    Built with NumPy rather than through Shapely objects: for 100,000 points this is
+    a few milliseconds instead of most of a second. The text is what PostGIS reads
+    in COPY and what ``GeomFromEWKB`` takes; wrap it in ``WKBElement`` for SQLAlchemy.
+    """
+    records = np.empty(len(lon), dtype=_POINT_EWKB)
+    records["order"] = 1  # little endian
+    records["kind"] = 0x20000001  # Point, with SRID
+    records["srid"] = SRID
+    records["x"] = lon
+    records["y"] = lat
+    text = records.tobytes().hex()
+    width = 2 * _POINT_EWKB.itemsize
+    return [text[k : k + width] for k in range(0, len(text), width)]

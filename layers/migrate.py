@@ -53,6 +53,11 @@ def upgrade(engine: Engine) -> str:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             conn.commit()
+            # rows from before migration 0004 (or written by plain SQL) get their annotations
+            from layers.inspections.annotate import refresh
+
+            refresh(conn, unannotated=True)
+            conn.commit()
         finally:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})

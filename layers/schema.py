@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -168,6 +169,76 @@ inspections = Table(
     Column("source", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("geom", geometry("POINT"), nullable=False),
+    # migration 0004: capture, review and the annotations made on arrival
+    Column("recorded_by", Text),
+    # hash of the submitted content: a retry with the same id must carry the same one
+    Column("content_sha256", String(64)),
+    Column("import_run_id", Integer),
+    Column("review_status", String(16), nullable=False, server_default="pending"),
+    Column("follow_up_status", String(16), nullable=False, server_default="open"),
+    Column("referred_to", String(5)),
+    Column("municipality_cvegeo", String(5)),
+    Column("municipality_name", Text),
+    # comma-separated, ordered keys of the municipalities whose claim in force at
+    # observed_at contains the point
+    Column("claim_cvegeos", Text),
+    Column("metro_zone_codes", Text),
+    Column("disputed_zone_id", Integer),
+    Column("dispute", Text),
+    Column("river_id", Integer),
+    Column("river_name", Text),
+    Column("river_distance_m", Float),
+    Column("chainage_m", Float),
+    Column("bank_side", String(8)),
+    Column("in_federal_zone", Boolean),
+    Column("annotated_at", UTCDateTime()),
+)
+
+# The categories inspectors choose from; the admin adds to them.
+inspection_categories = Table(
+    "inspection_categories",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Photos live in a folder outside the database, named by their SHA-256.
+inspection_photos = Table(
+    "inspection_photos",
+    metadata,
+    Column(
+        "inspection_id",
+        String(36),
+        ForeignKey("inspections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("sha256", String(64), primary_key=True),
+    Column("media_type", String(32), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("file_name", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Every review or follow-up change: who, when, from what to what.
+inspection_events = Table(
+    "inspection_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "inspection_id",
+        String(36),
+        ForeignKey("inspections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("referred_to", String(5)),
+    Column("note", Text),
+    Column("actor", Text, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 users = Table(

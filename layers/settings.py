@@ -10,6 +10,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_photos_dir() -> Path:
+    """Default folder of inspection photos (per-user data, e.g. ~/.local/share/linde/photos)."""
+    return Path(platformdirs.user_data_dir("linde", appauthor=False)) / "photos"
+
+
 def default_database_path() -> Path:
     """The embedded SpatiaLite file in the per-user data folder (e.g. ~/.local/share/linde)."""
     return Path(platformdirs.user_data_dir("linde", appauthor=False)) / "linde.sqlite"
@@ -42,6 +47,16 @@ class Settings(BaseSettings):
         ge=1,
         description="numberMatched is counted up to this many features and left out above it.",
     )
+
+    photos_dir: Path | None = Field(
+        default=None,
+        description="Folder for inspection photos (named by SHA-256); default: per-user data.",
+    )
+    photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    photos_per_inspection: int = Field(default=10, ge=0)
+
+    def resolved_photos_dir(self) -> Path:
+        return (self.photos_dir or default_photos_dir()).expanduser()
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -155,13 +155,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def serve() -> Iterator[object]:
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(database: Database) -> str:
         port = free_port()
-        app = create_app(Settings(database_url=database.url))
+        photos = tmp_path_factory.mktemp("photos")
+        app = create_app(Settings(database_url=database.url, photos_dir=photos))
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )

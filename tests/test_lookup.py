@@ -78,6 +78,8 @@ def test_point_outside_every_municipality_is_an_empty_answer(oaxaca: Database) -
         "on_boundary_of": [],
         "metro_zones": [],
         "claims": [],
+        "river": None,  # no river line within 25 km in the Natural Earth layer
+        "disputed_zone": None,
     }
 
 

@@ -1,4 +1,4 @@
-"""``GET /lookup``: the municipality, metro zones and claims at a point."""
+"""``GET /lookup``: the municipality, metro zones, claims, nearest river and dispute at a point."""
 
 from __future__ import annotations
 
@@ -51,12 +51,28 @@ class ClaimInForce(BaseModel):
     valid_from: datetime
 
 
+class NearestRiver(BaseModel):
+    id: int
+    name: str
+    distance_m: float
+    chainage_m: float
+    bank_side: str | None
+    in_federal_zone: bool
+
+
+class DisputedZoneAt(BaseModel):
+    zone_id: int
+    text: str
+
+
 class LookupAnswer(BaseModel):
     point: Point
     municipality: Municipality | None
     on_boundary_of: list[str]
     metro_zones: list[MetroZone]
     claims: list[ClaimInForce]
+    river: NearestRiver | None
+    disputed_zone: DisputedZoneAt | None
 
 
 @router.get(

@@ -42,6 +42,7 @@ from layers.claims import claims_from_official, geometries_in_force, official_ge
 from layers.dialects import as_wkb, geometry_from_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db, to_wkb
+from layers.inspections import annotate as inspection_notes
 from layers.schema import (
     SRID,
     case_events,
@@ -459,6 +460,8 @@ def run_detection(
         )
         ids_by_index = dict(zip(new_index, created, strict=True))
         ids_by_index.update(match.previous)
+        # inspections' dispute annotation follows the zones, in this same transaction
+        inspection_notes.refresh_for_zones(conn, [*created, *changed, *match.vanished])
         run = get_run(conn, run_id)
     run["zones"] = [
         {

@@ -48,6 +48,7 @@ from layers.claims import ClaimSource, geometries_in_force, official_geometries,
 from layers.dialects import bbox_candidates
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
+from layers.inspections import annotate as inspection_notes
 from layers.schema import (
     case_events,
     disputed_zone_geometries,
@@ -335,6 +336,8 @@ def _bump(conn: Connection, zone_id: int, expected: int | None, **values: Any) -
             f"zone {zone_id} changed while you were editing it; read it again",
             problems=[Problem("If-Match", "stale")],
         )
+    if "status" in values or "geom" in values:  # inspections' dispute annotation follows
+        inspection_notes.refresh_for_zones(conn, [zone_id])
     return base + 1
 
 
@@ -444,6 +447,7 @@ def register_zone(
                 geom=to_db([multi])[0],
             )
         )
+        inspection_notes.refresh_for_zones(conn, [zone_id])
         _event(
             conn,
             zone_id,

@@ -26,6 +26,7 @@ from layers import audit, metro_zones
 from layers.engine import write_connection
 from layers.importers.files import find_column, read_table
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
+from layers.inspections import annotate as inspection_notes
 from layers.schema import metro_zone_members, municipalities
 from layers.schema import metro_zones as zones_table
 
@@ -187,6 +188,14 @@ def import_metro_zones(
             touched.append(zone.code)
             progress(n, len(zones))
         metro_zones.refresh_geometries(conn, touched)
+        if touched:  # inspections in a member municipality, old members or new
+            inspection_notes.refresh(
+                conn,
+                municipality_keys=sorted(
+                    {k for z in zones if z.code in touched for k in z.members}
+                ),
+                metro_zone_codes=touched,
+            )
         absent = sorted({k for z in zones for k in z.members} - known)
         if absent:
             run.summary.warnings.append(

@@ -28,6 +28,7 @@ from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
+from layers.inspections import annotate as inspection_notes
 from layers.schema import municipalities, municipality_versions
 
 KEY_COLUMNS = ("cvegeo",)
@@ -326,6 +327,11 @@ def write_municipalities(
         touched = {r.cvegeo for r in created} | {r.cvegeo for r in changed}
         if touched:
             metro_zones.refresh_geometries(conn, metro_zones.zones_with_members(conn, touched))
+            inspection_notes.refresh(
+                conn,
+                bboxes=[inspection_notes.geometry_bbox(r.geom) for r in (*created, *changed)],
+                municipality_keys=sorted(touched),
+            )
         return run.finish()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select, update
@@ -23,6 +24,7 @@ from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
+from layers.inspections import annotate as inspection_notes
 from layers.schema import rivers
 
 DEFAULT_FEDERAL_ZONE_WIDTH_M = 10.0
@@ -136,6 +138,8 @@ def import_rivers(
         current = dict(conn.execute(select(rivers.c.key, rivers.c.content_sha256)).all())
         at = audit.now()
         entries = []
+        moved: list[Any] = []
+        changed_keys: list[str] = []
         for n, (i, key, line) in enumerate(zip(keep, keys, lines, strict=True), start=1):
             sha = fingerprint(line, {"name": names[i], "width": federal_zone_width_m})
             values = {
@@ -148,16 +152,31 @@ def import_rivers(
             }
             if key not in current:
                 conn.execute(insert(rivers).values(key=key, **values))
+                moved.append(line)
                 run.summary.created += 1
                 entries.append(("river.created", "river", key, {"import_run": run.id}))
             elif current[key] != sha:
                 conn.execute(update(rivers).where(rivers.c.key == key).values(**values))
+                moved.append(line)
+                changed_keys.append(key)
                 run.summary.updated += 1
                 entries.append(("river.updated", "river", key, {"import_run": run.id}))
             else:
                 run.summary.unchanged += 1
             progress(n, len(keep))
         audit.record_many(conn, actor, entries)
+        if moved:  # nearest river, distance, chainage or side may change near these lines
+            inspection_notes.refresh(
+                conn,
+                bboxes=[inspection_notes.river_bbox(line) for line in moved],
+                river_ids=list(
+                    conn.execute(
+                        select(rivers.c.id).where(rivers.c.key.in_(changed_keys))
+                    ).scalars()
+                )
+                if changed_keys
+                else [],
+            )
         if skipped:
             run.summary.warnings.append(f"{skipped} unnamed line(s) skipped")
         repeated = sum(1 for k in keys if " #" in k)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Dialect
 from layers import audit
 from layers.claims import in_force
 from layers.dialects import intersects_point, json_rows
+from layers.inspections.annotate import river_and_dispute
 from layers.schema import claims, metro_zone_members, metro_zones, municipalities
 
 
@@ -77,7 +78,9 @@ def _utc(text: str) -> datetime:
 
 
 def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
-    """The municipality officially holding (lon, lat), its metro zones and the claims in force.
+    """The municipality officially holding (lon, lat), its metro zones, the claims in force,
+    the nearest river (distance, chainage, bank side, federal zone; ``None`` beyond 25 km)
+    and the open disputed zone holding the point (``None`` if none).
 
     A point on a shared boundary belongs to both neighbours: the first by key is
     given as ``municipality`` and all of them in ``on_boundary_of``. A point
@@ -99,10 +102,28 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
     claim_rows = sorted(row.claims, key=lambda c: (c["cvegeo"], c["version"]))
     for claim in claim_rows:
         claim["valid_from"] = _utc(claim["valid_from"])
+    near = river_and_dispute(conn, lon, lat)
+    river = None
+    if near["river_id"] is not None:
+        river = {
+            "id": near["river_id"],
+            "name": near["river_name"],
+            "distance_m": near["river_distance_m"],
+            "chainage_m": near["chainage_m"],
+            "bank_side": near["bank_side"],
+            "in_federal_zone": near["in_federal_zone"],
+        }
+    dispute = (
+        {"zone_id": near["disputed_zone_id"], "text": near["dispute"]}
+        if near["disputed_zone_id"] is not None
+        else None
+    )
     return {
         "point": {"lon": lon, "lat": lat},
         "municipality": municipality,
         "on_boundary_of": [m["cvegeo"] for m in found] if len(found) > 1 else [],
         "metro_zones": zones if found else [],
         "claims": claim_rows,
+        "river": river,
+        "disputed_zone": dispute,
     }

@@ -1,0 +1,272 @@
+"""Field inspections: capture (exactly once), batch import, photos, categories, review.
+
+Listing, filtering and paging go through the ``inspections`` OGC API collection
+(``/collections/inspections/items?category=…&municipality_cvegeo=…&filter=chainage_m
+BETWEEN 1000 AND 5000``).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+
+from api.deps import Admin, Commission, ConnectionDep, EngineDep, Inspector, Planner
+from geo.errors import InvalidInput, Problem
+from geo.inspections import Submission, id_from_key, normalize_id
+from geo.validation import PUNTUAL, parse_geojson_geometry
+from layers.importers.inspections import import_inspections
+from layers.inspections import photos as photo_store
+from layers.inspections import store
+from layers.settings import Settings
+
+router = APIRouter(tags=["inspections"])
+
+
+class InspectionCreate(BaseModel):
+    """A GeoJSON Feature (Point) whose properties are the observation."""
+
+    type: Literal["Feature"] = "Feature"
+    id: str | None = Field(default=None, description="The client's UUID for this inspection.")
+    geometry: dict[str, Any]
+    properties: InspectionProperties
+
+
+class InspectionProperties(BaseModel):
+    observed_at: AwareDatetime
+    category: str = Field(max_length=32)
+    severity: int
+    description: str | None = Field(default=None, max_length=10000)
+    gps_accuracy_m: float | None = None
+    inspector: str | None = Field(default=None, max_length=200, description="Default: caller.")
+
+
+InspectionCreate.model_rebuild()
+
+
+class StatusChange(BaseModel):
+    status: str
+    note: str | None = Field(default=None, max_length=10000)
+    referred_to: str | None = Field(default=None, pattern=r"^\d{5}$")
+
+
+class CategoryCreate(BaseModel):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    label: str = Field(min_length=1, max_length=200)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _submission(body: InspectionCreate, caller: str, idempotency_key: str | None) -> Submission:
+    geom = parse_geojson_geometry(body.geometry, allowed_types=PUNTUAL)
+    if body.id is not None:
+        inspection_id = normalize_id(body.id)
+        if inspection_id is None:
+            raise InvalidInput("id must be a UUID", problems=[Problem("id", "not a UUID")])
+    elif idempotency_key:
+        inspection_id = id_from_key(f"user:{caller}", idempotency_key)
+    else:
+        raise InvalidInput(
+            "give the inspection's UUID as id, or an Idempotency-Key header, so that a "
+            "retry never creates a second inspection",
+            problems=[Problem("id", "missing (or send Idempotency-Key)")],
+        )
+    p = body.properties
+    return Submission(
+        id=inspection_id,
+        lon=geom.x,  # type: ignore[attr-defined]
+        lat=geom.y,  # type: ignore[attr-defined]
+        observed_at=p.observed_at,
+        category=p.category,
+        severity=p.severity,
+        description=p.description,
+        gps_accuracy_m=p.gps_accuracy_m,
+        inspector=p.inspector or caller,
+    )
+
+
+def _parse_body(raw: Any) -> InspectionCreate:
+    try:
+        return InspectionCreate.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            Problem(".".join(str(x) for x in e["loc"]) or "body", e["msg"]) for e in exc.errors()
+        ]
+        raise InvalidInput("; ".join(map(str, problems)), problems=problems) from None
+
+
+@router.post(
+    "/inspections",
+    summary="Record an inspection exactly once (JSON Feature, or multipart with photos)",
+    responses={
+        200: {"description": "Already recorded (a retry)"},
+        409: {"description": "Id taken"},
+    },
+)
+async def create_inspection(
+    request: Request,
+    engine: EngineDep,
+    caller: Inspector,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    """Send ``application/json`` (a GeoJSON Feature) or ``multipart/form-data`` with the
+    Feature in the ``inspection`` part and images in ``photos`` parts.
+
+    201 with the stored, annotated inspection when new; 200 with the same record when
+    it was stored already with the same content (a retry); 409 when the id holds
+    different content; 422 naming the field for bad input, and nothing is written."""
+    settings = _settings(request)
+    photos: list[photo_store.Photo] = []
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=settings.photos_per_inspection, max_fields=10)
+        text = form.get("inspection")
+        if not isinstance(text, str):
+            raise InvalidInput(
+                "multipart requests carry the GeoJSON Feature in an 'inspection' field",
+                problems=[Problem("inspection", "missing")],
+            )
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"inspection is not JSON: {exc}", problems=[Problem("inspection", "not JSON")]
+            ) from exc
+        for n, upload in enumerate(form.getlist("photos")):
+            if isinstance(upload, str):
+                raise InvalidInput(
+                    "photos must be files", problems=[Problem(f"photos[{n}]", "not a file")]
+                )
+            data = await upload.read(settings.photo_max_bytes + 1)
+            photos.append(
+                photo_store.check_photo(
+                    data,
+                    file_name=upload.filename,
+                    field=f"photos[{n}]",
+                    max_bytes=settings.photo_max_bytes,
+                )
+            )
+    else:
+        try:
+            raw = await request.json()
+        except ValueError as exc:
+            raise InvalidInput(
+                "the body is not JSON", problems=[Problem("body", "not JSON")]
+            ) from exc
+    body = _parse_body(raw)
+    sub = _submission(body, caller.name, idempotency_key)
+    sub = Submission(**{**sub.__dict__, "photo_sha256": tuple(p.sha256 for p in photos)})
+    record, created = await run_in_threadpool(
+        store.create,
+        engine,
+        sub,
+        recorded_by=caller.name,
+        photos=photos,
+        photos_dir=settings.resolved_photos_dir(),
+    )
+    return JSONResponse(
+        jsonable_encoder(record),
+        status_code=201 if created else 200,
+        headers={"Location": f"/inspections/{record['id']}"},
+    )
+
+
+@router.post("/inspections/import", summary="Import a file of inspections")
+def import_file(
+    engine: EngineDep,
+    caller: Inspector,
+    file: Annotated[UploadFile, File(description="GeoJSON, CSV (lon/lat), ODK or Kobo CSV")],
+    mode: Annotated[Literal["all", "partial"], Form()] = "all",
+    id_field: Annotated[str | None, Form()] = None,
+    description_field: Annotated[str | None, Form()] = None,
+    category: Annotated[str | None, Form(description="For rows without one.")] = None,
+    severity: Annotated[int | None, Form(description="For rows without one.")] = None,
+    observed_at: Annotated[AwareDatetime | None, Form(description="For rows without one.")] = None,
+) -> dict[str, Any]:
+    """``mode=all``: one bad row refuses the file (422, every refused row listed) and
+    nothing is written. ``mode=partial``: good rows are stored, the report lists the
+    refused ones. Re-importing a file creates nothing new."""
+    suffix = Path(file.filename or "upload").suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory(prefix="linde_import_") as tmp:
+        path = Path(tmp) / f"{Path(file.filename or 'upload').stem}{suffix}"
+        with path.open("wb") as fh:
+            while block := file.file.read(1 << 20):
+                fh.write(block)
+        summary = import_inspections(
+            engine,
+            path,
+            actor=caller.name,
+            mode=mode,
+            id_field=id_field,
+            description_field=description_field,
+            defaults={"category": category, "severity": severity, "observed_at": observed_at},
+        )
+    return summary.report()
+
+
+@router.get("/inspections/categories", summary="The categories an inspection may have")
+def list_categories(conn: ConnectionDep, _caller: Planner) -> list[dict[str, str]]:
+    return [{"code": c, "label": label} for c, label in store.categories(conn).items()]
+
+
+@router.post("/inspections/categories", status_code=201, summary="Add a category (admin)")
+def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict[str, str]:
+    return store.add_category(engine, body.code, body.label, actor=caller.name)
+
+
+@router.get("/inspections/{inspection_id}", summary="One inspection, annotated, with history")
+def get_inspection(conn: ConnectionDep, _caller: Planner, inspection_id: str) -> dict[str, Any]:
+    return store.get(conn, inspection_id)
+
+
+@router.get("/inspections/{inspection_id}/photos/{sha256}", summary="A photo of an inspection")
+def get_photo(
+    request: Request, conn: ConnectionDep, _caller: Planner, inspection_id: str, sha256: str
+) -> FileResponse:
+    media_type, file_name = store.photo_of(conn, inspection_id, sha256)
+    path = photo_store.stored(_settings(request).resolved_photos_dir(), sha256)
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{sha256}"'},
+        filename=file_name,
+        content_disposition_type="inline",
+    )
+
+
+@router.post("/inspections/{inspection_id}/review", summary="Approve or reject (supervisors)")
+def review(
+    engine: EngineDep, caller: Commission, inspection_id: str, body: StatusChange
+) -> dict[str, Any]:
+    return store.change_status(
+        engine,
+        inspection_id,
+        kind="review",
+        to_status=body.status,
+        actor=caller.name,
+        note=body.note,
+    )
+
+
+@router.post("/inspections/{inspection_id}/follow-up", summary="Refer or mark attended")
+def follow_up(
+    engine: EngineDep, caller: Commission, inspection_id: str, body: StatusChange
+) -> dict[str, Any]:
+    return store.change_status(
+        engine,
+        inspection_id,
+        kind="follow_up",
+        to_status=body.status,
+        actor=caller.name,
+        note=body.note,
+        referred_to=body.referred_to,
+    )

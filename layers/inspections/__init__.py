@@ -1,0 +1,1 @@
+"""Field inspections: capture, annotation, photos, review."""

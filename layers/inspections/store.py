@@ -1,0 +1,389 @@
+"""Inspections: exactly-once saving, reading one with its photos and history, review.
+
+Exactly once: every inspection has an id chosen by the client (its UUID, or one
+derived from an ``Idempotency-Key``, or from an import row). Saving inserts the ids
+not taken (``ON CONFLICT DO NOTHING``, safe against concurrent retries) and
+compares the others' content fingerprint: the same content is the same inspection
+(nothing new is written), different content under a taken id is a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from geo.errors import Conflict, InvalidInput, NotFound, Problem
+from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES, Submission, check_fields
+from layers import audit
+from layers.dialects import insert_new_batches, one_of, one_of_chunk
+from layers.engine import write_connection
+from layers.geometry_io import points_to_db
+from layers.inspections import photos as photo_store
+from layers.inspections.annotate import Reference
+from layers.schema import (
+    inspection_categories,
+    inspection_events,
+    inspection_photos,
+    inspections,
+    municipalities,
+)
+
+
+@dataclass
+class SaveResult:
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    #: (index in the input, id) of submissions whose id holds different content
+    conflicts: list[tuple[int, str]] = field(default_factory=list)
+
+
+def categories(conn: Connection) -> dict[str, str]:
+    """Category code -> Spanish label."""
+    rows = conn.execute(
+        select(inspection_categories.c.code, inspection_categories.c.label).order_by(
+            inspection_categories.c.code
+        )
+    )
+    return {code: label for code, label in rows}
+
+
+def add_category(engine: Engine, code: str, label: str, *, actor: str) -> dict[str, str]:
+    """Add a category (admin). Raises Conflict when the code exists."""
+    with write_connection(engine) as conn:
+        if code in categories(conn):
+            raise Conflict(f"category {code} exists", problems=[Problem("code", "exists")])
+        conn.execute(
+            insert(inspection_categories).values(
+                code=code, label=label, created_by=actor, created_at=audit.now()
+            )
+        )
+        audit.record(conn, actor, "inspection_category.created", "inspection_category", code)
+    return {"code": code, "label": label}
+
+
+def existing_fingerprints(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    unique = sorted(set(ids))
+    chunk = one_of_chunk(conn.dialect)
+    for start in range(0, len(unique), chunk):
+        for key, sha in conn.execute(
+            select(inspections.c.id, inspections.c.content_sha256).where(
+                one_of(conn.dialect, inspections.c.id, unique[start : start + chunk])
+            )
+        ):
+            found[key] = sha
+    return found
+
+
+def save(
+    conn: Connection,
+    subs: Sequence[Submission],
+    *,
+    recorded_by: str,
+    source: str,
+    import_run_id: int | None = None,
+    photos: Sequence[Sequence[photo_store.Photo]] | None = None,
+    batch_size: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> SaveResult:
+    """Insert the submissions not stored yet, annotated, inside the caller's transaction.
+
+    Submissions must be checked already (``geo.inspections.check_fields``). Nothing is
+    audited here; callers record one entry per request or import. The reference
+    layers are read once; rows are annotated and written ``batch_size`` at a time,
+    and ``progress(n)`` is called as each batch reaches the database.
+    """
+    result = SaveResult()
+    if not subs:
+        return result
+    # fingerprints are computed where needed: here for ids already taken, and for new
+    # rows in the batch producer (a worker thread on PostgreSQL, beside the COPY)
+    shas: dict[int, str] = {}
+
+    def sha(n: int) -> str:
+        if n not in shas:
+            shas[n] = subs[n].content_sha256()
+        return shas[n]
+
+    known = existing_fingerprints(conn, [s.id for s in subs])
+    fresh: list[int] = []
+    seen: dict[str, int] = {}
+    for n, sub in enumerate(subs):
+        if sub.id in known:
+            if known[sub.id] == sha(n):
+                result.unchanged.append(sub.id)
+            else:
+                result.conflicts.append((n, sub.id))
+        elif sub.id in seen:  # the same id twice in one batch
+            if sha(seen[sub.id]) == sha(n):
+                result.unchanged.append(sub.id)
+            else:
+                result.conflicts.append((n, sub.id))
+        else:
+            seen[sub.id] = n
+            fresh.append(n)
+    if not fresh:
+        return result
+    lon_all = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
+    lat_all = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
+    reference = Reference.load(conn, lon_all, lat_all)
+    now = audit.now()
+
+    def batches() -> Iterator[dict[str, list[Any]]]:
+        # runs in a worker thread on PostgreSQL: no use of ``conn`` in here
+        for start in range(0, len(fresh), batch_size):
+            chosen = fresh[start : start + batch_size]
+            picked = [subs[n] for n in chosen]
+            lon, lat = lon_all[start : start + batch_size], lat_all[start : start + batch_size]
+            observed = [s.observed_at for s in picked]
+            count = len(picked)
+            yield {
+                "id": [s.id for s in picked],
+                "observed_at": observed,
+                "category": [s.category for s in picked],
+                "severity": [s.severity for s in picked],
+                "description": [s.description for s in picked],
+                "gps_accuracy_m": [s.gps_accuracy_m for s in picked],
+                "inspector": [s.inspector for s in picked],
+                "source": [source] * count,
+                "created_at": [now] * count,
+                "geom": points_to_db(lon, lat),
+                "recorded_by": [recorded_by] * count,
+                "content_sha256": [sha(n) for n in chosen],
+                "import_run_id": [import_run_id] * count,
+                "review_status": ["pending"] * count,
+                "follow_up_status": ["open"] * count,
+                **reference.annotate(lon, lat, observed),
+            }
+
+    inserted = insert_new_batches(conn, inspections, batches(), total=len(fresh), done=progress)
+    raced = [n for n in fresh if subs[n].id not in inserted]
+    if raced:  # a concurrent transaction stored these ids first: compare with what it stored
+        now_known = existing_fingerprints(conn, [subs[n].id for n in raced])
+        for n in raced:
+            if now_known.get(subs[n].id) == sha(n):
+                result.unchanged.append(subs[n].id)
+            else:
+                result.conflicts.append((n, subs[n].id))
+    result.created.extend(subs[n].id for n in fresh if subs[n].id in inserted)
+    if photos is not None:
+        photo_rows = [
+            {
+                "inspection_id": subs[n].id,
+                "sha256": p.sha256,
+                "media_type": p.media_type,
+                "size_bytes": p.size_bytes,
+                "file_name": p.file_name,
+                "created_at": now,
+            }
+            for n in fresh
+            if subs[n].id in inserted
+            for p in {q.sha256: q for q in photos[n]}.values()
+        ]
+        if photo_rows:
+            conn.execute(insert(inspection_photos), photo_rows)
+    return result
+
+
+def create(
+    engine: Engine,
+    sub: Submission,
+    *,
+    recorded_by: str,
+    photos: Sequence[photo_store.Photo] = (),
+    photos_dir: Path,
+) -> tuple[dict[str, Any], bool]:
+    """Store one submitted inspection exactly once; return (the stored record, created?).
+
+    Raises:
+        InvalidInput: a field is wrong (each problem names its field).
+        Conflict: the id is taken by an inspection with different content.
+    """
+    for photo in photos:  # content-addressed: a rolled-back request leaves a reusable file
+        photo_store.store(photos_dir, photo)
+    with write_connection(engine) as conn:
+        problems = check_fields(
+            lon=sub.lon,
+            lat=sub.lat,
+            observed_at=sub.observed_at,
+            category=sub.category,
+            severity=sub.severity,
+            gps_accuracy_m=sub.gps_accuracy_m,
+            categories=set(categories(conn)),
+            now=audit.now(),
+        )
+        if problems:
+            raise InvalidInput("; ".join(map(str, problems)), problems=problems)
+        result = save(conn, [sub], recorded_by=recorded_by, source="api", photos=[photos])
+        if result.conflicts:
+            raise Conflict(
+                f"inspection {sub.id} exists with different content; a retry must send the "
+                "same submission (or use a new id)",
+                problems=[Problem("id", "taken by an inspection with different content")],
+            )
+        created = bool(result.created)
+        if created:
+            audit.record(
+                conn,
+                recorded_by,
+                "inspection.created",
+                "inspection",
+                sub.id,
+                {"category": sub.category, "severity": sub.severity, "photos": len(photos)},
+            )
+        return get(conn, sub.id), created
+
+
+def get(conn: Connection, inspection_id: str) -> dict[str, Any]:
+    """One inspection as a GeoJSON Feature with its annotations, photos and history."""
+    i = inspections.c
+    row = (
+        conn.execute(
+            select(
+                *(c for c in inspections.c if c.name not in ("geom", "content_sha256")),
+                func.ST_X(i.geom).label("lon"),
+                func.ST_Y(i.geom).label("lat"),
+            ).where(i.id == inspection_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no inspection {inspection_id}", problems=[Problem("id", "unknown")])
+    props = {k: v for k, v in row.items() if k not in ("id", "lon", "lat")}
+    for key in ("claim_cvegeos", "metro_zone_codes"):
+        props[key] = props[key].split(",") if props[key] else []
+    props["photos"] = [
+        dict(p)
+        for p in conn.execute(
+            select(
+                inspection_photos.c.sha256,
+                inspection_photos.c.media_type,
+                inspection_photos.c.size_bytes,
+                inspection_photos.c.file_name,
+            )
+            .where(inspection_photos.c.inspection_id == inspection_id)
+            .order_by(inspection_photos.c.sha256)
+        ).mappings()
+    ]
+    props["history"] = history(conn, inspection_id)
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+        "properties": props,
+    }
+
+
+def history(conn: Connection, inspection_id: str) -> list[dict[str, Any]]:
+    e = inspection_events.c
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(e.kind, e.from_status, e.to_status, e.referred_to, e.note, e.actor, e.at)
+            .where(e.inspection_id == inspection_id)
+            .order_by(e.id)
+        ).mappings()
+    ]
+
+
+def photo_of(conn: Connection, inspection_id: str, sha256: str) -> tuple[str, str | None]:
+    """(media type, file name) of a photo of an inspection. Raises NotFound."""
+    row = conn.execute(
+        select(inspection_photos.c.media_type, inspection_photos.c.file_name).where(
+            inspection_photos.c.inspection_id == inspection_id,
+            inspection_photos.c.sha256 == sha256,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"inspection {inspection_id} has no photo {sha256}")
+    return row[0], row[1]
+
+
+def change_status(
+    engine: Engine,
+    inspection_id: str,
+    *,
+    kind: str,
+    to_status: str,
+    actor: str,
+    note: str | None = None,
+    referred_to: str | None = None,
+) -> dict[str, Any]:
+    """Move an inspection's review (pending → approved/rejected) or follow-up
+    (open → referred → attended) and record who and when.
+
+    The move is a compare-and-set on the status read, so two supervisors acting at
+    once cannot both succeed from the same state.
+
+    Raises:
+        NotFound: no such inspection, or ``referred_to`` is not a municipality.
+        Conflict: the move is not allowed from the current status.
+        InvalidInput: a referral without the municipality it goes to.
+    """
+    column, moves = (
+        ("review_status", REVIEW_MOVES)
+        if kind == "review"
+        else ("follow_up_status", FOLLOW_UP_MOVES)
+    )
+    if kind == "follow_up" and to_status == "referred" and not referred_to:
+        raise InvalidInput(
+            "a referral names the municipality it goes to (referred_to, its cvegeo)",
+            problems=[Problem("referred_to", "is missing")],
+        )
+    with write_connection(engine) as conn:
+        current = conn.execute(
+            select(inspections.c[column]).where(inspections.c.id == inspection_id)
+        ).scalar()
+        if current is None:
+            raise NotFound(f"no inspection {inspection_id}", problems=[Problem("id", "unknown")])
+        if to_status not in moves.get(current, set()):
+            allowed = ", ".join(sorted(moves.get(current, set()))) or "none"
+            raise Conflict(
+                f"{column.replace('_', ' ')} is {current}; it can move to: {allowed}",
+                problems=[Problem("status", f"not allowed from {current}")],
+            )
+        values: dict[str, Any] = {column: to_status}
+        if referred_to:
+            known = conn.execute(
+                select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == referred_to)
+            ).scalar()
+            if known is None:
+                raise NotFound(
+                    f"no municipality {referred_to}", problems=[Problem("referred_to", "unknown")]
+                )
+            values["referred_to"] = referred_to
+        done = conn.execute(
+            update(inspections)
+            .where(inspections.c.id == inspection_id, inspections.c[column] == current)
+            .values(**values)
+        )
+        if done.rowcount != 1:
+            raise Conflict(f"inspection {inspection_id} changed meanwhile; read it again")
+        at = audit.now()
+        conn.execute(
+            insert(inspection_events).values(
+                inspection_id=inspection_id,
+                kind=kind,
+                from_status=current,
+                to_status=to_status,
+                referred_to=referred_to,
+                note=note,
+                actor=actor,
+                at=at,
+            )
+        )
+        audit.record(
+            conn,
+            actor,
+            f"inspection.{kind}",
+            "inspection",
+            inspection_id,
+            {"from": current, "to": to_status, "referred_to": referred_to, "note": note},
+        )
+        return get(conn, inspection_id)
