@@ -17,6 +17,7 @@ GEOS does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,72 +41,130 @@ class RiverMeasures:
     side: np.ndarray
 
 
+class RiverNetwork:
+    """River lines cut into straight segments under an STRtree, built once, asked many times.
+
+    Building costs about as much as measuring thousands of points, so a caller that
+    measures a point at a time (``/lookup``, one inspection) keeps a network while
+    the lines do not change.
+
+    Args:
+        lines: LineStrings / MultiLineStrings in a metric CRS, stored downstream.
+    """
+
+    def __init__(self, lines: np.ndarray | Sequence[BaseGeometry]) -> None:
+        arr = np.asarray(lines, dtype=object)
+        self.size = int(arr.size)
+        self._seg = _segments(arr) if arr.size else None
+        self._tree: shapely.STRtree | None = None
+        if self._seg is not None and self._seg.start.shape[0]:
+            segments = shapely.linestrings(np.stack([self._seg.start, self._seg.end], axis=1))
+            self._tree = shapely.STRtree(np.asarray(segments, dtype=object))
+
+    def measure(
+        self, points: np.ndarray | Sequence[BaseGeometry], *, max_distance_m: float
+    ) -> RiverMeasures:
+        """Nearest line, distance, chainage from the upstream end and bank side of each point.
+
+        Args:
+            points: Points in the lines' CRS. Empty or missing points get no river.
+            max_distance_m: Lines farther than this from a point are not considered.
+
+        Returns:
+            :class:`RiverMeasures`. Ties between equally near lines go to one of them.
+
+        The nearest segment of each point is found with the STRtree: a
+        point-to-segment distance is constant work, where a point-to-line distance
+        walks the whole line. Where the nearest place is a vertex, the side is taken
+        against the bisector of the two segments meeting there, so a point off a bend
+        gets the side it visibly lies on.
+        """
+        pts = np.asarray(points, dtype=object)
+        n = pts.size
+        line_idx = np.full(n, -1, dtype=np.int64)
+        distance = np.full(n, np.nan)
+        chainage = np.full(n, np.nan)
+        side = np.full(n, "", dtype=object)
+        seg, tree = self._seg, self._tree
+        if n == 0 or seg is None or tree is None:
+            return RiverMeasures(line_idx, distance, chainage, side)
+        ip, iseg = tree.query_nearest(
+            pts, max_distance=max_distance_m, all_matches=False, return_distance=False
+        )
+        if ip.size == 0:
+            return RiverMeasures(line_idx, distance, chainage, side)
+        q = shapely.get_coordinates(pts[ip])
+        a, b = seg.start[iseg], seg.end[iseg]
+        d = b - a
+        length2 = np.einsum("ij,ij->i", d, d)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.clip(np.einsum("ij,ij->i", q - a, d) / length2, 0.0, 1.0)
+        t = np.where(length2 > 0, t, 0.0)
+        foot = a + d * t[:, None]
+        dist = np.hypot(q[:, 0] - foot[:, 0], q[:, 1] - foot[:, 1])
+        seg_len = np.sqrt(length2)
+        unit = np.divide(d, seg_len[:, None], out=np.zeros_like(d), where=seg_len[:, None] > 0)
+        # at a vertex, look along the bisector of the segments meeting there
+        direction = unit.copy()
+        at_end = (t >= 1.0) & seg.has_next[iseg]
+        at_start = (t <= 0.0) & seg.has_prev[iseg]
+        direction[at_end] += _unit(seg.end[iseg[at_end] + 1] - seg.start[iseg[at_end] + 1])
+        direction[at_start] += _unit(seg.end[iseg[at_start] - 1] - seg.start[iseg[at_start] - 1])
+        v = q - foot
+        cross = direction[:, 0] * v[:, 1] - direction[:, 1] * v[:, 0]
+
+        line_idx[ip] = seg.line[iseg]
+        distance[ip] = dist
+        chainage[ip] = seg.offset[iseg] + t * seg_len
+        side[ip] = np.where(dist <= 1e-9, "", np.where(cross > 0, "left", "right"))
+        return RiverMeasures(line_idx, distance, chainage, side)
+
+    def measure_point(
+        self, x: float, y: float, *, max_distance_m: float
+    ) -> tuple[int, float, float, str] | None:
+        """``measure`` for one point, in plain floats: (line, distance_m, chainage_m, side).
+
+        ``None`` when no line lies within ``max_distance_m``. The same arithmetic as
+        ``measure`` without arrays: for one point NumPy's per-call overhead is most of
+        the cost, and ``/lookup`` asks one point per request.
+        """
+        seg, tree = self._seg, self._tree
+        if seg is None or tree is None:
+            return None
+        hit = tree.query_nearest(
+            shapely.Point(x, y), max_distance=max_distance_m, all_matches=False
+        )
+        if hit.size == 0:
+            return None
+        i = int(hit[0])
+        ax, ay = float(seg.start[i, 0]), float(seg.start[i, 1])
+        dx, dy = float(seg.end[i, 0]) - ax, float(seg.end[i, 1]) - ay
+        length2 = dx * dx + dy * dy
+        t = min(max(((x - ax) * dx + (y - ay) * dy) / length2, 0.0), 1.0) if length2 > 0 else 0.0
+        fx, fy = ax + dx * t, ay + dy * t
+        dist = math.hypot(x - fx, y - fy)
+        seg_len = math.sqrt(length2)
+        ux, uy = (dx / seg_len, dy / seg_len) if seg_len > 0 else (0.0, 0.0)
+        # at a vertex, look along the bisector of the segments meeting there
+        if t >= 1.0 and seg.has_next[i]:
+            nx, ny = _unit_xy(seg.end[i + 1] - seg.start[i + 1])
+            ux, uy = ux + nx, uy + ny
+        elif t <= 0.0 and seg.has_prev[i]:
+            px, py = _unit_xy(seg.end[i - 1] - seg.start[i - 1])
+            ux, uy = ux + px, uy + py
+        cross = ux * (y - fy) - uy * (x - fx)
+        side = "" if dist <= 1e-9 else ("left" if cross > 0 else "right")
+        return int(seg.line[i]), dist, float(seg.offset[i]) + t * seg_len, side
+
+
 def measure_against_rivers(
     points: np.ndarray | Sequence[BaseGeometry],
     lines: np.ndarray | Sequence[BaseGeometry],
     *,
     max_distance_m: float,
 ) -> RiverMeasures:
-    """Nearest line, distance, chainage from the upstream end and bank side of each point.
-
-    Args:
-        points: Points in a metric CRS. Empty or missing points get no river.
-        lines: LineStrings / MultiLineStrings in the same CRS, stored downstream.
-        max_distance_m: Lines farther than this from a point are not considered.
-
-    Returns:
-        :class:`RiverMeasures`. Ties between equally near lines go to one of them.
-
-    The lines are cut into their straight segments and the nearest segment of each
-    point is found with an STRtree: a point-to-segment distance is constant work,
-    where a point-to-line distance walks the whole line. Where the nearest place is
-    a vertex, the side is taken against the bisector of the two segments meeting
-    there, so a point off a bend gets the side it visibly lies on.
-    """
-    pts = np.asarray(points, dtype=object)
-    n = pts.size
-    line_idx = np.full(n, -1, dtype=np.int64)
-    distance = np.full(n, np.nan)
-    chainage = np.full(n, np.nan)
-    side = np.full(n, "", dtype=object)
-    arr = np.asarray(lines, dtype=object)
-    if n == 0 or arr.size == 0:
-        return RiverMeasures(line_idx, distance, chainage, side)
-    seg = _segments(arr)
-    if seg.start.shape[0] == 0:
-        return RiverMeasures(line_idx, distance, chainage, side)
-    segments = np.asarray(shapely.linestrings(np.stack([seg.start, seg.end], axis=1)), dtype=object)
-    tree = shapely.STRtree(segments)
-    ip, iseg = tree.query_nearest(
-        pts, max_distance=max_distance_m, all_matches=False, return_distance=False
-    )
-    if ip.size == 0:
-        return RiverMeasures(line_idx, distance, chainage, side)
-    q = shapely.get_coordinates(pts[ip])
-    a, b = seg.start[iseg], seg.end[iseg]
-    d = b - a
-    length2 = np.einsum("ij,ij->i", d, d)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.clip(np.einsum("ij,ij->i", q - a, d) / length2, 0.0, 1.0)
-    t = np.where(length2 > 0, t, 0.0)
-    foot = a + d * t[:, None]
-    dist = np.hypot(q[:, 0] - foot[:, 0], q[:, 1] - foot[:, 1])
-    seg_len = np.sqrt(length2)
-    unit = np.divide(d, seg_len[:, None], out=np.zeros_like(d), where=seg_len[:, None] > 0)
-    # at a vertex, look along the bisector of the segments meeting there
-    direction = unit.copy()
-    at_end = (t >= 1.0) & seg.has_next[iseg]
-    at_start = (t <= 0.0) & seg.has_prev[iseg]
-    direction[at_end] += _unit(seg.end[iseg[at_end] + 1] - seg.start[iseg[at_end] + 1])
-    direction[at_start] += _unit(seg.end[iseg[at_start] - 1] - seg.start[iseg[at_start] - 1])
-    v = q - foot
-    cross = direction[:, 0] * v[:, 1] - direction[:, 1] * v[:, 0]
-
-    line_idx[ip] = seg.line[iseg]
-    distance[ip] = dist
-    chainage[ip] = seg.offset[iseg] + t * seg_len
-    side[ip] = np.where(dist <= 1e-9, "", np.where(cross > 0, "left", "right"))
-    return RiverMeasures(line_idx, distance, chainage, side)
+    """``RiverNetwork(lines).measure(points, max_distance_m=…)``, for a one-off question."""
+    return RiverNetwork(lines).measure(points, max_distance_m=max_distance_m)
 
 
 @dataclass(frozen=True)
@@ -136,6 +195,11 @@ def _segments(lines: np.ndarray) -> _Segments:
     has_prev = np.concatenate(([False], seg_part[1:] == seg_part[:-1]))
     has_next = np.concatenate((seg_part[1:] == seg_part[:-1], [False]))
     return _Segments(start, end, line, offset, has_prev, has_next)
+
+
+def _unit_xy(d: np.ndarray) -> tuple[float, float]:
+    norm = math.hypot(float(d[0]), float(d[1]))
+    return (float(d[0]) / norm, float(d[1]) / norm) if norm > 0 else (0.0, 0.0)
 
 
 def _unit(d: np.ndarray) -> np.ndarray:

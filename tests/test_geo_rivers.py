@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Point
 
-from geo.rivers import measure_against_rivers
+from geo.rivers import RiverNetwork, measure_against_rivers
 
 coordinate = st.floats(min_value=-5000, max_value=5000, allow_nan=False)
 vertex = st.tuples(coordinate, coordinate)
@@ -62,3 +63,29 @@ def test_empty_inputs() -> None:
     assert got.line.size == 0
     got = measure_against_rivers(np.asarray([shapely.Point(0, 0)]), [], max_distance_m=10)
     assert got.line[0] == -1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.floats(-2_000, 12_000, allow_nan=False),
+    y=st.floats(-6_000, 6_000, allow_nan=False),
+)
+def test_one_point_measure_matches_the_vectorised_one(x: float, y: float) -> None:
+    """``/lookup`` measures one point with plain floats; inspections many with arrays."""
+    network = RiverNetwork(
+        [
+            LineString([(0, 0), (3_000, 1_000), (6_000, -500), (10_000, 0)]),
+            MultiLineString([[(0, 3_000), (4_000, 3_500)], [(4_000, 3_500), (9_000, 2_500)]]),
+        ]
+    )
+    many = network.measure([shapely.Point(x, y)], max_distance_m=4_000)
+    one = network.measure_point(x, y, max_distance_m=4_000)
+    if many.line[0] < 0:
+        assert one is None
+        return
+    assert one is not None
+    line, distance, chainage, side = one
+    assert line == many.line[0]
+    assert distance == pytest.approx(many.distance_m[0], abs=1e-6)
+    assert chainage == pytest.approx(many.chainage_m[0], abs=1e-6)
+    assert side == many.side[0]

@@ -7,10 +7,12 @@ import unicodedata
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
+from layers.demo import load_demo
 from layers.dialects import intersects_point
-from layers.schema import municipalities
+from layers.engine import write_connection
+from layers.schema import municipalities, rivers
 from tests.conftest import CONAGUA_SITES, Database
 
 # Sites whose recorded municipality disagrees with the INEGI polygon or is mis-encoded
@@ -117,3 +119,23 @@ def test_point_lookup_uses_the_spatial_index(oaxaca: Database) -> None:
             plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
             assert "idx_municipalities_geom" in plan, plan
         assert [r for r in conn.execute(query).scalars()] == ["20067"]
+
+
+def test_lookup_sees_a_river_change_at_once(api: Database) -> None:
+    """The server keeps its rivers between requests; a change made elsewhere (here plain
+    SQL, as another process would) bumps the layer's counter and is seen at once."""
+    list(load_demo(api.engine, actor="test"))
+    point = {"lon": -96.74874, "lat": 17.09375}
+    with api.client("planner") as http:
+        before = http.get("/lookup", params=point).json()["river"]
+        assert before is not None and before["in_federal_zone"] is False
+        with write_connection(api.engine) as conn:
+            conn.execute(
+                update(rivers)
+                .where(rivers.c.id == before["id"])
+                .values(federal_zone_width_m=before["distance_m"] + 1, name="Renombrado")
+            )
+        after = http.get("/lookup", params=point).json()["river"]
+    assert after["id"] == before["id"]
+    assert after["name"] == "Renombrado"
+    assert after["in_federal_zone"] is True

@@ -32,7 +32,7 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import Connection, bindparam, or_, select, update
 
-from geo.rivers import measure_against_rivers
+from geo.rivers import RiverNetwork
 from layers import audit
 from layers.dialects import BBox, bbox_candidates
 from layers.geometry_io import from_db
@@ -41,6 +41,7 @@ from layers.schema import (
     disputed_zone_parties,
     disputed_zones,
     inspections,
+    layer_versions,
     metro_zone_members,
     metro_zones,
     municipalities,
@@ -67,6 +68,7 @@ COLUMNS = (
     "bank_side",
     "in_federal_zone",
 )
+RIVER_COLUMNS = COLUMNS[6:]
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,112 @@ def dispute_text(parties: Sequence[str]) -> str:
     names = list(parties)
     joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} y {names[-1]}"
     return f"responsabilidad en disputa entre {joined}"
+
+
+@dataclass(frozen=True)
+class RiverSet:
+    """Rivers with their lines in EPSG:6372 under one segment index (``RiverNetwork``)."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    widths: np.ndarray  # federal zone width, m
+    network: RiverNetwork
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Any]) -> RiverSet:
+        return cls(
+            ids=np.asarray([r.id for r in rows], dtype=object),
+            names=np.asarray([r.name for r in rows], dtype=object),
+            widths=np.asarray([r.federal_zone_width_m for r in rows], dtype=float),
+            network=RiverNetwork(
+                np.asarray(shapely.transform(_wkb([r.geom for r in rows]), _project), dtype=object)
+            ),
+        )
+
+
+_RIVER_COLUMNS = (rivers.c.id, rivers.c.name, rivers.c.federal_zone_width_m, rivers.c.geom)
+_RIVERS_VERSION = select(layer_versions.c.version).where(layer_versions.c.layer == "rivers")
+
+#: database URL -> (the rivers layer's change counter, every river of it)
+_river_sets: dict[str, tuple[int, RiverSet]] = {}
+
+
+def cached_rivers(conn: Connection, version: int | None = None) -> RiverSet:
+    """Every river of the database, kept in this process while the rivers layer is unchanged.
+
+    Reading and indexing the rivers costs milliseconds, a point's measure microseconds:
+    ``/lookup`` and inspection saves measure against this copy. It is checked
+    against the layer's change counter (``layer_versions``, bumped by a trigger on
+    every write, from any process), passed in as ``version`` when the caller read it
+    in its own statement; so a copy is never used after the rivers changed.
+
+    Only for connections that have not written rivers themselves in an open
+    transaction (a rolled-back change would leave a copy under a counter value that
+    a later, different change reaches again): river imports use ``Reference.load``
+    without it.
+    """
+    if version is None:
+        version = int(conn.execute(_RIVERS_VERSION).scalar_one())
+    key = conn.engine.url.render_as_string(hide_password=False)
+    held = _river_sets.get(key)
+    if held is not None and held[0] == version:
+        return held[1]
+    # counter first, then the rows: at worst the copy is newer than its counter and
+    # is simply loaded again once the counter catches up
+    river_set = RiverSet.from_rows(
+        conn.execute(select(*_RIVER_COLUMNS).order_by(rivers.c.id)).all()
+    )
+    _river_sets[key] = (version, river_set)
+    return river_set
+
+
+def river_columns(river_set: RiverSet, lon: np.ndarray, lat: np.ndarray) -> Columns:
+    """The river annotation columns of lon/lat points: nearest river within
+    ``RIVER_SEARCH_RADIUS_M``, distance and chainage (m, EPSG:6372), bank side and
+    whether the point lies in that river's federal zone; None where no river is near."""
+    n = len(lon)
+    out: Columns = {c: [None] * n for c in RIVER_COLUMNS}
+    x, y = _TO_METRIC.transform(lon, lat)
+    measures = river_set.network.measure(
+        np.asarray(shapely.points(x, y), dtype=object), max_distance_m=RIVER_SEARCH_RADIUS_M
+    )
+    found = np.flatnonzero(measures.line >= 0)
+    if found.size == 0:
+        return out
+    which = measures.line[found]
+    distance = measures.distance_m[found]
+    values = {
+        "river_id": river_set.ids[which],
+        "river_name": river_set.names[which],
+        "river_distance_m": np.round(distance, 2),
+        "chainage_m": np.round(measures.chainage_m[found], 2),
+        "bank_side": np.asarray([side or None for side in measures.side[found]], dtype=object),
+        "in_federal_zone": distance <= river_set.widths[which],
+    }
+    for column, column_values in values.items():
+        filled = np.full(n, None, dtype=object)
+        filled[found] = column_values
+        out[column] = filled.tolist()
+    return out
+
+
+def river_at(river_set: RiverSet, lon: float, lat: float) -> dict[str, Any] | None:
+    """``river_columns`` for one lon/lat point, as ``/lookup`` gives it: the nearest river
+    within ``RIVER_SEARCH_RADIUS_M`` (id, name, distance_m, chainage_m, bank_side,
+    in_federal_zone), or None."""
+    x, y = _TO_METRIC.transform(lon, lat)
+    measured = river_set.network.measure_point(x, y, max_distance_m=RIVER_SEARCH_RADIUS_M)
+    if measured is None:
+        return None
+    line, distance, chainage, side = measured
+    return {
+        "id": int(river_set.ids[line]),
+        "name": str(river_set.names[line]),
+        "distance_m": round(distance, 2),
+        "chainage_m": round(chainage, 2),
+        "bank_side": side or None,
+        "in_federal_zone": bool(distance <= river_set.widths[line]),
+    }
 
 
 def _bbox(lon: np.ndarray, lat: np.ndarray, margin_m: float = 0.0) -> BBox:
@@ -188,56 +296,62 @@ class Reference:
     claim_rows: list[Any]
     claim_geoms: np.ndarray
     zones: list[DisputedZone]
-    river_ids: np.ndarray
-    river_names: np.ndarray
-    river_widths: np.ndarray
-    river_lines_m: np.ndarray
+    rivers: RiverSet
 
     @classmethod
     def load(
-        cls, conn: Connection, lon: np.ndarray, lat: np.ndarray, *, boundaries: bool = True
+        cls,
+        conn: Connection,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        *,
+        river_set: RiverSet | None = None,
     ) -> Reference:
-        """Read the layers around the points; ``boundaries=False`` skips municipalities
-        and claims (``/lookup`` has its own queries for them)."""
+        """Read the layers around the points.
+
+        Args:
+            river_set: the rivers to measure against (``cached_rivers``); by default
+                those within ``RIVER_SEARCH_RADIUS_M`` of the points are read.
+        """
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
         empty = np.empty(0, dtype=object)
         if lon.size == 0:
-            return cls(empty, empty, empty, empty, [], empty, [], empty, empty, empty, empty)
+            return cls(empty, empty, empty, empty, [], empty, [], RiverSet.from_rows([]))
         box = _bbox(lon, lat)
         dialect = conn.dialect
-        rows: list[Any] = []
-        claim_rows: list[Any] = []
         zones: dict[str, list[str]] = defaultdict(list)
-        if boundaries:
-            rows = list(
+        rows = list(
+            conn.execute(
+                select(municipalities.c.cvegeo, municipalities.c.name, municipalities.c.geom)
+                .where(bbox_candidates(dialect, municipalities, box))
+                .order_by(municipalities.c.cvegeo)
+            ).all()
+        )
+        keys = [r.cvegeo for r in rows]
+        for start in range(0, len(keys), 500):
+            for member in conn.execute(
+                select(metro_zone_members.c.cvegeo, metro_zones.c.code)
+                .join(metro_zones, metro_zones.c.code == metro_zone_members.c.zone_code)
+                .where(metro_zone_members.c.cvegeo.in_(keys[start : start + 500]))
+                .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)
+            ):
+                zones[member.cvegeo].append(member.code)
+        claim_rows = list(
+            conn.execute(
+                select(
+                    claims.c.cvegeo, claims.c.valid_from, claims.c.valid_to, claims.c.geom
+                ).where(bbox_candidates(dialect, claims, box))
+            ).all()
+        )
+        if river_set is None:
+            river_set = RiverSet.from_rows(
                 conn.execute(
-                    select(municipalities.c.cvegeo, municipalities.c.name, municipalities.c.geom)
-                    .where(bbox_candidates(dialect, municipalities, box))
-                    .order_by(municipalities.c.cvegeo)
+                    select(*_RIVER_COLUMNS)
+                    .where(bbox_candidates(dialect, rivers, _bbox(lon, lat, RIVER_SEARCH_RADIUS_M)))
+                    .order_by(rivers.c.id)
                 ).all()
             )
-            keys = [r.cvegeo for r in rows]
-            for start in range(0, len(keys), 500):
-                for member in conn.execute(
-                    select(metro_zone_members.c.cvegeo, metro_zones.c.code)
-                    .join(metro_zones, metro_zones.c.code == metro_zone_members.c.zone_code)
-                    .where(metro_zone_members.c.cvegeo.in_(keys[start : start + 500]))
-                    .order_by(metro_zones.c.delimitation_year.desc(), metro_zones.c.code)
-                ):
-                    zones[member.cvegeo].append(member.code)
-            claim_rows = list(
-                conn.execute(
-                    select(
-                        claims.c.cvegeo, claims.c.valid_from, claims.c.valid_to, claims.c.geom
-                    ).where(bbox_candidates(dialect, claims, box))
-                ).all()
-            )
-        river_rows = conn.execute(
-            select(rivers.c.id, rivers.c.name, rivers.c.federal_zone_width_m, rivers.c.geom)
-            .where(bbox_candidates(dialect, rivers, _bbox(lon, lat, RIVER_SEARCH_RADIUS_M)))
-            .order_by(rivers.c.id)
-        ).all()
         return cls(
             muni_keys=np.asarray([r.cvegeo for r in rows], dtype=object),
             muni_names=np.asarray([r.name for r in rows], dtype=object),
@@ -246,12 +360,7 @@ class Reference:
             claim_rows=claim_rows,
             claim_geoms=_wkb([r.geom for r in claim_rows]),
             zones=load_disputed_zones(conn, box),
-            river_ids=np.asarray([r.id for r in river_rows], dtype=object),
-            river_names=np.asarray([r.name for r in river_rows], dtype=object),
-            river_widths=np.asarray([r.federal_zone_width_m for r in river_rows], dtype=float),
-            river_lines_m=np.asarray(
-                shapely.transform(_wkb([r.geom for r in river_rows]), _project), dtype=object
-            ),
+            rivers=river_set,
         )
 
     def annotate(
@@ -295,35 +404,9 @@ class Reference:
             for p, g in zip(ip.tolist(), ig.tolist(), strict=True):
                 out["disputed_zone_id"][p] = self.zones[g].id
                 out["dispute"][p] = dispute_text(self.zones[g].parties)
-        if self.river_lines_m.size:
-            self._add_rivers(lon, lat, out)
+        if self.rivers.network.size:
+            out.update(river_columns(self.rivers, lon, lat))
         return out
-
-    def _add_rivers(self, lon: np.ndarray, lat: np.ndarray, out: Columns) -> None:
-        # nearest river within the search radius, measured in EPSG:6372
-        x, y = _TO_METRIC.transform(lon, lat)
-        measures = measure_against_rivers(
-            np.asarray(shapely.points(x, y), dtype=object),
-            self.river_lines_m,
-            max_distance_m=RIVER_SEARCH_RADIUS_M,
-        )
-        found = np.flatnonzero(measures.line >= 0)
-        if found.size == 0:
-            return
-        which = measures.line[found]
-        distance = measures.distance_m[found]
-        values = {
-            "river_id": self.river_ids[which],
-            "river_name": self.river_names[which],
-            "river_distance_m": np.round(distance, 2),
-            "chainage_m": np.round(measures.chainage_m[found], 2),
-            "bank_side": np.asarray([side or None for side in measures.side[found]], dtype=object),
-            "in_federal_zone": distance <= self.river_widths[which],
-        }
-        for column, column_values in values.items():
-            filled = np.full(len(lon), None, dtype=object)
-            filled[found] = column_values
-            out[column] = filled.tolist()
 
 
 def annotate(
@@ -345,13 +428,6 @@ def annotate(
         the river fields are None.
     """
     return Reference.load(conn, lon, lat).annotate(lon, lat, observed_at)
-
-
-def river_and_dispute(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
-    """The river and dispute part of an annotation for one point (for ``/lookup``)."""
-    x, y = np.array([lon]), np.array([lat])
-    out = Reference.load(conn, x, y, boundaries=False).annotate(x, y, [audit.now()])
-    return {c: v[0] for c, v in out.items()}
 
 
 def _project(xy: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from layers.dialects import insert_new_batches, one_of, one_of_chunk
 from layers.engine import write_connection
 from layers.geometry_io import points_to_db
 from layers.inspections import photos as photo_store
-from layers.inspections.annotate import Reference
+from layers.inspections.annotate import Reference, cached_rivers
 from layers.schema import (
     inspection_categories,
     inspection_events,
@@ -131,7 +131,8 @@ def save(
         return result
     lon_all = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
     lat_all = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
-    reference = Reference.load(conn, lon_all, lat_all)
+    # saving inspections never writes rivers, so the process's copy of them is safe here
+    reference = Reference.load(conn, lon_all, lat_all, river_set=cached_rivers(conn))
     now = audit.now()
 
     def batches() -> Iterator[dict[str, list[Any]]]:

@@ -6,14 +6,27 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Float, Select, bindparam, func, select
+from sqlalchemy import Connection, Float, Select, bindparam, func, literal_column, select
 from sqlalchemy.engine import Dialect
 
 from layers import audit
 from layers.claims import in_force
 from layers.dialects import intersects_point, json_rows
-from layers.inspections.annotate import river_and_dispute
-from layers.schema import claims, metro_zone_members, metro_zones, municipalities
+from layers.inspections.annotate import (
+    CLOSED_DISPUTE_STATUSES,
+    cached_rivers,
+    dispute_text,
+    river_at,
+)
+from layers.schema import (
+    claims,
+    disputed_zone_parties,
+    disputed_zones,
+    layer_versions,
+    metro_zone_members,
+    metro_zones,
+    municipalities,
+)
 
 
 @lru_cache(maxsize=4)
@@ -64,10 +77,29 @@ def _statement(dialect: Dialect) -> Select[Any]:
         .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
         .where(intersects_point(dialect, claims, lon, lat), in_force(at))
     )
+    open_disputes = (
+        select(
+            disputed_zones.c.id,
+            disputed_zone_parties.c.cvegeo,
+            municipalities.c.name,
+        )
+        .join(disputed_zone_parties, disputed_zone_parties.c.zone_id == disputed_zones.c.id)
+        .join(municipalities, municipalities.c.cvegeo == disputed_zone_parties.c.cvegeo)
+        .where(
+            intersects_point(dialect, disputed_zones, lon, lat),
+            # literal values: an expanding IN would re-render the statement per request
+            *(disputed_zones.c.status != literal_column(f"'{s}'") for s in CLOSED_DISPUTE_STATUSES),
+        )
+    )
+    rivers_version = (
+        select(layer_versions.c.version).where(layer_versions.c.layer == "rivers").scalar_subquery()
+    )
     return select(
         json_rows(dialect, select(found)).label("found"),
         json_rows(dialect, zones).label("zones"),
         json_rows(dialect, in_claims).label("claims"),
+        json_rows(dialect, open_disputes).label("disputes"),
+        rivers_version.label("rivers_version"),
     )
 
 
@@ -102,22 +134,15 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
     claim_rows = sorted(row.claims, key=lambda c: (c["cvegeo"], c["version"]))
     for claim in claim_rows:
         claim["valid_from"] = _utc(claim["valid_from"])
-    near = river_and_dispute(conn, lon, lat)
-    river = None
-    if near["river_id"] is not None:
-        river = {
-            "id": near["river_id"],
-            "name": near["river_name"],
-            "distance_m": near["river_distance_m"],
-            "chainage_m": near["chainage_m"],
-            "bank_side": near["bank_side"],
-            "in_federal_zone": near["in_federal_zone"],
-        }
-    dispute = (
-        {"zone_id": near["disputed_zone_id"], "text": near["dispute"]}
-        if near["disputed_zone_id"] is not None
-        else None
-    )
+    # the nearest river, measured against this process's copy of the rivers (checked
+    # against the layer's change counter read in the same statement)
+    river = river_at(cached_rivers(conn, row.rivers_version), lon, lat)
+    # the open zone with the lowest id when zones overlap (as inspections are annotated)
+    dispute = None
+    if row.disputes:
+        zone_id = min(d["id"] for d in row.disputes)
+        parties = sorted((d["cvegeo"], d["name"]) for d in row.disputes if d["id"] == zone_id)
+        dispute = {"zone_id": zone_id, "text": dispute_text([name for _, name in parties])}
     return {
         "point": {"lon": lon, "lat": lat},
         "municipality": municipality,
