@@ -33,9 +33,12 @@ def engine_name(engine: Engine) -> str:
     return "postgis" if engine.dialect.name == "postgresql" else "spatialite"
 
 
-#: Connections each process keeps (and may open beyond that) per engine.
-POOL_SIZE = 5
-MAX_OVERFLOW = 10
+#: Connections each process keeps (and may open beyond that) per engine. The pool keeps
+#: as many as requests may hold at once (see ``api.app``): a connection closed on return
+#: and opened again for the next request costs PostgreSQL a new backend each time, which
+#: under 16 concurrent requests was most of the work of an uncached response.
+POOL_SIZE = 16
+MAX_OVERFLOW = 4
 POOL_CAPACITY = POOL_SIZE + MAX_OVERFLOW
 #: A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_S = 10.0
