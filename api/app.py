@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from api import errors
+from api import errors, security
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
+from api.throttle import SignInThrottle
 from layers import migrate
 from layers.engine import POOL_CAPACITY, make_engine
 from layers.settings import Settings, get_settings
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
+    app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
+    security.install(app, settings.cors_origins)
     for module in (
         collections,
         health,

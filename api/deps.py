@@ -16,10 +16,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
+from api.throttle import SignInThrottle
 from geo.errors import Forbidden, Unauthenticated
 from geo.roles import Role
 from layers.engine import read_connection
-from layers.users import Principal, authenticate
+from layers.users import Principal, check_token
 
 
 async def get_engine(request: Request) -> Engine:
@@ -40,21 +41,47 @@ ConnectionDep = Annotated[Connection, Depends(get_connection)]
 _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde users add`.")
 
 
+def principal_of(request: Request, conn: Connection) -> Principal | None:
+    """The caller named by the request's ``Authorization`` header; ``None`` without one.
+
+    A wrong token counts against the client's address (see ``api.throttle``).
+
+    Raises:
+        Unauthenticated: a header that is not ``Bearer <token>``, or a token that is
+            unknown, revoked or expired (401).
+        TooManyRequests: the address sent too many wrong tokens lately (429).
+    """
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use Authorization: Bearer <token>")
+    throttle: SignInThrottle = request.app.state.signin_throttle
+    address = request.client.host if request.client else "unknown"
+    throttle.check(address)
+    try:
+        return check_token(conn, token.strip())
+    except Unauthenticated:
+        throttle.failed(address)
+        raise
+
+
 async def current_principal(
+    request: Request,
     conn: ConnectionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller identified by ``Authorization: Bearer <token>``.
 
     Raises:
-        Unauthenticated: no token, or a token that is unknown or revoked (401).
+        Unauthenticated: no token, or a token that is unknown, revoked or expired (401).
+        TooManyRequests: too many wrong tokens from this address lately (429).
     """
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated("this resource needs a bearer token (Authorization: Bearer …)")
     # The request's own connection (FastAPI resolves ConnectionDep once per request).
-    principal = authenticate(conn, credentials.credentials)
+    principal = principal_of(request, conn)
     if principal is None:
-        raise Unauthenticated("the bearer token is unknown or revoked")
+        raise Unauthenticated("this resource needs a bearer token (Authorization: Bearer …)")
     return principal
 
 
@@ -78,17 +105,16 @@ Admin = Annotated[Principal, Depends(require_role(Role.admin))]
 
 
 async def optional_principal(
+    request: Request,
     conn: ConnectionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller when a bearer token is sent, ``None`` for an anonymous request.
 
     For resources that are public but show more to a signed-in role. A token that is
     sent but unknown or revoked is still refused (401), never silently ignored.
     """
-    if credentials is None or not credentials.credentials:
-        return None
-    return await current_principal(conn, credentials)
+    return principal_of(request, conn)
 
 
 MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]

@@ -26,6 +26,7 @@ from geo.errors import (
     PreconditionFailed,
     PreconditionRequired,
     RendererUnavailable,
+    TooManyRequests,
     Unauthenticated,
     UnreadableFile,
 )
@@ -44,6 +45,7 @@ STATUS: dict[type[LindeError], int] = {
     PreconditionRequired: 428,
     Unauthenticated: 401,
     Forbidden: 403,
+    TooManyRequests: 429,
     RendererUnavailable: 503,
 }
 
@@ -77,6 +79,8 @@ def status_of(exc: LindeError) -> int:
 async def _linde_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LindeError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),
         status_code=status_of(exc),

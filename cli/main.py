@@ -218,33 +218,59 @@ def import_inspections_cmd(
         out.print(f"refused: {problem}", highlight=False)
 
 
+DaysOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Days the token is valid (0: never expires). Default: LINDE_TOKEN_DAYS (365).",
+        min=0,
+        max=3650,
+    ),
+]
+
+
+def _token_days(days: int | None) -> int:
+    return get_settings().token_days if days is None else days
+
+
+def _validity(days: int) -> str:
+    return f"valid {days} days" if days else "never expires"
+
+
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @).")],
     role: Annotated[Role, typer.Option(help="What the user may do.")],
+    days: DaysOption = None,
 ) -> None:
     """Create a user and print its bearer token (shown only this once)."""
     from layers.users import add_user
 
     engine = ready_engine()
+    valid = _token_days(days)
     try:
-        user, token = add_user(engine, name, role.value, actor=actor())
+        user, token = add_user(engine, name, role.value, actor=actor(), days=valid)
     except LindeError as exc:
         fail(exc)
-    err.print(f"user {user.name} ({user.role.value}) created; its token, shown only now:")
+    err.print(
+        f"user {user.name} ({user.role.value}) created; its token ({_validity(valid)}), "
+        "shown only now:"
+    )
     print(token)
 
 
 @users_app.command("token")
-def users_token(name: Annotated[str, typer.Argument()]) -> None:
+def users_token(name: Annotated[str, typer.Argument()], days: DaysOption = None) -> None:
     """Issue another token for an existing user."""
     from layers.users import new_token
 
     engine = ready_engine()
+    valid = _token_days(days)
     try:
-        print(new_token(engine, name, actor=actor()))
+        token = new_token(engine, name, actor=actor(), days=valid)
     except LindeError as exc:
         fail(exc)
+    err.print(f"new token for {name} ({_validity(valid)}), shown only now:")
+    print(token)
 
 
 @users_app.command("revoke")

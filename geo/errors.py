@@ -101,6 +101,16 @@ class Forbidden(LindeError):
     code = "forbidden"
 
 
+class TooManyRequests(LindeError):
+    """The caller must wait ``retry_after`` seconds (too many failed sign-ins)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RendererUnavailable(LindeError):
     """A static image (PNG, PDF) cannot be drawn here; the message says what is missing."""
 

@@ -259,6 +259,8 @@ api_tokens = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    # migration 0005: NULL never expires (tokens made before it)
+    Column("expires_at", UTCDateTime()),
 )
 
 import_runs = Table(

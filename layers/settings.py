@@ -36,7 +36,23 @@ class Settings(BaseSettings):
         description="Name or path of the SpatiaLite loadable module.",
     )
     max_vertices: int = Field(default=1_000_000, ge=100)
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins allowed to call the API from a browser (CORS), as a JSON "
+        'list: ["https://sig.oaxaca.gob.mx"]. Empty (the default): none, CORS is closed.',
+    )
+    token_days: int = Field(
+        default=365,
+        ge=0,
+        le=3650,
+        description="Days a new token is valid unless another validity is asked; 0: never expires.",
+    )
+    failed_signins_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Requests with a wrong token one client address may make per minute; "
+        "beyond it, that address gets 429 until the minute has passed. 0 turns it off.",
+    )
     response_cache_mb: int = Field(
         default=64,
         ge=0,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from geo.errors import Conflict, InvalidInput, NotFound, Problem
+from geo.errors import Conflict, InvalidInput, NotFound, Problem, Unauthenticated
 from geo.roles import Role
 from layers import audit
 from layers.engine import write_connection
 from layers.schema import api_tokens, users
 
 TOKEN_PREFIX = "linde_"  # noqa: S105 (a visible prefix, not a secret)
+#: the longest a token may be made to last
+MAX_TOKEN_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,33 @@ def parse_role(value: str) -> Role:
         ) from None
 
 
-def add_user(engine: Engine, name: str, role: str, *, actor: str) -> tuple[Principal, str]:
-    """Create a user with a first token. Returns the user and the token (shown once).
+def expiry(days: int | None) -> datetime | None:
+    """When a token made now for ``days`` days expires (``None`` or 0: never).
 
     Raises:
-        InvalidInput: bad name or role. Conflict: the name is taken.
+        InvalidInput: a negative or absurdly long validity.
+    """
+    if not days:
+        return None
+    if days < 0 or days > MAX_TOKEN_DAYS:
+        raise InvalidInput(
+            f"days must be 1-{MAX_TOKEN_DAYS} (or 0 for a token that never expires), not {days}",
+            problems=[Problem("days", f"1-{MAX_TOKEN_DAYS}, or 0 for never")],
+        )
+    return audit.now() + timedelta(days=days)
+
+
+def add_user(
+    engine: Engine, name: str, role: str, *, actor: str, days: int | None = None
+) -> tuple[Principal, str]:
+    """Create a user with a first token valid ``days`` days (``None``/0: no expiry).
+    Returns the user and the token (shown once).
+
+    Raises:
+        InvalidInput: bad name, role or days. Conflict: the name is taken.
     """
     clean, parsed = _check_name(name), parse_role(role)
+    expires_at = expiry(days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         with write_connection(engine) as conn:
@@ -68,8 +91,15 @@ def add_user(engine: Engine, name: str, role: str, *, actor: str) -> tuple[Princ
             pk = result.inserted_primary_key
             assert pk is not None
             user_id = int(pk[0])
-            _store_token(conn, user_id, token)
-            audit.record(conn, actor, "user.created", "user", clean, {"role": parsed.value})
+            _store_token(conn, user_id, token, expires_at)
+            audit.record(
+                conn,
+                actor,
+                "user.created",
+                "user",
+                clean,
+                {"role": parsed.value, "token_expires_at": _iso(expires_at)},
+            )
     except IntegrityError:
         raise Conflict(
             f"a user named {clean!r} already exists", problems=[Problem("name", "already taken")]
@@ -77,15 +107,25 @@ def add_user(engine: Engine, name: str, role: str, *, actor: str) -> tuple[Princ
     return Principal(user_id, clean, parsed), token
 
 
-def new_token(engine: Engine, name: str, *, actor: str) -> str:
-    """Issue another token for an existing user (the old ones stay valid until revoked)."""
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def new_token(engine: Engine, name: str, *, actor: str, days: int | None = None) -> str:
+    """Issue another token for an existing user, valid ``days`` days (``None``/0: no
+    expiry); the old ones stay valid until they expire or are revoked.
+
+    Raises:
+        NotFound: no such user. InvalidInput: bad days.
+    """
+    expires_at = expiry(days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_connection(engine) as conn:
         user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
         if user_id is None:
             raise NotFound(f"no user named {name!r}")
-        _store_token(conn, user_id, token)
-        audit.record(conn, actor, "token.created", "user", name)
+        _store_token(conn, user_id, token, expires_at)
+        audit.record(conn, actor, "token.created", "user", name, {"expires_at": _iso(expires_at)})
     return token
 
 
@@ -103,16 +143,19 @@ def revoke_tokens(engine: Engine, name: str, *, actor: str) -> int:
     return count
 
 
-def _store_token(conn: Connection, user_id: int, token: str) -> None:
+def _store_token(conn: Connection, user_id: int, token: str, expires_at: datetime | None) -> None:
     conn.execute(
         insert(api_tokens).values(
-            user_id=user_id, token_sha256=_digest(token), created_at=audit.now()
+            user_id=user_id,
+            token_sha256=_digest(token),
+            created_at=audit.now(),
+            expires_at=expires_at,
         )
     )
 
 
 _AUTHENTICATE = (
-    select(users.c.id, users.c.name, users.c.role)
+    select(users.c.id, users.c.name, users.c.role, api_tokens.c.expires_at)
     .join(api_tokens, api_tokens.c.user_id == users.c.id)
     .where(
         api_tokens.c.token_sha256 == bindparam("digest"),
@@ -122,13 +165,32 @@ _AUTHENTICATE = (
 )
 
 
-def authenticate(conn: Connection, token: str) -> Principal | None:
-    """The user a bearer token belongs to, or ``None`` if unknown, revoked or disabled.
+def check_token(conn: Connection, token: str) -> Principal:
+    """The user a bearer token belongs to.
 
     Runs on every authenticated request: the statement is built once and only bound.
+
+    Raises:
+        Unauthenticated: the token is unknown, revoked, expired or its user disabled.
     """
     row = conn.execute(_AUTHENTICATE, {"digest": _digest(token)}).first()
-    return Principal(row.id, row.name, Role(row.role)) if row else None
+    if row is None:
+        raise Unauthenticated("the bearer token is unknown or revoked")
+    if row.expires_at is not None and row.expires_at <= audit.now():
+        raise Unauthenticated(
+            f"the bearer token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC; "
+            "an admin issues a new one (linde users token NAME, or POST /users/NAME/tokens)"
+        )
+    return Principal(row.id, row.name, Role(row.role))
+
+
+def authenticate(conn: Connection, token: str) -> Principal | None:
+    """The user a bearer token belongs to, or ``None`` if unknown, revoked, expired or
+    disabled (:func:`check_token` says which)."""
+    try:
+        return check_token(conn, token)
+    except Unauthenticated:
+        return None
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -159,10 +160,10 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(database: Database) -> str:
+    def start(database: Database, **settings: Any) -> str:
         port = free_port()
         photos = tmp_path_factory.mktemp("photos")
-        app = create_app(Settings(database_url=database.url, photos_dir=photos))
+        app = create_app(Settings(database_url=database.url, photos_dir=photos, **settings))
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )

@@ -139,9 +139,8 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     page.goto(f"{oaxaca.base_url}/mapas")
     # zones with municipalities imported come first (Oaxaca's), so the first preview draws
     assert "sin municipios" not in page.locator("select[name=zona] option").first.inner_text()
-    page.wait_for_function(
-        "document.getElementById('estado').textContent === 'Vista previa lista.'"
-    )
+    # a locator, not wait_for_function: that evaluates a string, which the pages' CSP forbids
+    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     frame = page.frame_locator("#mapa")
     frame.locator("path.leaflet-interactive").first.wait_for()
     page.select_option("select[name=zona]", "20.1.01")
@@ -151,9 +150,8 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
 
     page.check("input[value=rio]")
     page.select_option("select[name=rio]", label="Atoyac")
-    page.wait_for_function(
-        "document.getElementById('estado').textContent === 'Vista previa lista.'"
-    )
+    # a locator, not wait_for_function: that evaluates a string, which the pages' CSP forbids
+    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     frame.locator(".linde-title h1", has_text="Río Atoyac").wait_for()
     shot(page, "mapas-river", oaxaca.kind)
     assert record.page_errors == []

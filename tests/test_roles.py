@@ -417,7 +417,10 @@ def test_audit_records_user_and_claim_with_the_actor(with_municipalities: Databa
     user = entry("user.created", "dora")
     assert user["actor"] == "admin-user"
     assert user["entity"] == "user"
-    assert user["details"] == {"role": "commission"}
+    assert user["details"]["role"] == "commission"
+    # a token made over the API lasts LINDE_TOKEN_DAYS (365) unless asked otherwise
+    expires = datetime.fromisoformat(user["details"]["token_expires_at"])
+    assert timedelta(days=364) < expires - datetime.now(UTC) <= timedelta(days=365)
 
     recorded = entry("claim.created", str(claim["id"]))
     assert recorded["actor"] == "commission-user"

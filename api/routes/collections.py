@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection
 
-from api.deps import ConnectionDep, EngineDep
+from api.deps import ConnectionDep, EngineDep, principal_of
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches
 from api.ogc.params import items_query, typed_value
@@ -54,7 +54,7 @@ from layers import collections as registry
 from layers.collections import COLLECTIONS, Collection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
-from layers.users import Principal, authenticate
+from layers.users import Principal
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -91,16 +91,7 @@ def _cache(request: Request) -> ResponseCache:
 
 
 def _principal(request: Request, conn: Connection) -> Principal | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        return None
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("use Authorization: Bearer <token>")
-    principal = authenticate(conn, token.strip())
-    if principal is None:
-        raise Unauthenticated("the bearer token is unknown or revoked")
-    return principal
+    return principal_of(request, conn)
 
 
 def _readable(c: Collection, principal: Principal | None) -> bool:
@@ -113,8 +104,9 @@ def _collection(request: Request, conn: Connection, collection_id: str) -> Colle
         raise NotFound(
             f"no collection {collection_id!r}; the collections are: {', '.join(COLLECTIONS)}"
         )
+    # a token that is sent is checked even for a public layer: a wrong one is never ignored
+    principal = _principal(request, conn)
     if c.read_role is not None:
-        principal = _principal(request, conn)
         if principal is None:
             raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
         if not _readable(c, principal):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, ConnectionDep, EngineDep, Planner
@@ -14,9 +14,27 @@ from layers import audit, users
 router = APIRouter(tags=["users"])
 
 
+Days = Field(
+    default=None,
+    ge=0,
+    le=users.MAX_TOKEN_DAYS,
+    description="Days the token is valid; 0: never expires. Default: LINDE_TOKEN_DAYS (365).",
+)
+UserName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]
+
+
 class UserCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
     role: Role
+    days: int | None = Days
+
+
+class TokenCreate(BaseModel):
+    days: int | None = Days
+
+
+def _days(request: Request, days: int | None) -> int:
+    return request.app.state.settings.token_days if days is None else days
 
 
 @router.get("/me", summary="The caller's name and role")
@@ -32,9 +50,34 @@ def list_users(conn: ConnectionDep, _caller: Admin) -> list[dict[str, Any]]:
 @router.post(
     "/users", status_code=201, summary="Create a user; the token is shown only here (admin)"
 )
-def create_user(engine: EngineDep, caller: Admin, body: UserCreate) -> dict[str, Any]:
-    user, token = users.add_user(engine, body.name, body.role.value, actor=caller.name)
-    return {"name": user.name, "role": user.role.value, "token": token}
+def create_user(
+    request: Request, engine: EngineDep, caller: Admin, body: UserCreate
+) -> dict[str, Any]:
+    days = _days(request, body.days)
+    user, token = users.add_user(engine, body.name, body.role.value, actor=caller.name, days=days)
+    return {"name": user.name, "role": user.role.value, "token": token, "valid_days": days}
+
+
+@router.post(
+    "/users/{name}/tokens",
+    status_code=201,
+    summary="Issue another token for a user; shown only here (admin)",
+)
+def create_token(
+    request: Request,
+    engine: EngineDep,
+    caller: Admin,
+    name: UserName,
+    body: TokenCreate | None = None,
+) -> dict[str, Any]:
+    days = _days(request, body.days if body else None)
+    token = users.new_token(engine, name, actor=caller.name, days=days)
+    return {"name": name, "token": token, "valid_days": days}
+
+
+@router.delete("/users/{name}/tokens", summary="Revoke every token of a user (admin)")
+def revoke_tokens(engine: EngineDep, caller: Admin, name: UserName) -> dict[str, Any]:
+    return {"name": name, "revoked": users.revoke_tokens(engine, name, actor=caller.name)}
 
 
 @router.get("/audit", summary="The newest audit entries (admin)")

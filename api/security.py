@@ -1,0 +1,84 @@
+"""Security headers on every response, and CORS only for the origins configured.
+
+* Every response: ``X-Content-Type-Options: nosniff`` (a JSON or CSV answer is never
+  run as a script) and ``Referrer-Policy: strict-origin-when-cross-origin`` (the
+  browsers' default, stated: OpenStreetMap's tile servers ask for the origin).
+* HTML (pages, collection views, maps): a ``Content-Security-Policy`` that lets the
+  page load and call only this service, plus OpenStreetMap's tiles as images;
+  ``'unsafe-inline'`` scripts and styles because Folium writes its maps inline. Pages
+  may be framed by this service only (the dispute page frames its map). The
+  interactive API docs (``/docs``, ``/redoc``) are left out: FastAPI serves them from a
+  CDN, and they are for developers, not for the offices' locked-down networks.
+* CORS: closed unless ``LINDE_CORS_ORIGINS`` lists origins; then those origins may
+  send the headers Linde reads (Authorization, If-Match…) and read the ones it sets.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob: https://tile.openstreetmap.org "
+        "https://*.tile.openstreetmap.org",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+_UNPOLICED = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """Pure ASGI (no per-request task like ``BaseHTTPMiddleware``): it only adds headers
+    to the response's start message."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policed = not str(scope["path"]).startswith(_UNPOLICED)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+                if policed and headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = PAGE_POLICY
+                    headers["X-Frame-Options"] = "SAMEORIGIN"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install(app: FastAPI, cors_origins: list[str]) -> None:
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "Accept",
+            ],
+            expose_headers=["ETag", "Location", "Content-Disposition", "Content-Crs"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
