@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as DBAPIDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import (
@@ -113,6 +114,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused to store or compare (text holding a NUL character on
+    PostgreSQL, a number out of its range): the statement failed, so nothing was written."""
+    assert isinstance(exc, DBAPIDataError)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "invalid value"
+    log.info("refused value on %s %s: %s", request.method, request.url.path, reason)
+    if "NUL" in reason:
+        reason = "text may not contain the NUL character (\\u0000)"
+    return JSONResponse(
+        error_body("invalid_input", f"a value in the request cannot be stored: {reason}"),
+        status_code=422,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -125,4 +140,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LindeError, _linde_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIDataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

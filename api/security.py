@@ -15,10 +15,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
+import orjson
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_body
 
 PAGE_POLICY = "; ".join(
     [
@@ -40,7 +45,7 @@ _UNPOLICED = ("/docs", "/redoc")
 
 class SecurityHeaders:
     """Pure ASGI (no per-request task like ``BaseHTTPMiddleware``): it only adds headers
-    to the response's start message."""
+    to the response's start message, and refuses URLs holding a NUL character."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,6 +53,9 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            await _refuse_nul(scope, send)
             return
         policed = not str(scope["path"]).startswith(_UNPOLICED)
 
@@ -62,6 +70,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def _refuse_nul(scope: Scope, send: Send) -> None:
+    """No identifier or parameter of Linde holds a NUL character; PostgreSQL cannot even
+    compare text holding one, so such a request is refused before it reaches a route."""
+    where = "the path"
+    for pair in bytes(scope["query_string"]).split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if b"%00" in value or b"%00" in name:
+            where = f"parameter {unquote_plus(name.decode('latin-1'))!r}"
+            break
+    message = f"{where} holds a NUL character (%00), which no path or parameter may contain"
+    field = where.removeprefix("parameter ").strip("'") if where != "the path" else "path"
+    body = orjson.dumps(error_body("bad_request", message, [{"field": field, "reason": "NUL"}]))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-content-type-options", b"nosniff"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI, cors_origins: list[str]) -> None:
