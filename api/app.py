@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from api import errors, security
+from api import errors, openapi, security
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
     security.install(app, settings.cors_origins)
+    openapi.install(app)
     for module in (
         collections,
         health,

@@ -7,6 +7,7 @@ carries a database message or a stack trace: those go to the server log only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -104,13 +105,50 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_input", message, details), status_code=422)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _routes(routes: Iterable[Any]) -> Iterable[Any]:
+    """Every endpoint route, routers included by others unfolded."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        elif getattr(route, "methods", None):
+            yield route
+
+
+def _methods_of(routes: Iterable[Any], path: str) -> set[str]:
+    """The methods served at ``path``: by the routes written for exactly that path if
+    there are any (``/claims/official`` is not ``/claims/{claim_id}``), else by the
+    templated routes matching it."""
+    exact: set[str] = set()
+    templated: set[str] = set()
+    for route in _routes(routes):
+        if route.path == path:
+            exact |= route.methods
+        elif route.path_regex.match(path):
+            templated |= route.methods
+    return exact or templated
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    message = str(exc.detail)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route matching the path only
+        allowed = sorted(_methods_of(request.app.router.routes, request.url.path))
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; use {', '.join(allowed)}"
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
+
+
+async def _too_large(request: Request, exc: Exception) -> JSONResponse:
+    """A number too large for the database's integers (SQLite raises it in Python)."""
+    log.info("number out of range on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
-        error_body(code, str(exc.detail)),
-        status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        error_body(
+            "invalid_input", "a number in the request is too large to be stored or compared"
+        ),
+        status_code=422,
     )
 
 
@@ -141,4 +179,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIDataError, _unstorable)
+    app.add_exception_handler(OverflowError, _too_large)
     app.add_exception_handler(Exception, _unexpected)

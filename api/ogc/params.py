@@ -51,6 +51,11 @@ def single(params: QueryParams, name: str) -> str | None:
     return values[0] if values else None
 
 
+#: beyond any table Linde holds; larger numbers would not fit the databases' integers
+MAX_OFFSET = 1_000_000_000
+INT64 = (-(2**63), 2**63 - 1)
+
+
 def _int(params: QueryParams, name: str, lo: int, hi: int | None) -> int | None:
     raw = single(params, name)
     if raw is None:
@@ -173,7 +178,10 @@ def typed_value(prop: Property, raw: str, field: str) -> Any:
     """A query-string value converted to the property's type (400 when it is not one)."""
     try:
         if prop.kind == "int":
-            return int(raw)
+            number = int(raw)
+            if not INT64[0] <= number <= INT64[1]:
+                raise ValueError(raw)
+            return number
         if prop.kind == "float":
             value = float(raw)
             if not math.isfinite(value):
@@ -262,6 +270,6 @@ def items_query(c: Collection, params: QueryParams, *, download: bool) -> ItemsQ
         properties=_properties(c, params),
         sortby=_sortby(c, params),
         limit=limit if limit is not None or download else PAGE_LIMIT_DEFAULT,
-        offset=_int(params, "offset", 0, None) or 0,
+        offset=_int(params, "offset", 0, MAX_OFFSET) or 0,
         crs=parse_crs(single(params, "crs"), "crs"),
     )

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from api.deps import Commission, ConnectionDep, EngineDep, Planner
+from api.fields import Moment, Offset, RowId
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
 from layers.disputes.detection import official_claims_in_scope
@@ -21,7 +22,7 @@ class ClaimCreate(BaseModel):
     cvegeo: str = Field(pattern=r"^\d{5}$", description="Municipality's INEGI key.")
     source: claim_store.ClaimSource
     source_reference: str | None = Field(default=None, max_length=2000)
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+    valid_from: Moment | None = Field(default=None, description="Default: now.")
     notes: str | None = Field(default=None, max_length=10000)
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
 
@@ -41,26 +42,24 @@ def list_claims(
     conn: ConnectionDep,
     _caller: Planner,
     cvegeo: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
-    as_of: Annotated[
-        AwareDatetime | None, Query(description="Claims in force at this moment.")
-    ] = None,
+    as_of: Annotated[Moment | None, Query(description="Claims in force at this moment.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = claim_store.list_claims(conn, cvegeo=cvegeo, as_of=as_of, limit=limit, offset=offset)
     return {"type": "FeatureCollection", "features": [_public(r) for r in rows]}
 
 
-@router.get("/claims/{claim_id}", summary="One claim")
-def get_claim(conn: ConnectionDep, _caller: Planner, claim_id: int) -> dict[str, Any]:
+@router.get("/claims/{claim_id:int}", summary="One claim")
+def get_claim(conn: ConnectionDep, _caller: Planner, claim_id: RowId) -> dict[str, Any]:
     return _public(claim_store.get_claim(conn, claim_id))
 
 
-@router.get("/claims/{claim_id}/diff", summary="Land a claim gains and loses")
+@router.get("/claims/{claim_id:int}/diff", summary="Land a claim gains and loses")
 def diff_claim(
     conn: ConnectionDep,
     _caller: Planner,
-    claim_id: int,
+    claim_id: RowId,
     against: Annotated[
         str,
         Query(
@@ -78,7 +77,7 @@ class OfficialClaims(BaseModel):
     cvegeos: list[Annotated[str, Field(pattern=r"^\d{5}$")]] | None = Field(
         default=None, max_length=5000
     )
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+    valid_from: Moment | None = Field(default=None, description="Default: now.")
 
 
 @router.post(

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from api.deps import Commission, ConnectionDep, EngineDep, Planner
+from api.fields import Moment, Offset, RowId
 from geo.disputes import ZoneKind, ZoneStatus
 from geo.roles import Role
 from geo.validation import POLYGONAL, parse_geojson_geometry
@@ -36,7 +37,7 @@ class DetectionCreate(BaseModel):
     zone: str | None = Field(default=None, description="Metro zone code, e.g. 20.1.01.")
     state: str | None = Field(default=None, pattern=r"^\d{2}$")
     cvegeos: list[Key] | None = Field(default=None, max_length=5000)
-    as_of: AwareDatetime | None = Field(default=None, description="Default: now.")
+    as_of: Moment | None = Field(default=None, description="Default: now.")
     min_area_m2: float = Field(default=100.0, ge=0, description="Slivers below this are ignored.")
 
 
@@ -58,13 +59,13 @@ def list_runs(
     conn: ConnectionDep,
     _caller: Planner,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     return {"runs": detection.list_runs(conn, limit=limit, offset=offset)}
 
 
 @router.get("/detection-runs/{run_id}", summary="One detection run")
-def get_run(conn: ConnectionDep, _caller: Planner, run_id: int) -> dict[str, Any]:
+def get_run(conn: ConnectionDep, _caller: Planner, run_id: RowId) -> dict[str, Any]:
     return detection.get_run(conn, run_id)
 
 
@@ -77,7 +78,7 @@ def list_zones(
     cvegeo: Annotated[str | None, Query(pattern=r"^\d{5}$", description="A party.")] = None,
     open_only: Annotated[bool, Query(description="Leave out resolved and dismissed.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = zones.list_zones(
         conn,
@@ -116,7 +117,7 @@ def register_zone(
 
 @router.get("/disputes/{zone_id}", summary="A zone: parties, measures, localities, inspections")
 def get_zone(
-    conn: ConnectionDep, _caller: Planner, zone_id: int, response: Response
+    conn: ConnectionDep, _caller: Planner, zone_id: RowId, response: Response
 ) -> dict[str, Any]:
     return _with_etag(response, zones.get_zone(conn, zone_id))
 
@@ -130,7 +131,7 @@ class ZoneEdit(BaseModel):
 def edit_zone(
     engine: EngineDep,
     caller: Commission,
-    zone_id: int,
+    zone_id: RowId,
     body: ZoneEdit,
     response: Response,
     if_match: IfMatch = None,
@@ -157,7 +158,7 @@ class StatusMove(BaseModel):
 def move_status(
     engine: EngineDep,
     caller: Commission,
-    zone_id: int,
+    zone_id: RowId,
     body: StatusMove,
     response: Response,
     if_match: IfMatch = None,
@@ -178,7 +179,7 @@ def move_status(
 
 class EventCreate(BaseModel):
     kind: Literal["meeting", "evidence", "proposal", "agreement", "note"]
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None, description="When it happened (a meeting's date); default now."
     )
     summary: str | None = Field(default=None, max_length=20000)
@@ -192,7 +193,7 @@ class EventCreate(BaseModel):
 
 
 @router.get("/disputes/{zone_id}/events", summary="The zone's case file, oldest first")
-def list_events(conn: ConnectionDep, _caller: Planner, zone_id: int) -> dict[str, Any]:
+def list_events(conn: ConnectionDep, _caller: Planner, zone_id: RowId) -> dict[str, Any]:
     return {"events": zones.list_events(conn, zone_id)}
 
 
@@ -200,7 +201,7 @@ def list_events(conn: ConnectionDep, _caller: Planner, zone_id: int) -> dict[str
 def add_event(
     engine: EngineDep,
     caller: Commission,
-    zone_id: int,
+    zone_id: RowId,
     body: EventCreate,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
@@ -226,7 +227,7 @@ def add_event(
 
 
 @router.get("/disputes/{zone_id}/geometries", summary="Every geometry the zone has had")
-def geometry_history(conn: ConnectionDep, _caller: Planner, zone_id: int) -> dict[str, Any]:
+def geometry_history(conn: ConnectionDep, _caller: Planner, zone_id: RowId) -> dict[str, Any]:
     return {"revisions": zones.geometry_history(conn, zone_id)}
 
 
@@ -238,7 +239,7 @@ class Part(BaseModel):
 class DecisionCreate(BaseModel):
     parts: list[Part] | None = Field(default=None, max_length=50)
     split_along_official_line: bool = False
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+    valid_from: Moment | None = Field(default=None, description="Default: now.")
     source_reference: str | None = Field(default=None, max_length=2000)
     summary: str | None = Field(default=None, max_length=20000)
 
@@ -250,7 +251,7 @@ class DecisionCreate(BaseModel):
 def apply_decision(
     engine: EngineDep,
     caller: Commission,
-    zone_id: int,
+    zone_id: RowId,
     body: DecisionCreate,
     response: Response,
     if_match: IfMatch = None,

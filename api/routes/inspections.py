@@ -16,9 +16,10 @@ from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import Admin, Commission, ConnectionDep, EngineDep, Inspector, Planner
+from api.fields import Moment
 from geo.errors import InvalidInput, Problem
 from geo.inspections import Submission, id_from_key, normalize_id
 from geo.validation import PUNTUAL, parse_geojson_geometry
@@ -40,7 +41,7 @@ class InspectionCreate(BaseModel):
 
 
 class InspectionProperties(BaseModel):
-    observed_at: AwareDatetime
+    observed_at: Moment
     category: str = Field(max_length=32)
     severity: int
     description: str | None = Field(default=None, max_length=10000)
@@ -190,7 +191,7 @@ def import_file(
     description_field: Annotated[str | None, Form()] = None,
     category: Annotated[str | None, Form(description="For rows without one.")] = None,
     severity: Annotated[int | None, Form(description="For rows without one.")] = None,
-    observed_at: Annotated[AwareDatetime | None, Form(description="For rows without one.")] = None,
+    observed_at: Annotated[Moment | None, Form(description="For rows without one.")] = None,
 ) -> dict[str, Any]:
     """``mode=all``: one bad row refuses the file (422, every refused row listed) and
     nothing is written. ``mode=partial``: good rows are stored, the report lists the

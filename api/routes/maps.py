@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api import map_requests
 from api.deps import ConnectionDep, MaybeCaller
+from api.fields import RowId
 from api.ogc.params import parse_bbox
 from geo.roles import Role
 from layers.users import Principal
@@ -65,7 +66,14 @@ def _respond(m: folium.Map, fmt: MapFormat, assets: Assets, download: bool, stem
     return Response(body, media_type=MEDIA_TYPES[fmt.value], headers=headers)
 
 
-@router.get("/maps/metro-zones/{code}", summary="Map of a metro zone (HTML, PNG or PDF)")
+OPTIONAL_TOKEN = {"x-linde-auth": "optional"}  # see api.openapi
+
+
+@router.get(
+    "/maps/metro-zones/{code}",
+    summary="Map of a metro zone (HTML, PNG or PDF)",
+    openapi_extra=OPTIONAL_TOKEN,
+)
 def metro_zone_map(
     conn: ConnectionDep,
     caller: MaybeCaller,
@@ -92,12 +100,16 @@ def metro_zone_map(
     return _respond(m, fmt, assets, download, f"zona-metropolitana-{code}")
 
 
-@router.get("/maps/rivers/{river_id}", summary="Map of a river and its inspections")
+@router.get(
+    "/maps/rivers/{river_id}",
+    summary="Map of a river and its inspections",
+    openapi_extra=OPTIONAL_TOKEN,
+)
 def river_map(
     request: Request,
     conn: ConnectionDep,
     caller: MaybeCaller,
-    river_id: int,
+    river_id: RowId,
     fmt: FormatQuery = MapFormat.html,
     assets: AssetsQuery = Assets.inline,
     date_from: Annotated[

@@ -16,6 +16,7 @@ router = APIRouter(tags=["users"])
 
 Days = Field(
     default=None,
+    strict=True,  # a whole number, not true/false
     ge=0,
     le=users.MAX_TOKEN_DAYS,
     description="Days the token is valid; 0: never expires. Default: LINDE_TOKEN_DAYS (365).",

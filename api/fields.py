@@ -1,0 +1,33 @@
+"""Parameter and field types the routes share, with the bounds the databases impose."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+from pydantic import AwareDatetime, BeforeValidator
+
+#: the largest integer either database stores
+INT64_MAX = 2**63 - 1
+#: a row id in a path: a positive 64-bit integer (a larger one is refused, 422)
+RowId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The row's id.")]
+#: how many rows to skip in a listing
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.")]
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """pydantic would read a number as seconds since 1970; Linde takes ISO 8601 only."""
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise ValueError(
+            "a date and time in ISO 8601 with its offset, such as 2024-05-01T10:30:00-06:00"
+        )
+    return value
+
+
+#: a moment with its time zone, written in ISO 8601
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]

@@ -1,0 +1,124 @@
+"""The OpenAPI document, with the errors Linde really answers documented on every route.
+
+Every error body has one shape (``api.errors.error_body``): ``{"error": {"code",
+"message", "details": [{"field", "reason", "row"?}]}}``, 422 included (FastAPI's own
+``HTTPValidationError`` is never sent: ``api.errors`` rewrites validation errors).
+Each operation lists the statuses it can give: the ones every route can give (a
+malformed or NUL-holding URL 400, a wrong or missing token 401, a role too low 403,
+an unknown thing 404, an unsupported ``f=`` 406, invalid input 422, too many wrong
+tokens 429), plus on writes a conflict 409, a stale or missing ``If-Match`` 412/428,
+a body too large or of the wrong type 413/415, and on maps a missing renderer 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from layers.exports import FORMATS
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string"},
+                            "reason": {"type": "string"},
+                            "row": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+DESCRIPTIONS = {
+    400: "Malformed parameter (the message says which, and where)",
+    401: "No bearer token, or one that is unknown, revoked or expired",
+    403: "The caller's role may not do this",
+    404: "No such resource",
+    406: "A format this resource does not offer",
+    409: "Conflicts with the current state (the message says how)",
+    412: "If-Match names an older version: read again, then retry",
+    413: "Body too large",
+    415: "Body of a type this route does not take",
+    422: "Invalid input (every problem listed in details, by field)",
+    428: "This edit needs If-Match with the ETag last read",
+    429: "Too many wrong tokens from this address; see Retry-After",
+    503: "A PNG or PDF cannot be drawn here (the message says what is missing)",
+}
+_EVERY_ROUTE = (400, 401, 403, 404, 406, 422, 429)
+_ANY: dict[str, Any] = {}
+_TEXT = {"schema": {"type": "string"}}
+_OBJECT = {"schema": {"type": "object"}}
+#: what a successful answer may be, beyond JSON: OGC resources have an HTML view
+#: (``f=html``), items every export format, maps PNG and PDF
+_OGC_VIEWS = {"application/json": _OBJECT, "text/html": _TEXT}
+
+
+def _success_types(path: str) -> dict[str, Any] | None:
+    if path.endswith("/queryables"):
+        return {"application/schema+json": _OBJECT, "text/html": _TEXT}
+    if path.startswith("/collections/{collection_id}/items"):
+        types = {"application/geo+json": _OBJECT, "text/html": _TEXT}
+        if path.endswith("/items"):
+            types |= {f.media_type.split(";")[0]: _ANY for f in FORMATS.values()}
+        return types
+    if path in ("/", "/conformance", "/collections", "/collections/{collection_id}"):
+        return _OGC_VIEWS
+    if path.startswith("/maps/"):
+        return {"text/html": _TEXT, "image/png": _ANY, "application/pdf": _ANY}
+    return None
+
+
+_WRITES = (409, 412, 413, 415, 428)
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR
+        schema["components"]["schemas"].pop("HTTPValidationError", None)
+        schema["components"]["schemas"].pop("ValidationError", None)
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for path, item in schema["paths"].items():
+            for method, operation in item.items():
+                # public routes that show more to a signed-in caller: a token is optional
+                if operation.pop("x-linde-auth", None) == "optional":
+                    operation["security"] = [{}, *operation.get("security", [])]
+                success = _success_types(path)
+                if success is not None and "200" in operation.get("responses", {}):
+                    operation["responses"]["200"]["content"] = success
+                codes = list(_EVERY_ROUTE)
+                if method in ("post", "put", "patch", "delete"):
+                    codes += _WRITES
+                if path.startswith("/maps/"):
+                    codes.append(503)
+                responses = operation.setdefault("responses", {})
+                for code in codes:
+                    entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+                    entry["content"] = error
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
