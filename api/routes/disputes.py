@@ -203,8 +203,10 @@ def add_event(
     caller: Commission,
     zone_id: RowId,
     body: EventCreate,
+    response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
+    """The new event; ``ETag`` is the zone's new version (appending bumps it)."""
     geom = (
         parse_geojson_geometry(
             body.geometry,
@@ -213,7 +215,7 @@ def add_event(
         if body.geometry is not None
         else None
     )
-    return zones.add_event(
+    event = zones.add_event(
         engine,
         zone_id,
         kind=body.kind,
@@ -224,6 +226,8 @@ def add_event(
         details=body.details,
         geom=geom,
     )
+    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    return event
 
 
 @router.get("/disputes/{zone_id}/geometries", summary="Every geometry the zone has had")
