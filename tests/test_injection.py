@@ -3,6 +3,8 @@ compared literally; never a 5xx, never data the caller may not read. Both engine
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -86,3 +88,15 @@ def test_payloads_in_paths_are_not_found(oaxaca: Database) -> None:
                     got.status_code,
                     got.text,
                 )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../../../tmp/linde-escape.geojson", "..\\..\\linde-escape.geojson", "..", "a\x00b.csv"],
+)
+def test_an_upload_name_never_leaves_the_temporary_folder(api: Database, name: str) -> None:
+    body = b'{"type": "FeatureCollection", "features": []}'
+    with api.client("inspector") as http:
+        got = http.post("/inspections/import", files={"file": (name, body, "application/json")})
+    assert got.status_code < 500, got.text
+    assert not (Path(tempfile.gettempdir()) / "linde-escape.geojson").exists()

@@ -8,6 +8,7 @@ BETWEEN 1000 AND 5000``).
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -196,9 +197,12 @@ def import_file(
     """``mode=all``: one bad row refuses the file (422, every refused row listed) and
     nothing is written. ``mode=partial``: good rows are stored, the report lists the
     refused ones. Re-importing a file creates nothing new."""
-    suffix = Path(file.filename or "upload").suffix.lower() or ".csv"
+    # the client's file name only lends its letters: it can never leave the temporary folder
+    given = Path((file.filename or "upload").replace("\\", "/")).name
+    stem = re.sub(r"[^\w.-]", "_", Path(given).stem).strip("._")[:80] or "upload"
+    suffix = re.sub(r"[^\w.]", "", Path(given).suffix.lower())[:10] or ".csv"
     with tempfile.TemporaryDirectory(prefix="linde_import_") as tmp:
-        path = Path(tmp) / f"{Path(file.filename or 'upload').stem}{suffix}"
+        path = Path(tmp) / f"{stem}{suffix}"
         with path.open("wb") as fh:
             while block := file.file.read(1 << 20):
                 fh.write(block)
