@@ -5,7 +5,8 @@
   browsers' default, stated: OpenStreetMap's tile servers ask for the origin).
 * HTML (pages, collection views, maps): a ``Content-Security-Policy`` that lets the
   page load and call only this service, plus OpenStreetMap's tiles as images;
-  ``'unsafe-inline'`` scripts and styles because Folium writes its maps inline. Pages
+  ``'unsafe-inline'`` scripts and styles because Folium writes its maps inline, and
+  ``'unsafe-eval'`` because leaflet-measure compiles its templates at run time. Pages
   may be framed by this service only (the dispute page frames its map). The
   interactive API docs (``/docs``, ``/redoc``) are left out: FastAPI serves them from a
   CDN, and they are for developers, not for the offices' locked-down networks.
@@ -28,7 +29,9 @@ from api.errors import error_body
 PAGE_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
+        # inline: Folium writes its maps as inline scripts; eval: leaflet-measure (the
+        # dispute map's measure tool) compiles its templates with lodash's Function()
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob: https://tile.openstreetmap.org "
         "https://*.tile.openstreetmap.org",

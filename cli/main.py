@@ -425,12 +425,24 @@ def map_metro_zone_cmd(
     tiles: TilesOpt = True,
 ) -> None:
     """A metro zone: its municipalities (population on hover) and its outline."""
-    from api import map_requests
+    from maps import requests as map_requests
 
     write_map(
         lambda conn: map_requests.metro_zone(conn, code, choropleth=choropleth, tiles=tiles),
         output,
     )
+
+
+@map_app.command("dispute")
+def map_dispute_cmd(
+    zone_id: Annotated[int, typer.Argument(help="The disputed zone's id (linde disputes list).")],
+    output: OutputOpt,
+    tiles: TilesOpt = True,
+) -> None:
+    """A disputed zone for the commission: official line, claims, zone, localities, points."""
+    from maps import requests as map_requests
+
+    write_map(lambda conn: map_requests.dispute(conn, zone_id, tiles=tiles), output)
 
 
 @map_app.command("river")
@@ -457,8 +469,8 @@ def map_river_cmd(
     """A river, its federal zone and the inspection points along it."""
     from starlette.datastructures import QueryParams
 
-    from api import map_requests
     from api.ogc.params import parse_bbox
+    from maps import requests as map_requests
 
     try:
         box = parse_bbox(QueryParams({"bbox": bbox})) if bbox else None

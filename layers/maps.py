@@ -10,7 +10,17 @@ from sqlalchemy import Connection, Select, case, select
 
 from layers import dialects
 from layers.geometry_io import from_db
-from layers.schema import inspections, metro_zone_members, metro_zones, municipalities, rivers
+from layers.schema import (
+    claims,
+    disputed_zone_parties,
+    disputed_zones,
+    inspections,
+    localities,
+    metro_zone_members,
+    metro_zones,
+    municipalities,
+    rivers,
+)
 
 
 def _frame(conn: Connection, query: Select[Any]) -> gpd.GeoDataFrame:
@@ -87,6 +97,68 @@ def inspections_in_bbox(
     if observed_to is not None:
         query = query.where(i.observed_at <= observed_to)
     return _frame(conn, query)
+
+
+def dispute(conn: Connection, zone_id: int) -> dict[str, Any] | None:
+    """What the commission's map of a disputed zone shows, or ``None`` for no such zone.
+
+    Keys: ``zone`` (id, name, status, area_ha), ``area`` (the zone's polygon),
+    ``official`` (the parties' official polygons), ``claims`` (each party's claim in
+    force), ``localities`` and ``inspections`` (those meeting the zone), each a
+    GeoDataFrame in lon/lat.
+    """
+    z = disputed_zones.c
+    zone = _frame(
+        conn,
+        select(z.id, z.name, z.status, z.kind, z.area_ha, z.geom).where(z.id == zone_id),
+    )
+    if zone.empty:
+        return None
+    shape = zone.geometry.iloc[0]
+    minx, miny, maxx, maxy = (float(v) for v in shape.bounds)
+    bbox = (minx, miny, maxx, maxy)
+    parties = list(
+        conn.execute(
+            select(disputed_zone_parties.c.cvegeo)
+            .where(disputed_zone_parties.c.zone_id == zone_id)
+            .order_by(disputed_zone_parties.c.cvegeo)
+        ).scalars()
+    )
+    m, c, loc, i = municipalities.c, claims.c, localities.c, inspections.c
+    official = _frame(
+        conn, select(m.cvegeo, m.name, m.geom).where(m.cvegeo.in_(parties)).order_by(m.cvegeo)
+    )
+    in_force = _frame(
+        conn,
+        select(c.cvegeo, m.name.label("municipality"), c.version, c.source, c.geom)
+        .join(municipalities, m.cvegeo == c.cvegeo)
+        .where(c.cvegeo.in_(parties), c.valid_to.is_(None))
+        .order_by(c.cvegeo),
+    )
+    places = _frame(
+        conn,
+        select(loc.cvegeo, loc.name, loc.population, loc.geom)
+        .where(dialects.intersects_bbox(conn.dialect, localities, bbox))
+        .order_by(loc.cvegeo),
+    )
+    points = _frame(
+        conn,
+        select(i.id, i.observed_at, i.category, i.severity, i.description, i.source, i.geom)
+        .where(dialects.intersects_bbox(conn.dialect, inspections, bbox))
+        .order_by(i.observed_at, i.id),
+    )
+    # the boxes were candidates; keep what really meets the zone
+    places = places[places.intersects(shape) & ~places.touches(shape)]
+    points = points[points.intersects(shape)]
+    info = zone.drop(columns="geometry").iloc[0].to_dict()
+    return {
+        "zone": info,
+        "area": zone[["geometry"]],
+        "official": official,
+        "claims": in_force,
+        "localities": places,
+        "inspections": points,
+    }
 
 
 def map_choices(conn: Connection) -> dict[str, list[dict[str, Any]]]:

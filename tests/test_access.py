@@ -53,6 +53,8 @@ ROUTES = [
     Route("GET", "/conformance", "/conformance", PUBLIC),
     Route("GET", "/health", "/health", PUBLIC),
     Route("GET", "/mapas", "/mapas", PUBLIC),
+    Route("GET", "/disputas/{zone_id}", "/disputas/987654", PUBLIC),
+    Route("GET", "/inspecciones/nueva", "/inspecciones/nueva", PUBLIC),
     Route("GET", "/collections", "/collections", OPTIONAL),
     *[
         Route(
@@ -78,6 +80,7 @@ ROUTES = [
     ],
     Route("GET", "/maps/metro-zones/{code}", "/maps/metro-zones/99.9.99", OPTIONAL),
     Route("GET", "/maps/rivers/{river_id}", "/maps/rivers/987654", OPTIONAL),
+    Route("GET", "/maps/disputes/{zone_id}", f"/maps{ZONE}", "planner"),
     Route("GET", "/lookup", "/lookup?lon=-96.72&lat=17.06", "planner"),
     Route("GET", "/me", "/me", "planner"),
     Route("GET", "/claims", "/claims", "planner"),

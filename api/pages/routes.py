@@ -1,8 +1,15 @@
-"""``GET /mapas``: choose a metro zone or a river, layers and dates; preview and download.
+"""The pages, in Spanish, over the same API and tokens.
 
-The page itself is public, as are metro zones and rivers. A planner pastes a token
-(kept in the browser's session storage only) to see inspection points and to
-download them; the page sends it as ``Authorization: Bearer`` to the same API.
+* ``GET /mapas``: choose a metro zone or a river, layers and dates; preview and download.
+* ``GET /disputas/{id}``: the commission's review of a disputed zone: its map beside
+  the case file, and the actions the signed-in role allows.
+* ``GET /inspecciones/nueva``: the inspectors' phone page; submissions wait on the
+  device (IndexedDB) until they are sent, with their own UUID, so a retry never
+  duplicates.
+
+The pages themselves hold no data that needs a token: they are the same for everyone.
+The person pastes a token (kept in the browser only) and the page sends it as
+``Authorization: Bearer`` to the JSON API, which decides what that role may see and do.
 """
 
 from __future__ import annotations
@@ -12,7 +19,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.deps import ConnectionDep
+from api.fields import RowId
+from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
+from maps.requests import STATUS_ES
 
 router = APIRouter(tags=["pages"])
 _env = Environment(
@@ -28,3 +38,32 @@ def maps_page(conn: ConnectionDep) -> HTMLResponse:
     choices = map_choices(conn)
     html = _env.get_template("mapas.html").render(**choices)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def _page(template: str, **values: object) -> HTMLResponse:
+    html = _env.get_template(template).render(**values)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/disputas/{zone_id}", response_class=HTMLResponse, summary="Revisión de una zona en disputa"
+)
+def dispute_page(zone_id: RowId) -> HTMLResponse:
+    moves = {k.value: [m.value for m in v] for k, v in MOVES.items()}
+    admin_moves = {k.value: [m.value for m in v] for k, v in ADMIN_MOVES.items()}
+    return _page(
+        "disputa.html",
+        zone_id=zone_id,
+        moves=moves,
+        admin_moves=admin_moves,
+        status_es=STATUS_ES,
+    )
+
+
+@router.get(
+    "/inspecciones/nueva",
+    response_class=HTMLResponse,
+    summary="Registrar una inspección desde el teléfono (funciona sin señal)",
+)
+def new_inspection_page() -> HTMLResponse:
+    return _page("inspeccion.html")

@@ -13,12 +13,12 @@ from typing import Annotated
 import folium
 from fastapi import APIRouter, Query, Request, Response
 
-from api import map_requests
-from api.deps import ConnectionDep, MaybeCaller
+from api.deps import ConnectionDep, MaybeCaller, Planner
 from api.fields import RowId
 from api.ogc.params import parse_bbox
 from geo.roles import Role
 from layers.users import Principal
+from maps import requests as map_requests
 from maps.export import MEDIA_TYPES, render, to_html
 
 router = APIRouter(tags=["maps"])
@@ -144,3 +144,22 @@ def river_map(
         tiles=tiles,
     )
     return _respond(m, fmt, assets, download, f"rio-{river_id}")
+
+
+@router.get(
+    "/maps/disputes/{zone_id}",
+    summary="The commission's map of a disputed zone (planner role or above)",
+)
+def dispute_map(
+    conn: ConnectionDep,
+    _caller: Planner,
+    zone_id: RowId,
+    fmt: FormatQuery = MapFormat.html,
+    assets: AssetsQuery = Assets.inline,
+    tiles: TilesQuery = True,
+    download: DownloadQuery = False,
+) -> Response:
+    """The official line, each party's claim in its own colour, the zone hatched, the
+    localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
+    m = map_requests.dispute(conn, zone_id, tiles=tiles)
+    return _respond(m, fmt, assets, download, f"disputa-{zone_id}")

@@ -1,7 +1,8 @@
 """Maps from the database: read the features (``layers.maps``), build (``maps.builders``).
 
 The API routes and the ``linde map`` commands both call these, so a map from the
-command line is the map the service serves.
+command line is the map the service serves. (The builders stay pure: only this
+module reads the database.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from geo.counts import points_per_polygon
 from geo.errors import InvalidParameter, NotFound, Unauthenticated
 from geo.simplify import within_distance
 from layers import maps as map_layers
-from maps.builders import metro_zone_map, river_map
+from maps.builders import dispute_map, metro_zone_map, river_map
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
 CHOROPLETHS = {
@@ -132,6 +133,46 @@ def river(
         points,
         date_from=date_from,
         date_to=date_to,
+        tiles=tiles,
+        made_on=made_on,
+    )
+
+
+#: a zone's status as the commission says it
+STATUS_ES = {
+    "detected": "detectada",
+    "open": "abierta",
+    "under_review": "en revisión",
+    "agreement": "en acuerdo",
+    "resolved": "resuelta",
+    "dismissed": "desestimada",
+}
+
+
+def dispute(
+    conn: Connection, zone_id: int, *, tiles: bool = True, made_on: date | None = None
+) -> folium.Map:
+    """The commission's map of a disputed zone: the official line, each party's claim in
+    force, the zone hatched, the localities and inspection points in it, a measure tool.
+
+    Raises:
+        NotFound: no zone with that id (404).
+    """
+    found = map_layers.dispute(conn, zone_id)
+    if found is None:
+        raise NotFound(f"there is no disputed zone {zone_id}; GET /disputes lists them")
+    info = found["zone"]
+    return dispute_map(
+        {
+            "name": info["name"] or f"Zona en disputa {zone_id}",
+            "status": STATUS_ES.get(info["status"], info["status"]),
+            "area_ha": info["area_ha"],
+        },
+        found["area"],
+        found["official"],
+        found["claims"],
+        localities=found["localities"],
+        inspections=found["inspections"],
         tiles=tiles,
         made_on=made_on,
     )
