@@ -12,9 +12,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError as DBAPIDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from geo.errors import (
     Conflict,
@@ -166,6 +167,13 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _client_gone(request: Request, _exc: Exception) -> Response:
+    """The client hung up while its body was being read (a phone's timeout): nothing was
+    written, nobody is listening for an answer, and nothing went wrong on this side."""
+    log.info("client went away during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -180,4 +188,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIDataError, _unstorable)
     app.add_exception_handler(OverflowError, _too_large)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,6 +3,8 @@ closed unless configured, security headers on pages; over HTTP on both engines."
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -153,3 +155,27 @@ def test_cli_token_validity(db: Database) -> None:
     assert again.stdout.strip().startswith("linde_")
     bad = linde(db, "users", "token", "rosa", "--days", "5000")
     assert bad.returncode == 2 and "days" in flat(bad.stderr).lower()
+
+
+def test_a_client_hanging_up_mid_body_is_not_an_error(
+    api: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    from urllib.parse import urlparse
+
+    where = urlparse(api.base_url)
+    caplog.set_level(logging.INFO, logger="linde.api")
+    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /inspections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {api.tokens['inspector']}\r\n".encode()
+            + b'Content-Length: 5000\r\n\r\n{"type": "Feature", '
+        )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+        "went away" in r.getMessage() for r in caplog.records
+    ):
+        time.sleep(0.05)
+    assert any("client went away" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert httpx.get(f"{api.base_url}/health").status_code == 200
