@@ -188,17 +188,7 @@ def _postgres_snapshot(engine: Engine, work: Path) -> Iterator[tuple[Path, dict[
 @contextmanager
 def _sqlite_snapshot(engine: Engine, work: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     copy = work / SQLITE_MEMBER
-    raw = engine.raw_connection()
-    try:
-        source = raw.driver_connection
-        assert source is not None
-        target = _sqlite_connect(source, copy)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-    finally:
-        raw.close()
+    _sqlite_copy(engine, copy, into_engine=False)
     # the copy is the snapshot: everything else is read from it
     copy_engine = create_engine(f"sqlite:///{copy}")
     try:
@@ -486,14 +476,23 @@ def _restore_postgres(engine: Engine, dump: Path) -> None:
 
 
 def _restore_sqlite(engine: Engine, copy: Path) -> None:
+    _sqlite_copy(engine, copy, into_engine=True)
+
+
+def _sqlite_copy(engine: Engine, path: Path, *, into_engine: bool) -> None:
+    """SQLite's online backup between the engine's database and the file at ``path``:
+    from the file into the database when ``into_engine``, else the other way."""
     raw = engine.raw_connection()
     try:
-        target = raw.driver_connection
-        assert target is not None
-        source = _sqlite_connect(target, copy)
+        mine = raw.driver_connection
+        assert mine is not None
+        other = _sqlite_connect(mine, path)
         try:
-            source.backup(target)
+            if into_engine:
+                other.backup(mine)
+            else:
+                mine.backup(other)
         finally:
-            source.close()
+            other.close()
     finally:
         raw.close()

@@ -61,9 +61,13 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def offline_page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Offline]:
+def offline_page(
+    browser: Any, width: int = 1280, height: int = 800, **context: Any
+) -> tuple[Any, Offline]:
+    """A page in a new browser context (``context``: Playwright's options, such as
+    ``geolocation``) where only the test server answers; what it did is recorded."""
     record = Offline()
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = browser.new_context(viewport={"width": width, "height": height}, **context).new_page()
 
     def route(r: Any) -> None:
         url = r.request.url

@@ -8,7 +8,6 @@ screenshots kept in ``tests/artifacts/``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 from sqlalchemy import func, select
@@ -18,7 +17,6 @@ from tests.conftest import Database
 from tests.test_disputes_acceptance import load_metro
 from tests.test_disputes_api import biggest, metro  # noqa: F401 - a fixture used below
 from tests.test_maps_browser import (  # noqa: F401 - browser is a fixture
-    Offline,
     browser,
     offline_page,
     playwright_api,
@@ -100,31 +98,9 @@ def test_a_planner_reads_the_case_file_without_actions(
     assert record.page_errors == []
 
 
-def _phone(chromium: Any, **options: Any) -> tuple[Any, Any]:
-    record = Offline()
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, **options)
-    page = context.new_page()
-
-    # the same network rule as offline_page: only the test server answers
-    def route(r: Any) -> None:
-        host = urlparse(r.request.url).hostname
-        if r.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
-            r.continue_()
-        else:
-            record.blocked.append((r.request.resource_type, r.request.url))
-            r.abort()
-
-    page.route("**/*", route)
-    page.on(
-        "console",
-        lambda m: (
-            record.console_errors.append((m.text, m.location.get("url", "")))
-            if m.type == "error"
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: record.page_errors.append(str(e)))
-    return page, record
+def _phone(chromium: Any, **context: Any) -> tuple[Any, Any]:
+    """A phone-sized page (390 × 844) where only the test server answers."""
+    return offline_page(chromium, 390, 844, **context)
 
 
 def _rows(db: Database) -> int:
