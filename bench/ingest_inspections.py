@@ -80,13 +80,13 @@ def pg() -> tuple[str, str, str]:
     )
 
 
-def recreate_database() -> str:
+def recreate_database(name: str = DB) -> str:
     host, port, user = pg()
     with psycopg.connect(f"host={host} port={port} user={user} dbname=postgres") as conn:
         conn.autocommit = True
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    return f"postgresql://{user}@{host}:{port}/{DB}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://{user}@{host}:{port}/{name}"
 
 
 def metro_outline() -> BaseGeometry:
@@ -160,9 +160,9 @@ def run_ogr2ogr(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def count_rows(table: str, where: str = "") -> int:
+def count_rows(table: str, where: str = "", database: str = DB) -> int:
     host, port, user = pg()
-    with psycopg.connect(f"host={host} port={port} user={user} dbname={DB}") as conn:
+    with psycopg.connect(f"host={host} port={port} user={user} dbname={database}") as conn:
         row = conn.execute(f"SELECT count(*) FROM {table} {where}").fetchone()
         assert row is not None
         return int(row[0])
