@@ -207,11 +207,19 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--memory-growth", type=float, default=0.10)
+    parser.add_argument(
+        "--cache-mb",
+        type=int,
+        default=None,
+        help="LINDE_RESPONSE_CACHE_MB for the server (default: Linde's, 64 MB per worker)",
+    )
     args = parser.parse_args()
 
     url, planner, inspector = prepare()
     port = free_port()
     env = {**os.environ, "LINDE_DATABASE_URL": url}
+    if args.cache_mb is not None:
+        env["LINDE_RESPONSE_CACHE_MB"] = str(args.cache_mb)
     with tempfile.TemporaryDirectory(prefix="linde_sustained_photos_") as photos:
         env["LINDE_PHOTOS_DIR"] = photos
         command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
@@ -251,7 +259,9 @@ def main() -> int:
     load_avg = os.getloadavg()
     print(
         f"sustained load: {args.minutes:g} min, {args.connections} connections, one Linde "
-        f"worker on PostGIS; load average at the end {load_avg[0]:.2f}"
+        f"worker on PostGIS, response cache "
+        f"{'default (64 MB)' if args.cache_mb is None else f'{args.cache_mb} MB'}; "
+        f"load average at the end {load_avg[0]:.2f}"
     )
     print(f"{'endpoint':28} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8}")
     total = failed = 0
