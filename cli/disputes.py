@@ -263,7 +263,7 @@ def claims_add_cmd(
         gdf = read_geodata(file)
         problems = check_geometries(gdf.geometry.to_numpy(), allowed_types=POLYGONAL)
         if problems:
-            err.print(problems.summary())
+            err.print(problems.summary(), markup=False, highlight=False)
             raise typer.Exit(code=2)
         claim = add_claim(
             engine,

@@ -122,7 +122,7 @@ def check_fields(
     """
     problems: list[Problem] = []
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        problems.append(Problem("geometry", "coordinates are not finite numbers", row))
+        problems.append(Problem("geometry", "coordinates are missing, NaN or infinite", row))
     elif not in_mexico(lon, lat):
         problems.append(
             Problem(

@@ -45,7 +45,7 @@ def test_awkward_geometries_get_one_problem_each() -> None:
         shapely.Polygon(SQUARE, [HOLE]),  # fine, with a hole
         shapely.Polygon(BOWTIE),
         shapely.Polygon(),
-        shapely.Polygon([(x, y, 1.0) for x, y in SQUARE]),  # Z is fine
+        shapely.Polygon([(x, y, 1.0) for x, y in SQUARE]),  # limits are 2-D: Z refused
         shapely.Polygon([(-96.75, 17.0), (math.nan, 17.0), (-96.7, 17.1), (-96.75, 17.0)]),
         shapely.LineString(SQUARE),
         None,
@@ -54,14 +54,22 @@ def test_awkward_geometries_get_one_problem_each() -> None:
     ]
     problems = check_geometries(geoms, allowed_types=POLYGONAL)
     by_row = {p.row: p.reason for p in problems.items}
-    assert set(by_row) == {2, 3, 5, 6, 7, 8, 9}
+    assert set(by_row) == {2, 3, 4, 5, 6, 7, 8, 9}
     assert "Self-intersection" in by_row[2]
     assert by_row[3] == "geometry is empty"
+    assert "heights (Z)" in by_row[4]
     assert "NaN" in by_row[5]
     assert "LineString" in by_row[6]
     assert "missing" in by_row[7]
     assert "swapped" in by_row[8]
     assert "not degrees" in by_row[9]
+
+
+def test_a_point_may_carry_an_altitude_but_not_a_measure() -> None:
+    point_z = shapely.Point(-96.72, 17.07, 1550.0)
+    assert not check_geometries([point_z], allowed_types=("Point",)).items
+    point_m = shapely.from_wkt("POINT M (-96.72 17.07 3)")
+    assert "measures" in check_geometries([point_m], allowed_types=("Point",)).items[0].reason
 
 
 def test_vertex_limit() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -40,6 +40,10 @@ def _check_exists(path: Path) -> None:
     if path.is_dir():
         raise UnreadableFile(
             f"{path} is a folder; give the file", problems=[Problem("file", "is a folder")]
+        )
+    if path.stat().st_size == 0:
+        raise UnreadableFile(
+            f"{path.name} is empty (0 bytes)", problems=[Problem("file", "empty file")]
         )
 
 
@@ -209,7 +213,7 @@ def _check_text(path: Path) -> None:
         head = fh.read(64 * 1024)
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (head[1:2] == b"\x00" and head[:1] != b"\x00"):
         raise UnreadableFile(
-            f"{path.name} is UTF-16 text; save it as \"CSV UTF-8\" (Excel) or convert it "
+            f'{path.name} is UTF-16 text; save it as "CSV UTF-8" (Excel) or convert it '
             "with iconv -f UTF-16 -t UTF-8",
             problems=[Problem("file", "UTF-16 text; expected UTF-8 or Windows-1252")],
         )

@@ -24,6 +24,7 @@ lists every refused row with its reason.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -120,12 +121,17 @@ def _float(value: Any) -> float | None:
 
 
 def _read_geojson(path: Path, id_field: str | None, description_field: str | None) -> _Rows:
+    data = path.read_bytes()
     try:
-        doc = orjson.loads(path.read_bytes())
+        doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise UnreadableFile(
-            f"{path.name} is not JSON: {exc}", problems=[Problem("file", "not JSON")]
-        ) from exc
+        try:  # NaN, Infinity, 1e400: not JSON, but written by some tools; the rows say why
+            doc = json.loads(data)
+        except (ValueError, RecursionError):
+            raise UnreadableFile(
+                f"{path.name} is not a GeoJSON file: not JSON ({exc})",
+                problems=[Problem("file", f"not JSON: {exc}")],
+            ) from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise UnreadableFile(
             f"{path.name} is not a GeoJSON FeatureCollection",
@@ -145,8 +151,19 @@ def _read_geojson(path: Path, id_field: str | None, description_field: str | Non
             kind = geom.get("type") if isinstance(geom, dict) else "missing"
             problems.add(Problem("geometry", f"geometry is {kind}; expected Point", i + 1))
         else:
-            coords = geom.get("coordinates") or []
-            if len(coords) >= 2:
+            coords = geom.get("coordinates")
+            if not isinstance(coords, list) or len(coords) < 2:
+                problems.add(Problem("geometry", "point is empty; expected [lon, lat]", i + 1))
+            elif len(coords) > 3:
+                problems.add(
+                    Problem(
+                        "geometry",
+                        "the position has more than 3 numbers; expected [lon, lat] "
+                        "(measured M values are not accepted)",
+                        i + 1,
+                    )
+                )
+            else:
                 x, y = _float(coords[0]), _float(coords[1])
                 lon[i] = math.nan if x is None else x
                 lat[i] = math.nan if y is None else y
@@ -386,7 +403,8 @@ def import_inspections(
     started = time.perf_counter()
     _check_exists(path)
     given = {k: v for k, v in (defaults or {}).items() if v is not None}
-    head = path.read_bytes()[:1].lstrip() if path.stat().st_size else b""
+    with path.open("rb") as fh:
+        head = fh.read(64).lstrip()[:1]
     reader: Callable[[Path, str | None, str | None], _Rows] = (
         _read_geojson if path.suffix.lower() in (".geojson", ".json") or head == b"{" else _read_csv
     )
