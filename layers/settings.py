@@ -73,9 +73,10 @@ class Settings(BaseSettings):
         "a larger one gets 413 before it is read.",
     )
     max_import_mb: int = Field(
-        default=128,
+        default=64,
         ge=1,
-        description="Largest file a batch import over HTTP may upload, in MB.",
+        description="Largest file a batch import over HTTP may upload, in MB (larger files: "
+        "`linde import inspections` on the server).",
     )
     max_unzipped_mb: int = Field(
         default=4096,

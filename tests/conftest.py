@@ -100,6 +100,7 @@ class Database:
     engine: Engine
     tokens: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
+    photos_dir: Path | None = None
 
     def client(self, role: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -167,6 +168,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         port = free_port()
         photos = tmp_path_factory.mktemp("photos")
         app = create_app(Settings(database_url=database.url, photos_dir=photos, **settings))
+        if not database.base_url:
+            database.photos_dir = photos
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )
