@@ -48,6 +48,17 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
 
+    def stats(self) -> dict[str, int]:
+        """What the cache holds now (bodies only), against its bound."""
+        with self._lock:
+            return {
+                "entries": len(self._entries),
+                "bytes": self._size,
+                "limit_bytes": self.max_bytes,
+                "hits": self.hits,
+                "misses": self.misses,
+            }
+
     def get(self, key: str) -> Cached | None:
         with self._lock:
             entry = self._entries.get(key)

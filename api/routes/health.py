@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import EngineDep
 from layers import migrate
@@ -14,7 +14,9 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health", summary="Service health, engine and schema version")
-def health(engine: EngineDep) -> dict[str, Any]:
+def health(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Also what this worker's response cache holds, against its bound (a memory
+    watch tells the cache's growth, which stops at the bound, from a leak)."""
     current = migrate.current_revision(engine)
     head = migrate.head_revision()
     return {
@@ -22,4 +24,5 @@ def health(engine: EngineDep) -> dict[str, Any]:
         "engine": engine_name(engine),
         "schema_version": current,
         "schema_head": head,
+        "response_cache": request.app.state.response_cache.stats(),
     }
