@@ -16,6 +16,7 @@ from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
 from api.throttle import SignInThrottle
+from api.tokens import TokenCache
 from layers import migrate
 from layers.engine import POOL_CAPACITY, make_engine
 from layers.settings import Settings, get_settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)

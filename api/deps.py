@@ -17,10 +17,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from api.throttle import SignInThrottle
+from api.tokens import TokenCache
 from geo.errors import Forbidden, Unauthenticated
 from geo.roles import Role
 from layers.engine import read_connection
-from layers.users import Principal, check_token
+from layers.users import Principal, check_token, token_digest
 
 
 async def get_engine(request: Request) -> Engine:
@@ -44,7 +45,8 @@ _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde user
 def principal_of(request: Request, conn: Connection) -> Principal | None:
     """The caller named by the request's ``Authorization`` header; ``None`` without one.
 
-    A wrong token counts against the client's address (see ``api.throttle``).
+    A wrong token counts against the client's address (see ``api.throttle``); a
+    token seen lately is answered from this worker's memory (see ``api.tokens``).
 
     Raises:
         Unauthenticated: a header that is not ``Bearer <token>``, or a token that is
@@ -60,11 +62,19 @@ def principal_of(request: Request, conn: Connection) -> Principal | None:
     throttle: SignInThrottle = request.app.state.signin_throttle
     address = request.client.host if request.client else "unknown"
     throttle.check(address)
+    token = token.strip()
+    cache: TokenCache = request.app.state.token_cache
+    digest = token_digest(token)
+    principal = cache.get(digest)
+    if principal is not None:
+        return principal
     try:
-        return check_token(conn, token.strip())
+        principal = check_token(conn, token)
     except Unauthenticated:
         throttle.failed(address)
         raise
+    cache.put(digest, principal)
+    return principal
 
 
 async def current_principal(

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         le=3650,
         description="Days a new token is valid unless another validity is asked; 0: never expires.",
     )
+    token_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="Seconds a worker remembers who a token belongs to. A token revoked "
+        "over the API stops at once on that worker; revoked elsewhere (the CLI, another "
+        "worker) within this time. 0: every request asks the database.",
+    )
     failed_signins_per_minute: int = Field(
         default=30,
         ge=0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,9 +29,12 @@ class Principal:
     user_id: int
     name: str
     role: Role
+    #: when the token that named this caller stops working (None: never)
+    expires_at: datetime | None = field(default=None, compare=False)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """The SHA-256 a token is stored and looked up by (tokens are never kept in clear)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -147,7 +150,7 @@ def _store_token(conn: Connection, user_id: int, token: str, expires_at: datetim
     conn.execute(
         insert(api_tokens).values(
             user_id=user_id,
-            token_sha256=_digest(token),
+            token_sha256=token_digest(token),
             created_at=audit.now(),
             expires_at=expires_at,
         )
@@ -173,7 +176,7 @@ def check_token(conn: Connection, token: str) -> Principal:
     Raises:
         Unauthenticated: the token is unknown, revoked, expired or its user disabled.
     """
-    row = conn.execute(_AUTHENTICATE, {"digest": _digest(token)}).first()
+    row = conn.execute(_AUTHENTICATE, {"digest": token_digest(token)}).first()
     if row is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
     if row.expires_at is not None and row.expires_at <= audit.now():
@@ -181,7 +184,7 @@ def check_token(conn: Connection, token: str) -> Principal:
             f"the bearer token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC; "
             "an admin issues a new one (linde users token NAME, or POST /users/NAME/tokens)"
         )
-    return Principal(row.id, row.name, Role(row.role))
+    return Principal(row.id, row.name, Role(row.role), row.expires_at)
 
 
 def authenticate(conn: Connection, token: str) -> Principal | None:

@@ -215,15 +215,33 @@ def test_me_names_the_caller(oaxaca: Database) -> None:
         assert r.json() == {"name": f"{role}-user", "role": role}
 
 
-def test_revoked_token_is_refused(api: Database) -> None:
-    with api.client("planner") as http:
-        assert http.get("/me").status_code == 200
+def test_revoked_token_is_refused(api: Database, serve: Any) -> None:
+    """Revoked in the database by another process (the CLI), with the token memory off."""
+    base = serve(api, token_cache_seconds=0)
+    planner = {"Authorization": f"Bearer {api.tokens['planner']}"}
+    with httpx.Client(base_url=base) as http:
+        assert http.get("/me", headers=planner).status_code == 200
         assert revoke_tokens(api.engine, "planner-user", actor="test") == 1
-        r = http.get("/me")
-    assert_error(r, 401, "unauthenticated")
-    assert r.headers.get("WWW-Authenticate") == "Bearer"
-    with api.client("inspector") as http:  # other users keep their tokens
-        assert http.get("/me").status_code == 200
+        r = http.get("/me", headers=planner)
+        assert_error(r, 401, "unauthenticated")
+        assert r.headers.get("WWW-Authenticate") == "Bearer"
+        inspector = {"Authorization": f"Bearer {api.tokens['inspector']}"}
+        assert http.get("/me", headers=inspector).status_code == 200  # others keep theirs
+
+
+def test_a_token_revoked_elsewhere_stops_within_the_token_memory(api: Database, serve: Any) -> None:
+    """A worker remembers a token for token_cache_seconds: revoked by another process,
+    it works until then and never after (over the API it stops at once: test_security)."""
+    base = serve(api, token_cache_seconds=1)
+    planner = {"Authorization": f"Bearer {api.tokens['planner']}"}
+    with httpx.Client(base_url=base) as http:
+        assert http.get("/me", headers=planner).status_code == 200
+        revoked_at = time.monotonic()
+        assert revoke_tokens(api.engine, "planner-user", actor="test") == 1
+        while http.get("/me", headers=planner).status_code == 200:
+            assert time.monotonic() - revoked_at < 1.0, "a revoked token outlived the memory"
+            time.sleep(0.05)
+        assert_error(http.get("/me", headers=planner), 401, "unauthenticated")
 
 
 # --- users ---------------------------------------------------------------------------------

@@ -77,8 +77,14 @@ def create_token(
 
 
 @router.delete("/users/{name}/tokens", summary="Revoke every token of a user (admin)")
-def revoke_tokens(engine: EngineDep, caller: Admin, name: UserName) -> dict[str, Any]:
-    return {"name": name, "revoked": users.revoke_tokens(engine, name, actor=caller.name)}
+def revoke_tokens(
+    request: Request, engine: EngineDep, caller: Admin, name: UserName
+) -> dict[str, Any]:
+    """The tokens stop working at once on this worker; on other worker processes within
+    ``LINDE_TOKEN_CACHE_SECONDS`` (default 5)."""
+    revoked = users.revoke_tokens(engine, name, actor=caller.name)
+    request.app.state.token_cache.clear()
+    return {"name": name, "revoked": revoked}
 
 
 @router.get("/audit", summary="The newest audit entries (admin)")
