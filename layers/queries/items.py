@@ -128,7 +128,10 @@ def page(conn: Connection, c: Collection, q: ItemsQuery) -> list[Item]:
     geometry = dialects.as_geojson(
         conn.dialect, c.geometry, q.crs.epsg, q.crs.x_first, q.crs.precision
     )
-    return [_item(row) for row in conn.execute(_query(conn, c, q, geometry))]
+    result = conn.execute(_query(conn, c, q, geometry))
+    # rows are (id, p_<name>..., geometry): the property names are read once per page
+    names = [key[2:] for key in list(result.keys())[1:-1]]
+    return [Item(row[0], dict(zip(names, row[1:-1], strict=True)), row[-1]) for row in result]
 
 
 def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> Iterator[Item]:
