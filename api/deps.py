@@ -77,28 +77,28 @@ def principal_of(request: Request, conn: Connection) -> Principal | None:
     return principal
 
 
-async def current_principal(
-    request: Request,
-    conn: ConnectionDep,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The caller identified by ``Authorization: Bearer <token>``.
+def require_role(required: Role) -> Callable[..., Coroutine[None, None, Principal]]:
+    """A dependency that admits the caller named by ``Authorization: Bearer <token>``
+    when its role is ``required`` or above.
+
+    One dependency, not a chain (identify, then check): each link costs FastAPI a
+    resolution on every request.
 
     Raises:
         Unauthenticated: no token, or a token that is unknown, revoked or expired (401).
         TooManyRequests: too many wrong tokens from this address lately (429).
+        Forbidden: the caller's role is below ``required`` (403).
     """
-    # The request's own connection (FastAPI resolves ConnectionDep once per request).
-    principal = principal_of(request, conn)
-    if principal is None:
-        raise Unauthenticated("this resource needs a bearer token (Authorization: Bearer …)")
-    return principal
 
-
-def require_role(required: Role) -> Callable[[Principal], Coroutine[None, None, Principal]]:
-    """A dependency that admits callers whose role is ``required`` or above (403 otherwise)."""
-
-    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(
+        request: Request,
+        conn: ConnectionDep,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        # the request's own connection (FastAPI resolves ConnectionDep once per request)
+        principal = principal_of(request, conn)
+        if principal is None:
+            raise Unauthenticated("this resource needs a bearer token (Authorization: Bearer …)")
         if not principal.role.can_act_as(required):
             raise Forbidden(
                 f"this needs the {required.value} role; {principal.name} is {principal.role.value}"
