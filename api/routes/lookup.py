@@ -7,7 +7,6 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import ConnectionDep, Planner
@@ -96,5 +95,4 @@ async def lookup(
     problems = check_point(lon, lat)
     if problems:
         raise InvalidInput("; ".join(str(p) for p in problems), problems=problems)
-    answer = await run_in_threadpool(lookup_point, conn, lon, lat)
-    return Response(orjson.dumps(answer), media_type="application/json")
+    return Response(orjson.dumps(lookup_point(conn, lon, lat)), media_type="application/json")
