@@ -1,7 +1,7 @@
 """Who a bearer token belongs to, remembered for a few seconds in each worker.
 
 Without it every authenticated request asks the database who its token belongs to:
-a round trip made on the event loop, about a third of a ``/lookup`` under load.
+a round trip made on the event loop, about a quarter of a ``/lookup`` under load.
 With it, a token seen in the last ``token_cache_seconds`` (default 5) is answered
 from memory. What that costs, stated plainly: revoking tokens over the API
 (``DELETE /users/{name}/tokens``) empties this worker's memory at once, but a token
