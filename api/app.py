@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api import errors, openapi, security
+from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
+    # innermost first: the security headers and CORS wrap the body limit's 413 too
+    app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)
     openapi.install(app)
     for module in (

@@ -22,8 +22,9 @@ POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")
 PUNTUAL = ("Point",)
 
-# A full-detail INEGI municipality has at most ~60k vertices; a million is absurd.
-DEFAULT_MAX_VERTICES = 1_000_000
+# The most detailed INEGI municipality (Marco Geoestadístico, full detail) has 50,906
+# vertices; five times that is room for a surveyed claim, a million is an error.
+DEFAULT_MAX_VERTICES = 250_000
 
 _REASON = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)\]$")
 
@@ -87,6 +88,7 @@ def check_geometries(
         finite = np.asarray(np.isfinite(bounds).all(axis=1))
     valid = shapely.is_valid(arr)
     has_z = shapely.has_z(arr)
+    has_m = shapely.has_m(arr)
     lon_min, lat_min, lon_max, lat_max = MEXICO_BOUNDS
     expected = " or ".join(allowed_types)
 
@@ -104,6 +106,19 @@ def check_geometries(
             continue
         if not finite[i] or _has_nonfinite(arr[i], bool(has_z[i])):
             found.add(Problem(field, "coordinates contain NaN or infinity", row))
+            continue
+        if has_m[i]:
+            found.add(Problem(field, "has measures (M values); send [lon, lat] positions", row))
+            continue
+        if has_z[i] and type_name not in PUNTUAL:
+            found.add(
+                Problem(
+                    field,
+                    "has heights (Z); limits and rivers are 2-D: send [lon, lat] positions "
+                    "(for a file: ogr2ogr -dim XY out.gpkg in.shp)",
+                    row,
+                )
+            )
             continue
         if n_coords[i] > max_vertices:
             found.add(
@@ -177,9 +192,18 @@ def parse_geojson_geometry(
             f"{field} must be a GeoJSON geometry object with 'type' and 'coordinates'",
             problems=[Problem(field, "not a GeoJSON geometry object")],
         )
+    unclosed = _unclosed_ring(obj)
+    if unclosed:
+        raise InvalidGeometry(f"{field}: {unclosed}", problems=[Problem(field, unclosed)])
     try:
         geom = shapely.geometry.shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
+        if "dimension should be 2 or 3" in str(exc):
+            reason = (
+                "positions have more than 3 numbers; a GeoJSON position is [lon, lat] "
+                "(measured M values are not accepted)"
+            )
+            raise InvalidGeometry(f"{field}: {reason}", problems=[Problem(field, reason)]) from exc
         raise InvalidGeometry(
             f"{field} is not valid GeoJSON: {exc}",
             problems=[Problem(field, f"malformed coordinates: {exc}")],
@@ -189,6 +213,23 @@ def parse_geojson_geometry(
         first = problems.items[0]
         raise InvalidGeometry(f"{field} {first.reason}", problems=[Problem(field, first.reason)])
     return geom
+
+
+def _unclosed_ring(obj: dict[str, Any]) -> str | None:
+    """RFC 7946 rings end where they start; Shapely would close one silently."""
+    kind, coords = obj.get("type"), obj.get("coordinates")
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+    if not isinstance(polygons, list):
+        return None
+    for p, rings in enumerate(polygons):
+        for r, ring in enumerate(rings if isinstance(rings, list) else []):
+            if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
+                where = f"ring {r + 1}" + (f" of polygon {p + 1}" if kind == "MultiPolygon" else "")
+                return (
+                    f"{where} is not closed: it starts at {ring[0]} and ends at {ring[-1]}; "
+                    "repeat the first position at the end"
+                )
+    return None
 
 
 def check_point(lon: float, lat: float) -> list[Problem]:

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
         default="mod_spatialite",
         description="Name or path of the SpatiaLite loadable module.",
     )
-    max_vertices: int = Field(default=1_000_000, ge=100)
+    max_vertices: int = Field(
+        default=250_000, ge=100, description="Most vertices one imported geometry may have."
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Web origins allowed to call the API from a browser (CORS), as a JSON "
@@ -62,6 +64,24 @@ class Settings(BaseSettings):
         default=100_000,
         ge=1,
         description="numberMatched is counted up to this many features and left out above it.",
+    )
+
+    max_body_mb: int = Field(
+        default=16,
+        ge=1,
+        description="Largest JSON request body in MB (a full-detail municipality is ~3 MB); "
+        "a larger one gets 413 before it is read.",
+    )
+    max_import_mb: int = Field(
+        default=128,
+        ge=1,
+        description="Largest file a batch import over HTTP may upload, in MB.",
+    )
+    max_unzipped_mb: int = Field(
+        default=4096,
+        ge=1,
+        description="Largest total a zip archive given to an import may unpack to, in MB; "
+        "an archive claiming more (a zip bomb) is refused before it is opened.",
     )
 
     photos_dir: Path | None = Field(
