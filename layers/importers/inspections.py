@@ -41,6 +41,7 @@ from geo.errors import ImportRejected, Problem, ProblemList, UnreadableFile
 from geo.inspections import Submission, check_fields, id_from_key, normalize_id
 from layers import audit
 from layers.engine import write_connection
+from layers.gc_pause import gc_paused
 from layers.importers.files import _check_exists, read_table
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
 from layers.inspections import store
@@ -383,6 +384,30 @@ def import_inspections(
         ImportRejected: no coordinates; in ``"all"`` mode any bad row (every one listed,
             with its row number and field) or an id already holding different content.
     """
+    with gc_paused():  # the rows are many small objects, alive until the end
+        return _import_inspections(
+            engine,
+            path,
+            actor=actor,
+            mode=mode,
+            id_field=id_field,
+            description_field=description_field,
+            defaults=defaults,
+            progress=progress,
+        )
+
+
+def _import_inspections(
+    engine: Engine,
+    path: Path,
+    *,
+    actor: str,
+    mode: Literal["all", "partial"],
+    id_field: str | None,
+    description_field: str | None,
+    defaults: Mapping[str, Any] | None,
+    progress: Progress,
+) -> InspectionImportSummary:
     started = time.perf_counter()
     _check_exists(path)
     given = {k: v for k, v in (defaults or {}).items() if v is not None}
