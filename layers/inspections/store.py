@@ -68,7 +68,7 @@ def add_category(engine: Engine, code: str, label: str, *, actor: str) -> dict[s
 
 def existing_fingerprints(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    unique = sorted(set(ids))
+    unique = list(dict.fromkeys(ids))  # in first-seen order: sorting 100,000 ids costs more
     chunk = one_of_chunk(conn.dialect)
     for start in range(0, len(unique), chunk):
         for key, sha in conn.execute(
@@ -110,35 +110,43 @@ def save(
             shas[n] = subs[n].content_sha256()
         return shas[n]
 
-    known = existing_fingerprints(conn, [s.id for s in subs])
+    ids = [s.id for s in subs]
+    known = existing_fingerprints(conn, ids)
     fresh: list[int] = []
     seen: dict[str, int] = {}
-    for n, sub in enumerate(subs):
-        if sub.id in known:
-            if known[sub.id] == sha(n):
-                result.unchanged.append(sub.id)
+    if not known and len(set(ids)) == len(ids):  # the usual import: all new, no repeats
+        fresh = list(range(len(subs)))
+    else:
+        for n, sub in enumerate(subs):
+            if sub.id in known:
+                if known[sub.id] == sha(n):
+                    result.unchanged.append(sub.id)
+                else:
+                    result.conflicts.append((n, sub.id))
+            elif sub.id in seen:  # the same id twice in one batch
+                if sha(seen[sub.id]) == sha(n):
+                    result.unchanged.append(sub.id)
+                else:
+                    result.conflicts.append((n, sub.id))
             else:
-                result.conflicts.append((n, sub.id))
-        elif sub.id in seen:  # the same id twice in one batch
-            if sha(seen[sub.id]) == sha(n):
-                result.unchanged.append(sub.id)
-            else:
-                result.conflicts.append((n, sub.id))
-        else:
-            seen[sub.id] = n
-            fresh.append(n)
+                seen[sub.id] = n
+                fresh.append(n)
     if not fresh:
         return result
-    lon_all = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
-    lat_all = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
+    # written in id order: the database then adds to the primary key's rightmost page
+    # instead of all over it (for 100,000 random UUIDs, a seventh of the COPY's work)
+    order = sorted(fresh, key=ids.__getitem__)
+    positions = np.asarray(order, dtype=np.intp)  # read in memory order, then permuted
+    lon_all = np.fromiter((s.lon for s in subs), float, len(subs))[positions]
+    lat_all = np.fromiter((s.lat for s in subs), float, len(subs))[positions]
     # saving inspections never writes rivers, so the process's copy of them is safe here
     reference = Reference.load(conn, lon_all, lat_all, river_set=cached_rivers(conn))
     now = audit.now()
 
     def batches() -> Iterator[dict[str, list[Any]]]:
         # runs in a worker thread on PostgreSQL: no use of ``conn`` in here
-        for start in range(0, len(fresh), batch_size):
-            chosen = fresh[start : start + batch_size]
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
             picked = [subs[n] for n in chosen]
             lon, lat = lon_all[start : start + batch_size], lat_all[start : start + batch_size]
             observed = [s.observed_at for s in picked]
