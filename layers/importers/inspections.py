@@ -146,8 +146,11 @@ def _read_geojson(path: Path, id_field: str | None, description_field: str | Non
     n = len(features)
     lon, lat = [math.nan] * n, [math.nan] * n
     values: dict[str, list[Any]] = {k: [None] * n for k in ALIASES}
-    fields = [(key, names) for key, names in ALIASES.items() if key != "id"]
-    usual: dict[str, str] = {}  # field -> the alias the file was last seen using
+    # per field: its column, its names, and the name the file was last seen using
+    fields: list[tuple[list[Any], tuple[str, ...], list[str | None]]] = [
+        (values[key], names, [None]) for key, names in ALIASES.items() if key != "id"
+    ]
+    id_column = values["id"]
     for i, feature in enumerate(features):
         props = (feature.get("properties") if isinstance(feature, dict) else None) or {}
         geom = feature.get("geometry") if isinstance(feature, dict) else None
@@ -157,20 +160,24 @@ def _read_geojson(path: Path, id_field: str | None, description_field: str | Non
         else:
             coords = geom.get("coordinates") or []
             if len(coords) >= 2:
-                x, y = _float(coords[0]), _float(coords[1])
+                x, y = coords[0], coords[1]
+                if type(x) is not float:  # a float is taken as it is (the usual case)
+                    x = _float(x)
+                if type(y) is not float:
+                    y = _float(y)
                 lon[i] = math.nan if x is None else x
                 lat[i] = math.nan if y is None else y
-        for key, names in fields:
-            name = usual.get(key)
+        for column, names, usual in fields:
+            name = usual[0]
             if name is not None and name in props:  # the name this file uses, found at once
-                values[key][i] = props[name]
+                column[i] = props[name]
                 continue
             for name in names:
                 if name in props:
-                    values[key][i] = props[name]
-                    usual[key] = name
+                    column[i] = props[name]
+                    usual[0] = name
                     break
-        values["id"][i] = props.get(id_field) if id_field else feature.get("id", props.get("id"))
+        id_column[i] = props.get(id_field) if id_field else feature.get("id", props.get("id"))
         if description_field:
             values["description"][i] = props.get(description_field)
     if id_field and n and all(v is None for v in values["id"]):
