@@ -147,23 +147,38 @@ def save(
         # runs in a worker thread on PostgreSQL: no use of ``conn`` in here
         for start in range(0, len(order), batch_size):
             chosen = order[start : start + batch_size]
-            picked = [subs[n] for n in chosen]
             lon, lat = lon_all[start : start + batch_size], lat_all[start : start + batch_size]
-            observed = [s.observed_at for s in picked]
-            count = len(picked)
+            # each submission visited once: in id order they lie all over memory
+            rows = [
+                (
+                    s.id,
+                    s.observed_at,
+                    s.category,
+                    s.severity,
+                    s.description,
+                    s.gps_accuracy_m,
+                    s.inspector,
+                    shas.get(n) or s.content_sha256(),
+                )
+                for n, s in zip(chosen, map(subs.__getitem__, chosen), strict=True)
+            ]
+            ids_, observed, categories_, severities, descriptions, accuracies, inspectors, fps = (
+                map(list, zip(*rows, strict=True))
+            )
+            count = len(chosen)
             yield {
-                "id": [s.id for s in picked],
+                "id": ids_,
                 "observed_at": observed,
-                "category": [s.category for s in picked],
-                "severity": [s.severity for s in picked],
-                "description": [s.description for s in picked],
-                "gps_accuracy_m": [s.gps_accuracy_m for s in picked],
-                "inspector": [s.inspector for s in picked],
+                "category": categories_,
+                "severity": severities,
+                "description": descriptions,
+                "gps_accuracy_m": accuracies,
+                "inspector": inspectors,
                 "source": [source] * count,
                 "created_at": [now] * count,
                 "geom": points_to_db(lon, lat),
                 "recorded_by": [recorded_by] * count,
-                "content_sha256": [sha(n) for n in chosen],
+                "content_sha256": fps,
                 "import_run_id": [import_run_id] * count,
                 "review_status": ["pending"] * count,
                 "follow_up_status": ["open"] * count,
