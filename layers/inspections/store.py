@@ -33,6 +33,9 @@ from layers.schema import (
     municipalities,
 )
 
+#: Rows in the first batch written (later ones are ``batch_size``).
+_FIRST_BATCH = 1000
+
 
 @dataclass
 class SaveResult:
@@ -145,9 +148,12 @@ def save(
 
     def batches() -> Iterator[dict[str, list[Any]]]:
         # runs in a worker thread on PostgreSQL: no use of ``conn`` in here
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            lon, lat = lon_all[start : start + batch_size], lat_all[start : start + batch_size]
+        # a small first batch: the database starts on it while the next ones are made
+        first = min(batch_size, _FIRST_BATCH)
+        starts = [0, *range(first, len(order), batch_size)]
+        for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+            chosen = order[start:end]
+            lon, lat = lon_all[start:end], lat_all[start:end]
             # each submission visited once: in id order they lie all over memory
             rows = [
                 (
