@@ -192,7 +192,9 @@ def save(
             }
 
     inserted = insert_new_batches(conn, inspections, batches(), total=len(fresh), done=progress)
-    raced = [n for n in fresh if subs[n].id not in inserted]
+    # the ids in ``fresh`` are distinct and ``inserted`` is among them: as many means all
+    everything = len(inserted) == len(fresh)
+    raced = [] if everything else [n for n in fresh if ids[n] not in inserted]
     if raced:  # a concurrent transaction stored these ids first: compare with what it stored
         now_known = existing_fingerprints(conn, [subs[n].id for n in raced])
         for n in raced:
@@ -200,7 +202,7 @@ def save(
                 result.unchanged.append(subs[n].id)
             else:
                 result.conflicts.append((n, subs[n].id))
-    result.created.extend(subs[n].id for n in fresh if subs[n].id in inserted)
+    result.created.extend(ids[n] for n in fresh if everything or ids[n] in inserted)
     if photos is not None:
         photo_rows = [
             {
