@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
@@ -456,18 +457,13 @@ def _csv(tbl: Table, columns: Mapping[str, Sequence[Any]]) -> bytes:
     is exactly how PostgreSQL's CSV format tells them apart.
     """
     arrays = {}
-    stamp = pa.timestamp("us", tz="UTC")
     for name, values in columns.items():
         first = next((v for v in values if v is not None), None)
         if isinstance(first, datetime):
-            if all(v is first for v in values):
-                # Arrow is slow on one datetime object repeated (``created_at``): give it ints
-                array = pa.array(_micros(values), type=pa.int64()).cast(stamp)
+            if all(v is first for v in values):  # one moment repeated (``created_at``)
+                arrays[name] = pa.array([_utc_text([first])[0].as_py()] * len(values))
             else:
-                array = pa.array(values, type=stamp)
-            # as text ("2024-03-05 16:30:00.000000Z", which PostgreSQL reads): Arrow's CSV
-            # writer formats timestamps far more slowly than it casts them
-            arrays[name] = array.cast(pa.string())
+                arrays[name] = _utc_text(values)
         else:
             arrays[name] = pa.array(values)
     sink = io.BytesIO()
@@ -475,8 +471,20 @@ def _csv(tbl: Table, columns: Mapping[str, Sequence[Any]]) -> bytes:
     return sink.getvalue()
 
 
+def _utc_text(values: Sequence[datetime | None]) -> pa.Array:
+    """Datetimes as text PostgreSQL reads as ``timestamptz``: "2024-03-05 16:30:00.000000Z".
+
+    Arrow's CSV writer formats timestamps far more slowly than it casts them, and
+    casts a zoned timestamp (or takes datetime objects) far more slowly than a plain
+    one: so microseconds since 1970 (UTC) as a plain timestamp, cast to text, plus "Z".
+    A naive datetime is taken as UTC (as Arrow takes it).
+    """
+    naive = pa.array(_micros(values), type=pa.int64()).cast(pa.timestamp("us"))
+    return pc.binary_join_element_wise(naive.cast(pa.string()), "Z", "")
+
+
 def _micros(values: Sequence[datetime | None]) -> list[int | None]:
-    """Aware datetimes as microseconds since 1970 (UTC), each distinct object once."""
+    """Datetimes as microseconds since 1970 (UTC; naive taken as UTC), each object once."""
     seen: dict[int, int] = {}
     out: list[int | None] = []
     for value in values:
@@ -485,7 +493,7 @@ def _micros(values: Sequence[datetime | None]) -> list[int | None]:
             continue
         micros = seen.get(id(value))
         if micros is None:
-            delta = value - _EPOCH
+            delta = (value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH
             micros = seen[id(value)] = (
                 delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds
             )

@@ -33,6 +33,9 @@ from layers.schema import (
     municipalities,
 )
 
+#: Rows in the first batch written (later ones are ``batch_size``).
+_FIRST_BATCH = 1000
+
 
 @dataclass
 class SaveResult:
@@ -68,7 +71,7 @@ def add_category(engine: Engine, code: str, label: str, *, actor: str) -> dict[s
 
 def existing_fingerprints(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    unique = sorted(set(ids))
+    unique = list(dict.fromkeys(ids))  # in first-seen order: sorting 100,000 ids costs more
     chunk = one_of_chunk(conn.dialect)
     for start in range(0, len(unique), chunk):
         for key, sha in conn.execute(
@@ -110,52 +113,78 @@ def save(
             shas[n] = subs[n].content_sha256()
         return shas[n]
 
-    known = existing_fingerprints(conn, [s.id for s in subs])
+    ids = [s.id for s in subs]
+    known = existing_fingerprints(conn, ids)
     fresh: list[int] = []
     seen: dict[str, int] = {}
-    for n, sub in enumerate(subs):
-        if sub.id in known:
-            if known[sub.id] == sha(n):
-                result.unchanged.append(sub.id)
+    if not known and len(set(ids)) == len(ids):  # the usual import: all new, no repeats
+        fresh = list(range(len(subs)))
+    else:
+        for n, sub in enumerate(subs):
+            if sub.id in known:
+                if known[sub.id] == sha(n):
+                    result.unchanged.append(sub.id)
+                else:
+                    result.conflicts.append((n, sub.id))
+            elif sub.id in seen:  # the same id twice in one batch
+                if sha(seen[sub.id]) == sha(n):
+                    result.unchanged.append(sub.id)
+                else:
+                    result.conflicts.append((n, sub.id))
             else:
-                result.conflicts.append((n, sub.id))
-        elif sub.id in seen:  # the same id twice in one batch
-            if sha(seen[sub.id]) == sha(n):
-                result.unchanged.append(sub.id)
-            else:
-                result.conflicts.append((n, sub.id))
-        else:
-            seen[sub.id] = n
-            fresh.append(n)
+                seen[sub.id] = n
+                fresh.append(n)
     if not fresh:
         return result
-    lon_all = np.fromiter((subs[n].lon for n in fresh), float, len(fresh))
-    lat_all = np.fromiter((subs[n].lat for n in fresh), float, len(fresh))
+    # written in id order: the database then adds to the primary key's rightmost page
+    # instead of all over it (for 100,000 random UUIDs, a seventh of the COPY's work)
+    order = sorted(fresh, key=ids.__getitem__)
+    positions = np.asarray(order, dtype=np.intp)  # read in memory order, then permuted
+    lon_all = np.fromiter((s.lon for s in subs), float, len(subs))[positions]
+    lat_all = np.fromiter((s.lat for s in subs), float, len(subs))[positions]
     # saving inspections never writes rivers, so the process's copy of them is safe here
     reference = Reference.load(conn, lon_all, lat_all, river_set=cached_rivers(conn))
     now = audit.now()
 
     def batches() -> Iterator[dict[str, list[Any]]]:
         # runs in a worker thread on PostgreSQL: no use of ``conn`` in here
-        for start in range(0, len(fresh), batch_size):
-            chosen = fresh[start : start + batch_size]
-            picked = [subs[n] for n in chosen]
-            lon, lat = lon_all[start : start + batch_size], lat_all[start : start + batch_size]
-            observed = [s.observed_at for s in picked]
-            count = len(picked)
+        # a small first batch: the database starts on it while the next ones are made
+        first = min(batch_size, _FIRST_BATCH)
+        starts = [0, *range(first, len(order), batch_size)]
+        for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+            chosen = order[start:end]
+            lon, lat = lon_all[start:end], lat_all[start:end]
+            # each submission visited once: in id order they lie all over memory
+            rows = [
+                (
+                    s.id,
+                    s.observed_at,
+                    s.category,
+                    s.severity,
+                    s.description,
+                    s.gps_accuracy_m,
+                    s.inspector,
+                    shas.get(n) or s.content_sha256(),
+                )
+                for n, s in zip(chosen, map(subs.__getitem__, chosen), strict=True)
+            ]
+            ids_, observed, categories_, severities, descriptions, accuracies, inspectors, fps = (
+                map(list, zip(*rows, strict=True))
+            )
+            count = len(chosen)
             yield {
-                "id": [s.id for s in picked],
+                "id": ids_,
                 "observed_at": observed,
-                "category": [s.category for s in picked],
-                "severity": [s.severity for s in picked],
-                "description": [s.description for s in picked],
-                "gps_accuracy_m": [s.gps_accuracy_m for s in picked],
-                "inspector": [s.inspector for s in picked],
+                "category": categories_,
+                "severity": severities,
+                "description": descriptions,
+                "gps_accuracy_m": accuracies,
+                "inspector": inspectors,
                 "source": [source] * count,
                 "created_at": [now] * count,
                 "geom": points_to_db(lon, lat),
                 "recorded_by": [recorded_by] * count,
-                "content_sha256": [sha(n) for n in chosen],
+                "content_sha256": fps,
                 "import_run_id": [import_run_id] * count,
                 "review_status": ["pending"] * count,
                 "follow_up_status": ["open"] * count,
@@ -163,7 +192,9 @@ def save(
             }
 
     inserted = insert_new_batches(conn, inspections, batches(), total=len(fresh), done=progress)
-    raced = [n for n in fresh if subs[n].id not in inserted]
+    # the ids in ``fresh`` are distinct and ``inserted`` is among them: as many means all
+    everything = len(inserted) == len(fresh)
+    raced = [] if everything else [n for n in fresh if ids[n] not in inserted]
     if raced:  # a concurrent transaction stored these ids first: compare with what it stored
         now_known = existing_fingerprints(conn, [subs[n].id for n in raced])
         for n in raced:
@@ -171,7 +202,7 @@ def save(
                 result.unchanged.append(subs[n].id)
             else:
                 result.conflicts.append((n, subs[n].id))
-    result.created.extend(subs[n].id for n in fresh if subs[n].id in inserted)
+    result.created.extend(ids[n] for n in fresh if everything or ids[n] in inserted)
     if photos is not None:
         photo_rows = [
             {
