@@ -23,13 +23,19 @@ MB = 1024 * 1024
 _NO_BODY = {"GET", "HEAD", "OPTIONS", "DELETE"}
 
 
+_HINTS = {
+    "max_import_mb": "split the file, or run `linde import inspections FILE` on the server",
+    "photo_max_bytes": "send fewer or smaller photos",
+    "max_body_mb": "send a smaller document (simplify a very detailed polygon)",
+}
+
+
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int, setting: str) -> None:
         super().__init__(
             413,
             f"the request body is larger than this endpoint accepts ({limit // MB} MB); "
-            f"send less (split a batch into several files, or run `linde import` on the "
-            f"server), or raise the limit with LINDE_{setting.upper()}",
+            f"{_HINTS[setting]}, or raise the limit with LINDE_{setting.upper()}",
         )
         self.limit = limit
         self.setting = setting

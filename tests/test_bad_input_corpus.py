@@ -34,6 +34,12 @@ EAST = [[-96.70, 17.05], [-96.65, 17.05], [-96.65, 17.10], [-96.70, 17.10], [-96
 ZONE = [[-96.71, 17.06], [-96.69, 17.06], [-96.69, 17.08], [-96.71, 17.08], [-96.71, 17.06]]
 POINT = {"type": "Point", "coordinates": [-96.72, 17.07]}
 MB = 1024 * 1024
+OBSERVATION = {"observed_at": "2026-01-05T10:00:00-06:00", "category": "solid_waste", "severity": 2}
+
+
+def new_inspection() -> dict[str, Any]:
+    """A good inspection with a new id."""
+    return {"id": str(uuid.uuid4()), "geometry": POINT, "properties": OBSERVATION}
 
 
 # --- what "nothing written" means --------------------------------------------------
@@ -106,18 +112,7 @@ def seeded(api: Database, tmp_path: Path) -> Iterator[Seeded]:
         )
         assert zone.status_code == 201, zone.text
     with api.client("inspector") as http:
-        made = http.post(
-            "/inspections",
-            json={
-                "id": str(uuid.uuid4()),
-                "geometry": POINT,
-                "properties": {
-                    "observed_at": "2026-01-05T10:00:00-06:00",
-                    "category": "solid_waste",
-                    "severity": 2,
-                },
-            },
-        )
+        made = http.post("/inspections", json=new_inspection())
         assert made.status_code == 201, made.text
     seeded = Seeded(api, zone.json()["id"], made.json()["id"])
     before = snapshot(api.engine, api.photos_dir)
@@ -181,11 +176,7 @@ def test_bad_polygons_are_refused_by_every_endpoint(seeded: Seeded, case: corpus
 def test_bad_points_are_refused_by_capture_and_import(
     seeded: Seeded, case: corpus.Case, tmp_path: Path
 ) -> None:
-    properties = {
-        "observed_at": "2026-01-05T10:00:00-06:00",
-        "category": "solid_waste",
-        "severity": 2,
-    }
+    properties = OBSERVATION
     with seeded.http("inspector") as http:
         body = (
             '{"id": "'
@@ -585,17 +576,7 @@ def test_photos_that_are_not_images(seeded: Seeded) -> None:
     }
     with seeded.http("inspector") as http:
         for name, (upload, expect) in cases.items():
-            body = json.dumps(
-                {
-                    "id": str(uuid.uuid4()),
-                    "geometry": POINT,
-                    "properties": {
-                        "observed_at": "2026-01-05T10:00:00-06:00",
-                        "category": "solid_waste",
-                        "severity": 2,
-                    },
-                }
-            )
+            body = json.dumps(new_inspection())
             response = http.post(
                 "/inspections", data={"inspection": body}, files={"photos": upload}
             )
