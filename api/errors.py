@@ -52,7 +52,7 @@ STATUS: dict[type[LindeError], int] = {
     RendererUnavailable: 503,
 }
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
     403: "forbidden",
@@ -131,7 +131,7 @@ def _methods_of(routes: Iterable[Any], path: str) -> set[str]:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     headers = dict(getattr(exc, "headers", None) or {})
     message = str(exc.detail)
     if exc.status_code == 405:

@@ -17,6 +17,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import HTTP_CODES, error_body
 from layers.settings import Settings
 
 MB = 1024 * 1024
@@ -122,16 +123,8 @@ def _content_length(value: str) -> int | None:
 
 
 async def _answer(send: Send, status: int, message: str) -> None:
-    code = {400: "bad_request", 413: "too_large"}[status]
-    body = json.dumps(
-        {
-            "error": {
-                "code": code,
-                "message": message,
-                "details": [{"field": "body", "reason": message}],
-            }
-        }
-    ).encode()
+    details = [{"field": "body", "reason": message}]
+    body = json.dumps(error_body(HTTP_CODES[status], message, details)).encode()
     await send(
         {
             "type": "http.response.start",

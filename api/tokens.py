@@ -22,7 +22,6 @@ from layers.users import Principal
 
 class TokenCache:
     def __init__(self, seconds: float, max_tokens: int = 10_000) -> None:
-        self.seconds = seconds
         self._entries: TTLCache[str, Principal] | None = (
             TTLCache(maxsize=max_tokens, ttl=seconds) if seconds > 0 else None
         )

@@ -26,6 +26,12 @@ PUNTUAL = ("Point",)
 # vertices; five times that is room for a surveyed claim, a million is an error.
 DEFAULT_MAX_VERTICES = 250_000
 
+#: why a GeoJSON position of 4 or more numbers is refused (wherever positions are read)
+TOO_MANY_NUMBERS = (
+    "a position has more than 3 numbers; a GeoJSON position is [lon, lat] "
+    "(measured M values are not accepted)"
+)
+
 _REASON = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)\]$")
 
 
@@ -199,11 +205,9 @@ def parse_geojson_geometry(
         geom = shapely.geometry.shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         if "dimension should be 2 or 3" in str(exc):
-            reason = (
-                "positions have more than 3 numbers; a GeoJSON position is [lon, lat] "
-                "(measured M values are not accepted)"
-            )
-            raise InvalidGeometry(f"{field}: {reason}", problems=[Problem(field, reason)]) from exc
+            raise InvalidGeometry(
+                f"{field}: {TOO_MANY_NUMBERS}", problems=[Problem(field, TOO_MANY_NUMBERS)]
+            ) from exc
         raise InvalidGeometry(
             f"{field} is not valid GeoJSON: {exc}",
             problems=[Problem(field, f"malformed coordinates: {exc}")],

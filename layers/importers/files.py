@@ -47,11 +47,11 @@ def _check_exists(path: Path) -> None:
         )
 
 
-def check_zip(path: Path, *, max_unzipped_mb: int | None = None) -> None:
+def check_zip(path: Path) -> None:
     """Refuse an archive before GDAL opens it: not a zip, a zip bomb (unpacks to more
-    than ``max_unzipped_mb``, or a member compressed beyond any real data), a zip
+    than ``LINDE_MAX_UNZIPPED_MB``, or a member compressed beyond any real data), a zip
     inside the zip, or a shapefile without its .dbf or .shx."""
-    limit = (max_unzipped_mb or get_settings().max_unzipped_mb) * MB
+    limit = get_settings().max_unzipped_mb * MB
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
@@ -107,7 +107,6 @@ def read_geodata(
     *,
     crs: str | None = None,
     layer: str | None = None,
-    max_unzipped_mb: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile; zipped or not) in EPSG:4326.
 
@@ -125,7 +124,7 @@ def read_geodata(
     with path.open("rb") as fh:
         zipped = fh.read(4) == b"PK\x03\x04"
     if zipped:
-        check_zip(path, max_unzipped_mb=max_unzipped_mb)
+        check_zip(path)
     elif path.suffix.lower() == ".shp":
         siblings = {p.name.lower() for p in path.parent.iterdir()}
         _check_shapefile_parts(path.name, path.name, siblings.__contains__)

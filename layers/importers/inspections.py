@@ -49,6 +49,7 @@ from geo.inspections import (
     normalize_id,
     plainly_valid,
 )
+from geo.validation import TOO_MANY_NUMBERS
 from layers import audit
 from layers.engine import write_connection
 from layers.gc_pause import gc_paused
@@ -168,14 +169,7 @@ def _read_geojson(path: Path, id_field: str | None, description_field: str | Non
             if type(coords) is not list or len(coords) < 2:
                 problems.add(Problem("geometry", "point is empty; expected [lon, lat]", i + 1))
             elif len(coords) > 3:
-                problems.add(
-                    Problem(
-                        "geometry",
-                        "the position has more than 3 numbers; expected [lon, lat] "
-                        "(measured M values are not accepted)",
-                        i + 1,
-                    )
-                )
+                problems.add(Problem("geometry", TOO_MANY_NUMBERS, i + 1))
             else:
                 x, y = coords[0], coords[1]
                 if type(x) is not float:  # a float is taken as it is (the usual case)

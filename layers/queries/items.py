@@ -117,10 +117,15 @@ def _query(conn: Connection, c: Collection, q: ItemsQuery, geometry: Any) -> Sel
     return query
 
 
-def _item(row: Any) -> Item:
-    mapping = row._mapping
-    props = {k[2:]: v for k, v in mapping.items() if k.startswith("p_")}
-    return Item(mapping["id"], props, mapping["geometry"])
+def _items(result: Any) -> Iterator[Item]:
+    """The rows of a result of (id, p_<name>..., geometry) as Items.
+
+    The property names are read once per result, not per row: looking values up by
+    name in each row cost half of a 100-feature page.
+    """
+    names = [key[2:] for key in list(result.keys())[1:-1]]
+    for row in result:
+        yield Item(row[0], dict(zip(names, row[1:-1], strict=True)), row[-1])
 
 
 def page(conn: Connection, c: Collection, q: ItemsQuery) -> list[Item]:
@@ -128,10 +133,7 @@ def page(conn: Connection, c: Collection, q: ItemsQuery) -> list[Item]:
     geometry = dialects.as_geojson(
         conn.dialect, c.geometry, q.crs.epsg, q.crs.x_first, q.crs.precision
     )
-    result = conn.execute(_query(conn, c, q, geometry))
-    # rows are (id, p_<name>..., geometry): the property names are read once per page
-    names = [key[2:] for key in list(result.keys())[1:-1]]
-    return [Item(row[0], dict(zip(names, row[1:-1], strict=True)), row[-1]) for row in result]
+    return list(_items(conn.execute(_query(conn, c, q, geometry))))
 
 
 def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> Iterator[Item]:
@@ -142,8 +144,7 @@ def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> 
     geometry = dialects.as_wkb(conn.dialect, c.geometry, q.crs.epsg)
     result = conn.execution_options(yield_per=chunk).execute(_query(conn, c, q, geometry))
     try:
-        for row in result:
-            item = _item(row)
+        for item in _items(result):
             data = item.geometry
             yield Item(item.id, item.properties, bytes(data) if data is not None else None)
     finally:
@@ -176,5 +177,4 @@ def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | No
         .select_from(c.source)
         .where(c.id_property.column == feature_id)
     )
-    row = conn.execute(query).first()
-    return None if row is None else _item(row)
+    return next(_items(conn.execute(query)), None)
