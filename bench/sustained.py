@@ -259,7 +259,8 @@ def main() -> int:
             wall = time.monotonic() - wall
             after = resource.getrusage(resource.RUSAGE_SELF)
             end_rss = rss_mb(server.pid)
-            end_cache = httpx.get(f"{base}/health").json()["response_cache"]["bytes"] / 2**20
+            cache_stats = httpx.get(f"{base}/health").json()["response_cache"]
+            end_cache = cache_stats["bytes"] / 2**20
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -295,6 +296,12 @@ def main() -> int:
     for minute, (mb, cached) in sorted(by_minute.items()):
         print(f"  minute {minute + 1}: {mb:7.1f}  cache {cached:5.1f}  rest {mb - cached:7.1f}")
     print(f"  at the end: {end_rss:7.1f}  cache {end_cache:5.1f}  rest {end_rss - end_cache:7.1f}")
+    print(
+        "response cache at the end: {entries:,} bodies, {hits:,} hits, {misses:,} misses, "
+        "{stored:,} stored (on a second miss), {dropped_stale:,} dropped as stale".format(
+            **cache_stats
+        )
+    )
     first, first_cache = by_minute.get(0, (float("nan"), 0.0))
     growth = end_rss / first - 1 if first == first else float("nan")
     rest = (end_rss - end_cache) / (first - first_cache) - 1 if first == first else float("nan")

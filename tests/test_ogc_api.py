@@ -328,6 +328,31 @@ def test_etag_and_datetime_follow_the_claims(api: Database, tmp_path: Path) -> N
     assert now["features"][0]["properties"]["municipality"] == "Oaxaca de Juárez"
 
 
+def test_pages_are_cached_from_their_second_request_and_never_served_stale(
+    api: Database, tmp_path: Path
+) -> None:
+    import_municipalities(api.engine, tiny_municipalities(tmp_path / "m.geojson"), actor="test")
+    url = "/collections/claims/items"
+
+    def cache() -> dict[str, int]:
+        stats: dict[str, int] = ok(get(api, "/health"))["response_cache"]
+        return stats
+
+    before = cache()
+    first, second, third = (ok(get(api, url, "planner")) for _ in range(3))
+    assert first == second == third and first["numberMatched"] == 0
+    after = cache()
+    assert after["stored"] - before["stored"] == 1  # on the second request, not the first
+    assert after["hits"] - before["hits"] == 1  # the third was served from it
+    with api.client("commission") as http:
+        assert http.post("/claims", json=claim_body(CLAIM_SHAPE)).status_code == 201
+    changed = ok(get(api, url, "planner"))
+    assert changed["numberMatched"] == 1  # the write is seen at once
+    final = cache()
+    assert final["dropped_stale"] - after["dropped_stale"] == 1
+    assert final["entries"] == after["entries"] - 1  # the old body is gone, the new not stored
+
+
 def test_html_view_is_spanish(oaxaca: Database) -> None:
     page = get(
         oaxaca,

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from api.deps import ConnectionDep, EngineDep, principal_of
 from api.ogc import html
-from api.ogc.cache import Cached, ResponseCache, etag, matches
+from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
 from api.ogc.params import items_query, typed_value
 from api.ogc.render import (
     GEOJSON,
@@ -155,10 +155,11 @@ async def _respond(
     if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
     cache = _cache(request)
-    hit = cache.get(tag)
+    resource = resource_key(str(request.url), negotiated)
+    hit = cache.get(resource, tag)
     entry = hit if hit is not None else await run_in_threadpool(build)
     if hit is None:
-        cache.put(tag, entry)
+        cache.offer(resource, tag, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 
 
