@@ -34,6 +34,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    cast,
     column,
     func,
     literal,
@@ -133,6 +134,54 @@ def as_geojson(
     if dialect.name == "postgresql":
         return func.ST_AsGeoJSON(out, precision, 0, type_=String)
     return func.AsGeoJSON(out, precision, 0, type_=String)
+
+
+def _sql_text(value: str) -> ColumnElement[str]:
+    """A constant string of Linde's own written into the SQL, not a bound parameter:
+    rendering a page must not send dozens of parameters for its property names."""
+    assert not set(value) & set("'\\%"), value
+    return literal_column(f"'{value}'", Text)
+
+
+def _json_text(value: ColumnElement[Any], kind: str) -> ColumnElement[str]:
+    """A property's value as JSON text, reading the same as Linde's Python rendering
+    (orjson): instants as ``"2026-11-20T16:30:00+00:00"``, with ``.ffffff`` only when
+    there are microseconds; dates as ``"2026-11-20"``; NULL as ``null``."""
+    if kind == "datetime":
+        utc = func.timezone(_sql_text("UTC"), value)
+        stamp = func.to_char(utc, _sql_text('YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), type_=Text)
+        text_ = _sql_text('"') + func.replace(stamp, _sql_text(".000000+"), _sql_text("+"))
+        out = text_ + _sql_text('"')
+    elif kind == "date":
+        out = _sql_text('"') + func.to_char(value, _sql_text("YYYY-MM-DD"), type_=Text)
+        out = out + _sql_text('"')
+    else:
+        out = cast(func.to_json(value), Text)
+    return func.coalesce(out, _sql_text("null"), type_=Text)
+
+
+def feature_geojson(
+    dialect: Dialect,
+    id_: ColumnElement[Any],
+    properties: Sequence[tuple[str, str, ColumnElement[Any]]],
+    geometry: ColumnElement[str],
+) -> ColumnElement[str] | None:
+    """A GeoJSON Feature as text, made by the database from ``id_``, the (name, kind,
+    column) properties, in order, and ``geometry`` (GeoJSON text or NULL).
+
+    PostGIS only: it writes JSON in C several times faster than Python reads the row and
+    writes it again. ``None`` on SpatiaLite, whose number formatting is not exact
+    (``%!.15g``): render in Python there.
+    """
+    if dialect.name != "postgresql":
+        return None
+    out = _sql_text('{"type":"Feature","id":') + cast(func.to_json(id_), Text)
+    out = out + _sql_text(',"geometry":') + func.coalesce(geometry, _sql_text("null"))
+    out = out + _sql_text(',"properties":{')
+    for i, (name, kind, value) in enumerate(properties):
+        assert name.isidentifier(), name
+        out = out + _sql_text(f'{"," if i else ""}"{name}":') + _json_text(value, kind)
+    return out + _sql_text("}}")
 
 
 def as_wkb(dialect: Dialect, geom: ColumnElement[Any], epsg: int) -> ColumnElement[bytes]:

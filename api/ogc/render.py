@@ -128,7 +128,7 @@ def feature_bytes(item: Item, links: list[dict[str, Any]] | None = None) -> byte
 
 
 def collection_bytes(
-    items: Iterable[Item],
+    features: Iterable[bytes],
     *,
     number_matched: int | None,
     number_returned: int,
@@ -140,4 +140,4 @@ def collection_bytes(
     head["numberReturned"] = number_returned
     head["links"] = links
     opening = dumps(head)[:-1]  # drop the closing brace, features follow
-    return b"".join([opening, b',"features":[', b",".join(feature_bytes(i) for i in items), b"]}"])
+    return b"".join([opening, b',"features":[', b",".join(features), b"]}"])

@@ -437,14 +437,16 @@ async def items(
     count_cap: int = request.app.state.settings.count_cap
 
     def build() -> Cached:
+        page: list[item_queries.Item] = []
         with _as_parameter_errors():
-            page = item_queries.page(conn, c, q)
-            returned = len(page)
-            limit = q.limit or 0
-            if returned < limit and (returned or q.offset == 0):
-                matched: int | None = q.offset + returned
+            rendered = item_queries.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
+            if rendered is None:
+                page = item_queries.page(conn, c, q)
+                returned = len(page)
+                matched = item_queries.matched(conn, c, q, returned, count_cap)
             else:
-                matched = item_queries.count(conn, c, q, cap=count_cap)
+                returned, matched = len(rendered.features), rendered.matched
+        limit = q.limit or 0
         links = [
             *self_and_alternates(request, GEOJSON, DOWNLOADS),
             link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
@@ -470,7 +472,13 @@ async def items(
             )
         if fmt == "html":
             return _html(html.render_items(c, q, page, matched, links))
-        body = collection_bytes(page, number_matched=matched, number_returned=returned, links=links)
+        if rendered is not None:
+            features = [f.encode() for f in rendered.features]
+        else:
+            features = [feature_bytes(i) for i in page]
+        body = collection_bytes(
+            features, number_matched=matched, number_returned=returned, links=links
+        )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
     return await _respond(

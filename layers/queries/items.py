@@ -11,9 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from geo.crs import CRS84, Crs
 from geo.errors import InvalidParameter, Problem
@@ -92,13 +108,18 @@ def _select_props(c: Collection, q: ItemsQuery) -> list[Any]:
     return [p.column.label(f"p_{p.name}") for p in wanted if p is not None]
 
 
-def _order(c: Collection, q: ItemsQuery) -> list[Any]:
-    keys: list[Any] = []
+def _sort_keys(c: Collection, q: ItemsQuery) -> list[tuple[ColumnElement[Any], bool]]:
+    """(column, descending): the client's ``sortby``, then the collection's order, then id."""
+    keys: list[tuple[ColumnElement[Any], bool]] = []
     for name, descending in q.sortby:
         prop = c.prop(name) or (c.id_property if name == c.id_property.name else None)
         assert prop is not None, name
-        keys.append(prop.column.desc() if descending else prop.column.asc())
-    return [*keys, *c.order, c.id_property.column]
+        keys.append((prop.column, descending))
+    return [*keys, *((column, False) for column in c.order), (c.id_property.column, False)]
+
+
+def _order(c: Collection, q: ItemsQuery) -> list[Any]:
+    return [column.desc() if down else column.asc() for column, down in _sort_keys(c, q)]
 
 
 def _query(conn: Connection, c: Collection, q: ItemsQuery, geometry: Any) -> Select[Any]:
@@ -134,6 +155,108 @@ def page(conn: Connection, c: Collection, q: ItemsQuery) -> list[Item]:
         conn.dialect, c.geometry, q.crs.epsg, q.crs.x_first, q.crs.precision
     )
     return list(_items(conn.execute(_query(conn, c, q, geometry))))
+
+
+class _Prebuilt(ColumnElement[str]):
+    """An expression built once and reused, whose key in SQLAlchemy's statement cache
+    is a short name instead of a walk over its few hundred nodes.
+
+    It compiles inside the statement that uses it, so correlated subqueries (a zone's
+    parties) still correlate. Everything in it is fixed by the name.
+    """
+
+    type = Text()
+    inherit_cache = False
+    _traverse_internals = [("name", InternalTraversal.dp_string)]  # noqa: RUF012  (as SQLAlchemy declares it)
+
+    def __init__(self, built: ColumnElement[str], name: str) -> None:
+        self.built = built
+        self.name = name
+
+
+@compiles(_Prebuilt)
+def _compile_prebuilt(element: _Prebuilt, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.built, **kw))
+
+
+@lru_cache(maxsize=256)
+def _feature_geojson(
+    dialect: Dialect, c: Collection, properties: tuple[str, ...] | None, crs: Crs
+) -> ColumnElement[str] | None:
+    """The SQL of a rendered feature, built once per collection, choice of properties
+    and CRS: building it and hashing it for SQLAlchemy's statement cache on every
+    request cost more Python than rendering the features."""
+    wanted = c.properties if properties is None else [c.prop(n) for n in properties]
+    geometry = dialects.as_geojson(dialect, c.geometry, crs.epsg, crs.x_first, crs.precision)
+    feature = dialects.feature_geojson(
+        dialect,
+        c.id_property.column,
+        [(p.name, p.kind, p.column) for p in wanted if p is not None],
+        geometry,
+    )
+    if feature is None:
+        return None
+    return _Prebuilt(feature, f"{c.id}|{properties}|{crs.uri}")
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page whose features the database rendered as GeoJSON text."""
+
+    features: list[str]
+    #: ``numberMatched``: None when more than the count's cap
+    matched: int | None
+
+
+def page_geojson(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> RenderedPage | None:
+    """One page of features rendered by the database as GeoJSON text in ``q.crs``, and
+    the number matched, in one statement; None where the engine cannot render (then use
+    ``page`` and ``matched``).
+
+    The capped count is in the same statement and runs only when the page is full: it
+    is a scalar subquery behind a ``CASE`` on the number of rows returned, which
+    PostgreSQL evaluates only when it is needed. The page's sort keys travel with it, so
+    the outer query keeps the order.
+    """
+    assert q.limit is not None, "pages have a limit"
+    feature = _feature_geojson(conn.dialect, c, q.properties, q.crs)
+    if feature is None:
+        return None
+    keys = _sort_keys(c, q)
+    conditions = _conditions(conn, c, q)
+    where = and_(*conditions) if conditions else true()
+    inner = (
+        select(feature.label("feature"), *(k.label(f"s{i}") for i, (k, _) in enumerate(keys)))
+        .select_from(c.source)
+        .where(where)
+        .order_by(*_order(c, q))
+        .limit(q.limit)
+        .offset(q.offset)
+        .subquery("page")
+    )
+    matching = select(c.id_property.column).select_from(c.source).where(where).limit(cap + 1)
+    counted = select(func.count()).select_from(matching.subquery()).scalar_subquery()
+    full = func.count().over() == q.limit
+    outer = select(inner.c.feature, case((full, counted), else_=None).label("matched")).order_by(
+        *(
+            inner.c[f"s{i}"].desc() if down else inner.c[f"s{i}"].asc()
+            for i, (_, down) in enumerate(keys)
+        )
+    )
+    rows = conn.execute(outer).all()
+    features = [row[0] for row in rows]
+    if len(features) == q.limit:
+        n = rows[0][1]
+        return RenderedPage(features, None if n > cap else int(n))
+    return RenderedPage(features, matched(conn, c, q, len(features), cap))
+
+
+def matched(conn: Connection, c: Collection, q: ItemsQuery, returned: int, cap: int) -> int | None:
+    """``numberMatched`` for a page of ``returned`` features: known without counting
+    unless the page is full, or empty past the start; None when more than ``cap``."""
+    if q.limit is not None and returned < q.limit and (returned or q.offset == 0):
+        return q.offset + returned
+    return count(conn, c, q, cap)
 
 
 def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> Iterator[Item]:
