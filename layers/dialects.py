@@ -175,13 +175,27 @@ def feature_geojson(
     """
     if dialect.name != "postgresql":
         return None
-    out = _sql_text('{"type":"Feature","id":') + cast(func.to_json(id_), Text)
-    out = out + _sql_text(',"geometry":') + func.coalesce(geometry, _sql_text("null"))
-    out = out + _sql_text(',"properties":{')
+    parts: list[ColumnElement[str]] = [
+        _sql_text('{"type":"Feature","id":'),
+        cast(func.to_json(id_), Text),
+        _sql_text(',"geometry":'),
+        func.coalesce(geometry, _sql_text("null")),
+        _sql_text(',"properties":{'),
+    ]
     for i, (name, kind, value) in enumerate(properties):
         assert name.isidentifier(), name
-        out = out + _sql_text(f'{"," if i else ""}"{name}":') + _json_text(value, kind)
-    return out + _sql_text("}}")
+        parts += [_sql_text(f'{"," if i else ""}"{name}":'), _json_text(value, kind)]
+    parts.append(_sql_text("}}"))
+    return _concat(parts)
+
+
+def _concat(parts: Sequence[ColumnElement[str]]) -> ColumnElement[str]:
+    """``concat()`` of any number of texts: each is copied once (a chain of ``||`` copies
+    what is before it again at every step, and a polygon's GeoJSON is tens of kB);
+    nested, as a function takes at most 100 arguments."""
+    while len(parts) > 100:
+        parts = [func.concat(*parts[i : i + 100], type_=Text) for i in range(0, len(parts), 100)]
+    return func.concat(*parts, type_=Text)
 
 
 def as_wkb(dialect: Dialect, geom: ColumnElement[Any], epsg: int) -> ColumnElement[bytes]:

@@ -213,10 +213,12 @@ def page_geojson(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> Re
     the number matched, in one statement; None where the engine cannot render (then use
     ``page`` and ``matched``).
 
-    The capped count is in the same statement and runs only when the page is full: it
-    is a scalar subquery behind a ``CASE`` on the number of rows returned, which
-    PostgreSQL evaluates only when it is needed. The page's sort keys travel with it, so
-    the outer query keeps the order.
+    The page is chosen first by key and sort keys alone, then joined back to its rows
+    to be rendered: no feature is written for the rows an ``offset`` skips, and the
+    rendered text is not buffered by the window that counts the page. The capped count
+    is in the same statement and runs only when the page is full: a scalar subquery
+    behind a ``CASE`` on the rows returned, which PostgreSQL evaluates only when
+    needed.
     """
     assert q.limit is not None, "pages have a limit"
     feature = _feature_geojson(conn.dialect, c, q.properties, q.crs)
@@ -225,8 +227,10 @@ def page_geojson(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> Re
     keys = _sort_keys(c, q)
     conditions = _conditions(conn, c, q)
     where = and_(*conditions) if conditions else true()
-    inner = (
-        select(feature.label("feature"), *(k.label(f"s{i}") for i, (k, _) in enumerate(keys)))
+    key = c.id_property.column
+    sort_columns = [k.label(f"s{i}") for i, (k, _) in enumerate(keys)]
+    page = (
+        select(key.label("key"), *sort_columns)
         .select_from(c.source)
         .where(where)
         .order_by(*_order(c, q))
@@ -234,13 +238,18 @@ def page_geojson(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> Re
         .offset(q.offset)
         .subquery("page")
     )
-    matching = select(c.id_property.column).select_from(c.source).where(where).limit(cap + 1)
+    numbered = select(page, func.count().over().label("returned")).subquery("numbered")
+    matching = select(key).select_from(c.source).where(where).limit(cap + 1)
     counted = select(func.count()).select_from(matching.subquery()).scalar_subquery()
-    full = func.count().over() == q.limit
-    outer = select(inner.c.feature, case((full, counted), else_=None).label("matched")).order_by(
-        *(
-            inner.c[f"s{i}"].desc() if down else inner.c[f"s{i}"].asc()
-            for i, (_, down) in enumerate(keys)
+    full = numbered.c.returned == q.limit
+    outer = (
+        select(feature, case((full, counted), else_=None))
+        .select_from(numbered.join(c.source, key == numbered.c.key))
+        .order_by(
+            *(
+                numbered.c[f"s{i}"].desc() if down else numbered.c[f"s{i}"].asc()
+                for i, (_, down) in enumerate(keys)
+            )
         )
     )
     rows = conn.execute(outer).all()
