@@ -34,12 +34,15 @@ directly against PostGIS with ``pgbench -M prepared`` at the same concurrency,
 one script execution standing for one request; Linde's throughput is reported as
 a fraction of theirs.
 
-Growth. In a second database migrated by Linde, the ``inspections`` table is
-filled with synthetic points spread evenly over the Oaxaca metro area
-(reproducible: ``setseed``) to each ``--sizes`` row count (ANALYZE after each).
-At each size Linde's ``/collections/inspections/items`` for one small bbox
-(``limit=100``, response cache off) is loaded at 16 connections, the target, and
-at 1 connection, latency without queueing; the same SQL is run with pgbench. A
+Growth. For each ``--sizes`` row count, a database migrated by Linde gets that
+many synthetic inspections spread evenly over the Oaxaca metro area
+(reproducible: ``setseed``; VACUUM ANALYZE after) and its own Linde (response
+cache off). Linde's ``/collections/inspections/items`` for one small bbox
+(``limit=100``) is loaded at 16 connections, the target, on every size in turn,
+three turns, and each size's median turn is reported: on a shared machine a slow
+spell then falls on all sizes alike rather than on the one measured during it.
+Then each size at 1 connection, latency without queueing, and the same SQL with
+pgbench. A
 fixed bbox holds more points as the table grows (about 4, 30 and 300 at 10 k,
 100 k and 1 M rows), so the same query is also run, for information, with the
 bbox shrunk as the points densify: the answer stays the same size and only the
@@ -94,7 +97,8 @@ DEFAULT_FILE = (
 PEERS_DIR = BENCH_DIR / ".peers"
 OUT_DIR = BENCH_DIR / "out" / "serve"
 SERVE_DB = "linde_bench_serve"
-POINTS_DB = "linde_bench_points"
+POINTS_DB = "linde_bench_points"  # one database per size: linde_bench_points_<size>
+GROWTH_TURNS = 3
 
 CONNECTIONS = 16
 THREADS = 2
@@ -1011,72 +1015,116 @@ class GrowthRow:
     kind: str  # "fixed" (GROWTH_BBOX, the judged query) or "density" (density_bbox)
     bbox: tuple[float, float, float, float]
     returned: int
-    linde: Load | None
+    linde: Load | None  # the turn with the median p50
+    linde_turns: list[float]  # p50 ms of every turn, in order
+    linde_errors: int  # HTTP >= 400 and socket errors over every turn
     linde_alone: Load | None  # one connection: latency without queueing
     linde_note: str
     own: Load
 
 
-def insert_points(pg: PgConfig, have: int, want: int) -> None:
-    with psycopg.connect(pg.conninfo(POINTS_DB)) as conn:
-        conn.execute("SELECT setseed(%s)", [((want % 1000) + 1) / 1001])
-        conn.execute(GROWTH_INSERT, {"first": have + 1, "last": want})
+def points_db(size: int) -> str:
+    return f"{POINTS_DB}_{size}"
+
+
+def insert_points(pg: PgConfig, dbname: str, size: int) -> None:
+    with psycopg.connect(pg.conninfo(dbname)) as conn:
+        conn.execute("SELECT setseed(%s)", [((size % 1000) + 1) / 1001])
+        conn.execute(GROWTH_INSERT, {"first": 1, "last": size})
         conn.commit()
-    with psycopg.connect(pg.conninfo(POINTS_DB), autocommit=True) as conn:
-        conn.execute("ANALYZE inspections")
+    with psycopg.connect(pg.conninfo(dbname), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE inspections")
 
 
 def run_growth(
-    pg: PgConfig, procs: Processes, sizes: Sequence[int], duration: float, warmup: float
+    pg: PgConfig,
+    procs: Processes,
+    sizes: Sequence[int],
+    duration: float,
+    warmup: float,
+    turns: int = GROWTH_TURNS,
 ) -> list[GrowthRow]:
-    """Grow the inspections table size by size; at each, load the fixed-bbox query and
-    the density-scaled one on Linde (16 connections, then 1) and in SQL."""
-    recreate_database(pg, POINTS_DB)
-    env = {**os.environ, "LINDE_DATABASE_URL": pg.url(POINTS_DB)}
+    """One database of synthetic inspections per size, each served by its own Linde
+    (cache off). The sizes are loaded in turns, ``turns`` times, so that a slow spell
+    of this shared machine falls on all of them alike; each size's row is its median
+    turn. Then each size at 1 connection, and its own SQL."""
     linde_cli = str(Path(sys.executable).parent / "linde")
-    run([linde_cli, "db", "upgrade"], env=env, what="linde db upgrade")
-    token = linde_token(linde_cli, env)
-    server: Server | None = None
-    down = ""
-    try:
-        server = start_linde(procs, LINDE_NO_CACHE, pg.url(POINTS_DB), cache=False, via_cli=False)
-    except ServerDown as exc:
-        say(f"{exc}: {exc.reason}")
-        down = f"did not start: {exc.reason}"
-    base = server.base_url if server else ""
-    out: list[GrowthRow] = []
-    have = 0
+    servers: dict[int, Server] = {}
+    tokens: dict[int, str] = {}
+    down: dict[int, str] = {}
     try:
         for size in sizes:
-            say(f"growth: inserting points {have + 1:,}..{size:,}")
+            dbname = points_db(size)
+            recreate_database(pg, dbname)
+            env = {**os.environ, "LINDE_DATABASE_URL": pg.url(dbname)}
+            run([linde_cli, "db", "upgrade"], env=env, what="linde db upgrade")
+            tokens[size] = linde_token(linde_cli, env)
+            say(f"growth: inserting {size:,} points into {dbname}")
             started = time.perf_counter()
-            insert_points(pg, have, size)
-            have = size
+            insert_points(pg, dbname, size)
             say(f"growth: {size:,} rows in place ({time.perf_counter() - started:.1f} s)")
-            for kind, bbox in (("fixed", GROWTH_BBOX), ("density", density_bbox(size, sizes[0]))):
-                statements = growth_sql(bbox)
-                target = Target(
+            try:
+                servers[size] = start_linde(
+                    procs, LINDE_NO_CACHE, pg.url(dbname), cache=False, via_cli=False
+                )
+            except ServerDown as exc:
+                say(f"{exc}: {exc.reason}")
+                down[size] = f"did not start: {exc.reason}"
+        out: list[GrowthRow] = []
+        for kind in ("fixed", "density"):
+            targets: dict[int, Target] = {}
+            expected: dict[int, list[str]] = {}
+            notes: dict[int, str] = {}
+            for size in sizes:
+                bbox = GROWTH_BBOX if kind == "fixed" else density_bbox(size, sizes[0])
+                base = servers[size].base_url if size in servers else ""
+                targets[size] = Target(
                     "growth",
                     LINDE_NO_CACHE,
                     kind,
                     f"{base}/collections/inspections/items?bbox={','.join(map(str, bbox))}"
                     f"&limit={GROWTH_LIMIT}",
-                    (("Authorization", f"Bearer {token}"),),
+                    (("Authorization", f"Bearer {tokens[size]}"),),
                 )
-                expected, _ = sql_answer(pg, POINTS_DB, statements)
-                note = down or judge(probe(target), expected)
-                linde = alone = None
-                if not note:
-                    say(f"growth {size:,} {kind}: linde for {duration:g} s, then at 1 connection")
-                    linde = load_http(target, duration, warmup)
-                    alone = load_http(target, duration, warmup, connections=1)
-                say(f"growth {size:,} {kind}: own SQL for {duration:g} s")
-                own = load_sql(pg, POINTS_DB, f"growth-{kind}-{size}", statements, duration, warmup)
-                out.append(GrowthRow(size, kind, bbox, len(expected), linde, alone, note, own))
+                expected[size] = sql_answer(pg, points_db(size), growth_sql(bbox))[0]
+                notes[size] = down.get(size) or judge(probe(targets[size]), expected[size])
+            loads: dict[int, list[Load]] = {size: [] for size in sizes}
+            for turn in range(turns):
+                for size in sizes:
+                    if not notes[size]:
+                        say(f"growth {kind}, turn {turn + 1}/{turns}: {size:,} rows")
+                        loads[size].append(load_http(targets[size], duration, warmup))
+            for size in sizes:
+                bbox = GROWTH_BBOX if kind == "fixed" else density_bbox(size, sizes[0])
+                alone = median_load = None
+                if loads[size]:
+                    median_load = sorted(loads[size], key=lambda ld: ld.p50_ms)[
+                        len(loads[size]) // 2
+                    ]
+                    say(f"growth {kind}: {size:,} rows at 1 connection")
+                    alone = load_http(targets[size], duration, warmup, connections=1)
+                say(f"growth {kind}: {size:,} rows, own SQL for {duration:g} s")
+                own = load_sql(
+                    pg, points_db(size), f"growth-{kind}-{size}", growth_sql(bbox), duration, warmup
+                )
+                out.append(
+                    GrowthRow(
+                        size,
+                        kind,
+                        bbox,
+                        len(expected[size]),
+                        median_load,
+                        [ld.p50_ms for ld in loads[size]],
+                        sum(ld.http_errors + ld.socket_errors for ld in loads[size]),
+                        alone,
+                        notes[size],
+                        own,
+                    )
+                )
+        return out
     finally:
-        if server is not None:
+        for server in servers.values():
             procs.stop(server)
-    return out
 
 
 def print_growth_table(rows: Sequence[GrowthRow]) -> float | None:
@@ -1096,11 +1144,15 @@ def print_growth_table(rows: Sequence[GrowthRow]) -> float | None:
             print(f"{head}{'linde not loaded':<56}{own}   ({g.linde_note})")
             continue
         ld, alone = g.linde, g.linde_alone
-        errors = ld.http_errors + ld.socket_errors
+        errors = g.linde_errors
         single = f"{alone.rps:>7.1f}{alone.p50_ms:>9.2f}" if alone else f"{'-':>16}"
         print(
             f"{head}{ld.rps:>9.1f}{ld.p50_ms:>9.2f}{ld.p99_ms:>9.2f}{errors:>7}   {single}   {own}"
         )
+    turns = "; ".join(
+        f"{g.size:,}: {', '.join(f'{t:.1f}' for t in g.linde_turns)}" for g in rows if g.linde_turns
+    )
+    print(f"linde p50 ms of each turn at {CONNECTIONS} connections (the median is shown): {turns}")
     if len(rows) < 2:
         return None
     first, last = rows[0], rows[-1]
@@ -1124,6 +1176,10 @@ def print_growth(rows: Sequence[GrowthRow]) -> list[str]:
     bbox = ",".join(f"{v:.2f}" for v in GROWTH_BBOX)
     print()
     print(f"== growth: inspections items?bbox={bbox}&limit={GROWTH_LIMIT} (Linde, cache off) ==")
+    print(
+        f"   (each size in its own database and Linde; the sizes loaded in turns, "
+        f"{GROWTH_TURNS} times, so a slow spell of the machine falls on all of them)"
+    )
     ratio = print_growth_table(fixed)
     failed: list[str] = []
     if ratio is None:
@@ -1154,12 +1210,12 @@ def linde_token(linde_cli: str, env: dict[str, str]) -> str:
 
 
 @contextmanager
-def databases(pg: PgConfig, keep: bool) -> Iterator[None]:
+def databases(pg: PgConfig, keep: bool, sizes: Sequence[int]) -> Iterator[None]:
     try:
         yield
     finally:
         if not keep:
-            for name in (SERVE_DB, POINTS_DB):
+            for name in (SERVE_DB, *(points_db(size) for size in sizes)):
                 try:
                     drop_database(pg, name)
                 except psycopg.Error as exc:
@@ -1318,7 +1374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pg = PgConfig.from_env()
     procs = Processes()
-    with databases(pg, args.keep):
+    with databases(pg, args.keep, args.sizes):
         try:
             return bench(args, pg, procs)
         except (BenchError, psycopg.Error) as exc:
