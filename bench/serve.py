@@ -1075,8 +1075,12 @@ def run_growth(
             targets: dict[int, Target] = {}
             expected: dict[int, list[str]] = {}
             notes: dict[int, str] = {}
+            bboxes = {
+                size: GROWTH_BBOX if kind == "fixed" else density_bbox(size, sizes[0])
+                for size in sizes
+            }
             for size in sizes:
-                bbox = GROWTH_BBOX if kind == "fixed" else density_bbox(size, sizes[0])
+                bbox = bboxes[size]
                 base = servers[size].base_url if size in servers else ""
                 targets[size] = Target(
                     "growth",
@@ -1095,7 +1099,7 @@ def run_growth(
                         say(f"growth {kind}, turn {turn + 1}/{turns}: {size:,} rows")
                         loads[size].append(load_http(targets[size], duration, warmup))
             for size in sizes:
-                bbox = GROWTH_BBOX if kind == "fixed" else density_bbox(size, sizes[0])
+                bbox = bboxes[size]
                 alone = median_load = None
                 if loads[size]:
                     median_load = sorted(loads[size], key=lambda ld: ld.p50_ms)[

@@ -367,8 +367,7 @@ async def queryables(
 
 
 def _fields(c: Collection, names: tuple[str, ...] | None) -> list[Field]:
-    props = c.properties if names is None else [c.prop(n) for n in names]
-    return [Field(p.name, p.kind) for p in props if p is not None]
+    return [Field(p.name, p.kind) for p in item_queries.wanted_properties(c, names)]
 
 
 def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:

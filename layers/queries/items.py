@@ -34,7 +34,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from geo.crs import CRS84, Crs
 from geo.errors import InvalidParameter, Problem
 from layers import dialects
-from layers.collections import Collection
+from layers.collections import Collection, Property
 from layers.cql2 import compile_filter
 
 BBox = tuple[float, float, float, float]
@@ -103,9 +103,14 @@ def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnEl
     return out
 
 
+def wanted_properties(c: Collection, names: tuple[str, ...] | None) -> list[Property]:
+    """The properties a client chose with ``properties=`` (None: all), in that order."""
+    chosen = c.properties if names is None else [c.prop(n) for n in names]
+    return [p for p in chosen if p is not None]
+
+
 def _select_props(c: Collection, q: ItemsQuery) -> list[Any]:
-    wanted = c.properties if q.properties is None else [c.prop(n) for n in q.properties]
-    return [p.column.label(f"p_{p.name}") for p in wanted if p is not None]
+    return [p.column.label(f"p_{p.name}") for p in wanted_properties(c, q.properties)]
 
 
 def _sort_keys(c: Collection, q: ItemsQuery) -> list[tuple[ColumnElement[Any], bool]]:
@@ -186,12 +191,11 @@ def _feature_geojson(
     """The SQL of a rendered feature, built once per collection, choice of properties
     and CRS: building it and hashing it for SQLAlchemy's statement cache on every
     request cost more Python than rendering the features."""
-    wanted = c.properties if properties is None else [c.prop(n) for n in properties]
     geometry = dialects.as_geojson(dialect, c.geometry, crs.epsg, crs.x_first, crs.precision)
     feature = dialects.feature_geojson(
         dialect,
         c.id_property.column,
-        [(p.name, p.kind, p.column) for p in wanted if p is not None],
+        [(p.name, p.kind, p.column) for p in wanted_properties(c, properties)],
         geometry,
     )
     if feature is None:
@@ -239,8 +243,7 @@ def page_geojson(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> Re
         .subquery("page")
     )
     numbered = select(page, func.count().over().label("returned")).subquery("numbered")
-    matching = select(key).select_from(c.source).where(where).limit(cap + 1)
-    counted = select(func.count()).select_from(matching.subquery()).scalar_subquery()
+    counted = _capped_count(c, where, cap).scalar_subquery()
     full = numbered.c.returned == q.limit
     outer = (
         select(feature, case((full, counted), else_=None))
@@ -289,12 +292,16 @@ def count(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> int | Non
     A capped count keeps ``numberMatched`` cheap on large tables: the standard
     allows leaving it out, and the ``next`` links page through any size.
     """
-    inner = select(c.id_property.column).select_from(c.source)
     conditions = _conditions(conn, c, q)
-    if conditions:
-        inner = inner.where(and_(*conditions))
-    n = conn.execute(select(func.count()).select_from(inner.limit(cap + 1).subquery())).scalar_one()
+    where = and_(*conditions) if conditions else true()
+    n = conn.execute(_capped_count(c, where, cap)).scalar_one()
     return None if n > cap else int(n)
+
+
+def _capped_count(c: Collection, where: ColumnElement[bool], cap: int) -> Select[Any]:
+    """Matching rows counted up to ``cap + 1``: more than ``cap`` means "more"."""
+    matching = select(c.id_property.column).select_from(c.source).where(where).limit(cap + 1)
+    return select(func.count()).select_from(matching.subquery())
 
 
 def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | None:
