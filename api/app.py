@@ -18,7 +18,7 @@ from api.routes import claims, collections, disputes, health, inspections, looku
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
-from layers.engine import POOL_CAPACITY, make_engine
+from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 
@@ -43,9 +43,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # serves work in threads (streamed downloads open their own connection).
         app.state.connection_slots = asyncio.Semaphore(POOL_CAPACITY - DOWNLOAD_CONNECTIONS)
         migrate.upgrade(app.state.engine)
+        # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
+        app.state.async_reader = AsyncReader.for_engine(app.state.engine)
+        if app.state.async_reader is not None:
+            await app.state.async_reader.open()
         try:
             yield
         finally:
+            if app.state.async_reader is not None:
+                await app.state.async_reader.close()
             if own:
                 app.state.engine.dispose()
 

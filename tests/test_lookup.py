@@ -6,14 +6,19 @@ import json
 import unicodedata
 from typing import Any
 
+import orjson
+import psycopg
 import pytest
 from sqlalchemy import select, text, update
 
-from layers.demo import load_demo
+import layers.engine as engine_module
+from layers.demo import DISPUTE_PARTIES, demo_municipalities, disputed_zone, load_demo
 from layers.dialects import intersects_point
-from layers.engine import write_connection
+from layers.disputes.detection import run_detection
+from layers.engine import ASYNC_READS_NAME, read_connection, write_connection
+from layers.queries.lookup import lookup_point
 from layers.schema import municipalities, rivers
-from tests.conftest import CONAGUA_SITES, Database
+from tests.conftest import CONAGUA_SITES, PG_ADMIN, Database, _pg_conninfo
 
 # Sites whose recorded municipality disagrees with the INEGI polygon or is mis-encoded
 # in the source (see shared/data/README.md, section 5).
@@ -139,3 +144,65 @@ def test_lookup_sees_a_river_change_at_once(api: Database) -> None:
     assert after["id"] == before["id"]
     assert after["name"] == "Renombrado"
     assert after["in_federal_zone"] is True
+
+
+def _served_and_direct(db: Database, points: list[tuple[float, float]]) -> list[Any]:
+    pairs = []
+    with db.client("planner") as http, read_connection(db.engine) as conn:
+        for lon, lat in points:
+            r = http.get("/lookup", params={"lon": lon, "lat": lat})
+            assert r.status_code == 200, r.text
+            direct = json.loads(orjson.dumps(lookup_point(conn, lon, lat)))
+            pairs.append((r.json(), direct))
+    return pairs
+
+
+def test_the_served_answer_is_the_direct_one(api: Database) -> None:
+    """On PostGIS ``/lookup`` reads on the event loop (``AsyncReader``), the CLI on a
+    connection: the same statement, and the same answer, at every kind of point."""
+    list(load_demo(api.engine, actor="test"))
+    run_detection(api.engine, actor="test", cvegeos=list(DISPUTE_PARTIES))
+    munis = demo_municipalities()
+    zone = disputed_zone(munis)
+    inside = zone.intersection(munis[DISPUTE_PARTIES[0]]).representative_point()
+    points = [
+        (inside.x, inside.y),  # two claims and an open disputed zone
+        (-96.74874, 17.09375),  # beside a river
+        *[(g.representative_point().x, g.representative_point().y) for g in munis.values()],
+        (-99.13, 19.43),  # outside every municipality
+    ]
+    pairs = _served_and_direct(api, points)
+    for served, direct in pairs:
+        assert served == direct
+    answers = [served for served, _ in pairs]
+    assert answers[0]["disputed_zone"] is not None and len(answers[0]["claims"]) == 2
+    assert answers[1]["river"] is not None
+    assert answers[-1]["municipality"] is None
+
+
+@pytest.mark.postgis_only
+@pytest.mark.parametrize("oaxaca", ["postgis"], indirect=True)
+@pytest.mark.parametrize("pinged", [False, True], ids=["broken-mid-read", "pinged-after-idle"])
+def test_lookup_survives_its_connections_being_killed(
+    oaxaca: Database, monkeypatch: pytest.MonkeyPatch, pinged: bool
+) -> None:
+    """PostgreSQL restarted, or a firewall dropped idle connections: the next lookups
+    are still answered (a dead connection is pinged after idling, or the read is tried
+    once more on a checked pool), never a 500."""
+    point = {"lon": -96.7266, "lat": 17.0654}
+    with oaxaca.client("planner") as http:
+        for _ in range(8):  # every connection of the pool has been used
+            assert http.get("/lookup", params=point).status_code == 200
+        database = oaxaca.url.rsplit("/", 1)[1]
+        with psycopg.connect(_pg_conninfo(PG_ADMIN), autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s AND datname = %s",
+                (ASYNC_READS_NAME, database),
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        if pinged:
+            monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+        answers = [http.get("/lookup", params=point) for _ in range(8)]
+    assert [r.status_code for r in answers] == [200] * 8, answers[0].text
+    assert {r.json()["municipality"]["cvegeo"] for r in answers} == {"20067"}

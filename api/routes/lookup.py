@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from api.deps import ConnectionDep, Planner
+from api.deps import HeldConnection, Planner
 from geo.errors import InvalidInput
 from geo.validation import check_point
-from layers.queries.lookup import lookup_point
+from layers.engine import AsyncReader
+from layers.queries.lookup import lookup_point, lookup_point_async
 
 router = APIRouter(tags=["lookup"])
 
@@ -81,18 +82,27 @@ class LookupAnswer(BaseModel):
     response_model=LookupAnswer,
 )
 async def lookup(
-    conn: ConnectionDep,
+    request: Request,
     _caller: Planner,
     lon: Annotated[float, Query(description="Longitude, e.g. -96.7266.")],
     lat: Annotated[float, Query(description="Latitude, e.g. 17.0654.")],
 ) -> Response:
     """Runs on the event loop: its one indexed statement takes well under a millisecond,
-    less than a hop to a worker thread would cost. The answer is serialised by orjson
-    straight from the query's rows (``LookupAnswer`` documents its shape).
+    less than a hop to a worker thread would cost. On PostgreSQL it is read through the
+    app's ``AsyncReader``, so the loop serves other requests while PostgreSQL answers;
+    on SQLite on a connection held only around it (``HeldConnection``). The answer is
+    serialised by orjson straight from the query's rows (``LookupAnswer`` documents
+    its shape).
 
     Answers 200 with ``municipality: null`` and empty lists for a point outside every
     municipality; 422 naming ``lon`` or ``lat`` for a malformed or out-of-range value."""
     problems = check_point(lon, lat)
     if problems:
         raise InvalidInput("; ".join(str(p) for p in problems), problems=problems)
-    return Response(orjson.dumps(lookup_point(conn, lon, lat)), media_type="application/json")
+    reader: AsyncReader | None = request.app.state.async_reader
+    if reader is not None:
+        answer = await lookup_point_async(reader, request.app.state.engine, lon, lat)
+    else:
+        async with HeldConnection(request) as conn:
+            answer = lookup_point(conn, lon, lat)
+    return Response(orjson.dumps(answer), media_type="application/json")

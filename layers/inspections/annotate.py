@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 
 from geo.rivers import RiverNetwork
 from layers import audit
@@ -165,17 +165,27 @@ def cached_rivers(conn: Connection, version: int | None = None) -> RiverSet:
     """
     if version is None:
         version = int(conn.execute(_RIVERS_VERSION).scalar_one())
-    key = conn.engine.url.render_as_string(hide_password=False)
-    held = _river_sets.get(key)
-    if held is not None and held[0] == version:
-        return held[1]
+    held = held_rivers(conn.engine, version)
+    if held is not None:
+        return held
     # counter first, then the rows: at worst the copy is newer than its counter and
     # is simply loaded again once the counter catches up
     river_set = RiverSet.from_rows(
         conn.execute(select(*_RIVER_COLUMNS).order_by(rivers.c.id)).all()
     )
-    _river_sets[key] = (version, river_set)
+    _river_sets[_database_key(conn.engine)] = (version, river_set)
     return river_set
+
+
+def held_rivers(engine: Engine, version: int) -> RiverSet | None:
+    """This process's copy of the rivers if it was read at change counter ``version``
+    (see :func:`cached_rivers`); ``None`` when it must be read again."""
+    held = _river_sets.get(_database_key(engine))
+    return held[1] if held is not None and held[0] == version else None
+
+
+def _database_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 def river_columns(river_set: RiverSet, lon: np.ndarray, lat: np.ndarray) -> Columns:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Float, Select, bindparam, func, literal_column, select
+from sqlalchemy import Connection, Engine, Float, Select, bindparam, func, literal_column, select
 from sqlalchemy.engine import Dialect
 
 from layers import audit
 from layers.claims import in_force
 from layers.dialects import intersects_point, json_rows
+from layers.engine import AsyncReader, DriverStatement, read_connection
 from layers.inspections.annotate import (
     CLOSED_DISPUTE_STATUSES,
+    RiverSet,
     cached_rivers,
     dispute_text,
+    held_rivers,
     river_at,
 )
 from layers.schema import (
@@ -27,6 +31,12 @@ from layers.schema import (
     metro_zones,
     municipalities,
 )
+
+
+@lru_cache(maxsize=4)
+def _driver_statement(dialect: Dialect) -> DriverStatement:
+    """The lookup compiled once per dialect, run on the driver (see ``DriverStatement``)."""
+    return DriverStatement(_statement(dialect), dialect)
 
 
 @lru_cache(maxsize=4)
@@ -109,18 +119,49 @@ def _utc(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _values(lon: float, lat: float) -> dict[str, Any]:
+    return {"lon": lon, "lat": lat, "at": audit.now()}
+
+
 def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
-    """The municipality officially holding (lon, lat), its metro zones, the claims in force,
-    the nearest river (distance, chainage, bank side, federal zone; ``None`` beyond 25 km)
-    and the open disputed zone holding the point (``None`` if none).
+    """The municipality officially holding (lon, lat), its metro zones, the claims in
+    force, the nearest river (distance, chainage, bank side, federal zone; ``None``
+    beyond 25 km) and the open disputed zone holding the point (``None`` if none).
 
     A point on a shared boundary belongs to both neighbours: the first by key is
     given as ``municipality`` and all of them in ``on_boundary_of``. A point
     outside every municipality gives ``municipality: None`` and empty lists. Metro
     zones come newest delimitation first; claims by municipality and version.
     """
-    row = conn.execute(_statement(conn.dialect), {"lon": lon, "lat": lat, "at": audit.now()}).one()
-    found = sorted(row.found, key=lambda m: m["cvegeo"])
+    row = _driver_statement(conn.dialect).one(conn, _values(lon, lat))
+    return _answer(lon, lat, row, cached_rivers(conn, row[4]))
+
+
+async def lookup_point_async(
+    reader: AsyncReader, engine: Engine, lon: float, lat: float
+) -> dict[str, Any]:
+    """:func:`lookup_point` read on the event loop without blocking it (PostgreSQL).
+
+    The rivers are measured against this process's copy; when the layer changed
+    since it was read, it is read again in a worker thread, on a connection of its
+    own.
+    """
+    row = await reader.one(_driver_statement(engine.dialect), _values(lon, lat))
+    river_set = held_rivers(engine, row[4])
+    if river_set is None:
+        river_set = await asyncio.to_thread(_read_rivers, engine, row[4])
+    return _answer(lon, lat, row, river_set)
+
+
+def _read_rivers(engine: Engine, version: int) -> RiverSet:
+    with read_connection(engine) as conn:
+        return cached_rivers(conn, version)
+
+
+def _answer(lon: float, lat: float, row: tuple[Any, ...], river_set: RiverSet) -> dict[str, Any]:
+    """The answer from the statement's row (three JSON arrays and the rivers' counter)."""
+    found_rows, zone_rows, claim_rows, dispute_rows, _rivers_version = row
+    found = sorted(found_rows, key=lambda m: m["cvegeo"])
     municipality = None
     if found:
         first = found[0]
@@ -130,18 +171,18 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
             "state": {"code": first["state_code"], "name": first["state_name"]},
             "boundary_version": first["version"],
         }
-    zones = sorted(row.zones, key=lambda z: (-z["delimitation_year"], z["code"]))
-    claim_rows = sorted(row.claims, key=lambda c: (c["cvegeo"], c["version"]))
+    zones = sorted(zone_rows, key=lambda z: (-z["delimitation_year"], z["code"]))
+    claim_rows = sorted(claim_rows, key=lambda c: (c["cvegeo"], c["version"]))
     for claim in claim_rows:
         claim["valid_from"] = _utc(claim["valid_from"])
     # the nearest river, measured against this process's copy of the rivers (checked
     # against the layer's change counter read in the same statement)
-    river = river_at(cached_rivers(conn, row.rivers_version), lon, lat)
+    river = river_at(river_set, lon, lat)
     # the open zone with the lowest id when zones overlap (as inspections are annotated)
     dispute = None
-    if row.disputes:
-        zone_id = min(d["id"] for d in row.disputes)
-        parties = sorted((d["cvegeo"], d["name"]) for d in row.disputes if d["id"] == zone_id)
+    if dispute_rows:
+        zone_id = min(d["id"] for d in dispute_rows)
+        parties = sorted((d["cvegeo"], d["name"]) for d in dispute_rows if d["id"] == zone_id)
         dispute = {"zone_id": zone_id, "text": dispute_text([name for _, name in parties])}
     return {
         "point": {"lon": lon, "lat": lat},
