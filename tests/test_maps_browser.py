@@ -138,6 +138,46 @@ def test_offline_river_map_clusters_and_filters(oaxaca: Database, browser: Any):
     assert "Zona federal" in (page.locator(".leaflet-control-layers").text_content() or "")
 
 
+def test_maps_page_shows_only_the_last_preview_asked_for(oaxaca: Database, browser: Any):
+    """A preview that answers after a newer one was asked for is dropped: the river
+    chosen last stays on screen (the server's answers may come back in any order)."""
+    page, record = offline_page(browser, 1400, 900)
+    page.goto(f"{oaxaca.base_url}/mapas")
+    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    page.check("input[value=rio]")
+    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    options = page.locator("select[name=rio] option")
+    values = {
+        options.nth(i).inner_text(): options.nth(i).get_attribute("value")
+        for i in range(options.count())
+    }
+    atoyac = values["Atoyac"]
+    shown = page.locator("select[name=rio]").input_value()
+    stale = next(v for v in values.values() if v not in (atoyac, shown))
+    held: list[Any] = []
+
+    def hold_the_stale_one(route: Any) -> None:
+        if f"/maps/rivers/{stale}?" in route.request.url:
+            held.append(route)  # answered below, after Atoyac's
+        else:
+            route.continue_()
+
+    page.route("**/maps/rivers/**", hold_the_stale_one)
+    page.select_option("select[name=rio]", stale)
+    page.select_option("select[name=rio]", atoyac)
+    frame = page.frame_locator("#mapa")
+    frame.locator(".linde-title h1", has_text="Río Atoyac").wait_for()
+    assert len(held) == 1
+    with page.expect_response(lambda r: f"/maps/rivers/{stale}?" in r.url) as late:
+        held[0].continue_()
+    late.value.finished()
+    # the late answer is read and dropped in the page's next turns; give them time
+    page.wait_for_timeout(1500)
+    assert frame.locator(".linde-title h1").inner_text() == "Río Atoyac"
+    assert page.locator("#estado").inner_text() == "Vista previa lista."
+    assert record.page_errors == []
+
+
 def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     page, record = offline_page(browser, 1400, 900)
     page.goto(f"{oaxaca.base_url}/mapas")
