@@ -116,32 +116,21 @@ def _checked(request: Request, conn: Connection, token: str) -> Principal:
     return principal
 
 
-def principal_of(request: Request, conn: Connection) -> Principal | None:
+async def caller_of(request: Request) -> Principal | None:
     """The caller named by the request's ``Authorization`` header; ``None`` without one.
 
-    A wrong token counts against the client's address (see ``api.throttle``); a
-    token seen lately is answered from this worker's memory (see ``api.tokens``),
-    any other is looked up on ``conn``.
+    A wrong token counts against the client's address (see ``api.throttle``). A
+    token seen lately (nearly every request) is answered from this worker's memory
+    (see ``api.tokens``), with no connection at all. Any other is looked up in a
+    worker thread on a connection of its own: the request may already hold one of
+    the event loop's connection slots, so taking a second slot here could leave
+    requests waiting on each other; in a thread a checkout may wait without
+    stopping the loop.
 
     Raises:
         Unauthenticated: a header that is not ``Bearer <token>``, or a token that is
             unknown, revoked or expired (401).
         TooManyRequests: the address sent too many wrong tokens lately (429).
-    """
-    token = _bearer_token(request)
-    if token is None:
-        return None
-    return _remembered(request, token) or _checked(request, conn, token)
-
-
-async def caller_of(request: Request) -> Principal | None:
-    """:func:`principal_of` without a connection held by the request.
-
-    A token seen lately (nearly every request) needs no connection at all. Any other
-    is looked up in a worker thread on a connection of its own: the request may
-    already hold one of the event loop's connection slots, so taking a second slot
-    here could leave requests waiting on each other; in a thread a checkout may wait
-    without stopping the loop.
     """
     token = _bearer_token(request)
     if token is None:

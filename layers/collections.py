@@ -10,21 +10,26 @@ this description, so adding a layer is adding an entry here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     FromClause,
     Table,
     func,
     select,
     text,
 )
+from sqlalchemy.engine import Dialect
 
 from geo.roles import Role
 from layers.dialects import key_list
+from layers.engine import AsyncReader, DriverStatement
 from layers.schema import (
     claims,
     disputed_zone_parties,
@@ -285,16 +290,32 @@ COLLECTIONS: dict[str, Collection] = {
 _VERSIONS = select(layer_versions.c.layer, layer_versions.c.version)
 
 
-def versions(conn: Connection, collection: Collection) -> str | None:
-    """A token that changes whenever any table behind the collection changes.
+def counters(conn: Connection) -> list[tuple[str, int]]:
+    """Every layer's change counter, as (layer, counter) rows."""
+    return _counters_statement(conn.dialect).all(conn, {})
+
+
+async def counters_async(reader: AsyncReader, engine: Engine) -> list[tuple[str, int]]:
+    """:func:`counters`, read on the event loop without blocking it (PostgreSQL)."""
+    return await reader.all(_counters_statement(engine.dialect), {})
+
+
+@lru_cache(maxsize=4)
+def _counters_statement(dialect: Dialect) -> DriverStatement:
+    return DriverStatement(_VERSIONS, dialect)
+
+
+def versions(counted: Iterable[tuple[str, int]], collection: Collection) -> str | None:
+    """A token that changes whenever any table behind the collection changes, from
+    the :func:`counters` read for the request.
 
     ``None`` when a counter is missing (a database not migrated by Linde): callers
     must then not cache.
     """
-    rows = {layer: version for layer, version in conn.execute(_VERSIONS)}
-    if any(name not in rows for name in collection.layers):
+    counter = dict(counted)
+    if any(name not in counter for name in collection.layers):
         return None
-    return ".".join(str(rows[name]) for name in collection.layers)
+    return ".".join(str(counter[name]) for name in collection.layers)
 
 
 def spatial_extent(conn: Connection, collection: Collection) -> tuple[float, ...] | None:

@@ -201,6 +201,15 @@ class DriverStatement:
                 raise ValueError("a DriverStatement cannot hold expanding (IN) parameters")
             self.fixed = dict(compiled.params)
 
+    def all(self, conn: Connection, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The statement's rows for ``values``, as tuples in select order."""
+        if not self.on_driver:
+            return [tuple(row) for row in conn.execute(self.statement, values)]
+        driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+        with driver.cursor() as cursor:
+            cursor.execute(self.sql, {**self.fixed, **values}, prepare=True)
+            return cursor.fetchall()
+
     def one(self, conn: Connection, values: dict[str, Any]) -> tuple[Any, ...]:
         """The statement's one row for ``values``, as a tuple in select order."""
         if not self.on_driver:
@@ -268,16 +277,28 @@ class AsyncReader:
 
     async def one(self, statement: DriverStatement, values: dict[str, Any]) -> tuple[Any, ...]:
         """``statement``'s one row for ``values``, read without blocking the loop."""
+        rows = await self.all(statement, values, limit=1)
+        return _only_row(rows[0] if rows else None)
+
+    async def all(
+        self, statement: DriverStatement, values: dict[str, Any], *, limit: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """``statement``'s rows for ``values`` (the first ``limit`` of them), read without
+        blocking the loop."""
         if not statement.on_driver:
             raise ValueError("an AsyncReader runs PostgreSQL DriverStatements only")
         params = {**statement.fixed, **values}
         try:
-            return await self._one(statement.sql, params)
+            return await self._rows(statement.sql, params, limit)
         except psycopg.OperationalError:
             await self.pool.check()  # drops every broken connection
-            return await self._one(statement.sql, params)
+            return await self._rows(statement.sql, params, limit)
 
-    async def _one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    async def _rows(
+        self, sql: str, params: dict[str, Any], limit: int | None
+    ) -> list[tuple[Any, ...]]:
         async with self.pool.connection() as conn:
             cursor = await conn.execute(sql, params, prepare=True)
-            return _only_row(await cursor.fetchone())
+            if limit is None:
+                return await cursor.fetchall()
+            return await cursor.fetchmany(limit)

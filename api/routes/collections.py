@@ -13,6 +13,7 @@ matching ``If-None-Match`` gets 304 without touching the data.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,9 +22,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from api.deps import ConnectionDep, EngineDep, principal_of
+from api.deps import EngineDep, HeldConnection, caller_of
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
 from api.ogc.params import items_query, typed_value
@@ -52,6 +53,7 @@ from geo.errors import (
 )
 from layers import collections as registry
 from layers.collections import COLLECTIONS, Collection
+from layers.engine import AsyncReader, read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.users import Principal
@@ -90,22 +92,18 @@ def _cache(request: Request) -> ResponseCache:
     return cache
 
 
-def _principal(request: Request, conn: Connection) -> Principal | None:
-    return principal_of(request, conn)
-
-
 def _readable(c: Collection, principal: Principal | None) -> bool:
     return c.read_role is None or (principal is not None and principal.role.can_act_as(c.read_role))
 
 
-def _collection(request: Request, conn: Connection, collection_id: str) -> Collection:
+async def _collection(request: Request, collection_id: str) -> Collection:
     c = COLLECTIONS.get(collection_id)
     if c is None:
         raise NotFound(
             f"no collection {collection_id!r}; the collections are: {', '.join(COLLECTIONS)}"
         )
     # a token that is sent is checked even for a public layer: a wrong one is never ignored
-    principal = _principal(request, conn)
+    principal = await caller_of(request)
     if c.read_role is not None:
         if principal is None:
             raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
@@ -128,25 +126,48 @@ def _as_parameter_errors() -> Iterator[None]:
         raise InvalidParameter(exc.message, problems=exc.problems) from exc
 
 
+async def _counters(request: Request) -> list[tuple[str, int]]:
+    """The layers' change counters, read on the event loop: without blocking it on
+    PostgreSQL (``AsyncReader``), on a connection held only for them on SQLite."""
+    reader: AsyncReader | None = request.app.state.async_reader
+    if reader is not None:
+        return await registry.counters_async(reader, request.app.state.engine)
+    async with HeldConnection(request) as conn:
+        return registry.counters(conn)
+
+
+async def _version(request: Request, c: Collection) -> str | None:
+    return registry.versions(await _counters(request), c)
+
+
+def _on_connection(engine: Engine, build: Callable[[Connection], Cached]) -> Cached:
+    with read_connection(engine) as conn:
+        return build(conn)
+
+
 async def _respond(
     request: Request,
     version: str | None,
-    build: Callable[[], Cached],
+    build: Callable[[Connection], Cached],
     *,
     private: bool,
 ) -> Response:
-    """Serve ``build()``'s body with an ETag; 304 or a cached body when possible.
+    """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
 
     The change counters (``version``) were read on the event loop; only a cache miss
-    goes to a worker thread to query and render.
+    takes a connection (within the loop's connection slots) and goes to a worker
+    thread to query and render. A hit or a 304 takes none.
     """
     negotiated = request.headers.get("accept", "")
     headers = {
         "Vary": "Accept, Authorization",
         "Cache-Control": ("private" if private else "public") + ", no-cache",
     }
+    engine: Engine = request.app.state.engine
+    slots: asyncio.Semaphore = request.app.state.connection_slots
     if version is None:  # no change counters: nothing can be cached safely
-        fresh = await run_in_threadpool(build)
+        async with slots:
+            fresh = await run_in_threadpool(_on_connection, engine, build)
         return Response(
             fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
         )
@@ -156,9 +177,10 @@ async def _respond(
         return Response(status_code=304, headers=headers)
     cache = _cache(request)
     resource = resource_key(str(request.url), negotiated)
-    hit = cache.get(resource, tag)
-    entry = hit if hit is not None else await run_in_threadpool(build)
-    if hit is None:
+    entry = cache.get(resource, tag)
+    if entry is None:
+        async with slots:
+            entry = await run_in_threadpool(_on_connection, engine, build)
         cache.offer(resource, tag, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 
@@ -171,8 +193,9 @@ def _html(body: str) -> Cached:
     return Cached(body.encode(), "text/html; charset=utf-8", ())
 
 
-def _all_versions(conn: Connection) -> str | None:
-    parts = [registry.versions(conn, c) for c in COLLECTIONS.values()]
+async def _all_versions(request: Request) -> str | None:
+    counted = await _counters(request)
+    parts = [registry.versions(counted, c) for c in COLLECTIONS.values()]
     return None if any(p is None for p in parts) else "|".join(p or "" for p in parts)
 
 
@@ -183,7 +206,7 @@ def _all_versions(conn: Connection) -> str | None:
 async def landing(request: Request) -> Response:
     fmt = wanted(request, downloads=False)
 
-    def build() -> Cached:
+    def build(_conn: Connection) -> Cached:
         doc = {
             "title": "Linde",
             "description": "Límites metropolitanos de México: límites municipales oficiales y "
@@ -212,7 +235,7 @@ async def landing(request: Request) -> Response:
 async def conformance(request: Request) -> Response:
     fmt = wanted(request, downloads=False)
 
-    def build() -> Cached:
+    def build(_conn: Connection) -> Cached:
         doc = {"conformsTo": CONFORMANCE}
         return _html(html.render("conformance.html", doc=doc)) if fmt == "html" else _json(doc)
 
@@ -277,19 +300,19 @@ def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, An
 
 
 @router.get("/collections", summary="The collections the caller may read")
-async def collections(request: Request, conn: ConnectionDep) -> Response:
+async def collections(request: Request) -> Response:
     fmt = wanted(request, downloads=False)
-    principal = _principal(request, conn)
+    principal = await caller_of(request)
     visible = [c for c in COLLECTIONS.values() if _readable(c, principal)]
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         doc = {
             "links": self_and_alternates(request, JSON),
             "collections": [_describe(request, conn, c) for c in visible],
         }
         return _html(html.render("collections.html", doc=doc)) if fmt == "html" else _json(doc)
 
-    version = _all_versions(conn)
+    version = await _all_versions(request)
     role = principal.role.value if principal else "anonymous"
     return await _respond(
         request,
@@ -300,20 +323,18 @@ async def collections(request: Request, conn: ConnectionDep) -> Response:
 
 
 @router.get("/collections/{collection_id}", summary="One collection: extent, CRSs, links")
-async def collection(
-    request: Request, conn: ConnectionDep, collection_id: CollectionId
-) -> Response:
-    c = _collection(request, conn, collection_id)
+async def collection(request: Request, collection_id: CollectionId) -> Response:
+    c = await _collection(request, collection_id)
     fmt = wanted(request, downloads=False)
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         doc = _describe(request, conn, c)
         if fmt == "html":
             return _html(html.render("collection.html", doc=doc, collection=c))
         return _json(doc)
 
     return await _respond(
-        request, registry.versions(conn, c), build, private=c.read_role is not None
+        request, await _version(request, c), build, private=c.read_role is not None
     )
 
 
@@ -334,12 +355,10 @@ _GEOMETRY_SCHEMAS = {
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
-async def queryables(
-    request: Request, conn: ConnectionDep, collection_id: CollectionId
-) -> Response:
-    c = _collection(request, conn, collection_id)
+async def queryables(request: Request, collection_id: CollectionId) -> Response:
+    c = await _collection(request, collection_id)
 
-    def build() -> Cached:
+    def build(_conn: Connection) -> Cached:
         props: dict[str, Any] = {
             "geometry": {
                 "title": "Geometría",
@@ -415,10 +434,8 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
     summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
     response_class=Response,
 )
-async def items(
-    request: Request, conn: ConnectionDep, engine: EngineDep, collection_id: CollectionId
-) -> Response:
-    c = _collection(request, conn, collection_id)
+async def items(request: Request, engine: EngineDep, collection_id: CollectionId) -> Response:
+    c = await _collection(request, collection_id)
     fmt = wanted(request, downloads=True)
     if isinstance(fmt, ExportFormat):
         if fmt.key == "kml" and parse_crs(request.query_params.get("crs"), "crs").epsg != 4326:
@@ -435,7 +452,7 @@ async def items(
     q = items_query(c, request.query_params, download=False)
     count_cap: int = request.app.state.settings.count_cap
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         page: list[item_queries.Item] = []
         with _as_parameter_errors():
             rendered = item_queries.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
@@ -481,7 +498,7 @@ async def items(
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
     return await _respond(
-        request, registry.versions(conn, c), build, private=c.read_role is not None
+        request, await _version(request, c), build, private=c.read_role is not None
     )
 
 
@@ -492,11 +509,10 @@ async def items(
 )
 async def item(
     request: Request,
-    conn: ConnectionDep,
     collection_id: CollectionId,
     feature_id: Annotated[str, Path(max_length=64)],
 ) -> Response:
-    c = _collection(request, conn, collection_id)
+    c = await _collection(request, collection_id)
     fmt = wanted(request, downloads=False)
     unknown = [k for k in request.query_params if k not in ("f", "crs")]
     if unknown:
@@ -510,7 +526,7 @@ async def item(
     except InvalidParameter:
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         found = item_queries.get(conn, c, key, crs)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
@@ -523,5 +539,5 @@ async def item(
         return Cached(feature_bytes(found, links), GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
 
     return await _respond(
-        request, registry.versions(conn, c), build, private=c.read_role is not None
+        request, await _version(request, c), build, private=c.read_role is not None
     )
