@@ -175,12 +175,14 @@ def write_connection(engine: Engine) -> Any:
 
 
 class DriverStatement:
-    """A single-row read compiled once, for the hottest route (``/lookup``).
+    """A read compiled once, for the hottest statements (``/lookup``; the layers' change
+    counters behind every OGC API answer).
 
     On PostgreSQL the SQL and the statement's own literal values are compiled once,
     and a call binds the caller's values and runs it as a prepared statement straight
-    on psycopg, either on a request's connection (:meth:`one`, in whatever
-    transaction that connection is in) or on the event loop (:meth:`AsyncReader.one`).
+    on psycopg, either on a request's connection (:meth:`one`, :meth:`all`, in
+    whatever transaction that connection is in) or on the event loop
+    (:meth:`AsyncReader.one`, :meth:`AsyncReader.all`).
     SQLAlchemy's execution path (statement cache, execution context, result
     wrapping) cost about as much Python per call as the statement costs PostgreSQL.
     On SQLite it runs through SQLAlchemy as usual.
@@ -212,12 +214,8 @@ class DriverStatement:
 
     def one(self, conn: Connection, values: dict[str, Any]) -> tuple[Any, ...]:
         """The statement's one row for ``values``, as a tuple in select order."""
-        if not self.on_driver:
-            return tuple(conn.execute(self.statement, values).one())
-        driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
-        with driver.cursor() as cursor:
-            cursor.execute(self.sql, {**self.fixed, **values}, prepare=True)
-            return _only_row(cursor.fetchone())
+        rows = self.all(conn, values)
+        return _only_row(rows[0] if rows else None)
 
 
 def _only_row(row: Any) -> tuple[Any, ...]:
