@@ -24,7 +24,7 @@ from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from geo.errors import Forbidden, Unauthenticated
 from geo.roles import Role
-from layers.engine import read_connection
+from layers.engine import on_read_connection, read_connection
 from layers.users import Principal, check_token, token_digest
 
 
@@ -98,22 +98,14 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _remembered(request: Request, token: str) -> Principal | None:
-    cache: TokenCache = request.app.state.token_cache
-    return cache.get(token_digest(token))
-
-
 def _checked(request: Request, conn: Connection, token: str) -> Principal:
-    """Ask the database who ``token`` belongs to, count a wrong one, remember a right one."""
+    """Ask the database who ``token`` belongs to; a wrong one counts against the address."""
     try:
-        principal = check_token(conn, token)
+        return check_token(conn, token)
     except Unauthenticated:
         throttle: SignInThrottle = request.app.state.signin_throttle
         throttle.failed(_address(request))
         raise
-    cache: TokenCache = request.app.state.token_cache
-    cache.put(token_digest(token), principal)
-    return principal
 
 
 async def caller_of(request: Request) -> Principal | None:
@@ -135,15 +127,15 @@ async def caller_of(request: Request) -> Principal | None:
     token = _bearer_token(request)
     if token is None:
         return None
-    principal = _remembered(request, token)
-    if principal is not None:
-        return principal
-
-    def look_up() -> Principal:
-        with read_connection(request.app.state.engine) as conn:
-            return _checked(request, conn, token)
-
-    return await run_in_threadpool(look_up)
+    cache: TokenCache = request.app.state.token_cache
+    digest = token_digest(token)
+    principal = cache.get(digest)
+    if principal is None:
+        principal = await run_in_threadpool(
+            on_read_connection, request.app.state.engine, lambda c: _checked(request, c, token)
+        )
+        cache.put(digest, principal)
+    return principal
 
 
 def require_role(required: Role) -> Callable[..., Coroutine[None, None, Principal]]:

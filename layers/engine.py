@@ -9,9 +9,10 @@ from __future__ import annotations
 import sqlite3
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Dialect, make_url
 
 from geo.errors import InvalidInput
 from layers.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 
 def _sqlite_module() -> ModuleType:
@@ -122,6 +125,13 @@ def read_connection(engine: Engine) -> Connection:
     if engine.dialect.name == "postgresql":
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
     return conn
+
+
+def on_read_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """``work(conn)`` on a :func:`read_connection` of its own, closed after: for work
+    sent to a worker thread, which must not share the request's connection."""
+    with read_connection(engine) as conn:
+        return work(conn)
 
 
 def _make_spatialite_engine(database: str | None, library: str) -> Engine:

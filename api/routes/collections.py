@@ -53,7 +53,7 @@ from geo.errors import (
 )
 from layers import collections as registry
 from layers.collections import COLLECTIONS, Collection
-from layers.engine import AsyncReader, read_connection
+from layers.engine import AsyncReader, on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.users import Principal
@@ -140,11 +140,6 @@ async def _version(request: Request, c: Collection) -> str | None:
     return registry.versions(await _counters(request), c)
 
 
-def _on_connection(engine: Engine, build: Callable[[Connection], Cached]) -> Cached:
-    with read_connection(engine) as conn:
-        return build(conn)
-
-
 async def _respond(
     request: Request,
     version: str | None,
@@ -167,7 +162,7 @@ async def _respond(
     slots: asyncio.Semaphore = request.app.state.connection_slots
     if version is None:  # no change counters: nothing can be cached safely
         async with slots:
-            fresh = await run_in_threadpool(_on_connection, engine, build)
+            fresh = await run_in_threadpool(on_read_connection, engine, build)
         return Response(
             fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
         )
@@ -180,7 +175,7 @@ async def _respond(
     entry = cache.get(resource, tag)
     if entry is None:
         async with slots:
-            entry = await run_in_threadpool(_on_connection, engine, build)
+            entry = await run_in_threadpool(on_read_connection, engine, build)
         cache.offer(resource, tag, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 

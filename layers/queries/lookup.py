@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect
 from layers import audit
 from layers.claims import in_force
 from layers.dialects import intersects_point, json_rows
-from layers.engine import AsyncReader, DriverStatement, read_connection
+from layers.engine import AsyncReader, DriverStatement, on_read_connection
 from layers.inspections.annotate import (
     CLOSED_DISPUTE_STATUSES,
     RiverSet,
@@ -149,13 +149,11 @@ async def lookup_point_async(
     row = await reader.one(_driver_statement(engine.dialect), _values(lon, lat))
     river_set = held_rivers(engine, row[4])
     if river_set is None:
-        river_set = await asyncio.to_thread(_read_rivers, engine, row[4])
+        version = row[4]
+        river_set = await asyncio.to_thread(
+            on_read_connection, engine, lambda conn: cached_rivers(conn, version)
+        )
     return _answer(lon, lat, row, river_set)
-
-
-def _read_rivers(engine: Engine, version: int) -> RiverSet:
-    with read_connection(engine) as conn:
-        return cached_rivers(conn, version)
 
 
 def _answer(lon: float, lat: float, row: tuple[Any, ...], river_set: RiverSet) -> dict[str, Any]:
