@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import folium
 
 from maps.assets import localize, resolve
-from maps.renderer import Renderer
+from maps.renderer import Renderer, document_policy
 from maps.vector import BaseTiles
 
 Format = Literal["html", "png", "pdf"]
@@ -31,11 +31,21 @@ def to_html(m: folium.Map, static_url: str | None = None) -> str:
     Args:
         static_url: where Linde serves its Leaflet assets (``/maps/static``) for a page
             shown by the service; ``None`` (for files) inlines every script and style
-            sheet, so the file opens with no network at all.
+            sheet, so the file opens with no network at all, and gives the file its own
+            Content-Security-Policy (a ``<meta>`` first in its head): inline code and
+            ``data:`` only, images also from the basemap's tile server, no connections,
+            so a file opened from a disk can call nowhere either.
     """
     root = m.get_root()
     localize(root)
-    return resolve(root.render(), static_url)
+    document = resolve(root.render(), static_url)
+    if static_url is None:
+        meta = (
+            '<meta http-equiv="Content-Security-Policy" '
+            f'content="{document_policy(tile_origins(m))}">'
+        )
+        document = document.replace("<head>", "<head>\n" + meta, 1)
+    return document
 
 
 def tile_origins(m: folium.Map) -> frozenset[str]:

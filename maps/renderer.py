@@ -82,9 +82,10 @@ def chromium_path() -> str:
     )
 
 
-def render_policy(tile_origins: Collection[str]) -> str:
-    """The Content-Security-Policy of a document being rendered: inline code and
-    ``data:`` only, images also from the given tile origins; no connections at all."""
+def document_policy(tile_origins: Collection[str]) -> str:
+    """The Content-Security-Policy of a self-contained map (a render, an exported file):
+    inline code and ``data:`` only, images also from the given tile origins; no
+    connections at all."""
     images = " ".join(["data:", "blob:", *sorted(tile_origins)])
     return "; ".join(
         [
@@ -289,7 +290,7 @@ class Renderer:
             proxy={"server": NOWHERE_PROXY, "bypass": bypass or "render.linde.invalid"},
         )
         try:
-            policy = render_policy(tile_origins)
+            policy = document_policy(tile_origins)
 
             async def route(r: Any) -> None:
                 request = r.request

@@ -276,6 +276,8 @@ def test_exported_files_open_from_disk_and_run_no_name(
     titles = {"rio": f"Río {RIVER}", "disputa": DISPUTE, "zona": ZONE}
     for stem, response in files.items():
         assert response.status_code == 200, response.text
+        # a file opened from a disk keeps a policy of its own: it can call nowhere
+        assert "connect-src 'none'" in response.text.split("</head>")[0]
         path = tmp_path / f"{stem}.html"
         path.write_bytes(response.content)
         page, record = offline_page(browser)
