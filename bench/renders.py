@@ -166,13 +166,13 @@ def measure(label: str, url: str, port: int, clients: int, pages: int, queue: in
                 run.health_errors += not ok
                 time.sleep(0.1)
 
+    # one client for all: a client per request would build an SSL context each, which
+    # took this process seconds of CPU for 20 at once and showed up as server latency
+    renders = httpx.Client(base_url=base, timeout=300, limits=httpx.Limits(max_connections=clients))
+
     def render(_i: int) -> None:
         started = time.perf_counter()
-        r = httpx.get(
-            f"{base}/maps/metro-zones/{ZONE}",
-            params={"format": "png", "tiles": "false"},
-            timeout=300,
-        )
+        r = renders.get(f"/maps/metro-zones/{ZONE}", params={"format": "png", "tiles": "false"})
         took = time.perf_counter() - started
         run.statuses[r.status_code] = run.statuses.get(r.status_code, 0) + 1
         (run.render_s if r.status_code == 200 else run.refused_s).append(took)
@@ -189,6 +189,7 @@ def measure(label: str, url: str, port: int, clients: int, pages: int, queue: in
         time.sleep(0.5)
     finally:
         done.set()
+        renders.close()
         for w in watchers:
             w.join()
         server.terminate()
