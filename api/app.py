@@ -21,6 +21,7 @@ from layers import migrate
 from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
+from maps.renderer import Renderer
 
 #: pool connections kept for streamed downloads, which outlive their request
 DOWNLOAD_CONNECTIONS = 5
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             if app.state.async_reader is not None:
                 await app.state.async_reader.close()
+            app.state.renderer.close()
             if own:
                 app.state.engine.dispose()
 
@@ -67,6 +69,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    # one headless Chromium per worker, started on the first PNG/PDF and reused
+    app.state.renderer = Renderer(
+        pages=settings.render_pages, queue=settings.render_queue, wait_s=settings.render_wait_s
+    )
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)

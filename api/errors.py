@@ -28,6 +28,7 @@ from geo.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    RendererBusy,
     RendererUnavailable,
     TooManyRequests,
     Unauthenticated,
@@ -82,7 +83,7 @@ def status_of(exc: LindeError) -> int:
 async def _linde_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LindeError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),

@@ -7,7 +7,7 @@ Each operation lists the statuses it can give: the ones every route can give (a
 malformed or NUL-holding URL 400, a wrong or missing token 401, a role too low 403,
 an unknown thing 404, an unsupported ``f=`` 406, invalid input 422, too many wrong
 tokens 429), plus on writes a conflict 409, a stale or missing ``If-Match`` 412/428,
-a body too large or of the wrong type 413/415, and on maps a missing renderer 503.
+a body too large or of the wrong type 413/415, and on maps a missing or busy renderer 503.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ DESCRIPTIONS = {
     422: "Invalid input (every problem listed in details, by field)",
     428: "This edit needs If-Match with the ETag last read",
     429: "Too many wrong tokens from this address; see Retry-After",
-    503: "A PNG or PDF cannot be drawn here (the message says what is missing)",
+    503: "A PNG or PDF cannot be drawn here now: no renderer (the message says what is "
+    "missing), or too many renders at once (see Retry-After)",
 }
 _EVERY_ROUTE = (400, 401, 403, 404, 406, 422, 429)
 _ANY: dict[str, Any] = {}

@@ -3,13 +3,20 @@
 * Every response: ``X-Content-Type-Options: nosniff`` (a JSON or CSV answer is never
   run as a script) and ``Referrer-Policy: strict-origin-when-cross-origin`` (the
   browsers' default, stated: OpenStreetMap's tile servers ask for the origin).
-* HTML (pages, collection views, maps): a ``Content-Security-Policy`` that lets the
-  page load and call only this service, plus OpenStreetMap's tiles as images;
-  ``'unsafe-inline'`` scripts and styles because Folium writes its maps inline, and
-  ``'unsafe-eval'`` because leaflet-measure compiles its templates at run time. Pages
-  may be framed by this service only (the dispute page frames its map). The
-  interactive API docs (``/docs``, ``/redoc``) are left out: FastAPI serves them from a
-  CDN, and they are for developers, not for the offices' locked-down networks.
+* HTML (pages, collection views): a ``Content-Security-Policy`` that lets the page
+  load and call only this service, plus OpenStreetMap's tiles as images;
+  ``'unsafe-inline'`` scripts and styles because the pages and Folium's maps are
+  written inline. Pages may be framed by this service only.
+* Maps (``/maps/…`` HTML): the same, plus ``sandbox allow-scripts``, so a map opened
+  on its own runs in an origin of its own (it can read no cookie or storage of this
+  service), and ``connect-src 'none'``: a map calls nothing. The pages that show a
+  map frame it with ``sandbox="allow-scripts"`` for the same reason. Names on a map
+  are data, never code (``maps.payload``); these walls hold even if that failed.
+  ``'unsafe-eval'`` only where a map is drawn with leaflet-measure, which compiles
+  its templates at run time: the maps and the dispute page, whose frame inherits
+  its policy.
+* The interactive API docs (``/docs``, ``/redoc``) are left out: FastAPI serves them
+  from a CDN, and they are for developers, not for the offices' locked-down networks.
 * CORS: closed unless ``LINDE_CORS_ORIGINS`` lists origins; then those origins may
   send the headers Linde reads (Authorization, If-Match…) and read the ones it sets.
 """
@@ -26,24 +33,49 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
 
-PAGE_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        # inline: Folium writes its maps as inline scripts; eval: leaflet-measure (the
-        # dispute map's measure tool) compiles its templates with lodash's Function()
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob: https://tile.openstreetmap.org "
-        "https://*.tile.openstreetmap.org",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ]
+_TILES = "https://tile.openstreetmap.org https://*.tile.openstreetmap.org"
+
+
+def _policy(*, script: str, connect: str, form: str, extra: tuple[str, ...] = ()) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {script}",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob: {_TILES}",
+            "font-src 'self' data:",
+            f"connect-src {connect}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action {form}",
+            "frame-ancestors 'self'",
+            *extra,
+        ]
+    )
+
+
+PAGE_POLICY = _policy(script="'self' 'unsafe-inline'", connect="'self'", form="'self'")
+#: eval: leaflet-measure (the dispute map's measure tool) compiles its templates with
+#: lodash's Function(); the dispute page's map frame (srcdoc) inherits the page's policy
+MAP_PAGE_POLICY = _policy(
+    script="'self' 'unsafe-inline' 'unsafe-eval'", connect="'self'", form="'self'"
+)
+MAP_POLICY = _policy(
+    script="'self' 'unsafe-inline' 'unsafe-eval'",
+    connect="'none'",
+    form="'none'",
+    extra=("sandbox allow-scripts",),
 )
 _UNPOLICED = ("/docs", "/redoc")
+
+
+def policy_for(path: str) -> str:
+    """The Content-Security-Policy of an HTML answer at ``path``."""
+    if path.startswith("/maps/"):
+        return MAP_POLICY
+    if path.startswith("/disputas/"):
+        return MAP_PAGE_POLICY
+    return PAGE_POLICY
 
 
 class SecurityHeaders:
@@ -68,7 +100,7 @@ class SecurityHeaders:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
                 if policed and headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = PAGE_POLICY
+                    headers["Content-Security-Policy"] = policy_for(str(scope["path"]))
                     headers["X-Frame-Options"] = "SAMEORIGIN"
             await send(message)
 

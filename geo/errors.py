@@ -117,6 +117,16 @@ class RendererUnavailable(LindeError):
     code = "renderer_unavailable"
 
 
+class RendererBusy(RendererUnavailable):
+    """Too many PNG or PDF renders at once; the caller should retry after ``retry_after`` s."""
+
+    code = "renderer_busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class ProblemList:
     """Collects problems up to a limit so a huge broken file gives a readable report."""

@@ -93,6 +93,26 @@ class Settings(BaseSettings):
         "an archive claiming more (a zip bomb) is refused before it is opened.",
     )
 
+    render_pages: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="PNG/PDF maps drawn at once per worker (each a page of the one headless "
+        "Chromium the worker keeps; about 100-200 MB each).",
+    )
+    render_queue: int = Field(
+        default=6,
+        ge=0,
+        description="PNG/PDF requests that may wait for a free page; more get 503 with "
+        "Retry-After at once.",
+    )
+    render_wait_s: float = Field(
+        default=20,
+        gt=0,
+        le=300,
+        description="Seconds a queued PNG/PDF request waits for a page before it gets 503.",
+    )
+
     photos_dir: Path | None = Field(
         default=None,
         description="Folder for inspection photos (named by SHA-256); default: per-user data.",

@@ -9,7 +9,6 @@ made and a source note. Saving, serving and static export are separate steps
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,6 +39,7 @@ from maps.legend import (
     format_number,
     quantile_breaks,
 )
+from maps.vector import BaseTiles, GeoJsonLayer, LayerControl
 
 #: what the maps cite when the caller gives no source of its own
 DEFAULT_SOURCE = "INEGI, Marco Geoestadístico; Censo de Población y Vivienda 2020"
@@ -87,11 +87,7 @@ def _base_map(bounds: tuple[float, float, float, float] | None, tiles: bool) -> 
     # without a tile layer Leaflet's map has no maximum zoom, and marker clusters need one
     m.options["maxZoom"] = 19
     if tiles:
-        folium.TileLayer(
-            "OpenStreetMap",
-            name="Mapa base (OpenStreetMap, en línea)",
-            attr="© colaboradores de OpenStreetMap",
-        ).add_to(m)
+        BaseTiles().add_to(m)
     minx, miny, maxx, maxy = bounds or MEXICO_BOUNDS
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(24, 24))
     return m
@@ -109,7 +105,7 @@ def _finish(
     plugins.Fullscreen(
         position="topleft", title="Pantalla completa", title_cancel="Salir de pantalla completa"
     ).add_to(m)
-    folium.LayerControl(position="topright", collapsed=True).add_to(m)
+    LayerControl(position="topright", collapsed=True).add_to(m)
     return m
 
 
@@ -131,9 +127,7 @@ def _features(
 
 
 def _plain(value: Any) -> Any:
-    """A property value for the page: folium's tooltips insert text as HTML, so escape it."""
-    if isinstance(value, str):
-        return html.escape(value)
+    """A property value for the page's JSON (text stays as written: it is shown as text)."""
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -141,6 +135,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pd.Timestamp | datetime | date):
         return value.isoformat()
     return value
+
+
+def _collection(geometry: BaseGeometry) -> dict[str, Any]:
+    """One geometry as a FeatureCollection of one feature without properties."""
+    feature = {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(geometry)}
+    return {"type": "FeatureCollection", "features": [feature]}
 
 
 def _for_scale(bounds: tuple[float, float, float, float]) -> tuple[float, int]:
@@ -233,26 +233,23 @@ def municipalities_map(
     if choropleth is not None and choropleth not in tooltip_fields:
         tooltip_fields.append(choropleth)
         aliases.append(choropleth_title or choropleth)
-    folium.GeoJson(
+    GeoJsonLayer(
         data,
-        name="Municipios",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"],
-            "fillOpacity": 0.7,
-            "color": "#4a5a6a",
-            "weight": 1,
-        },
-        highlight_function=lambda _f: {"weight": 3, "color": "#1d2b36"},
-        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=aliases, localize=True),
+        "Municipios",
+        {"fillOpacity": 0.7, "color": "#4a5a6a", "weight": 1},
+        fill_property="_fill",
+        highlight={"weight": 3, "color": "#1d2b36"},
+        tooltip_fields=tooltip_fields,
+        tooltip_aliases=aliases,
         smooth_factor=0.5,
     ).add_to(m)
 
     if outline_name:
         outline = _outline(geoms)
-        folium.GeoJson(
-            shapely.geometry.mapping(outline),
-            name=outline_name,
-            style_function=lambda _f: {"fill": False, "color": "#b2182b", "weight": 3},
+        GeoJsonLayer(
+            _collection(outline),
+            outline_name,
+            {"fill": False, "color": "#b2182b", "weight": 3},
             interactive=False,
         ).add_to(m)
         legend_entries.insert(0, LegendEntry(outline_name, "#b2182b", "outline"))
@@ -311,20 +308,18 @@ def metro_zone_map(
     )
 
 
-def _popup(row: pd.Series) -> str:
+def _popup(row: pd.Series) -> dict[str, Any]:
+    """An inspection point's popup as text: its category, then one line per fact."""
     observed = row.get("observed_at")
     observed_text = (
         pd.Timestamp(observed).strftime("%d/%m/%Y %H:%M") if observed is not None else "—"
     )
-    parts = [
-        f"<strong>{html.escape(category_label(str(row.get('category'))))}</strong>",
-        f"Observada: {html.escape(observed_text)}",
-    ]
+    lines = [f"Observada: {observed_text}"]
     if pd.notna(row.get("severity")):
-        parts.append(f"Gravedad: {int(row['severity'])} de 5")
+        lines.append(f"Gravedad: {int(row['severity'])} de 5")
     if row.get("description"):
-        parts.append(html.escape(str(row["description"])))
-    return "<br>".join(parts)
+        lines.append(str(row["description"]))
+    return {"title": category_label(str(row.get("category"))), "lines": lines}
 
 
 def _add_points(
@@ -410,22 +405,17 @@ def river_map(
     band = buffer_metres(lines.geometry.values, width_m)
     band = quantize(simplify_lines(np.asarray([shapely.union_all(band)]), tolerance / 4), 7)
     line_geoms = quantize(simplify_lines(lines.geometry.values, tolerance), decimals)
-    folium.GeoJson(
-        shapely.geometry.mapping(band[0]),
-        name=f"Zona federal ({format_number(width_m)} m)",
-        style_function=lambda _f: {
-            "color": "#6baed6",
-            "weight": 1,
-            "fillColor": "#9ecae1",
-            "fillOpacity": 0.45,
-        },
+    GeoJsonLayer(
+        _collection(band[0]),
+        f"Zona federal ({format_number(width_m)} m)",
+        {"color": "#6baed6", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.45},
         interactive=False,
     ).add_to(m)
-    folium.GeoJson(
-        shapely.geometry.mapping(shapely.GeometryCollection(list(line_geoms))),
-        name="Cauce del río",
-        style_function=lambda _f: {"color": "#08519c", "weight": 3},
-        tooltip=html.escape(text.title),
+    GeoJsonLayer(
+        _collection(shapely.GeometryCollection(list(line_geoms))),
+        "Cauce del río",
+        {"color": "#08519c", "weight": 3},
+        tooltip_text=text.title,
     ).add_to(m)
     entries = [
         LegendEntry("Cauce del río", "#08519c", "line"),
@@ -486,41 +476,30 @@ def dispute_map(
         return _finish(m, text, None, "Esta zona no tiene geometría registrada.")
     entries: list[LegendEntry] = []
     if len(official):
-        folium.GeoJson(
+        GeoJsonLayer(
             _features(official.geometry.values, official, ["cvegeo", "name"], "cvegeo"),
-            name="Límite oficial (INEGI)",
-            style_function=lambda _f: {
-                "fill": False,
-                "color": "#111111",
-                "weight": 2.5,
-                "dashArray": "6 4",
-            },
-            tooltip=folium.GeoJsonTooltip(
-                fields=["name", "cvegeo"], aliases=["Municipio", "Clave"]
-            ),
+            "Límite oficial (INEGI)",
+            {"fill": False, "color": "#111111", "weight": 2.5, "dashArray": "6 4"},
+            tooltip_fields=["name", "cvegeo"],
+            tooltip_aliases=["Municipio", "Clave"],
         ).add_to(m)
         entries.append(LegendEntry("Límite oficial (INEGI)", "#111111", "line"))
     for i, (_, claim) in enumerate(claims.iterrows()):
         color = PARTY_COLORS[i % len(PARTY_COLORS)]
         name = str(claim.get("municipality") or claim.get("cvegeo") or f"Parte {i + 1}")
-        folium.GeoJson(
-            shapely.geometry.mapping(claim.geometry),
-            name=f"Reclamo de {name}",
-            style_function=lambda _f, c=color: {
-                "color": c,
-                "weight": 2,
-                "fillColor": c,
-                "fillOpacity": 0.12,
-            },
-            tooltip=html.escape(f"Límite reclamado por {name}"),
+        GeoJsonLayer(
+            _collection(claim.geometry),
+            f"Reclamo de {name}",
+            {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.12},
+            tooltip_text=f"Límite reclamado por {name}",
         ).add_to(m)
         entries.append(LegendEntry(f"Reclamado por {name}", color))
     m.add_child(HatchPattern("#d7301f"))
-    folium.GeoJson(
-        shapely.geometry.mapping(shapely.union_all(area.geometry.values)),
-        name="Zona en disputa",
-        style_function=lambda _f: {"color": "#d7301f", "weight": 2.5, "className": "linde-hatch"},
-        tooltip="En disputa",
+    GeoJsonLayer(
+        _collection(shapely.union_all(area.geometry.values)),
+        "Zona en disputa",
+        {"color": "#d7301f", "weight": 2.5, "className": "linde-hatch"},
+        tooltip_text="En disputa",
     ).add_to(m)
     entries.append(LegendEntry("En disputa", "#d7301f", "hatch"))
     if len(places):
@@ -528,19 +507,12 @@ def dispute_map(
         for column in ("name", "population"):
             if column not in places.columns:
                 places[column] = None
-        folium.GeoJson(
+        GeoJsonLayer(
             _features(places.geometry.values, places, ["name", "population"], None),
-            name=f"Localidades ({len(places)})",
-            style_function=lambda _f: {
-                "color": "#525252",
-                "weight": 1,
-                "fillColor": "#969696",
-                "fillOpacity": 0.15,
-            },
-            marker=folium.CircleMarker(radius=5),
-            tooltip=folium.GeoJsonTooltip(
-                fields=["name", "population"], aliases=["Localidad", "Población"], localize=True
-            ),
+            f"Localidades ({len(places)})",
+            {"color": "#525252", "weight": 1, "fillColor": "#969696", "fillOpacity": 0.15},
+            tooltip_fields=["name", "population"],
+            tooltip_aliases=["Localidad", "Población"],
         ).add_to(m)
         entries.append(LegendEntry("Localidad (INEGI)", "#969696"))
     entries += _add_points(m, points, None, None)

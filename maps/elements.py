@@ -3,12 +3,15 @@
 Folium has no map title, source note, north arrow, legend, compact label layer,
 date filter or hatch fill. Its ``Marker`` per label or per point costs ~600 bytes of
 JavaScript each and its legends (branca colormaps) pull d3 from a CDN; these
-elements draw the same from one compact JSON array with a few lines of Leaflet,
-and every text they show is escaped (``tojson`` in a script, ``escape`` in HTML).
+elements draw the same from one compact JSON array with a few lines of Leaflet.
+Every text they show is data: it reaches the page as JSON (``maps.payload``) and is
+put on screen with ``textContent`` or as a DOM node, never spliced into a script
+or an HTML string.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,12 +20,46 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
+from maps.payload import data_element, js_read
+
 #: the ``default_js`` names of leaflet.markercluster, resolved by maps.assets
 _CLUSTER_JS = [("markerclusterjs", "")]
 _CLUSTER_CSS = [("markerclustercss", ""), ("markerclusterdefaultcss", "")]
+_HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-class Frame(MacroElement):
+def _color(value: str) -> str:
+    """A ``#rrggbb`` colour, or ``ValueError``: colours are written into SVG attributes."""
+    if not _HEX_COLOR.fullmatch(value):
+        raise ValueError(f"not a #rrggbb colour: {value!r}")
+    return value
+
+
+class DataElement(MacroElement):
+    """An element whose script reads its words from a JSON element of the page."""
+
+    def data(self) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def render(self, **kwargs: Any) -> str:
+        self.data_html = data_element(self.get_name(), self.data())
+        self.read_js = js_read(self.get_name())
+        return super().render(**kwargs)
+
+
+class DataLayer(Layer):
+    """A toggleable layer whose script reads its data from a JSON element of the page."""
+
+    def data(self) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def render(self, **kwargs: Any) -> str:
+        self.data_html = data_element(self.get_name(), self.data())
+        self.read_js = js_read(self.get_name())
+        return super().render(**kwargs)
+
+
+class Frame(DataElement):
     """Title, date, source note, north arrow and a metric scale bar; print styles.
 
     The map's background is a pale grey-blue so that outlines and labels stay
@@ -56,16 +93,15 @@ class Frame(MacroElement):
 }
 </style>
 {% endmacro %}
+{% macro html(this, kwargs) %}{{ this.data_html }}{% endmacro %}
 {% macro script(this, kwargs) %}
-(function (map) {
+(function (map, d) {
   var title = L.DomUtil.create("div", "linde-title", map.getContainer());
-  var h1 = L.DomUtil.create("h1", "", title); h1.textContent = {{ this.title|tojson }};
-  {%- if this.subtitle %}
-  var sub = L.DomUtil.create("p", "", title); sub.textContent = {{ this.subtitle|tojson }};
-  {%- endif %}
+  var h1 = L.DomUtil.create("h1", "", title); h1.textContent = d.title;
+  if (d.subtitle) { var sub = L.DomUtil.create("p", "", title); sub.textContent = d.subtitle; }
   var Note = L.Control.extend({ onAdd: function () {
     var div = L.DomUtil.create("div", "linde-note");
-    div.textContent = {{ this.note|tojson }};
+    div.textContent = d.note;
     return div; } });
   new Note({ position: "bottomleft" }).addTo(map);
   L.control.scale({ imperial: false, position: "bottomleft", maxWidth: 160 }).addTo(map);
@@ -78,11 +114,11 @@ class Frame(MacroElement):
       '<text x="13" y="37" font-size="11" text-anchor="middle" font-weight="700">N</text></svg>';
     return div; } });
   new North({ position: "topleft" }).addTo(map);
-  {%- if this.empty_message %}
-  var empty = L.DomUtil.create("div", "linde-empty", map.getContainer());
-  empty.textContent = {{ this.empty_message|tojson }};
-  {%- endif %}
-})({{ this._parent.get_name() }});
+  if (d.emptyMessage) {
+    var empty = L.DomUtil.create("div", "linde-empty", map.getContainer());
+    empty.textContent = d.emptyMessage;
+  }
+})({{ this._parent.get_name() }}, {{ this.read_js }});
 {% endmacro %}
 """
     )
@@ -95,6 +131,14 @@ class Frame(MacroElement):
         self.note = note
         self.empty_message = empty_message
 
+    def data(self) -> Any:
+        return {
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "note": self.note,
+            "emptyMessage": self.empty_message,
+        }
+
 
 @dataclass(frozen=True)
 class LegendEntry:
@@ -103,7 +147,7 @@ class LegendEntry:
     kind: Literal["fill", "line", "point", "hatch", "outline"] = "fill"
 
 
-class Legend(MacroElement):
+class Legend(DataElement):
     """A legend box (bottom right) with a title and one row per entry, in Spanish."""
 
     _template = Template(
@@ -111,7 +155,8 @@ class Legend(MacroElement):
 {% macro header(this, kwargs) %}
 <style>
 .linde-legend { background: rgba(255,255,255,.94); padding: 6px 10px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 260px; }
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 260px;
+  overflow-wrap: anywhere; }
 .linde-legend h2 { font-size: 13px; margin: 0 0 4px; }
 .linde-legend i { display: inline-block; width: 16px; height: 12px; margin-right: 6px;
   vertical-align: middle; }
@@ -122,8 +167,10 @@ class Legend(MacroElement):
   border: 1px solid var(--c); }
 </style>
 {% endmacro %}
+{% macro html(this, kwargs) %}{{ this.data_html }}{% endmacro %}
 {% macro script(this, kwargs) %}
-(function (map, title, entries) {
+(function (map, d) {
+  var title = d.title, entries = d.entries;
   var Legend = L.Control.extend({ onAdd: function () {
     var div = L.DomUtil.create("div", "linde-legend");
     var h = L.DomUtil.create("h2", "", div); h.textContent = title;
@@ -138,7 +185,7 @@ class Legend(MacroElement):
     L.DomEvent.disableClickPropagation(div);
     return div; } });
   new Legend({ position: "bottomright" }).addTo(map);
-})({{ this._parent.get_name() }}, {{ this.title|tojson }}, {{ this.entries|tojson }});
+})({{ this._parent.get_name() }}, {{ this.read_js }});
 {% endmacro %}
 """
     )
@@ -149,18 +196,22 @@ class Legend(MacroElement):
         self.title = title
         self.entries = [{"label": e.label, "color": e.color, "kind": e.kind} for e in entries]
 
+    def data(self) -> Any:
+        return {"title": self.title, "entries": self.entries}
 
-class Labels(Layer):
+
+class Labels(DataLayer):
     """Text labels at given points, one toggleable layer, from one array ``[lat, lon, text]``."""
 
     _template = Template(
         """
+{% macro html(this, kwargs) %}{{ this.data_html }}{% endmacro %}
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.layerGroup();
-{{ this.rows|tojson }}.forEach(function (r) {
+{{ this.read_js }}.forEach(function (r) {
   var div = document.createElement("div"); div.textContent = r[2];
   L.marker([r[0], r[1]], { interactive: false, keyboard: false,
-    icon: L.divIcon({ className: "linde-label", html: div.outerHTML, iconSize: null }) })
+    icon: L.divIcon({ className: "linde-label", html: div, iconSize: null }) })
     .addTo({{ this.get_name() }});
 });
 {% endmacro %}
@@ -172,13 +223,18 @@ var {{ this.get_name() }} = L.layerGroup();
         self._name = "Labels"
         self.rows = [[round(lat, 5), round(lon, 5), text] for lat, lon, text in rows]
 
+    def data(self) -> Any:
+        return self.rows
 
-class PointCluster(JSCSSMixin, Layer):
+
+class PointCluster(JSCSSMixin, DataLayer):
     """Points of one category, clustered (leaflet.markercluster), filterable by date.
 
-    ``rows`` are ``[lat, lon, "YYYY-MM-DD", popup_html]``; the popup HTML must be
-    escaped by the caller. Every layer registers itself in ``window.lindePoints`` so
-    that :class:`DateFilter` can show only the points within a date range.
+    ``rows`` are ``[lat, lon, "YYYY-MM-DD", popup]`` where ``popup`` is
+    ``{"title": text, "lines": [text, …]}``: plain text, shown as text (a note
+    holding HTML is shown as written). Every layer registers itself in
+    ``window.lindePoints`` so that :class:`DateFilter` can show only the points
+    within a date range.
     """
 
     default_js = _CLUSTER_JS
@@ -186,23 +242,35 @@ class PointCluster(JSCSSMixin, Layer):
 
     _template = Template(
         """
+{% macro header(this, kwargs) %}
+<style>.linde-cluster { opacity: .85; color: #fff; border-radius: 50%; width: 30px; height: 30px;
+  line-height: 30px; text-align: center; font-weight: 700; border: 2px solid #fff;
+  box-shadow: 0 0 3px #000; }</style>
+{% endmacro %}
+{% macro html(this, kwargs) %}{{ this.data_html }}{% endmacro %}
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40,
-  iconCreateFunction: function (c) {
-    return L.divIcon({ className: "", iconSize: [30, 30], html:
-      '<div style="background:{{ this.color }};opacity:.85;color:#fff;border-radius:50%;width:30px;' +
-      'height:30px;line-height:30px;text-align:center;font-weight:700;border:2px solid #fff;' +
-      'box-shadow:0 0 3px #000">' + c.getChildCount() + "</div>" }); } });
-(function (group, rows) {
-  var markers = rows.map(function (r) {
+var {{ this.get_name() }} = (function (d) {
+  var group = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40,
+    iconCreateFunction: function (c) {
+      var div = document.createElement("div"); div.className = "linde-cluster";
+      div.style.background = d.color; div.textContent = String(c.getChildCount());
+      return L.divIcon({ className: "", iconSize: [30, 30], html: div }); } });
+  function popup(p) {
+    var div = document.createElement("div");
+    div.appendChild(document.createElement("strong")).textContent = p.title;
+    p.lines.forEach(function (line) { div.appendChild(document.createElement("div")).textContent = line; });
+    return div;
+  }
+  var markers = d.rows.map(function (r) {
     var m = L.circleMarker([r[0], r[1]], { radius: 7, color: "#222", weight: 1,
-      fillColor: {{ this.color|tojson }}, fillOpacity: 0.9 });
-    m.bindPopup(r[3]); m.lindeDate = r[2];
+      fillColor: d.color, fillOpacity: 0.9 });
+    m.bindPopup(function () { return popup(r[3]); }); m.lindeDate = r[2];
     return m; });
   group.addLayers(markers);
   window.lindePoints = window.lindePoints || [];
   window.lindePoints.push({ group: group, markers: markers });
-})({{ this.get_name() }}, {{ this.rows|tojson }});
+  return group;
+})({{ this.read_js }});
 {% endmacro %}
 """
     )
@@ -211,10 +279,13 @@ var {{ this.get_name() }} = L.markerClusterGroup({ showCoverageOnHover: false, m
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "PointCluster"
         self.rows = rows
-        self.color = color
+        self.color = _color(color)
+
+    def data(self) -> Any:
+        return {"rows": self.rows, "color": self.color}
 
 
-class DateFilter(MacroElement):
+class DateFilter(DataElement):
     """A control with two dates that shows only the points observed between them."""
 
     _template = Template(
@@ -227,15 +298,16 @@ class DateFilter(MacroElement):
 .linde-filter input { font-size: 12px; }
 </style>
 {% endmacro %}
+{% macro html(this, kwargs) %}{{ this.data_html }}{% endmacro %}
 {% macro script(this, kwargs) %}
-(function (map) {
+(function (map, d) {
   var Filter = L.Control.extend({ onAdd: function () {
     var div = L.DomUtil.create("div", "linde-filter");
     div.innerHTML = '<strong>Fecha de observación</strong>' +
       '<label>Desde <input type="date" name="desde"></label>' +
       '<label>Hasta <input type="date" name="hasta"></label><span class="linde-count"></span>';
     var from = div.querySelector('[name=desde]'), to = div.querySelector('[name=hasta]');
-    from.value = {{ this.start|tojson }}; to.value = {{ this.end|tojson }};
+    from.value = d.start; to.value = d.end;
     var count = div.querySelector(".linde-count");
     function apply() {
       var shown = 0, total = 0;
@@ -252,7 +324,7 @@ class DateFilter(MacroElement):
     setTimeout(apply, 0);
     return div; } });
   new Filter({ position: "topright" }).addTo(map);
-})({{ this._parent.get_name() }});
+})({{ this._parent.get_name() }}, {{ this.read_js }});
 {% endmacro %}
 """
     )
@@ -262,6 +334,9 @@ class DateFilter(MacroElement):
         self._name = "DateFilter"
         self.start = start or ""
         self.end = end or ""
+
+    def data(self) -> Any:
+        return {"start": self.start, "end": self.end}
 
 
 class HatchPattern(MacroElement):
@@ -288,4 +363,4 @@ class HatchPattern(MacroElement):
     def __init__(self, color: str):
         super().__init__()
         self._name = "HatchPattern"
-        self.color = color
+        self.color = _color(color)

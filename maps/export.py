@@ -1,23 +1,21 @@
 """Saving a map: a self-contained HTML file, or a PNG / PDF drawn by headless Chromium.
 
-The PNG and PDF come from a real browser (Debian's ``chromium``, driven by
-Playwright's Python package with ``executable_path``; Playwright never downloads a
-browser here). A page is rendered with every request that does not go to a
-``data:`` URI or to the basemap tiles blocked, so the picture is exactly what the
-offline HTML file shows, plus tiles when the machine is online.
+The PNG and PDF come from a real browser (``maps.renderer``): the self-contained
+HTML file is drawn with every request blocked but the basemap's tiles from the
+exact tile server the map names, so the picture is exactly what the offline HTML
+file shows, plus tiles when the machine is online.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from typing import Literal
+from urllib.parse import urlsplit
 
 import folium
 
-from geo.errors import RendererUnavailable
 from maps.assets import localize, resolve
+from maps.renderer import Renderer, document_policy
+from maps.vector import BaseTiles
 
 Format = Literal["html", "png", "pdf"]
 MEDIA_TYPES: dict[str, str] = {
@@ -25,18 +23,6 @@ MEDIA_TYPES: dict[str, str] = {
     "png": "image/png",
     "pdf": "application/pdf",
 }
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-#: an A4 page in landscape at 96 px per inch
-A4_LANDSCAPE_PX = (1123, 794)
-PNG_SIZE_PX = (1600, 1000)
-#: how long a render waits for basemap tiles (they may never come offline)
-TILE_WAIT_MS = 4000
 
 
 def to_html(m: folium.Map, static_url: str | None = None) -> str:
@@ -45,88 +31,57 @@ def to_html(m: folium.Map, static_url: str | None = None) -> str:
     Args:
         static_url: where Linde serves its Leaflet assets (``/maps/static``) for a page
             shown by the service; ``None`` (for files) inlines every script and style
-            sheet, so the file opens with no network at all.
+            sheet, so the file opens with no network at all, and gives the file its own
+            Content-Security-Policy (a ``<meta>`` first in its head): inline code and
+            ``data:`` only, images also from the basemap's tile server, no connections,
+            so a file opened from a disk can call nowhere either.
     """
     root = m.get_root()
     localize(root)
-    return resolve(root.render(), static_url)
+    document = resolve(root.render(), static_url)
+    if static_url is None:
+        meta = (
+            '<meta http-equiv="Content-Security-Policy" '
+            f'content="{document_policy(tile_origins(m))}">'
+        )
+        document = document.replace("<head>", "<head>\n" + meta, 1)
+    return document
 
 
-def chromium_path() -> str:
-    """The Chromium executable: ``LINDE_CHROMIUM``, else ``chromium`` on the PATH.
+def tile_origins(m: folium.Map) -> frozenset[str]:
+    """The exact origins (``https://tile.openstreetmap.org``) of the map's basemaps:
+    the only hosts a render of it may reach. Empty when no basemap was asked for."""
+    origins = set()
+    for child in m._children.values():
+        if isinstance(child, BaseTiles):
+            parts = urlsplit(child.url)
+            if parts.scheme in ("http", "https") and parts.hostname and "{" not in parts.netloc:
+                port = f":{parts.port}" if parts.port else ""
+                origins.add(f"{parts.scheme}://{parts.hostname}{port}".lower())
+    return frozenset(origins)
+
+
+def render_map(
+    m: folium.Map, fmt: Literal["png", "pdf"], renderer: Renderer | None = None
+) -> bytes:
+    """The map drawn as PNG or PDF by ``renderer`` (a one-off one when ``None``).
 
     Raises:
-        RendererUnavailable: none found (the message says how to install it).
+        RendererUnavailable: no Chromium, or it failed.
+        RendererBusy: the renderer has too many renders already.
     """
-    configured = os.environ.get("LINDE_CHROMIUM")
-    if configured:
-        if not (os.path.isfile(configured) and os.access(configured, os.X_OK)):
-            raise RendererUnavailable(f"LINDE_CHROMIUM={configured} is not an executable file")
-        return configured
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    raise RendererUnavailable(
-        "PNG and PDF are drawn by headless Chromium, which is not installed on this "
-        "server: install Debian's 'chromium' package (scripts/setup.sh does) or set "
-        "LINDE_CHROMIUM; the HTML format works without it"
-    )
-
-
-def render(document: str, fmt: Literal["png", "pdf"]) -> bytes:
-    """Draw an HTML map (self-contained, see :func:`to_html`) as PNG or as an A4 PDF page.
-
-    Raises:
-        RendererUnavailable: no Chromium or no Playwright, or the browser failed to start.
-    """
-    executable = chromium_path()
+    document = to_html(m)
+    if renderer is not None:
+        return renderer.render(document, fmt, tile_origins=tile_origins(m))
+    once = Renderer(pages=1, queue=0)
     try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - it is a dependency of Linde
-        raise RendererUnavailable(f"the Playwright package is missing ({exc})") from exc
-
-    width, height = PNG_SIZE_PX if fmt == "png" else A4_LANDSCAPE_PX
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-            try:
-                page = browser.new_page(viewport={"width": width, "height": height})
-                page.route("**/*", _only_tiles)
-                page.set_content(document, wait_until="load")
-                # tiles still loading or unreachable after the wait: draw what is there
-                with contextlib.suppress(PlaywrightError):
-                    page.wait_for_load_state("networkidle", timeout=TILE_WAIT_MS)
-                if fmt == "png":
-                    return page.screenshot(full_page=False, type="png")
-                page.emulate_media(media="print")
-                return page.pdf(
-                    width="297mm",
-                    height="210mm",
-                    print_background=True,
-                    margin={"top": "0", "right": "0", "bottom": "0", "left": "0"},
-                    page_ranges="1",
-                )
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        raise RendererUnavailable(f"headless Chromium failed: {str(exc).splitlines()[0]}") from exc
-
-
-def _only_tiles(route: object) -> None:
-    """Let basemap tile requests through; block everything else that leaves the page."""
-    request = route.request  # type: ignore[attr-defined]
-    url: str = request.url
-    if url.startswith("data:") or (request.resource_type == "image" and "tile" in url):
-        route.continue_()  # type: ignore[attr-defined]
-    else:
-        route.abort()  # type: ignore[attr-defined]
+        return once.render(document, fmt, tile_origins=tile_origins(m))
+    finally:
+        once.close()
 
 
 def export(m: folium.Map, fmt: Format) -> bytes:
     """The map as a self-contained HTML file, a PNG or a PDF page."""
-    document = to_html(m)
     if fmt == "html":
-        return document.encode("utf-8")
-    return render(document, fmt)
+        return to_html(m).encode("utf-8")
+    return render_map(m, fmt)

@@ -179,5 +179,5 @@ def test_choropleth_of_inspections_per_municipality_for_planners(atoyac_inspecti
     html = decoded(r.text)
     assert r.status_code == 200 and "Inspecciones registradas" in html
     # CONAGUA's RIO ATOYAC 10-12 (OCPSU4688-4690) lie in San Jacinto Amilpas
-    feature = re.search(r'"id": "20157", "properties": \{[^}]*"inspections": (\d+)', html)
+    feature = re.search(r'"id":\s*"20157",\s*"properties":\s*\{[^}]*"inspections":\s*(\d+)', html)
     assert feature and int(feature.group(1)) == 3

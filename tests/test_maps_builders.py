@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -39,6 +41,17 @@ def page(m: folium.Map, static_url: str | None = None) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), html)
 
 
+def payloads(html: str) -> list[Any]:
+    """The JSON data of every element of a rendered map (``maps.payload``), in order."""
+    found = re.findall(r'<script type="application/json" id="[\w-]+-data">(.*?)</script>', html)
+    return [json.loads(text) for text in found]
+
+
+def legend(html: str) -> dict[str, Any]:
+    (found,) = [p for p in payloads(html) if isinstance(p, dict) and "entries" in p]
+    return found
+
+
 def _fit_bounds(html: str) -> list[list[float]]:
     match = re.search(r"map_\w+\.fitBounds\(\s*(\[\[.*?\]\])", html, re.S)
     assert match, "the map is not fitted to its features"
@@ -70,9 +83,9 @@ def test_choropleth_classes_in_the_legend_and_a_bad_column_refused():
     html = page(
         metro_zone_map(ZONE, members, choropleth="population", choropleth_title="Población 2020")
     )
-    legend = re.search(r"\"Población 2020\", (\[.*?\])\);", html)
-    assert legend, "no legend for the choropleth"
-    rows = re.findall(r'"label": "([^"]+)"', legend.group(1))
+    box = legend(html)
+    assert box["title"] == "Población 2020", "no legend for the choropleth"
+    rows = [entry["label"] for entry in box["entries"]]
     assert rows[0] == "Límite de la zona metropolitana" and len(rows) == 6
     assert rows[-1].endswith("270,955")  # Oaxaca de Juárez, the most populous member
     with pytest.raises(ValueError, match="choropleth column 'nope'"):
@@ -132,7 +145,7 @@ def test_river_map_band_points_by_category_and_date_filter():
     assert "Río Atoyac" in html and "Zona federal (10 m)" in html and "Cauce del río" in html
     for label in ("Contaminación del agua", "Descarga de agua residual", "Residuos sólidos"):
         assert f"Inspecciones: {label}" in html
-        assert f'"label": "{label}"' in html  # the legend
+        assert label in [entry["label"] for entry in legend(html)["entries"]]
     assert html.count("L.markerClusterGroup(") == 4
     assert '"2019-03-01"' in html and '"2019-06-30"' in html  # the filter's initial range
     assert "Fecha de observación" in html
@@ -171,7 +184,11 @@ def test_dispute_map_has_official_line_claims_hatched_zone_localities_points_and
     assert len(f["localities"]) > 0 and len(f["inspections"]) > 0
     assert "Límite oficial (INEGI)" in html
     assert "Reclamado por Oaxaca de Juárez" in html and "Reclamado por San Jacinto Amilpas" in html
-    assert 'id="linde-hatch"' in html and '"className": "linde-hatch"' in html
+    assert 'id="linde-hatch"' in html
+    assert any(
+        isinstance(p, dict) and p.get("style", {}).get("className") == "linde-hatch"
+        for p in payloads(html)
+    )
     assert f"Localidades ({len(f['localities'])})" in html
     assert "new L.Control.Measure(" in html and '"primaryAreaUnit": "hectares"' in html
     assert f"{zone['area_ha']:,.1f} ha" in html
@@ -192,13 +209,19 @@ def test_served_html_links_linde_static_route():
     assert not CDN.search(html)
 
 
-def test_names_are_text_not_html():
-    """Folium's tooltips insert property values as HTML: names reach them escaped."""
+def test_names_are_data_not_code():
+    """A name reaches the page once per use as JSON data, exactly as written (not
+    HTML-escaped: it is shown as text), and never as markup or script source."""
     members = maps_data.zone_members().copy()
-    members.loc[0, "name"] = '<img src=x onerror="alert(1)">'
-    html = page(metro_zone_map(ZONE, members))
-    assert '"name": "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"' in html
-    assert '"name": "<img' not in html
+    hostile = '<img src=x onerror="alert(1)"> ${alert(2)} `</script>'
+    members.loc[0, "name"] = hostile
+    raw = to_html(metro_zone_map(ZONE, members))
+    assert "<img src=x" not in raw and "</script>`" not in raw and "&lt;img" not in raw
+    data = payloads(raw)
+    features = next(p for p in data if isinstance(p, dict) and "features" in p)
+    assert features["features"]["features"][0]["properties"]["name"] == hostile
+    labels = next(p for p in data if isinstance(p, list))
+    assert hostile in [row[2] for row in labels]
 
 
 @given(st.floats(min_value=0.01, max_value=100_000, allow_nan=False))
@@ -213,3 +236,39 @@ def test_tolerance_is_one_pixel_of_the_extent():
     tolerance = tolerance_for_extent(tuple(maps_data.oaxaca_municipalities().total_bounds))
     assert 250 < tolerance < 350
     assert tolerance_for_extent((-96.7, 17.0, -96.7, 17.0)) == 2.0  # a point: the floor
+
+
+def test_no_name_is_a_template_or_code_on_the_server_either():
+    """Branca renders each element's output once more as a Jinja template: a name
+    holding ``{{ … }}`` was evaluated on the server (``{{7*7}}`` became 49). Every
+    builder's every text now reaches the page as written."""
+    name = "{{7*7}} {% if 1 %}x{% endif %} {# c #} {{ lipsum.__globals__ }} `${1}`"
+    square = shapely.box(-96.75, 17.03, -96.70, 17.08)
+    munis = gpd.GeoDataFrame(
+        {"cvegeo": ["20067"], "name": [name], "population": [1]}, geometry=[square], crs=4326
+    )
+    zone = {"code": "20.1.01", "name": name, "delimitation_year": 2020, "source": name}
+    river = gpd.GeoDataFrame(geometry=[shapely.LineString([(-96.75, 17.05), (-96.7, 17.06)])])
+    points = gpd.GeoDataFrame(
+        {"category": [name], "observed_at": ["2026-11-20T10:00:00Z"], "description": [name]},
+        geometry=[shapely.Point(-96.72, 17.055)],
+        crs=4326,
+    )
+    claims = munis.rename(columns={"name": "municipality"})
+    maps = [
+        metro_zone_map(zone, munis),
+        river_map({"name": name, "source": name}, river.set_crs(4326), points),
+        dispute_map(
+            {"name": name, "status": name, "area_ha": 1.0},
+            munis,
+            munis,
+            claims,
+            localities=munis,
+            inspections=points,
+        ),
+    ]
+    for m in maps:
+        raw = to_html(m)
+        assert "lipsum.__globals__" in raw and "<function" not in raw and "{'" not in raw
+        texts = json.dumps(payloads(raw), ensure_ascii=False)
+        assert json.dumps(name, ensure_ascii=False) in texts

@@ -1,25 +1,32 @@
 """``GET /maps/...``: a metro zone's or a river's map as HTML, PNG or PDF; Leaflet assets.
 
-Metro zones and rivers are public; a river's inspection points are shown to callers
-with the planner role or above (anonymous callers get the river without them).
+Metro zones and rivers are public (anonymous HTML, PNG and PDF); a river's inspection
+points are shown to callers with the planner role or above (anonymous callers get the
+river without them); a disputed zone's map needs the planner role. PNG and PDF come
+from the app's one renderer (``maps.renderer``): a few at once, a short queue, then
+503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
 import folium
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import Connection, Engine
 
-from api.deps import ConnectionDep, MaybeCaller, Planner
+from api.deps import MaybeCaller, Planner
 from api.fields import RowId
 from api.ogc.params import parse_bbox
 from geo.roles import Role
+from layers.engine import on_read_connection
 from layers.users import Principal
 from maps import requests as map_requests
-from maps.export import MEDIA_TYPES, render, to_html
+from maps.export import MEDIA_TYPES, tile_origins, to_html
+from maps.renderer import Renderer
 
 router = APIRouter(tags=["maps"])
 STATIC_URL = "/maps/static"
@@ -54,11 +61,28 @@ def _may_see_inspections(caller: Principal | None) -> bool:
     return caller is not None and caller.role.can_act_as(Role.planner)
 
 
-def _respond(m: folium.Map, fmt: MapFormat, assets: Assets, download: bool, stem: str) -> Response:
+def _respond(
+    request: Request,
+    build: Callable[[Connection], folium.Map],
+    fmt: MapFormat,
+    assets: Assets,
+    download: bool,
+    stem: str,
+) -> Response:
+    """Build the map on a connection held only while its features are read, then answer
+    it as HTML or draw it. A PNG or PDF first takes a place at the renderer (or gets 503
+    with ``Retry-After`` at once), so a burst of renders never holds connections."""
+    engine: Engine = request.app.state.engine
     if fmt is MapFormat.html:
+        m = on_read_connection(engine, build)
         body = to_html(m, STATIC_URL if assets is Assets.server else None).encode("utf-8")
     else:
-        body = render(to_html(m), "png" if fmt is MapFormat.png else "pdf")
+        renderer: Renderer = request.app.state.renderer
+        with renderer.admitted():
+            m = on_read_connection(engine, build)
+            body = renderer.draw(
+                to_html(m), "png" if fmt is MapFormat.png else "pdf", tile_origins=tile_origins(m)
+            )
     headers = {"Cache-Control": "no-store"}
     if download or fmt is not MapFormat.html:
         disposition = "attachment" if download else "inline"
@@ -75,7 +99,7 @@ OPTIONAL_TOKEN = {"x-linde-auth": "optional"}  # see api.openapi
     openapi_extra=OPTIONAL_TOKEN,
 )
 def metro_zone_map(
-    conn: ConnectionDep,
+    request: Request,
     caller: MaybeCaller,
     code: str,
     fmt: FormatQuery = MapFormat.html,
@@ -90,14 +114,17 @@ def metro_zone_map(
     """404 for an unknown zone; a zone whose municipalities are not imported gives a map
     that says so. PNG and PDF need headless Chromium on the server (503 saying why
     when it is missing)."""
-    m = map_requests.metro_zone(
-        conn,
-        code,
-        choropleth=choropleth,
-        may_see_inspections=_may_see_inspections(caller),
-        tiles=tiles,
-    )
-    return _respond(m, fmt, assets, download, f"zona-metropolitana-{code}")
+
+    def build(conn: Connection) -> folium.Map:
+        return map_requests.metro_zone(
+            conn,
+            code,
+            choropleth=choropleth,
+            may_see_inspections=_may_see_inspections(caller),
+            tiles=tiles,
+        )
+
+    return _respond(request, build, fmt, assets, download, f"zona-metropolitana-{code}")
 
 
 @router.get(
@@ -107,7 +134,6 @@ def metro_zone_map(
 )
 def river_map(
     request: Request,
-    conn: ConnectionDep,
     caller: MaybeCaller,
     river_id: RowId,
     fmt: FormatQuery = MapFormat.html,
@@ -133,17 +159,20 @@ def river_map(
     with the planner role or above; 404 for an unknown river."""
     with_inspections = _may_see_inspections(caller)
     box = parse_bbox(request.query_params)
-    m = map_requests.river(
-        conn,
-        river_id,
-        with_inspections=with_inspections,
-        date_from=date_from,
-        date_to=date_to,
-        near_m=near_m,
-        stretch=box[0] if box else None,
-        tiles=tiles,
-    )
-    return _respond(m, fmt, assets, download, f"rio-{river_id}")
+
+    def build(conn: Connection) -> folium.Map:
+        return map_requests.river(
+            conn,
+            river_id,
+            with_inspections=with_inspections,
+            date_from=date_from,
+            date_to=date_to,
+            near_m=near_m,
+            stretch=box[0] if box else None,
+            tiles=tiles,
+        )
+
+    return _respond(request, build, fmt, assets, download, f"rio-{river_id}")
 
 
 @router.get(
@@ -151,7 +180,7 @@ def river_map(
     summary="The commission's map of a disputed zone (planner role or above)",
 )
 def dispute_map(
-    conn: ConnectionDep,
+    request: Request,
     _caller: Planner,
     zone_id: RowId,
     fmt: FormatQuery = MapFormat.html,
@@ -161,5 +190,8 @@ def dispute_map(
 ) -> Response:
     """The official line, each party's claim in its own colour, the zone hatched, the
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
-    m = map_requests.dispute(conn, zone_id, tiles=tiles)
-    return _respond(m, fmt, assets, download, f"disputa-{zone_id}")
+
+    def build(conn: Connection) -> folium.Map:
+        return map_requests.dispute(conn, zone_id, tiles=tiles)
+
+    return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}")

@@ -1,0 +1,360 @@
+"""Hostile names on maps, pages and exports, in real Chromium: nothing runs, the map draws.
+
+Every text that can reach a map is given a name built to run script wherever it is
+treated as code or HTML: a template literal (``${…}``), a backtick, quotes,
+``</script>``, ``<img onerror>`` and a template expression (``{{7*7}}``). The names
+are imported the way an operator would (municipalities, metro zone, river and
+localities from files; claims, the zone's name, a case-file note and an inspection
+note over the API), then the river map (anonymously), the dispute map, the maps
+page's previews, the dispute page and the exported HTML files are opened. Each
+payload, if it ran, would mark the document (``<html data-pwned>``); the test asserts
+no document was marked, no script failed, the map's features are in the DOM and the
+names are shown as written.
+
+The data is a small synthetic stand-in for two metro-zone municipalities (20067 Oaxaca
+de Juárez and 20157 San Jacinto Amilpas) over their real area, so the test needs no
+data files.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box, mapping
+
+from layers.importers.localities import import_localities
+from layers.importers.metro_zones import import_metro_zones
+from layers.importers.municipalities import import_municipalities
+from layers.importers.rivers import import_rivers
+from tests.conftest import Database
+from tests.test_maps_browser import (  # noqa: F401 - browser is a fixture
+    browser,
+    offline_page,
+    playwright_api,
+    shot,
+)
+
+expect = playwright_api.expect
+
+MARK = "document.documentElement.setAttribute('data-pwned','{}')"
+
+
+def hostile(label: str) -> str:
+    """A name that marks the document if any part of it runs as code or HTML."""
+    return (
+        f"{label} ${{{MARK.format('tpl')}}} ` ' \" </script>"
+        f"<script>{MARK.format('script')}</script>"
+        f"<img src=x onerror={MARK.format('img')}> {{{{7*7}}}}"
+    )
+
+
+OAXACA = hostile("Oaxaca de Juárez")
+SAN_JACINTO = hostile("San Jacinto Amilpas")
+ZONE = hostile("Zona metropolitana de Oaxaca")
+RIVER = hostile("Atoyac")
+LOCALITY = hostile("Los Sauces")
+DISPUTE = hostile("Zona Los Sauces")
+NOTE = hostile("Recorrido de campo")
+INSPECTION = hostile("Descarga al río")
+
+#: two neighbours over their real area (lon/lat); San Jacinto claims a strip of Oaxaca's
+OAXACA_BOX = box(-96.76, 17.03, -96.70, 17.09)
+SAN_JACINTO_BOX = box(-96.70, 17.03, -96.66, 17.09)
+CLAIMED = box(-96.715, 17.04, -96.66, 17.08)
+LOCALITY_BOX = box(-96.712, 17.05, -96.703, 17.06)
+INSPECTED = Point(-96.708, 17.055)
+
+
+def _write(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+@pytest.fixture
+def hostile_data(api: Database, tmp_path: Path) -> Database:
+    """Every kind of text a map shows, named to attack it; one disputed zone."""
+    munis = gpd.GeoDataFrame(
+        {"cvegeo": ["20067", "20157"], "nomgeo": [OAXACA, SAN_JACINTO], "pob": [270955, 40041]},
+        geometry=[OAXACA_BOX, SAN_JACINTO_BOX],
+        crs=4326,
+    )
+    import_municipalities(api.engine, _write(munis, tmp_path / "m.geojson"), actor="test")
+    zones = tmp_path / "zonas.csv"
+    pd.DataFrame(
+        {
+            "CVE_ZONA": ["20.1.01", "20.1.01"],
+            "NOM_ZM": [ZONE, ZONE],
+            "TIPOMET": ["Zona metropolitana"] * 2,
+            "CVEGEO": ["20067", "20157"],
+            "NOMGEO": [OAXACA, SAN_JACINTO],
+        }
+    ).to_csv(zones, index=False)
+    import_metro_zones(api.engine, zones, actor="test")
+    river = gpd.GeoDataFrame(
+        {"name": [RIVER]}, geometry=[LineString([(-96.75, 17.055), (-96.67, 17.056)])], crs=4326
+    )
+    import_rivers(api.engine, _write(river, tmp_path / "r.geojson"), actor="test")
+    places = gpd.GeoDataFrame(
+        {"cvegeo": ["201570001"], "nomgeo": [LOCALITY], "ambito": ["U"]},
+        geometry=[LOCALITY_BOX],
+        crs=4326,
+    )
+    import_localities(api.engine, _write(places, tmp_path / "l.geojson"), actor="test")
+    with api.client("commission") as http:
+        ok(
+            http.post(
+                "/claims/official", json={"zone": "20.1.01", "valid_from": "2020-01-01T00:00:00Z"}
+            ),
+            201,
+        )
+        ok(
+            http.post(
+                "/claims",
+                json={
+                    "cvegeo": "20157",
+                    "source": "survey",
+                    "valid_from": "2024-01-01T00:00:00Z",
+                    "geometry": mapping(CLAIMED),
+                },
+            ),
+            201,
+        )
+        ok(http.post("/detection-runs", json={"zone": "20.1.01"}), 201)
+        found = ok(http.get("/disputes", params={"cvegeo": "20157"}))["zones"]
+        (zone,) = [z for z in found if z["kind"] == "overlap"]
+        etag = ok(http.get(f"/disputes/{zone['id']}"))["etag"]
+        renamed = ok(
+            http.patch(
+                f"/disputes/{zone['id']}", json={"name": DISPUTE}, headers={"If-Match": etag}
+            )
+        )
+        ok(
+            http.post(
+                f"/disputes/{zone['id']}/events",
+                json={"kind": "note", "summary": NOTE},
+                headers={"If-Match": renamed["etag"]},
+            ),
+            201,
+        )
+    with api.client("inspector") as http:
+        ok(
+            http.post(
+                "/inspections",
+                json={
+                    "type": "Feature",
+                    "id": str(uuid.uuid4()),
+                    "geometry": mapping(INSPECTED),
+                    "properties": {
+                        "observed_at": "2026-11-20T10:00:00-06:00",
+                        "category": "discharge",
+                        "severity": 4,
+                        "description": INSPECTION,
+                    },
+                },
+            ),
+            201,
+        )
+    api.zone_id = zone["id"]  # type: ignore[attr-defined]
+    with api.client() as http:
+        (feature,) = ok(http.get("/collections/rivers/items"))["features"]
+    api.river_id = feature["id"]  # type: ignore[attr-defined]
+    return api
+
+
+@pytest.fixture
+def dialogs() -> Iterator[list[str]]:
+    yield []
+
+
+def watch(page: Any, seen: list[str]) -> None:
+    """Record any dialog a payload might open (it would be a script that ran)."""
+
+    def dismiss(dialog: Any) -> None:
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+
+
+def no_injected_nodes(frame: Any) -> None:
+    count = frame.evaluate(
+        "[...document.querySelectorAll('img')].filter(i => i.getAttribute('src') === 'x').length"
+    )
+    assert count == 0
+
+
+def check_map(frame: Any, record: Any, title: str) -> None:
+    """The map drew, its title is the name as written, and nothing of the names ran."""
+    frame.locator("path.leaflet-interactive").first.wait_for()
+    assert frame.locator(".linde-title h1").inner_text() == title
+    assert frame.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+    no_injected_nodes(frame)
+    assert record.page_errors == []
+
+
+def test_river_map_draws_hostile_names_as_text_anonymously(
+    hostile_data: Database,
+    browser: Any,  # noqa: F811
+    dialogs: list[str],
+) -> None:
+    db = hostile_data
+    page, record = offline_page(browser)
+    watch(page, dialogs)
+    page.goto(f"{db.base_url}/maps/rivers/{db.river_id}?tiles=false")  # type: ignore[attr-defined]
+    check_map(page, record, f"Río {RIVER}")
+    page.locator("path.leaflet-interactive").first.hover()
+    expect(page.locator(".leaflet-tooltip")).to_have_text(f"Río {RIVER}")
+    page.locator(".leaflet-control-layers").hover()
+    assert "Cauce del río" in page.locator(".leaflet-control-layers-list").inner_text()
+    assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+    no_injected_nodes(page)
+    shot(page, "hostile-river", db.kind)
+    assert dialogs == [] and record.page_errors == []
+
+
+def test_dispute_map_shows_every_hostile_name_as_written(
+    hostile_data: Database,
+    browser: Any,  # noqa: F811
+    dialogs: list[str],
+) -> None:
+    db = hostile_data
+    page, record = offline_page(
+        browser, extra_http_headers={"Authorization": f"Bearer {db.tokens['planner']}"}
+    )
+    watch(page, dialogs)
+    page.goto(f"{db.base_url}/maps/disputes/{db.zone_id}?tiles=false")  # type: ignore[attr-defined]
+    check_map(page, record, DISPUTE)
+    # the layer control writes names as HTML: they are escaped, shown as written
+    page.locator(".leaflet-control-layers").hover()
+    names = page.locator(".leaflet-control-layers-list").inner_text()
+    assert f"Reclamo de {SAN_JACINTO}" in names and f"Reclamo de {OAXACA}" in names
+    legend = page.locator(".linde-legend").inner_text()
+    assert f"Reclamado por {SAN_JACINTO}" in legend
+    # tooltips, built when the pointer is over a feature
+    for i in range(page.locator("path.leaflet-interactive").count()):
+        page.locator("path.leaflet-interactive").nth(i).hover(force=True)
+    tips = page.locator(".leaflet-tooltip").all_inner_texts()
+    assert any(LOCALITY in t or SAN_JACINTO in t or OAXACA in t for t in tips), tips
+    # the inspection's popup
+    page.locator(".leaflet-marker-icon, path.leaflet-interactive").last.click(force=True)
+    shot(page, "hostile-dispute", db.kind)
+    assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+    no_injected_nodes(page)
+    assert dialogs == [] and record.page_errors == []
+
+
+def test_exported_files_open_from_disk_and_run_no_name(
+    hostile_data: Database,
+    browser: Any,  # noqa: F811
+    dialogs: list[str],
+    tmp_path: Path,
+) -> None:
+    db = hostile_data
+    with db.client("planner") as http:
+        files = {
+            "rio": http.get(
+                f"/maps/rivers/{db.river_id}",  # type: ignore[attr-defined]
+                params={"download": "true", "tiles": "false"},
+            ),
+            "disputa": http.get(
+                f"/maps/disputes/{db.zone_id}",  # type: ignore[attr-defined]
+                params={"download": "true", "tiles": "false"},
+            ),
+            "zona": http.get("/maps/metro-zones/20.1.01", params={"download": "true"}),
+        }
+    titles = {"rio": f"Río {RIVER}", "disputa": DISPUTE, "zona": ZONE}
+    for stem, response in files.items():
+        assert response.status_code == 200, response.text
+        # a file opened from a disk keeps a policy of its own: it can call nowhere
+        assert "connect-src 'none'" in response.text.split("</head>")[0]
+        path = tmp_path / f"{stem}.html"
+        path.write_bytes(response.content)
+        page, record = offline_page(browser)
+        watch(page, dialogs)
+        page.goto(path.as_uri())
+        check_map(page, record, titles[stem])
+        page.locator(".leaflet-control-layers").hover()
+        shot(page, f"hostile-export-{stem}", db.kind)
+        assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+    assert dialogs == []
+
+
+def _frame_cannot_read_the_page(page: Any) -> None:
+    """The map frame runs in an origin of its own: the page, its storage and its
+    cookies are out of its reach."""
+    assert page.locator("iframe#mapa").get_attribute("sandbox") == "allow-scripts"
+    frame = page.frame_locator("#mapa").locator("html")
+    reach = frame.evaluate(
+        """() => {
+            const out = [];
+            try { out.push(window.parent.document.title); } catch (e) { out.push("blocked"); }
+            try { out.push(sessionStorage.getItem("linde-token")); }
+            catch (e) { out.push("blocked"); }
+            try { out.push(document.cookie); } catch (e) { out.push("blocked"); }
+            out.push(window.origin);
+            return out; }"""
+    )
+    assert reach == ["blocked", "blocked", "blocked", "null"], reach
+
+
+def test_maps_page_previews_run_no_name_and_cannot_read_the_token(
+    hostile_data: Database,
+    browser: Any,  # noqa: F811
+    dialogs: list[str],
+) -> None:
+    db = hostile_data
+    page, record = offline_page(browser, 1400, 900)
+    watch(page, dialogs)
+    page.goto(f"{db.base_url}/mapas")
+    page.fill("input[name=token]", db.tokens["planner"])
+    page.dispatch_event("input[name=token]", "change")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    frame = page.frame_locator("#mapa")
+    frame.locator(".linde-title h1", has_text=ZONE).wait_for()
+    frame.locator(".linde-label", has_text=SAN_JACINTO).wait_for()
+    _frame_cannot_read_the_page(page)
+    page.check("input[value=rio]")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    frame.locator(".linde-title h1", has_text=f"Río {RIVER}").wait_for()
+    frame.locator("path.leaflet-interactive").first.wait_for()
+    shot(page, "hostile-mapas", db.kind)
+    assert frame.locator("html").evaluate("e => e.getAttribute('data-pwned')") is None
+    assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+    assert dialogs == [] and record.page_errors == []
+
+
+def test_dispute_page_runs_no_name_and_its_map_cannot_read_the_token(
+    hostile_data: Database,
+    browser: Any,  # noqa: F811
+    dialogs: list[str],
+) -> None:
+    db = hostile_data
+    page, record = offline_page(browser, 1400, 900)
+    watch(page, dialogs)
+    page.goto(f"{db.base_url}/disputas/{db.zone_id}")  # type: ignore[attr-defined]
+    page.fill("input[name=token]", db.tokens["commission"])
+    page.click("#entrar")
+    expect(page.locator("#estado")).to_contain_text("Expediente al día")
+    expect(page.locator("#titulo")).to_have_text(DISPUTE)
+    assert NOTE in page.locator("#expediente").inner_text()
+    frame = page.frame_locator("#mapa")
+    frame.locator(".linde-title h1", has_text=DISPUTE).wait_for()
+    frame.locator("path.leaflet-interactive").first.wait_for()
+    assert f"Reclamado por {SAN_JACINTO}" in frame.locator(".linde-legend").inner_text()
+    _frame_cannot_read_the_page(page)
+    shot(page, "hostile-disputa", db.kind)
+    assert frame.locator("html").evaluate("e => e.getAttribute('data-pwned')") is None
+    assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+    no_injected_nodes(page)
+    assert dialogs == [] and record.page_errors == []
