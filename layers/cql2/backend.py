@@ -1,0 +1,193 @@
+"""The SQL of filters that differs between PostgreSQL and SQLite, chosen by dialect name.
+
+- Case folding: PostgreSQL's ``lower()`` folds every script in a UTF-8 database;
+  SQLite's folds ASCII only, so SQLite gets ``linde_lower`` (Python's ``str.lower``).
+- Accents: the ``unaccent`` extension may not be installed, so PostgreSQL uses
+  ``translate()`` with a table made here from Unicode's decompositions; SQLite gets
+  ``linde_unaccent``, the same rule in Python.
+- Arrays: a key-list property (``"20067,20157"``) is an array of text. PostgreSQL
+  splits it with ``string_to_array`` and uses its array operators; SQLite reads it as
+  a JSON array with ``json_each``.
+- Arithmetic: every operation in floating point, a division by zero is NULL and a
+  power that would overflow is NULL, so no row's values can make the query fail.
+
+The SQLite functions are registered on every new connection by
+``register_sqlite_functions`` (``layers.engine``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+
+ArrayOp = str  # "a_equals", "a_contains", "a_containedby", "a_overlaps"
+
+
+def strip_accents(value: str) -> str:
+    """``value`` without diacritics (``'Juárez'`` -> ``'Juarez'``); case is kept."""
+    decomposed = unicodedata.normalize("NFD", value)
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", kept)
+
+
+def fold_case(value: str) -> str:
+    return value.lower()
+
+
+def register_sqlite_functions(dbapi_conn: Any) -> None:
+    """The functions filters need on a SQLite connection (deterministic, NULL-safe)."""
+
+    def lower(value: Any) -> Any:
+        return fold_case(value) if isinstance(value, str) else value
+
+    def unaccent(value: Any) -> Any:
+        return strip_accents(value) if isinstance(value, str) else value
+
+    dbapi_conn.create_function("linde_lower", 1, lower, deterministic=True)
+    dbapi_conn.create_function("linde_unaccent", 1, unaccent, deterministic=True)
+
+
+@lru_cache(maxsize=1)
+def _accent_table() -> tuple[str, str]:
+    """(from, to) for ``translate()``: every precomposed letter of Latin-1, Latin
+    Extended-A/B, Greek and Latin Extended Additional that loses its accents."""
+    source, target = [], []
+    for lo, hi in ((0xC0, 0x250), (0x370, 0x400), (0x1E00, 0x1F00)):
+        for code in range(lo, hi):
+            ch = chr(code)
+            bare = strip_accents(ch)
+            if len(bare) == 1 and bare != ch:
+                source.append(ch)
+                target.append(bare)
+    return "".join(source), "".join(target)
+
+
+def casei(dialect: Dialect, expr: ColumnElement[Any]) -> ColumnElement[str]:
+    if dialect.name == "postgresql":
+        return func.lower(expr, type_=Text())
+    return func.linde_lower(expr, type_=Text())
+
+
+def accenti(dialect: Dialect, expr: ColumnElement[Any]) -> ColumnElement[str]:
+    if dialect.name == "postgresql":
+        source, target = _accent_table()
+        return func.translate(
+            expr, literal(source, type_=Text()), literal(target, type_=Text()), type_=Text()
+        )
+    return func.linde_unaccent(expr, type_=Text())
+
+
+# --- arrays (key lists) ----------------------------------------------------------------------
+
+
+def key_array(
+    dialect: Dialect, keys_text: ColumnElement[Any], op: ArrayOp, keys: list[str]
+) -> ColumnElement[bool]:
+    """``op`` between a comma-separated key list (a column) and ``keys``, as sets."""
+    if dialect.name == "postgresql":
+        array = func.string_to_array(keys_text, ",", type_=ARRAY(Text()))
+        other = literal(keys, type_=ARRAY(Text()))
+        contains = array.op("@>", is_comparison=True)(other)
+        contained = array.op("<@", is_comparison=True)(other)
+        return {
+            "a_equals": lambda: and_(contains, contained),
+            "a_contains": lambda: contains,
+            "a_containedby": lambda: contained,
+            "a_overlaps": lambda: array.op("&&", is_comparison=True)(other),
+        }[op]()
+    as_json = case(
+        (keys_text == "", literal("[]", type_=Text())),
+        else_=literal('["', type_=Text())
+        + func.replace(keys_text, ",", '","')
+        + literal('"]', type_=Text()),
+    )
+    elements = func.json_each(as_json).table_valued("value")
+    has_all = and_(*(literal(k, type_=Text()).in_(select(elements.c.value)) for k in keys))
+    only_listed = not_(exists(select(elements.c.value).where(elements.c.value.not_in(keys))))
+    known = keys_text.is_not(None)
+    return {
+        "a_equals": lambda: and_(known, has_all, only_listed),
+        "a_contains": lambda: and_(known, has_all),
+        "a_containedby": lambda: and_(known, only_listed),
+        "a_overlaps": lambda: and_(
+            known, exists(select(elements.c.value).where(elements.c.value.in_(keys)))
+        ),
+    }[op]()
+
+
+# --- arithmetic ------------------------------------------------------------------------------
+
+
+def _real(expr: ColumnElement[Any]) -> ColumnElement[float]:
+    return cast(expr, Float())
+
+
+def arithmetic(op: str, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[float]:
+    """``a op b`` in floating point on both engines; NULL where it is undefined.
+
+    ``/`` divides as reals (never integer division), ``div`` truncates the quotient,
+    ``%`` is the remainder of that (``a - b * trunc(a / b)``), ``^`` is a power. A zero
+    divisor, a negative base with a fractional exponent and a power beyond ±1e300 give
+    NULL instead of an error.
+    """
+    x, y = _real(a), _real(b)
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    quotient = x / func.nullif(y, 0)
+    if op == "/":
+        return quotient
+    if op == "div":
+        return func.trunc(quotient, type_=Float())
+    if op == "%":
+        return x - y * func.trunc(quotient, type_=Float())
+    if op == "^":
+        return _power(x, y)
+    raise ValueError(op)
+
+
+def _power(x: ColumnElement[float], y: ColumnElement[float]) -> ColumnElement[float]:
+    # Nested CASEs: PostgreSQL does not promise the order in which AND evaluates, and
+    # ln() of zero or power() past the range are errors there.
+    limit = 690.0  # e**690 ~ 1e300
+    positive = case(
+        (func.abs(y * func.ln(x)) <= limit, func.power(x, y, type_=Float())), else_=null()
+    )
+    negative = case(
+        (
+            y == func.trunc(y),
+            case(
+                (func.abs(y * func.ln(-x)) <= limit, func.power(x, y, type_=Float())),
+                else_=null(),
+            ),
+        ),
+        else_=null(),
+    )
+    return case(
+        (x > 0, positive),
+        (x < 0, negative),
+        (and_(x == 0, y > 0), literal(0.0, type_=Float())),
+        (and_(x == 0, y == 0), literal(1.0, type_=Float())),
+        else_=null(),
+    )
