@@ -126,6 +126,8 @@ MUNICIPALITIES = Collection(
 _MEMBERS = (
     select(key_list(metro_zone_members.c.cvegeo))
     .where(metro_zone_members.c.zone_code == metro_zones.c.code)
+    # always the zone of the row, even from inside a filter's nested subquery
+    .correlate(metro_zones)
     .scalar_subquery()
 )
 
@@ -256,6 +258,7 @@ _d = disputed_zones.c
 _PARTIES = (
     select(key_list(disputed_zone_parties.c.cvegeo))
     .where(disputed_zone_parties.c.zone_id == disputed_zones.c.id)
+    .correlate(disputed_zones)
     .scalar_subquery()
 )
 

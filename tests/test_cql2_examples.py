@@ -265,5 +265,9 @@ def test_a_few_examples_mean_what_they_say(rows: Database) -> None:
     assert count(rewrite_text("x", '0 = ("foo" % 2)')) == 0  # severities 3 and 1
     assert count(rewrite_text("x", '1 = ("foo" div 2)')) == 1  # 3 div 2
     assert count(rewrite_text("x", '"value" <= (2 ^ "foo") * 200')) == 1  # 1200 <= 1600
+    # property-property: {20067, 20157} and {} on i-b; metro zones {20.1.01} and NULL
+    assert count("A_CONTAINS(claim_cvegeos, claim_cvegeos)") == 2
+    assert count("A_OVERLAPS(claim_cvegeos, metro_zone_codes)") == 0
+    assert count("A_CONTAINEDBY(claim_cvegeos, metro_zone_codes)") == 0  # NULL on i-b
     assert count("ACCENTI(description) = ACCENTI('espuma en el rio')") == 1
     assert count("CASEI(description) LIKE CASEI('ESPUMA%')") == 1

@@ -17,6 +17,7 @@ The SQLite functions are registered on every new connection by
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from functools import lru_cache
 from typing import Any
@@ -98,39 +99,65 @@ def accenti(dialect: Dialect, expr: ColumnElement[Any]) -> ColumnElement[str]:
 # --- arrays (key lists) ----------------------------------------------------------------------
 
 
-def key_array(
-    dialect: Dialect, keys_text: ColumnElement[Any], op: ArrayOp, keys: list[str]
-) -> ColumnElement[bool]:
-    """``op`` between a comma-separated key list (a column) and ``keys``, as sets."""
+Keys = ColumnElement[Any] | list[str]
+
+
+def key_array(dialect: Dialect, a: Keys, op: ArrayOp, b: Keys) -> ColumnElement[bool]:
+    """``op`` between two arrays of text keys, as sets (CQL2's array functions).
+
+    Each side is a comma-separated key list (a column or expression) or a list of
+    keys from the filter (bound as one parameter).
+    """
     if dialect.name == "postgresql":
-        array = func.string_to_array(keys_text, ",", type_=ARRAY(Text()))
-        other = literal(keys, type_=ARRAY(Text()))
-        contains = array.op("@>", is_comparison=True)(other)
-        contained = array.op("<@", is_comparison=True)(other)
+        left, right = _pg_array(a), _pg_array(b)
+        contains = left.op("@>", is_comparison=True)(right)
+        contained = left.op("<@", is_comparison=True)(right)
         return {
             "a_equals": lambda: and_(contains, contained),
             "a_contains": lambda: contains,
             "a_containedby": lambda: contained,
-            "a_overlaps": lambda: array.op("&&", is_comparison=True)(other),
+            "a_overlaps": lambda: left.op("&&", is_comparison=True)(right),
         }[op]()
-    as_json = case(
-        (keys_text == "", literal("[]", type_=Text())),
-        else_=literal('["', type_=Text())
-        + func.replace(keys_text, ",", '","')
-        + literal('"]', type_=Text()),
-    )
-    elements = func.json_each(as_json).table_valued("value")
-    has_all = and_(*(literal(k, type_=Text()).in_(select(elements.c.value)) for k in keys))
-    only_listed = not_(exists(select(elements.c.value).where(elements.c.value.not_in(keys))))
-    known = keys_text.is_not(None)
+    left_json, right_json = _json_array(a), _json_array(b)
+
+    def all_in(x: ColumnElement[str], y: ColumnElement[str]) -> ColumnElement[bool]:
+        xs, ys = func.json_each(x).table_valued("value"), func.json_each(y).table_valued("value")
+        return not_(exists(select(xs.c.value).where(xs.c.value.not_in(select(ys.c.value)))))
+
+    left_each = func.json_each(left_json).table_valued("value")
+    right_each = func.json_each(right_json).table_valued("value")
+    known = and_(*(side.is_not(None) for side in (a, b) if not isinstance(side, list)))
     return {
-        "a_equals": lambda: and_(known, has_all, only_listed),
-        "a_contains": lambda: and_(known, has_all),
-        "a_containedby": lambda: and_(known, only_listed),
+        "a_equals": lambda: and_(
+            known, all_in(left_json, right_json), all_in(right_json, left_json)
+        ),
+        "a_contains": lambda: and_(known, all_in(right_json, left_json)),
+        "a_containedby": lambda: and_(known, all_in(left_json, right_json)),
         "a_overlaps": lambda: and_(
-            known, exists(select(elements.c.value).where(elements.c.value.in_(keys)))
+            known,
+            exists(
+                select(left_each.c.value).where(left_each.c.value.in_(select(right_each.c.value)))
+            ),
         ),
     }[op]()
+
+
+def _pg_array(keys: Keys) -> ColumnElement[Any]:
+    if isinstance(keys, list):
+        return literal(keys, type_=ARRAY(Text()))
+    return func.string_to_array(keys, ",", type_=ARRAY(Text()))
+
+
+def _json_array(keys: Keys) -> ColumnElement[str]:
+    """A key list as a JSON array for SQLite's ``json_each`` (keys hold no quotes)."""
+    if isinstance(keys, list):
+        return literal(json.dumps(keys), type_=Text())
+    return case(
+        (keys == "", literal("[]", type_=Text())),
+        else_=literal('["', type_=Text())
+        + func.replace(keys, ",", '","')
+        + literal('"]', type_=Text()),
+    )
 
 
 # --- arithmetic ------------------------------------------------------------------------------

@@ -561,8 +561,13 @@ class Compiler:
         if not (isinstance(a, Expr) and a.kind == "array"):
             arrays = ", ".join(sorted(self.arrays)) or "none in this collection"
             fail(f"{where} needs an array property ({arrays}) on one side, not {describe(a)}")
+        if isinstance(b, Expr) and b.kind == "array":
+            return backend.key_array(self.dialect, a.sql, name, b.sql)
         if not isinstance(b, Array):
-            fail(f"{where} needs a list of values such as ('20067', '20157'), not {describe(b)}")
+            fail(
+                f"{where} needs a list of values such as ('20067', '20157') or another array "
+                f"property, not {describe(b)}"
+            )
         return backend.key_array(self.dialect, a.sql, name, self._keys(b, where))
 
     def _keys(self, array: Array, where: str, *, any_kind: bool = False) -> list[Any]:
