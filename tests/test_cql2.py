@@ -177,6 +177,29 @@ def test_comparisons_and_logic(rows: Database, text: str, expected: set[str]) ->
     assert matches(rows, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("population + 1 = 16828", {"20157"}),
+        ("population - population = 0", ALL_M - {"20999"}),  # NULL population: unknown
+        ("population / 2 = 8413.5", {"20157"}),  # real division, not integer
+        ("population div 2 = 8413", {"20157"}),
+        ("population % 10 = 7", {"20157"}),
+        ("-population < -200000", {"20067"}),
+        ("population * 2 > version * 50000 + 100000", {"20067", "20385"}),
+        ("2 ^ 3 = 8 AND cvegeo = '20067'", {"20067"}),
+        ("version ^ 0.5 = 1", ALL_M),
+        ("population / (version - 1) > 0", set()),  # division by zero: NULL, not an error
+        # beyond a double: NULL on both engines, never an overflow error from PostgreSQL
+        ("population * 1e100 * 1e100 * 1e100 * 1e100 > 1", set()),
+        ("2 ^ population > 1", set()),
+        ("(0 - version) ^ 0.5 > 0", set()),  # a negative base, a fractional exponent
+    ],
+)
+def test_arithmetic(rows: Database, text: str, expected: set[str]) -> None:
+    assert matches(rows, text) == expected
+
+
 def test_and_binds_tighter_than_or(rows: Database) -> None:
     # pygeofilter alone reads this as (A OR B) AND C, which would match nothing.
     text = "cvegeo = '20067' OR cvegeo = '20157' AND population > 20000"

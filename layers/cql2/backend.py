@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Numeric,
     Text,
     and_,
     case,
@@ -163,19 +165,36 @@ def _json_array(keys: Keys) -> ColumnElement[str]:
 # --- arithmetic ------------------------------------------------------------------------------
 
 
-def _real(expr: ColumnElement[Any]) -> ColumnElement[float]:
-    return cast(expr, Float())
+#: results beyond this size are NULL: they would not fit a double (PostgreSQL errors)
+ARITHMETIC_LIMIT = 1e300
 
 
-def arithmetic(op: str, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[float]:
-    """``a op b`` in floating point on both engines; NULL where it is undefined.
+def _real(dialect: Dialect, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+    # PostgreSQL: NUMERIC, whose range no nesting of filters' arithmetic can leave (a
+    # double precision overflow is an error there); SQLite: REAL, which gives Inf.
+    return cast(expr, Numeric() if dialect.name == "postgresql" else Float())
+
+
+def bounded(dialect: Dialect, expr: ColumnElement[Any]) -> ColumnElement[float]:
+    """The result of an arithmetic expression, as a double; NULL beyond ±1e300."""
+    numeric = dialect.name == "postgresql"
+    limit = literal(
+        Decimal("1e300") if numeric else ARITHMETIC_LIMIT, Numeric() if numeric else Float()
+    )
+    return cast(case((func.abs(expr) < limit, expr), else_=null()), Float())
+
+
+def arithmetic(
+    dialect: Dialect, op: str, a: ColumnElement[Any], b: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """``a op b`` on both engines, never an error; NULL where it is undefined.
 
     ``/`` divides as reals (never integer division), ``div`` truncates the quotient,
     ``%`` is the remainder of that (``a - b * trunc(a / b)``), ``^`` is a power. A zero
     divisor, a negative base with a fractional exponent and a power beyond ±1e300 give
-    NULL instead of an error.
+    NULL. Compare the outermost result through ``bounded``.
     """
-    x, y = _real(a), _real(b)
+    x, y = _real(dialect, a), _real(dialect, b)
     if op == "+":
         return x + y
     if op == "-":
@@ -186,26 +205,24 @@ def arithmetic(op: str, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnE
     if op == "/":
         return quotient
     if op == "div":
-        return func.trunc(quotient, type_=Float())
+        return func.trunc(quotient)
     if op == "%":
-        return x - y * func.trunc(quotient, type_=Float())
+        return x - y * func.trunc(quotient)
     if op == "^":
         return _power(x, y)
     raise ValueError(op)
 
 
-def _power(x: ColumnElement[float], y: ColumnElement[float]) -> ColumnElement[float]:
+def _power(x: ColumnElement[Any], y: ColumnElement[Any]) -> ColumnElement[Any]:
     # Nested CASEs: PostgreSQL does not promise the order in which AND evaluates, and
     # ln() of zero or power() past the range are errors there.
     limit = 690.0  # e**690 ~ 1e300
-    positive = case(
-        (func.abs(y * func.ln(x)) <= limit, func.power(x, y, type_=Float())), else_=null()
-    )
+    positive = case((func.abs(y * func.ln(x)) <= limit, func.power(x, y)), else_=null())
     negative = case(
         (
             y == func.trunc(y),
             case(
-                (func.abs(y * func.ln(-x)) <= limit, func.power(x, y, type_=Float())),
+                (func.abs(y * func.ln(-x)) <= limit, func.power(x, y)),
                 else_=null(),
             ),
         ),
@@ -214,7 +231,7 @@ def _power(x: ColumnElement[float], y: ColumnElement[float]) -> ColumnElement[fl
     return case(
         (x > 0, positive),
         (x < 0, negative),
-        (and_(x == 0, y > 0), literal(0.0, type_=Float())),
-        (and_(x == 0, y == 0), literal(1.0, type_=Float())),
+        (and_(x == 0, y > 0), literal(0)),
+        (and_(x == 0, y == 0), literal(1)),
         else_=null(),
     )

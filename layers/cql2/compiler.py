@@ -62,6 +62,7 @@ MAX_TERMS = 2_000
 #: numbers in arithmetic beyond this size could overflow the databases' reals
 MAX_ARITHMETIC = 1e100
 GEOMETRY_NAMES = ("geometry", "geom")
+ARITHMETIC = "an arithmetic expression"
 TOO_DEEP = f"nested too deeply: at most {MAX_DEPTH} levels of grouped AND/OR, NOT and functions"
 
 # literal kind -> the row kinds it may be compared with
@@ -368,6 +369,15 @@ class Compiler:
             type_ = _BIND_TYPES[kind]
         return literal(value, type_=type_)
 
+    def value(self, operand: Any, role: str) -> Expr | Lit:
+        """An operand of a comparison, BETWEEN or IN: arithmetic bounded to doubles."""
+        found = self.scalar(operand, role)
+        if isinstance(found, Expr) and found.label == ARITHMETIC:
+            return Expr(
+                backend.bounded(self.dialect, found.sql), "number", found.name, None, ARITHMETIC
+            )
+        return found
+
     def scalar(self, operand: Any, role: str) -> Expr | Lit:
         if isinstance(operand, ColumnElement):
             return Expr(operand, "boolean", "", None, label="a condition")
@@ -414,7 +424,7 @@ class Compiler:
     def comparison(self, op: str, values: list[Any]) -> ColumnElement[bool]:
         self._arity(op, values, 2)
         test = _COMPARISONS[op]
-        a, b = (self.scalar(side, f"a side of {op}") for side in values)
+        a, b = (self.value(side, f"a side of {op}") for side in values)
         if isinstance(a, Expr):
             return test(a.sql, self.against(a, b))
         if isinstance(b, Expr):
@@ -423,7 +433,7 @@ class Compiler:
 
     def between(self, values: list[Any]) -> ColumnElement[bool]:
         self._arity("BETWEEN", values, 3)
-        value, *bounds = (self.scalar(v, "a term of BETWEEN") for v in values)
+        value, *bounds = (self.value(v, "a term of BETWEEN") for v in values)
         if isinstance(value, Lit) and all(isinstance(b, Lit) for b in bounds):
             return self.constant(lambda v, lo, hi: lo <= v <= hi, value, *bounds)  # type: ignore[arg-type]
         if not isinstance(value, Expr):
@@ -433,11 +443,11 @@ class Compiler:
 
     def in_list(self, values: list[Any]) -> ColumnElement[bool]:
         self._arity("IN", values, 2)
-        value = self.scalar(values[0], "the value of IN")
+        value = self.value(values[0], "the value of IN")
         options = values[1]
         if not isinstance(options, Array):
             fail("IN needs a list in parentheses: name IN ('a', 'b')")
-        items = [self.scalar(option, "an item of IN") for option in options.items]
+        items = [self.value(option, "an item of IN") for option in options.items]
         if isinstance(value, Lit) and all(isinstance(i, Lit) for i in items):
             return self.constant(lambda v, *opts: v in opts, value, *items)  # type: ignore[arg-type]
         if not isinstance(value, Expr):
@@ -498,9 +508,9 @@ class Compiler:
                 fail(f"{op}: the number {side.value:g} is too large for arithmetic (at most 1e100)")
         if isinstance(a, Lit) and isinstance(b, Lit):
             return Lit(_evaluate(op, float(a.value), float(b.value)), "number")
-        sql = backend.arithmetic(op, self._number_sql(a), self._number_sql(b))
+        sql = backend.arithmetic(self.dialect, op, self._number_sql(a), self._number_sql(b))
         name = a.name if isinstance(a, Expr) else b.name  # type: ignore[union-attr]
-        return Expr(sql, "number", name, None, label="an arithmetic expression")
+        return Expr(sql, "number", name, None, label=ARITHMETIC)
 
     @staticmethod
     def _number_sql(side: Expr | Lit) -> ColumnElement[Any]:
