@@ -18,12 +18,14 @@ The SQLite functions are registered on every new connection by
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Float,
     Numeric,
@@ -64,8 +66,41 @@ def register_sqlite_functions(dbapi_conn: Any) -> None:
     def unaccent(value: Any) -> Any:
         return strip_accents(value) if isinstance(value, str) else value
 
+    def like(value: Any, pattern: Any) -> Any:
+        if not isinstance(value, str) or not isinstance(pattern, str):
+            return None
+        return like_regex(pattern).fullmatch(value) is not None
+
     dbapi_conn.create_function("linde_lower", 1, lower, deterministic=True)
+    dbapi_conn.create_function("linde_like", 2, like, deterministic=True)
     dbapi_conn.create_function("linde_unaccent", 1, unaccent, deterministic=True)
+
+
+@lru_cache(maxsize=256)
+def like_regex(pattern: str) -> re.Pattern[str]:
+    """A CQL2 LIKE pattern (``%``, ``_``, ``\\`` escaping the next character) as a regex."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def like_column(
+    dialect: Dialect, value: ColumnElement[Any], pattern: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """``value LIKE pattern`` where the pattern is a row's value, case-sensitive on both
+    engines (SQLite's own LIKE folds ASCII case; its GLOB needs a literal to translate)."""
+    if dialect.name == "postgresql":
+        return value.like(pattern, escape="\\")
+    return func.linde_like(value, pattern, type_=Boolean()) == literal(True, type_=Boolean())
 
 
 @lru_cache(maxsize=1)

@@ -469,6 +469,8 @@ class Compiler:
         if not isinstance(lhs, Expr) or lhs.kind != "text":
             where = self.source.at(lhs.offset) if isinstance(lhs, Expr) else ""
             fail(f"LIKE needs a text property on its left, not {describe(lhs)}{where}")
+        if isinstance(pattern, Expr) and pattern.kind == "text":
+            return backend.like_column(self.dialect, lhs.sql, pattern.sql)
         if not isinstance(pattern, Lit) or pattern.kind != "text":
             fail(
                 f"LIKE{self.source.at(lhs.offset)} needs a quoted pattern such as 'San%', "

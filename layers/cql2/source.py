@@ -288,7 +288,7 @@ _EXPECTED_WORDS = [
      "an operator (=, <>, <, <=, >, >=, LIKE, IN, BETWEEN, IS NULL)"),
     ({"Identifier", "GEOMETRY", "SingleQuotedString", "DECIMAL", "Double", "Expr", "True",
       "False", "Null", "Array", "ExpressionInParentheses", "Negative", "UnaryNot"},
-     "a property, a value"),
+     "a property or a value"),
     ({"And", "Or"}, "AND or OR"),
     ({"COORD", "PADDED_DECIMAL"}, "a coordinate"),
 ]  # fmt: skip
