@@ -157,6 +157,8 @@ class Compiler:
                 fail("a number is out of range (too large to be finite)")
             return Lit(node, "number")
         if isinstance(node, str):
+            if "\x00" in node:  # possible in cql2-json ("\u0000"); PostgreSQL refuses it
+                fail("text may not contain the NUL character (\\u0000)")
             return Lit(node, "text")
         if isinstance(node, list):
             return Array([self.walk(item) for item in node])
@@ -436,8 +438,9 @@ class Compiler:
         value, *bounds = (self.value(v, "a term of BETWEEN") for v in values)
         if isinstance(value, Lit) and all(isinstance(b, Lit) for b in bounds):
             return self.constant(lambda v, lo, hi: lo <= v <= hi, value, *bounds)  # type: ignore[arg-type]
-        if not isinstance(value, Expr):
-            fail("BETWEEN needs a property on its left")
+        if not isinstance(value, Expr):  # a value between two row values
+            low, high = bounds
+            return and_(self.comparison(">=", [value, low]), self.comparison("<=", [value, high]))
         lo, hi = (self.against(value, bound) for bound in bounds)
         return value.sql.between(lo, hi)
 
@@ -450,8 +453,8 @@ class Compiler:
         items = [self.value(option, "an item of IN") for option in options.items]
         if isinstance(value, Lit) and all(isinstance(i, Lit) for i in items):
             return self.constant(lambda v, *opts: v in opts, value, *items)  # type: ignore[arg-type]
-        if not isinstance(value, Expr):
-            fail("IN needs a property on its left")
+        if not isinstance(value, Expr):  # a value among row values
+            return or_(*(self.comparison("=", [value, item]) for item in items))
         return value.sql.in_([self.against(value, item) for item in items])
 
     def is_null(self, values: list[Any]) -> ColumnElement[bool]:
