@@ -469,6 +469,7 @@ def test_syntax_errors_say_where() -> None:
         ("T_BEFORE(name, DATE('2024-01-01'))", "T_BEFORE at column 1 compares timestamps"),
         ("A_CONTAINS(name, ('a'))", "A_CONTAINS at column 1 needs an array property"),
         ("upper(name) = 'X'", "unknown function 'upper'"),
+        ("avg(colour) > 1", "unknown function 'avg' at column 1"),  # before its argument
         ("valid_from > TIMESTAMP('2024-02-30T00:00:00Z')", "at column 24: not a real moment"),
         ("valid_from > TIMESTAMP('2024-01-01T00:00:00')", "no time zone"),
         ("valid_from > TIMESTAMP('20240203T040506Z')", "not a timestamp"),

@@ -93,6 +93,16 @@ _ARRAY_OPS = ("a_equals", "a_contains", "a_containedby", "a_overlaps")
 _OPERATORS = frozenset(
     ["and", "or", "not", "like", "between", "in", "isnull", *_COMPARISONS, *_ARITHMETIC]
 )
+_KNOWN = frozenset(
+    [
+        *_OPERATORS,
+        "casei",
+        "accenti",
+        *spatial.OPS,
+        *temporal.NAMES,
+        *_ARRAY_OPS,
+    ]
+)
 
 
 class Compiler(Functions):
@@ -188,6 +198,11 @@ class Compiler(Functions):
         if name in ("and", "or"):
             return self._combination(name, args)
         offset = None if name in _OPERATORS else self._function_offset(name)
+        if name not in _KNOWN:
+            fail(
+                f"unknown function '{shorten(op)}'{self.source.at(offset)}; Linde's filters "
+                "know CASEI, ACCENTI, the S_, T_ and A_ functions, and no others"
+            )
         if name in spatial.OPS:
             self.spatial_context.append(f"{name.upper()}{self.source.at(offset)}")
         try:
@@ -214,12 +229,7 @@ class Compiler(Functions):
             return handler(values)
         if name in _COMPARISONS:
             return self.comparison(name, values)
-        if name in _ARITHMETIC:
-            return self.arithmetic(name, values)
-        fail(
-            f"unknown function '{shorten(op)}'{self.source.at(offset)}; Linde's filters know "
-            "CASEI, ACCENTI, the S_, T_ and A_ functions, and no others"
-        )
+        return self.arithmetic(name, values)
 
     def _combination(self, word: str, args: list[Any]) -> ColumnElement[bool]:
         # A chain of one operator is walked as a flat list, so a long AND chain is no
@@ -229,7 +239,8 @@ class Compiler(Functions):
         while stack:
             item = stack.pop()
             if isinstance(item, dict) and str(item.get("op", "")).lower() == word:
-                stack += list(reversed(item.get("args", [])))
+                inner = item.get("args", [])
+                stack += list(reversed(inner)) if isinstance(inner, list) else [inner]
             else:
                 items.append(item)
         if len(items) < 2:
