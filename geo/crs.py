@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 
 from geo.errors import InvalidParameter, Problem
 
@@ -104,8 +104,6 @@ def northing_first(crs: Crs) -> bool:
     CRS84 does not."""
     if crs is CRS84 or crs.uri == CRS84.uri:
         return False
-    from pyproj import CRS
-
     first = CRS.from_epsg(crs.epsg).axis_info[0].direction.lower()
     return first in ("north", "south")
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pyproj import Transformer
 
+from geo.crs import CRS84, EPSG4326, EPSG6372, northing_first
 from layers.cql2 import CONFORMANCE_CLASSES
 from tests.conftest import Database
 from tests.test_ogc_api import OAXACA_CENTRE, get, ids, ok, problem
@@ -63,6 +64,10 @@ def test_casei_folds_non_ascii_letters_on_both_engines(oaxaca: Database) -> None
     # SQLite's own lower() folds ASCII only: 'Á' would stay upper case there
     assert found(oaxaca, filter="CASEI(name) = CASEI('OAXACA DE JUÁREZ')") == ["20067"]
     assert found(oaxaca, filter="ACCENTI(name) = ACCENTI('Oaxaca de Juarez')") == ["20067"]
+
+
+def test_axis_order_comes_from_the_authority() -> None:
+    assert [northing_first(c) for c in (CRS84, EPSG4326, EPSG6372)] == [False, True, True]
 
 
 def test_filter_crs_reads_the_authoritys_axis_order(oaxaca: Database) -> None:

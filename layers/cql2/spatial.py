@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Table, and_, func
@@ -64,8 +65,6 @@ def _to_lonlat(shape: BaseGeometry, crs: Crs) -> BaseGeometry:
 
 
 def _stack(xy: tuple[Any, Any]) -> Any:
-    import numpy as np
-
     return np.column_stack(xy)
 
 
