@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 
 from geo.errors import InvalidParameter, Problem
 
@@ -95,3 +95,20 @@ def bbox_to_lonlat(
             problems=[Problem("bbox", f"{bbox} cannot be expressed in longitude/latitude")],
         )
     return minx, miny, maxx, maxy
+
+
+@lru_cache(maxsize=16)
+def northing_first(crs: Crs) -> bool:
+    """True when ``crs`` lists latitude/northing before longitude/easting, as its
+    authority (EPSG, read through pyproj) defines it: EPSG:4326 and EPSG:6372 do;
+    CRS84 does not."""
+    if crs is CRS84 or crs.uri == CRS84.uri:
+        return False
+    first = CRS.from_epsg(crs.epsg).axis_info[0].direction.lower()
+    return first in ("north", "south")
+
+
+def to_lonlat(crs: Crs) -> Transformer | None:
+    """A transformer from ``crs``'s (easting, northing) to (lon, lat) in EPSG:4326;
+    None for EPSG:4326 itself (only the axis order may differ)."""
+    return None if crs.epsg == 4326 else _to_lonlat(crs.epsg)

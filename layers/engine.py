@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import Dialect, make_url
 
 from geo.errors import InvalidInput
+from layers.cql2.backend import register_sqlite_functions
 from layers.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -157,6 +158,7 @@ def _make_spatialite_engine(database: str | None, library: str) -> Engine:
         dbapi_conn.load_extension(library)
         dbapi_conn.enable_load_extension(False)
         dbapi_conn.execute("PRAGMA foreign_keys = ON")
+        register_sqlite_functions(dbapi_conn)  # CASEI and ACCENTI of filters
         dbapi_conn.execute("PRAGMA busy_timeout = 30000")
         if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             dbapi_conn.execute("PRAGMA journal_mode = WAL")

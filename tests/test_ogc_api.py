@@ -274,7 +274,7 @@ def test_bbox_crs_6372_selects_the_same(oaxaca: Database) -> None:
         ("bbox=1,2,3,4&bbox-crs=EPSG:9999", "bbox-crs", "not a CRS"),
         ("datetime=2024-01-01", "datetime", "no time property"),
         ("f=xlsx", "f", "not offered"),
-        ("filter-lang=cql2-json&filter=a", "filter-lang", "cql2-text"),
+        ("filter-lang=ecql&filter=a", "filter-lang", "cql2-text or cql2-json"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(

@@ -15,9 +15,10 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from geo.crs import CRS84, Crs, bbox_to_lonlat, parse_crs
+from geo.crs import Crs, bbox_to_lonlat, parse_crs
 from geo.errors import InvalidParameter, Problem
 from layers.collections import Collection, Property
+from layers.cql2 import LANGS
 from layers.queries.items import Interval, ItemsQuery
 
 PAGE_LIMIT_DEFAULT = 10
@@ -229,17 +230,16 @@ def _properties(c: Collection, params: QueryParams) -> tuple[str, ...] | None:
     return names
 
 
-def _filter(params: QueryParams) -> str | None:
+def _filter(params: QueryParams) -> tuple[str | None, str, Crs]:
+    """``filter``, ``filter-lang`` (cql2-text, the default, or cql2-json), ``filter-crs``."""
     text = single(params, "filter")
-    lang = single(params, "filter-lang")
-    if lang is not None and lang != "cql2-text":
-        raise bad("filter-lang", f"{lang!r} is not supported; Linde reads cql2-text")
-    filter_crs = single(params, "filter-crs")
-    if filter_crs is not None and parse_crs(filter_crs, "filter-crs") is not CRS84:
-        raise bad("filter-crs", "geometry literals in filters are lon/lat (CRS84) only")
+    lang = single(params, "filter-lang") or "cql2-text"
+    if lang not in LANGS:
+        raise bad("filter-lang", f"{lang!r} is not supported; use {' or '.join(LANGS)}")
+    filter_crs = parse_crs(single(params, "filter-crs"), "filter-crs")
     if text is not None and not text.strip():
         raise bad("filter", "empty; write a CQL2 expression such as name LIKE 'San%'")
-    return text
+    return text, lang, filter_crs
 
 
 def items_query(c: Collection, params: QueryParams, *, download: bool) -> ItemsQuery:
@@ -262,11 +262,14 @@ def items_query(c: Collection, params: QueryParams, *, download: bool) -> ItemsQ
         equals.append((name, typed_value(prop, raw, name)))
     limit = _int(params, "limit", 1, None if download else PAGE_LIMIT_MAX)
     bbox = _bbox(params)
+    filter_text, filter_lang, filter_crs = _filter(params)
     return ItemsQuery(
         bbox=bbox[0] if bbox else None,
         interval=_datetime(params),
         equals=tuple(equals),
-        filter=_filter(params),
+        filter=filter_text,
+        filter_lang=filter_lang,
+        filter_crs=filter_crs,
         properties=_properties(c, params),
         sortby=_sortby(c, params),
         limit=limit if limit is not None or download else PAGE_LIMIT_DEFAULT,

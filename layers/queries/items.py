@@ -51,6 +51,10 @@ class ItemsQuery:
     #: property = value conditions (values already of the property's type)
     equals: tuple[tuple[str, Any], ...] = ()
     filter: str | None = None
+    #: ``cql2-text`` or ``cql2-json``
+    filter_lang: str = "cql2-text"
+    #: the CRS (and axis order) of the filter's geometry literals
+    filter_crs: Crs = field(default=CRS84)
     #: which properties to return; None = all
     properties: tuple[str, ...] | None = None
     #: (property, descending)
@@ -99,7 +103,18 @@ def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnEl
     if q.filter:
         queryables = {p.name: p.column for p in c.properties}
         queryables.setdefault(c.id_property.name, c.id_property.column)
-        out.append(compile_filter(q.filter, queryables, c.geometry, c.table, conn.dialect))
+        out.append(
+            compile_filter(
+                q.filter,
+                queryables,
+                c.geometry,
+                c.table,
+                conn.dialect,
+                lang="cql2-json" if q.filter_lang == "cql2-json" else "cql2-text",
+                crs=q.filter_crs,
+                arrays=frozenset(p.name for p in c.properties if p.key_list),
+            )
+        )
     return out
 
 
