@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 from pathlib import Path
 
 import geopandas
@@ -254,3 +255,42 @@ def test_an_edit_changes_the_tile_and_its_etag(api: Database, metro_pair: list[D
         assert fresh.status_code == 200
         assert fresh.headers["etag"] != empty.headers["etag"]
         assert list(_features(fresh.content)) == [SAN_JACINTO]
+
+
+# -- offline: MBTiles ----------------------------------------------------------------------------
+
+
+@FROM_POSTGIS
+def test_tiles_export_writes_mbtiles_that_gdal_opens(
+    metro_pair: list[Database], tmp_path: Path
+) -> None:
+    from tests.test_cli import run_linde
+
+    for database in metro_pair:
+        target = tmp_path / f"metro_{database.kind}.mbtiles"
+        bbox = ",".join(map(str, METRO_BOX))
+        done = run_linde(
+            database.url, "tiles", "export", "municipalities", target, "--bbox", bbox,
+            "--zooms", "8-12",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "tiles" in done.stdout
+        info = subprocess.run(
+            ["ogrinfo", "-ro", "-so", "-al", str(target)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert info.returncode == 0, info.stderr
+        assert "Layer name: municipalities" in info.stdout
+        assert "cvegeo: String" in info.stdout
+        features = subprocess.run(
+            ["ogrinfo", "-ro", "-al", "-oo", "ZOOM_LEVEL=12", "-where", "cvegeo='20157'",
+             str(target)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert "San Jacinto Amilpas" in features.stdout
+        too_many = run_linde(
+            database.url, "tiles", "export", "municipalities", tmp_path / "big.mbtiles",
+            "--bbox", bbox, "--zooms", "6-18", "--max-tiles", "100",
+        )  # fmt: skip
+        assert too_many.returncode == 2 and "more than the limit" in too_many.stderr
+        assert not (tmp_path / "big.mbtiles").exists()
