@@ -21,6 +21,7 @@ Python for SpatiaLite, with the same rounding (round half to even).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ BUFFER = 64
 SUPPORTED_TMS: tuple[str, ...] = ("WebMercatorQuad",)
 MVT = "application/vnd.mapbox-vector-tile"
 
+_EARTH_RADIUS_M = 6378137.0  # the sphere of EPSG:3857
 _TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 
 
@@ -93,15 +95,23 @@ def tile_bounds(tms: morecantile.TileMatrixSet, z: int, x: int, y: int) -> TileB
     """The bounds of tile (z, x, y); the caller has checked it with :func:`check_tile`."""
     b = tms.xy_bounds(morecantile.Tile(x, y, z))
     pad = (b.right - b.left) * BUFFER / EXTENT
-    west, south = tms.lnglat(b.left - pad, b.bottom - pad)
-    east, north = tms.lnglat(b.right + pad, b.top + pad)
+    # by the spherical Mercator formulas, not tms.lnglat: a buffer past the
+    # antimeridian must clamp at ±180, not wrap round to the other side
     lonlat = (
-        max(west, -180.0),
-        max(south, -90.0),
-        min(east, 180.0),
-        min(north, 90.0),
+        max(_lon(b.left - pad), -180.0),
+        max(_lat(b.bottom - pad), -90.0),
+        min(_lon(b.right + pad), 180.0),
+        min(_lat(b.top + pad), 90.0),
     )
     return TileBounds(b.left, b.bottom, b.right, b.top, lonlat)
+
+
+def _lon(x_m: float) -> float:
+    return math.degrees(x_m / _EARTH_RADIUS_M)
+
+
+def _lat(y_m: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(y_m / _EARTH_RADIUS_M)) - math.pi / 2)
 
 
 def snap_size_deg(z: int) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -13,10 +14,21 @@ import geopandas
 import morecantile
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from geo.tiles import EXTENT, MVT, check_tile, decode_tile, tile_bounds, tiles_covering
+from geo.tiles import (
+    EXTENT,
+    MVT,
+    TileFeature,
+    check_tile,
+    decode_tile,
+    encode_tile,
+    tile_bounds,
+    tiles_covering,
+)
 from layers.collections import COLLECTIONS
 from layers.importers.municipalities import import_municipalities
 from layers.tiles import TileQuery, render_tile
@@ -294,3 +306,46 @@ def test_tiles_export_writes_mbtiles_that_gdal_opens(
         )  # fmt: skip
         assert too_many.returncode == 2 and "more than the limit" in too_many.stderr
         assert not (tmp_path / "big.mbtiles").exists()
+
+
+# -- pure tile maths ---------------------------------------------------------------------------
+
+
+@given(
+    lon=st.floats(-179.9, 179.9),
+    lat=st.floats(-85.0, 85.0),
+    z=st.integers(0, 24),
+)
+def test_a_point_lies_in_the_bounds_of_its_tile(lon: float, lat: float, z: int) -> None:
+    t = WMQ.tile(lon, lat, z)
+    check_tile(WMQ, z, t.x, t.y)
+    west, south, east, north = tile_bounds(WMQ, z, t.x, t.y).lonlat_buffered
+    assert west <= lon <= east and south <= lat <= north
+
+
+def test_the_python_encoder_keeps_a_wiggly_shared_edge_shared() -> None:
+    """Two squares sharing an edge of 400 vertices: at every zoom the decoded polygons
+    touch along a line and do not overlap (the SpatiaLite path, without a database)."""
+    lon0, lat0, size = -96.75, 17.03, 0.05
+    edge = [(lon0 + size + 0.002 * math.sin(i / 7), lat0 + size * i / 400) for i in range(401)]
+    west = shapely.Polygon([(lon0, lat0), *edge, (lon0, lat0 + size)])
+    east = shapely.Polygon([*edge, (lon0 + 2 * size, lat0 + size), (lon0 + 2 * size, lat0)])
+    assert west.is_valid and east.is_valid and west.intersection(east).area == 0
+    for z in range(6, 15):
+        t = WMQ.tile(lon0 + size, lat0 + size / 2, z)
+        data = encode_tile(
+            "municipalities",
+            [
+                TileFeature(None, {"cvegeo": "a"}, west),
+                TileFeature(None, {"cvegeo": "b"}, east),
+            ],
+            tile_bounds(WMQ, z, t.x, t.y),
+            z,
+        )
+        polys = {f["properties"]["cvegeo"]: shape(f["geometry"]) for f in _layer(data)}
+        assert polys["a"].intersection(polys["b"]).area == 0, z
+        assert polys["a"].boundary.intersection(polys["b"].boundary).length > 0, z
+
+
+def _layer(data: bytes) -> list[dict]:
+    return decode_tile(data)["municipalities"]
