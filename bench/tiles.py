@@ -291,7 +291,7 @@ def national_z5(pg: PgConfig, keep: bool) -> tuple[int, str] | None:
     return best
 
 
-def wait_for_connections(pg: PgConfig, needed: int = 40, timeout_s: float = 600) -> None:
+def wait_for_connections(pg: PgConfig, needed: int = 25, timeout_s: float = 1500) -> None:
     """Wait until PostgreSQL has ``needed`` connections free (it is shared with others)."""
     deadline = time.monotonic() + timeout_s
     while True:
