@@ -369,7 +369,11 @@ def bench(args: argparse.Namespace) -> int:
             errors = load.http_errors + load.socket_errors
             lines.append(
                 f"  {name + ' (' + label + ')':<28} {load.rps:8.1f} req/s   "
-                f"p50 {load.p50_ms:7.1f} ms   p99 {load.p99_ms:7.1f} ms"
+                + (
+                    f"p50 {load.p50_ms:7.1f} ms   p99 {load.p99_ms:7.1f} ms"
+                    if load.rps
+                    else f"no tile answered within the {args.seconds:g} s run"
+                )
                 + (f"   ({errors} errors or timeouts)" if errors else "")
             )
             say(lines[-1].strip())
