@@ -14,7 +14,17 @@ from api import errors, openapi, security
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
-from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
+from api.routes import (
+    claims,
+    collections,
+    disputes,
+    health,
+    inspections,
+    lookup,
+    maps,
+    tiles,
+    users,
+)
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
@@ -67,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
+    app.state.tile_cache = ResponseCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     # one headless Chromium per worker, started on the first PNG/PDF and reused
@@ -79,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     openapi.install(app)
     for module in (
         collections,
+        tiles,
         health,
         lookup,
         claims,

@@ -559,7 +559,8 @@ def start_linde(procs: Processes, name: str, db_url: str, *, cache: bool, via_cl
     extra = ""
     if not cache:
         env["LINDE_RESPONSE_CACHE_MB"] = "0"
-        extra = "LINDE_RESPONSE_CACHE_MB=0 "
+        env["LINDE_TILE_CACHE_MB"] = "0"
+        extra = "LINDE_RESPONSE_CACHE_MB=0 LINDE_TILE_CACHE_MB=0 "
     if via_cli:
         cmd = [str(Path(sys.executable).parent / "linde"), "serve", "--port", "{port}"]
         described = f"{extra}linde serve (1 worker, uvicorn access log on)"
@@ -786,10 +787,15 @@ def wrk_run(target: Target, seconds: float, lua: Path, connections: int = CONNEC
 
 
 def load_http(
-    target: Target, seconds: float, warmup: float, connections: int = CONNECTIONS
+    target: Target,
+    seconds: float,
+    warmup: float,
+    connections: int = CONNECTIONS,
+    lua: Path | None = None,
 ) -> Load:
-    """wrk at ``connections`` connections: warm-up, then the measured run."""
-    summary_lua = OUT_DIR / "summary.lua"
+    """wrk at ``connections`` connections: warm-up, then the measured run. ``lua``: a
+    script of one's own (it must hold ``WRK_SUMMARY_LUA``'s ``done``)."""
+    summary_lua = lua or OUT_DIR / "summary.lua"
     if warmup > 0:
         wrk_run(target, warmup, summary_lua, connections)
     out = wrk_run(target, seconds, summary_lua, connections)

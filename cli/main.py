@@ -45,9 +45,11 @@ app.add_typer(map_app, name="map")
 from cli.backup import backup_command, restore_command  # noqa: E402
 from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
 from cli.disputes import claims_app, disputes_app  # noqa: E402
+from cli.tiles import tiles_app  # noqa: E402
 
 app.add_typer(disputes_app, name="disputes")
 app.add_typer(claims_app, name="claims")
+app.add_typer(tiles_app, name="tiles")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 

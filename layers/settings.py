@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Memory per worker for rendered OGC API responses; 0 turns the cache off.",
     )
+    tile_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="Memory per worker for vector tiles, apart from other responses so "
+        "neither evicts the other; 0 turns it off.",
+    )
     count_cap: int = Field(
         default=100_000,
         ge=1,

@@ -75,6 +75,15 @@ CONFORMANCE = [
     # the classes the standard's examples pass on both engines (tests/test_cql2_examples.py)
     *(f"http://www.opengis.net/spec/cql2/1.0/conf/{name}" for name in cql2.CONFORMANCE_CLASSES),
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    # vector tiles of every collection (api/routes/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 # Landing and conformance change only with the code: a new list of classes is a new ETag.
 STATIC_VERSION = "static-" + hashlib.sha256("\n".join(CONFORMANCE).encode()).hexdigest()[:12]
@@ -145,12 +154,14 @@ async def _respond(
     build: Callable[[Connection], Cached],
     *,
     private: bool,
+    cache: ResponseCache | None = None,
 ) -> Response:
     """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
 
     The change counters (``version``) were read on the event loop; only a cache miss
     takes a connection (within the loop's connection slots) and goes to a worker
-    thread to query and render. A hit or a 304 takes none.
+    thread to query and render. A hit or a 304 takes none. ``cache``: another cache
+    than the responses' (vector tiles keep their own, so neither evicts the other).
     """
     negotiated = request.headers.get("accept", "")
     headers = {
@@ -169,7 +180,7 @@ async def _respond(
     headers["ETag"] = tag
     if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
-    cache = _cache(request)
+    cache = cache if cache is not None else _cache(request)
     resource = resource_key(str(request.url), negotiated)
     entry = cache.get(resource, tag)
     if entry is None:
@@ -268,6 +279,12 @@ def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, An
                 "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                 "application/schema+json",
                 "Propiedades consultables",
+            ),
+            link(
+                url_for(request, f"/collections/{c.id}/tiles"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                JSON,
+                "Teselas vectoriales",
             ),
             *[
                 link(
