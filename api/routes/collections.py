@@ -27,7 +27,8 @@ from sqlalchemy import Connection, Engine
 from api.deps import EngineDep, HeldConnection, caller_of
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
-from api.ogc.params import items_query, typed_value
+from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
+from api.ogc.params import typed_value
 from api.ogc.render import (
     GEOJSON,
     HTML,
@@ -44,25 +45,22 @@ from api.ogc.render import (
 )
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
-    Forbidden,
     InvalidInput,
     InvalidParameter,
     NotFound,
     Problem,
-    Unauthenticated,
 )
 from layers import collections as registry
 from layers.collections import COLLECTIONS, Collection
 from layers.engine import AsyncReader, on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
-from layers.users import Principal
 
 router = APIRouter(tags=["OGC API - Features"])
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # no oas30: the OpenAPI document is 3.1, for which Part 1 has no conformance class
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
@@ -90,29 +88,6 @@ CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLEC
 def _cache(request: Request) -> ResponseCache:
     cache: ResponseCache = request.app.state.response_cache
     return cache
-
-
-def _readable(c: Collection, principal: Principal | None) -> bool:
-    return c.read_role is None or (principal is not None and principal.role.can_act_as(c.read_role))
-
-
-async def _collection(request: Request, collection_id: str) -> Collection:
-    c = COLLECTIONS.get(collection_id)
-    if c is None:
-        raise NotFound(
-            f"no collection {collection_id!r}; the collections are: {', '.join(COLLECTIONS)}"
-        )
-    # a token that is sent is checked even for a public layer: a wrong one is never ignored
-    principal = await caller_of(request)
-    if c.read_role is not None:
-        if principal is None:
-            raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
-        if not _readable(c, principal):
-            raise Forbidden(
-                f"{c.id} needs the {c.read_role.value} role; {principal.name} is "
-                f"{principal.role.value}"
-            )
-    return c
 
 
 @contextmanager
@@ -270,6 +245,12 @@ def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, An
                 "application/schema+json",
                 "Propiedades consultables",
             ),
+            link(
+                url_for(request, f"/collections/{c.id}/sortables"),
+                "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+                "application/schema+json",
+                "Propiedades para ordenar (sortby)",
+            ),
             *[
                 link(
                     url_for(request, f"/collections/{c.id}/items", f=fmt.key),
@@ -318,8 +299,7 @@ async def collections(request: Request) -> Response:
 
 
 @router.get("/collections/{collection_id}", summary="One collection: extent, CRSs, links")
-async def collection(request: Request, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
+async def collection(request: Request, c: ReadableCollection) -> Response:
     fmt = wanted(request, downloads=False)
 
     def build(conn: Connection) -> Cached:
@@ -350,8 +330,7 @@ _GEOMETRY_SCHEMAS = {
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
-async def queryables(request: Request, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
+async def queryables(request: Request, c: ReadableCollection) -> Response:
 
     def build(_conn: Connection) -> Cached:
         props: dict[str, Any] = {
@@ -389,14 +368,9 @@ def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
     return f"linde_{c.id}{'_filtrado' if filtered else ''}_{day}.{fmt.extension}"
 
 
-def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -> StreamingResponse:
-    q = items_query(c, request.query_params, download=True)
-    csv_geometry = request.query_params.get("csv-geometry", "wkt")
-    if csv_geometry not in ("wkt", "lonlat"):
-        raise InvalidParameter(
-            "csv-geometry: use wkt or lonlat",
-            problems=[Problem("csv-geometry", f"{csv_geometry!r}: use wkt or lonlat")],
-        )
+def _download(request: Request, engine: Any, asked: ItemsRequest) -> StreamingResponse:
+    c, q, fmt = asked.collection, asked.query, asked.fmt
+    assert isinstance(fmt, ExportFormat)
     # Check the query before the response starts: errors must be a 400, not a cut file.
     with engine.connect() as conn, _as_parameter_errors():
         item_queries.count(conn, c, q, cap=0)
@@ -410,7 +384,7 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
                 geometry_type=c.geometry_type,
                 epsg=q.crs.epsg,
                 layer_name=c.id,
-                csv_geometry=csv_geometry,  # type: ignore[arg-type]
+                csv_geometry=asked.csv_geometry,  # type: ignore[arg-type]
             )
 
     filtered = any(
@@ -429,22 +403,10 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
     summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
     response_class=Response,
 )
-async def items(request: Request, engine: EngineDep, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
-    fmt = wanted(request, downloads=True)
+async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
+    c, fmt, q = asked.collection, asked.fmt, asked.query
     if isinstance(fmt, ExportFormat):
-        if fmt.key == "kml" and parse_crs(request.query_params.get("crs"), "crs").epsg != 4326:
-            raise InvalidParameter(
-                "crs: KML is always WGS 84",
-                problems=[
-                    Problem(
-                        "crs",
-                        "KML is always WGS 84 longitude/latitude; drop crs= or ask for f=gpkg",
-                    )
-                ],
-            )
-        return await run_in_threadpool(_download, request, engine, c, fmt)
-    q = items_query(c, request.query_params, download=False)
+        return await run_in_threadpool(_download, request, engine, asked)
     count_cap: int = request.app.state.settings.count_cap
 
     def build(conn: Connection) -> Cached:
@@ -504,10 +466,9 @@ async def items(request: Request, engine: EngineDep, collection_id: CollectionId
 )
 async def item(
     request: Request,
-    collection_id: CollectionId,
+    c: ReadableCollection,
     feature_id: Annotated[str, Path(max_length=64)],
 ) -> Response:
-    c = await _collection(request, collection_id)
     fmt = wanted(request, downloads=False)
     unknown = [k for k in request.query_params if k not in ("f", "crs")]
     if unknown:

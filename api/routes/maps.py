@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ConnectionDep, MaybeCaller, Planner
 from api.fields import RowId
-from api.ogc.params import parse_bbox
+from api.ogc.params import parse_bbox, single
 from geo.roles import Role
 from layers.users import Principal
 from maps import requests as map_requests
@@ -132,7 +132,7 @@ def river_map(
     """Inspection points (clustered by category, filterable by date) appear for callers
     with the planner role or above; 404 for an unknown river."""
     with_inspections = _may_see_inspections(caller)
-    box = parse_bbox(request.query_params)
+    box = parse_bbox(bbox, single(request.query_params, "bbox-crs"))
     m = map_requests.river(
         conn,
         river_id,
@@ -140,7 +140,7 @@ def river_map(
         date_from=date_from,
         date_to=date_to,
         near_m=near_m,
-        stretch=box[0] if box else None,
+        stretch=box,
         tiles=tiles,
     )
     return _respond(m, fmt, assets, download, f"rio-{river_id}")
