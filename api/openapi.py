@@ -127,6 +127,9 @@ def _items_operation(generic: dict[str, Any], c: Collection) -> dict[str, Any]:
                 "in": "query",
                 "required": False,
                 "description": f"{p.title}: features whose {p.name} equals this value",
+                # QGIS takes a parameter for a property filter only when it says so
+                "style": "form",
+                "explode": False,
                 "schema": _QUERYABLE_TYPES[p.kind],
             }
         )

@@ -329,28 +329,47 @@ _GEOMETRY_SCHEMAS = {
 }
 
 
+def _property_schema(
+    request: Request, c: Collection, document: str, *, geometry: bool
+) -> dict[str, Any]:
+    """The JSON Schema of a collection's queryables (with the geometry) or sortables."""
+    props: dict[str, Any] = {}
+    if geometry:
+        props["geometry"] = {
+            "title": "Geometría",
+            "x-ogc-role": "primary-geometry",
+            "format": f"geometry-{c.geometry_type.lower()}",
+            "$ref": _GEOMETRY_SCHEMAS[c.geometry_type],
+        }
+    for p in (c.id_property, *c.properties):
+        if geometry or p.kind != "json":  # a JSON value has no order
+            props[p.name] = {"title": p.title, **_JSON_SCHEMA_TYPES[p.kind]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url_for(request, f"/collections/{c.id}/{document}"),
+        "type": "object",
+        "title": c.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
 async def queryables(request: Request, c: ReadableCollection) -> Response:
-
     def build(_conn: Connection) -> Cached:
-        props: dict[str, Any] = {
-            "geometry": {
-                "title": "Geometría",
-                "x-ogc-role": "primary-geometry",
-                "format": f"geometry-{c.geometry_type.lower()}",
-                "$ref": _GEOMETRY_SCHEMAS[c.geometry_type],
-            },
-        }
-        for p in (c.id_property, *c.properties):
-            props[p.name] = {"title": p.title, **_JSON_SCHEMA_TYPES[p.kind]}
-        doc = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": url_for(request, f"/collections/{c.id}/queryables"),
-            "type": "object",
-            "title": c.title,
-            "properties": props,
-            "additionalProperties": False,
-        }
+        doc = _property_schema(request, c, "queryables", geometry=True)
+        return _json(doc, "application/schema+json")
+
+    return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
+
+
+@router.get(
+    "/collections/{collection_id}/sortables",
+    summary="Properties usable in sortby (OGC API - Records, sorting)",
+)
+async def sortables(request: Request, c: ReadableCollection) -> Response:
+    def build(_conn: Connection) -> Cached:
+        doc = _property_schema(request, c, "sortables", geometry=False)
         return _json(doc, "application/schema+json")
 
     return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
