@@ -14,7 +14,17 @@ from api import errors, openapi, security
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
-from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
+from api.routes import (
+    claims,
+    collections,
+    disputes,
+    health,
+    inspections,
+    lookup,
+    maps,
+    users,
+    versions,
+)
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
@@ -73,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     openapi.install(app)
     for module in (
         collections,
+        versions,
         health,
         lookup,
         claims,

@@ -30,8 +30,8 @@ from layers.engine import make_engine
 from layers.importers.municipalities import import_municipalities
 from layers.migrate import upgrade
 from layers.settings import Settings
+from tests.clients import Recorder
 from tests.conftest import free_port
-from tests.test_ogc_clients import _Recorder
 
 METRO_ZONE = "20.1.01"  # Zona metropolitana de Oaxaca (2020)
 
@@ -50,7 +50,7 @@ def _serve(url: str, log: list[tuple[str, str, str]]) -> tuple[str, uvicorn.Serv
     app = create_app(Settings(database_url=url))
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(_Recorder(app, log), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(Recorder(app, log), host="127.0.0.1", port=port, log_level="warning")
     )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:

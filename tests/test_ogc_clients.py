@@ -35,12 +35,14 @@ import pytest
 import shapely
 import uvicorn
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from api.app import create_app
 from layers import dialects
 from layers.schema import municipalities
 from layers.settings import Settings
+from tests.clients import Recorder
 from tests.conftest import Database, free_port
 from tests.schemas import ogc_validator
 
@@ -65,16 +67,6 @@ class Watched:
         return [query for method, p, query in self.log if method == "GET" and p == path]
 
 
-class _Recorder:
-    def __init__(self, app: Any, log: list[tuple[str, str, str]]) -> None:
-        self.app, self.log = app, log
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.log.append((scope["method"], scope["path"], scope["query_string"].decode()))
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
 def watched(oaxaca: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watched]:
     """The ``oaxaca`` database served by a second Linde whose requests are logged."""
@@ -84,7 +76,7 @@ def watched(oaxaca: Database, tmp_path_factory: pytest.TempPathFactory) -> Itera
     port = free_port()
     out = Watched(f"http://127.0.0.1:{port}", oaxaca)
     server = uvicorn.Server(
-        uvicorn.Config(_Recorder(app, out.log), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(Recorder(app, out.log), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -98,7 +90,7 @@ def watched(oaxaca: Database, tmp_path_factory: pytest.TempPathFactory) -> Itera
     thread.join(timeout=10)
 
 
-def _engine_6372(database: Database, cvegeo: str) -> shapely.Geometry:
+def _engine_6372(database: Database, cvegeo: str) -> BaseGeometry:
     """The municipality as the engine itself projects it (PostGIS or SpatiaLite
     ``ST_Transform``), easting first as WKB always is."""
     with database.engine.connect() as conn:
@@ -164,7 +156,7 @@ def test_bbox_crs_6372_is_read_northing_first(watched: Watched) -> None:
 # --- RFC 7946 winding ------------------------------------------------------------------------
 
 
-def _rings(geometry: shapely.Geometry) -> tuple[list[Any], list[Any]]:
+def _rings(geometry: BaseGeometry) -> tuple[list[Any], list[Any]]:
     polygons = list(getattr(geometry, "geoms", [geometry]))
     return [p.exterior for p in polygons], [i for p in polygons for i in p.interiors]
 

@@ -17,9 +17,10 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, Engine
@@ -28,7 +29,7 @@ from api.deps import EngineDep, HeldConnection, caller_of
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
 from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
-from api.ogc.params import typed_value
+from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
     GEOJSON,
     HTML,
@@ -55,6 +56,7 @@ from layers.collections import COLLECTIONS, Collection
 from layers.engine import AsyncReader, on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
+from layers.queries import versions
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -487,31 +489,61 @@ async def item(
     request: Request,
     c: ReadableCollection,
     feature_id: Annotated[str, Path(max_length=64)],
+    datetime_: Annotated[
+        str | None,
+        Query(
+            alias="datetime",
+            description="Versioned collections (municipalities): the version valid at this "
+            "instant (Memento); /items/{featureId}/versions lists them all.",
+        ),
+    ] = None,
 ) -> Response:
     fmt = wanted(request, downloads=False)
-    unknown = [k for k in request.query_params if k not in ("f", "crs")]
+    allowed = ("f", "crs", "datetime") if c.id in versions.VERSIONED else ("f", "crs")
+    unknown = [k for k in request.query_params if k not in allowed]
     if unknown:
         raise InvalidParameter(
             f"{unknown[0]}: not a parameter of a single feature",
-            problems=[Problem(unknown[0], "a single feature takes only f and crs")],
+            problems=[
+                Problem(unknown[0], f"a single feature of {c.id} takes only {', '.join(allowed)}")
+            ],
         )
     crs = parse_crs(request.query_params.get("crs"), "crs")
+    at = parse_instant(datetime_, "datetime") if datetime_ is not None else None
     try:
         key = typed_value(c.id_property, feature_id, "featureId")
     except InvalidParameter:
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
     def build(conn: Connection) -> Cached:
-        found = item_queries.get(conn, c, key, crs)
+        headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
+        found: item_queries.Item | None
+        if at is not None:
+            version = versions.valid_at(conn, c.id, key, at, crs)
+            if version is None:
+                raise NotFound(f"no version of {feature_id!r} in {c.id} was valid at {datetime_}")
+            found = item_queries.Item(version.id, version.properties, version.geometry)
+            headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
+        else:
+            found = item_queries.get(conn, c, key, crs)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
         links = [
             *self_and_alternates(request, GEOJSON),
             link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
         ]
+        if c.id in versions.VERSIONED:
+            links.append(
+                link(
+                    url_for(request, f"/collections/{c.id}/items/{feature_id}/versions"),
+                    "version-history",
+                    GEOJSON,
+                    "Versiones",
+                )
+            )
         if fmt == "html":
             return _html(html.render_item(c, found, links))
-        return Cached(feature_bytes(found, links), GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
+        return Cached(feature_bytes(found, links), GEOJSON, headers)
 
     return await _respond(
         request, await _version(request, c), build, private=c.read_role is not None

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from qgis.core import (  # type: ignore[import-not-found]
+from qgis.core import (
     Qgis,
     QgsApplication,
     QgsFeatureRequest,
