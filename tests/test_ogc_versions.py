@@ -62,3 +62,33 @@ def test_a_municipality_answers_for_each_of_its_versions(api: Database, tmp_path
         assert bad.status_code == 400 and bad.json()["error"]["details"][0]["field"] == "datetime"
         unversioned = http.get("/collections/rivers/items/1/versions")
         assert unversioned.status_code == 404
+
+
+def test_a_claim_answers_for_each_version_of_its_municipalitys_line(
+    api: Database, tmp_path: Path
+) -> None:
+    outline = box(-96.75, 17.04, -96.70, 17.09)
+    import_municipalities(api.engine, one_municipality(tmp_path / "m.geojson", outline), actor="t")
+    lines = [box(-96.74, 17.05, -96.71, 17.08), box(-96.74, 17.05, -96.72, 17.08)]
+    ids = []
+    with api.client("commission") as http:
+        for day, line in zip(("2024-01-01", "2025-01-01"), lines, strict=True):
+            body = {
+                "cvegeo": SAN_JACINTO,
+                "source": "decree",
+                "geometry": mapping(line),
+                "valid_from": f"{day}T00:00:00Z",
+            }
+            r = http.post("/claims", json=body)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+    with api.client("planner") as http:
+        history = http.get(f"/collections/claims/items/{ids[1]}/versions")
+        assert history.status_code == 200, history.text
+        assert [f["id"] for f in history.json()["features"]] == ids
+        in_2024 = http.get(f"/collections/claims/items/{ids[1]}", params={"datetime": "2024-06-01"})
+        assert in_2024.status_code == 200, in_2024.text
+        assert in_2024.json()["id"] == ids[0]
+        assert shape(in_2024.json()["geometry"]).equals(lines[0])
+    anonymous = httpx.get(f"{api.base_url}/collections/claims/items/{ids[0]}/versions")
+    assert anonymous.status_code == 401

@@ -493,8 +493,8 @@ async def item(
         str | None,
         Query(
             alias="datetime",
-            description="Versioned collections (municipalities): the version valid at this "
-            "instant (Memento); /items/{featureId}/versions lists them all.",
+            description="Versioned collections (municipalities, claims): the version valid "
+            "at this instant (Memento); /items/{featureId}/versions lists them all.",
         ),
     ] = None,
 ) -> Response:

@@ -1,7 +1,8 @@
 """Versions of a feature (OGC API - Features "Versioned Features" proposal, Memento style).
 
 ``/collections/{id}/items/{featureId}/versions`` lists every version of a feature of a
-versioned collection (municipalities: each official limit it has had) as a
+versioned collection (municipalities: each official limit it has had; claims: every
+claim of the claim's municipality) as a
 FeatureCollection, oldest first, each with its validity; ``datetime=`` on the item
 (``api.routes.collections.item``) selects the one valid at an instant.
 """
@@ -29,7 +30,7 @@ router = APIRouter(tags=["OGC API - Features"])
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}/versions",
-    summary="Every version of a feature (versioned collections: municipalities)",
+    summary="Every version of a feature (versioned: municipalities, claims)",
     response_class=Response,
 )
 async def feature_versions(
@@ -54,7 +55,7 @@ async def feature_versions(
         for v in found:
             stamp = v.valid_from.isoformat().replace("+00:00", "Z")
             memento = link(
-                url_for(request, f"/collections/{c.id}/items/{feature_id}", datetime=stamp),
+                url_for(request, f"/collections/{c.id}/items/{v.id}", datetime=stamp),
                 "memento",
                 GEOJSON,
                 f"Versión {v.properties['version']}",
