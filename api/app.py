@@ -24,6 +24,7 @@ from api.routes import (
     maps,
     tiles,
     users,
+    versions,
 )
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (
         collections,
         tiles,
+        versions,
         health,
         lookup,
         claims,

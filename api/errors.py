@@ -1,4 +1,9 @@
-"""One JSON shape for every error: ``{"error": {"code", "message", "details"}}``.
+"""One JSON shape for every error: ``{"code", "description", "error": {"code", "message",
+"details"}}``.
+
+The root ``code`` and ``description`` are what the OGC API - Features exception schema
+asks of every error (``code`` required); ``error`` carries the same stable code, the
+message and the details by field, as Linde always has.
 
 The HTTP status of each error class is chosen here and nowhere else. A 5xx never
 carries a database message or a stack trace: those go to the server log only.
@@ -70,7 +75,13 @@ HTTP_CODES = {
 def error_body(
     code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
+    """An error body: valid against OGC API - Features' ``exception.yaml`` (root ``code``)
+    and carrying Linde's own ``error`` object (code, message, details by field)."""
+    return {
+        "code": code,
+        "description": message,
+        "error": {"code": code, "message": message, "details": details or []},
+    }
 
 
 def status_of(exc: LindeError) -> int:

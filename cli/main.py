@@ -469,16 +469,13 @@ def map_river_cmd(
     tiles: TilesOpt = True,
 ) -> None:
     """A river, its federal zone and the inspection points along it."""
-    from starlette.datastructures import QueryParams
-
-    from api.ogc.params import parse_bbox
+    from geo.bbox import parse_bbox_text
     from maps import requests as map_requests
 
     try:
-        box = parse_bbox(QueryParams({"bbox": bbox})) if bbox else None
+        stretch = parse_bbox_text(bbox) if bbox else None
     except LindeError as exc:
         fail(exc)
-    stretch = box[0] if box else None
     write_map(
         lambda conn: map_requests.river(
             conn,

@@ -207,7 +207,10 @@ def in_force(at: datetime) -> ColumnElement[bool]:
 def get_claim(conn: Connection, claim_id: int) -> dict[str, Any]:
     row = (
         conn.execute(
-            select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
+            select(
+                *_columns(),
+                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(claims.c.geom)).label("geometry"),
+            )
             .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
             .where(claims.c.id == claim_id)
         )
@@ -229,7 +232,9 @@ def list_claims(
 ) -> list[dict[str, Any]]:
     """Claims, newest first; ``as_of`` keeps the ones in force at that moment."""
     query = (
-        select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
+        select(
+            *_columns(), func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(claims.c.geom)).label("geometry")
+        )
         .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
         .order_by(claims.c.cvegeo, claims.c.version.desc())
         .limit(limit)

@@ -73,6 +73,8 @@ class Collection:
     #: (start, end) columns; end None means an instant
     time: tuple[ColumnElement[Any], ColumnElement[Any] | None] | None
     order: tuple[ColumnElement[Any], ...]
+    #: rows of ``source`` that are features of this layer (None: all of them)
+    where: ColumnElement[bool] | None = None
 
     @property
     def geometry(self) -> ColumnElement[Any]:
@@ -135,7 +137,9 @@ METRO_ZONES = Collection(
     id="metro_zones",
     title="Zonas metropolitanas",
     description="Zonas metropolitanas de las delimitaciones 2015 y 2020 (SEDATU, CONAPO, "
-    "INEGI); el contorno es la unión de los municipios miembros cargados.",
+    "INEGI); el contorno es la unión de los municipios miembros cargados. Una zona aparece "
+    "aquí cuando al menos uno de sus municipios está cargado: sin municipios no tiene "
+    "contorno, y una capa que QGIS y GDAL abren debe ser de polígonos.",
     table=metro_zones,
     source=metro_zones,
     id_property=_p("code", _z.code, "str", "Clave de la zona"),
@@ -159,6 +163,9 @@ METRO_ZONES = Collection(
     read_role=None,
     time=None,
     order=(_z.code,),
+    # A zone whose members are not imported has no outline (NULL geom). One such row makes
+    # QGIS and GDAL type the whole layer "no geometry", so the layer holds outlined zones.
+    where=_z.geom.is_not(None),
 )
 
 CLAIMS = Collection(

@@ -43,6 +43,8 @@ if [ "$want_test" = 1 ]; then
   need_deb "postgresql-${pg_version:-15}-postgis-3"
 fi
 [ "$want_test" = 1 ] && need_deb gdal-bin
+# QGIS's Python bindings: the client-conformance tests open Linde's layers in QGIS, headless
+[ "$want_test" = 1 ] && need_deb python3-qgis
 # PNG/PDF map export and the browser tests drive Debian's Chromium (never a downloaded
 # browser); chromium-driver for WebDriver clients; poppler-utils to look at PDFs
 if [ "$want_test" = 1 ]; then need_deb chromium; need_deb chromium-driver; need_deb poppler-utils; fi

@@ -40,7 +40,10 @@ from layers.settings import Settings
 from layers.users import add_user
 
 ENGINES = ["postgis", "spatialite"]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# a worktree beside the main checkout names the shared data with LINDE_SHARED_DATA
+DATA = Path(
+    os.environ.get("LINDE_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
 METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
 METRO_2015 = DATA / "metro_zones" / "zm_2015_delimitacion_municipios.csv"

@@ -17,6 +17,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import box, shape
 
+from api.ogc.params import PAGE_LIMIT_DEFAULT
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import Database
 from tests.test_roles import CLAIM_SHAPE, claim_body, tiny_municipalities
@@ -104,7 +105,7 @@ def test_restricted_collections_need_a_token(oaxaca: Database) -> None:
 
 def test_paging_walks_every_municipality_once(oaxaca: Database) -> None:
     first = ok(get(oaxaca, "/collections/municipalities/items"))
-    assert first["numberReturned"] == 10 and first["numberMatched"] == 570
+    assert first["numberReturned"] == PAGE_LIMIT_DEFAULT and first["numberMatched"] == 570
     seen: list[str] = []
     url: str | None = "/collections/municipalities/items?limit=200"
     pages = 0
@@ -214,12 +215,14 @@ def test_crs_6372_and_4326_axis_order(oaxaca: Database) -> None:
         params={"crs": "http://www.opengis.net/def/crs/EPSG/0/6372"},
     )
     assert r.headers["content-crs"] == "<http://www.opengis.net/def/crs/EPSG/0/6372>"
-    projected = shape(ok(r)["geometry"])
+    # EPSG:6372 is northing, easting: swap to compare in x/y
+    projected = shapely.transform(shape(ok(r)["geometry"]), lambda ne: ne[:, ::-1])
     to_lcc = Transformer.from_crs(4326, 6372, always_xy=True)
     inside = shape(plain["geometry"]).representative_point()
     x, y = to_lcc.transform(inside.x, inside.y)
     assert projected.buffer(1).contains(shapely.Point(x, y))
-    assert 2_900_000 < projected.centroid.x < 3_200_000  # metres, INEGI's LCC
+    assert 2_900_000 < projected.centroid.x < 3_200_000  # easting, metres, INEGI's LCC
+    assert 500_000 < projected.centroid.y < 800_000  # northing
     latlon = ok(get(oaxaca, "/collections/municipalities/items/20157", params={"crs": "EPSG:4326"}))
     lat, lon = latlon["geometry"]["coordinates"][0][0][0]
     assert 16 < lat < 18 and -97 < lon < -96
@@ -230,7 +233,8 @@ def test_bbox_crs_6372_selects_the_same(oaxaca: Database) -> None:
     small = (-96.73, 17.06, -96.72, 17.07)
     x0, y0 = to_lcc.transform(small[0], small[1])
     x1, y1 = to_lcc.transform(small[2], small[3])
-    lcc = ",".join(str(v) for v in (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    # EPSG:6372's axis order: northing first
+    lcc = ",".join(str(v) for v in (min(y0, y1), min(x0, x1), max(y0, y1), max(x0, x1)))
     by_lcc = ok(
         get(
             oaxaca,

@@ -79,8 +79,9 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     """The response is ``status`` with the one error shape and ``code``; returns the error."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"}, body
+    assert set(body) == {"code", "description", "error"}, body
     error: dict[str, Any] = body["error"]
+    assert (body["code"], body["description"]) == (error["code"], error["message"]), body
     assert set(error) == {"code", "message", "details"}, error
     assert error["code"] == code, error
     assert isinstance(error["message"], str) and error["message"], error

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from api.deps import MaybeCaller, Planner
 from api.fields import RowId
-from api.ogc.params import parse_bbox
+from api.ogc.params import parse_bbox, single
 from geo.roles import Role
 from layers.engine import on_read_connection
 from layers.users import Principal
@@ -158,7 +158,7 @@ def river_map(
     """Inspection points (clustered by category, filterable by date) appear for callers
     with the planner role or above; 404 for an unknown river."""
     with_inspections = _may_see_inspections(caller)
-    box = parse_bbox(request.query_params)
+    box = parse_bbox(bbox, single(request.query_params, "bbox-crs"))
 
     def build(conn: Connection) -> folium.Map:
         return map_requests.river(
@@ -168,7 +168,7 @@ def river_map(
             date_from=date_from,
             date_to=date_to,
             near_m=near_m,
-            stretch=box[0] if box else None,
+            stretch=box,
             tiles=tiles,
         )
 

@@ -7,7 +7,7 @@ Spanish) and ``.../{tileMatrix}/{tileRow}/{tileCol}`` (the tile; row is y, colum
 is x, in the standard's order: a client reads the order from the templates).
 
 A tile is read as the collection's items are: the same role check (one call site,
-``collections._collection``), ``filter`` in CQL2-text, ``properties=``. Its ETag is
+``api.ogc.deps.readable_collection``), ``filter`` in CQL2-text, ``properties=``. Its ETag is
 made from the layer's change counters, so a tile is never served after its data
 changed, and a matching ``If-None-Match`` is a 304 without touching the data.
 Tiles have their own byte-bounded cache, apart from other responses.
@@ -23,12 +23,12 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from api.ogc.cache import Cached, ResponseCache
+from api.ogc.deps import readable_collection
 from api.ogc.params import single
 from api.ogc.render import JSON, dumps, link, url_for
 from api.routes.collections import (
     CollectionId,
     _as_parameter_errors,
-    _collection,
     _respond,
     _version,
 )
@@ -196,7 +196,7 @@ def _tileset(request: Request, conn: Connection, c: Collection, tms_id: str) -> 
 
 @router.get("/collections/{collection_id}/tiles", summary="The vector tilesets of a collection")
 async def tilesets(request: Request, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
+    c = await readable_collection(request, collection_id)
 
     def build(_conn: Connection) -> Cached:
         sets = []
@@ -234,7 +234,7 @@ async def tilesets(request: Request, collection_id: CollectionId) -> Response:
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="A tileset's metadata")
 async def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
-    c = await _collection(request, collection_id)
+    c = await readable_collection(request, collection_id)
     tile_matrix_set(tms_id)
     with _as_parameter_errors():
         _tile_params(request)
@@ -249,7 +249,7 @@ async def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0.0")
 async def tilejson(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
-    c = await _collection(request, collection_id)
+    c = await readable_collection(request, collection_id)
     tile_matrix_set(tms_id)
     with _as_parameter_errors():
         _filter, names = _tile_params(request)
@@ -290,7 +290,7 @@ async def tilejson(request: Request, collection_id: CollectionId, tms_id: TmsId)
     summary="A MapLibre style (v8) for the collection's tiles, in Spanish",
 )
 async def style(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
-    c = await _collection(request, collection_id)
+    c = await readable_collection(request, collection_id)
     tile_matrix_set(tms_id)
     with _as_parameter_errors():
         _tile_params(request)
@@ -333,7 +333,7 @@ async def tile(
         str | None, Query(description="Properties to carry, separated by commas")
     ] = None,
 ) -> Response:
-    c = await _collection(request, collection_id)
+    c = await readable_collection(request, collection_id)
     tms = tile_matrix_set(tms_id)
     check_tile(tms, z, x, y)
     with _as_parameter_errors():

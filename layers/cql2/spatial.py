@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Table, and_, func
 from sqlalchemy.engine import Dialect
 
-from geo.crs import CRS84, Crs, northing_first, to_lonlat
+from geo.crs import CRS84, Crs, to_lonlat
 from geo.validation import describe_invalid
 from layers import dialects
 from layers.cql2.source import fail
@@ -54,7 +54,7 @@ OPS: dict[str, SpatialOp] = {
 
 
 def _to_lonlat(shape: BaseGeometry, crs: Crs) -> BaseGeometry:
-    if northing_first(crs):
+    if not crs.x_first:
         shape = shapely.transform(shape, lambda xy: xy[:, ::-1])
     transformer = to_lonlat(crs)
     if transformer is not None:

@@ -190,7 +190,7 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> dict[str
     out["parties"] = _parties(conn, zone_id)
     geom = from_db(row.geom)
     assert geom is not None
-    out["geometry"] = shapely.geometry.mapping(geom)
+    out["geometry"] = shapely.geometry.mapping(shapely.orient_polygons(geom))  # RFC 7946
     if not detail:
         return out
     zone_m = to_metric(geom)
@@ -273,7 +273,7 @@ def geometry_history(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
             t.area_m2,
             t.gained_m2,
             t.lost_m2,
-            func.ST_AsGeoJSON(t.geom).label("geometry"),
+            func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(t.geom)).label("geometry"),
         )
         .where(t.zone_id == zone_id)
         .order_by(t.revision)
@@ -294,7 +294,7 @@ def list_events(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
             t.summary,
             t.details,
             t.zone_version,
-            func.ST_AsGeoJSON(t.geom).label("geometry"),
+            func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(t.geom)).label("geometry"),
         )
         .where(t.zone_id == zone_id)
         .order_by(t.id)

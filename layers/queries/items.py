@@ -73,7 +73,7 @@ class Item:
 
 
 def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
+    out: list[ColumnElement[bool]] = [] if c.where is None else [c.where]
     if q.bbox is not None:
         out.append(dialects.intersects_bbox(conn.dialect, c.table, q.bbox))
     if q.interval is not None:
@@ -291,7 +291,7 @@ def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> 
 
     Geometry is WKB in ``q.crs`` with easting/longitude first, as files store it.
     """
-    geometry = dialects.as_wkb(conn.dialect, c.geometry, q.crs.epsg)
+    geometry = dialects.as_wkb(conn.dialect, c.geometry, q.crs.epsg, ccw=True)
     result = conn.execution_options(yield_per=chunk).execute(_query(conn, c, q, geometry))
     try:
         for item in _items(result):
@@ -331,4 +331,6 @@ def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | No
         .select_from(c.source)
         .where(c.id_property.column == feature_id)
     )
+    if c.where is not None:
+        query = query.where(c.where)
     return next(_items(conn.execute(query)), None)
