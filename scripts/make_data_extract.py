@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "data")
     args = parser.parse_args(argv)
     if not (args.source / "README.md").exists():
-        print(f"no source data at {args.source}: pass --source PATH/TO/shared/data", file=sys.stderr)
+        message = f"no source data at {args.source}: pass --source PATH/TO/shared/data"
+        print(message, file=sys.stderr)
         return 2
     for name, count in make(args.source, args.out).items():
         size = (args.out / name).stat().st_size
