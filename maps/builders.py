@@ -439,6 +439,14 @@ def river_map(
     return _finish(m, text, Legend("Río e inspecciones", entries + point_entries))
 
 
+def _cited(frame: gpd.GeoDataFrame, column: str, default: str) -> list[str]:
+    """The sources a layer names in ``column`` (so illustrative data says so), else ``default``."""
+    if column not in frame.columns:
+        return [default]
+    named = [str(s) for s in frame[column].dropna().unique() if str(s).strip()]
+    return named or [default]
+
+
 def dispute_map(
     zone: dict[str, Any],
     zone_geometry: gpd.GeoDataFrame,
@@ -479,7 +487,8 @@ def dispute_map(
     text = MapText(
         title=str(zone["name"]),
         subtitle=subtitle,
-        sources=[DEFAULT_SOURCE, "límites reclamados registrados en Linde"],
+        sources=_cited(official, "source", DEFAULT_SOURCE)
+        + _cited(claims, "source_reference", "límites reclamados registrados en Linde"),
         made_on=made_on,
     )
     if bounds is None:
