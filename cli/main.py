@@ -440,7 +440,9 @@ def map_metro_zone_cmd(
     from maps import requests as map_requests
 
     write_map(
-        lambda conn: map_requests.metro_zone(conn, code, choropleth=choropleth, tiles=tiles),
+        lambda conn: map_requests.metro_zone(
+            conn, code, choropleth=choropleth, tiles=tiles, require_numbers=True
+        ),
         output,
     )
 
