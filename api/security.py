@@ -8,8 +8,9 @@
   ``'unsafe-inline'`` scripts and styles because Folium writes its maps inline, and
   ``'unsafe-eval'`` because leaflet-measure compiles its templates at run time. Pages
   may be framed by this service only (the dispute page frames its map). The
-  interactive API docs (``/docs``, ``/redoc``) are left out: FastAPI serves them from a
-  CDN, and they are for developers, not for the offices' locked-down networks.
+  interactive API docs (``/docs``, ``/redoc``) load only assets Linde ships
+  (``api/docs.py``), so the same policy holds for them, plus ``blob:`` workers for
+  ReDoc, which runs its search in a worker made from a blob.
 * CORS: closed unless ``LINDE_CORS_ORIGINS`` lists origins; then those origins may
   send the headers Linde reads (Authorization, If-Match…) and read the ones it sets.
 """
@@ -43,7 +44,9 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'self'",
     ]
 )
-_UNPOLICED = ("/docs", "/redoc")
+#: ReDoc builds its search worker from a blob: allowed on the docs pages only
+DOCS_POLICY = PAGE_POLICY + "; worker-src 'self' blob:"
+_DOCS = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -60,15 +63,15 @@ class SecurityHeaders:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             await _refuse_nul(scope, send)
             return
-        policed = not str(scope["path"]).startswith(_UNPOLICED)
+        policy = DOCS_POLICY if str(scope["path"]).startswith(_DOCS) else PAGE_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                if policed and headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = PAGE_POLICY
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = policy
                     headers["X-Frame-Options"] = "SAMEORIGIN"
             await send(message)
 
