@@ -69,3 +69,33 @@ def test_redoc_draws_the_api_offline(
     # before any request is made (nothing was blocked above) and ReDoc hides the image
     logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
     assert [t for t, _url in record.console_errors if logo not in t] == []
+
+
+def test_the_landing_page_leads_to_the_spanish_pages(oaxaca: Database) -> None:
+    with oaxaca.client() as http:
+        landing = http.get("/", params={"f": "html"})
+        assert landing.status_code == 200
+        for path in ("/mapas", "/disputas", "/inspecciones/nueva"):
+            assert f'href="{path}"' in landing.text, path
+            page = http.get(path)
+            assert page.status_code == 200 and '<html lang="es">' in page.text, path
+
+
+@pytest.mark.parametrize("oaxaca", ["spatialite"], indirect=True)
+def test_the_dispute_list_page_links_each_zone(
+    oaxaca: Database,
+    browser: Any,  # noqa: F811
+) -> None:
+    page, record = offline_page(browser, 390, 844)
+    page.goto(f"{oaxaca.base_url}/disputas")
+    expect(page.locator("#estado")).to_have_text("Pegue su token para ver las zonas.")
+    page.fill("input[name=token]", oaxaca.tokens["planner"])
+    page.click("#entrar")
+    # the shared database holds no disputed zone: the page says so, in Spanish
+    expect(page.locator("#estado")).to_have_text(
+        "No hay zonas en disputa registradas.", timeout=60_000
+    )
+    page.fill("input[name=token]", "linde_no-existe")
+    page.click("#entrar")
+    expect(page.locator("#estado")).to_contain_text("No se pudieron cargar las zonas")
+    assert record.blocked == [] and record.page_errors == []
