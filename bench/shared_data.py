@@ -18,7 +18,7 @@ MEXICO = SHARED_DATA / "boundaries" / "mx_municipios_inegi_mg.geojson.zip"
 
 
 def require(*paths: Path) -> None:
-    """Exit with a plain message (status 2) when any of ``paths`` is missing."""
+    """Exit with a plain message (status 1) when any of ``paths`` is missing."""
     missing = [path for path in paths if not path.exists()]
     if missing:
         names = ", ".join(str(path) for path in missing)
