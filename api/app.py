@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from api import errors, openapi, security
+from api import docs, errors, openapi, security
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "disputa, inspecciones en ríos.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored assets by api.docs, not from a CDN
+        redoc_url=None,
     )
     errors.install(app)
     app.state.settings = settings
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         pages,
     ):
         app.include_router(module.router)
+    docs.install(app)  # /docs and /redoc, offline
     # Leaflet and its plugins, shipped in the package: maps never depend on a CDN
     app.mount(maps.STATIC_URL, StaticFiles(directory=STATIC_DIR), name="map-assets")
     return app

@@ -90,10 +90,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
+
+from bench.shared_data import OAXACA_STATE, require
+
 BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_FILE = (
-    BENCH_DIR.parents[1] / "shared" / "data" / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
-)
+
+DEFAULT_FILE = OAXACA_STATE
 PEERS_DIR = BENCH_DIR / ".peers"
 OUT_DIR = BENCH_DIR / "out" / "serve"
 SERVE_DB = "linde_bench_serve"
@@ -1382,6 +1385,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    require(args.file)
     pg = PgConfig.from_env()
     procs = Processes()
     with databases(pg, args.keep, args.sizes):

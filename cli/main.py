@@ -319,15 +319,27 @@ def lookup_cmd(
 
 @app.command("demo")
 def demo_cmd() -> None:
-    """Load Linde's small illustrative dataset (not official data) around Oaxaca de Juárez."""
-    from layers.demo import load_demo
+    """Load the Oaxaca metro zone (real INEGI, Natural Earth and CONAGUA data from data/),
+    two illustrative claims and their disputed zone, and one user per role."""
+    from layers.demo import demo_users, dispute_zone_id, load_demo
 
     engine = ready_engine()
     try:
         for line in load_demo(engine, actor=actor()):
             out.print(line, highlight=False)
+        users = demo_users(engine, actor=actor())
     except LindeError as exc:
         fail(exc)
+    zone_id = dispute_zone_id(engine)
+    out.print(
+        "\nOne user per role. Each signs in with its token: paste it in the pages' "
+        "'Token' field, or send Authorization: Bearer TOKEN to the API.",
+        highlight=False,
+    )
+    for user in users:
+        out.print(f"  {user.role:<10} {user.name:<11} {user.token}", highlight=False)
+    if zone_id is not None:
+        out.print(f"\nThe disputed zone is ready: /disputas/{zone_id}", highlight=False)
 
 
 class LogLevel(StrEnum):
@@ -430,7 +442,9 @@ def map_metro_zone_cmd(
     from maps import requests as map_requests
 
     write_map(
-        lambda conn: map_requests.metro_zone(conn, code, choropleth=choropleth, tiles=tiles),
+        lambda conn: map_requests.metro_zone(
+            conn, code, choropleth=choropleth, tiles=tiles, require_numbers=True
+        ),
         output,
     )
 

@@ -1,8 +1,9 @@
 """Fixtures: one suite, run on a real PostGIS and a real SpatiaLite file.
 
 * ``db`` — an empty, migrated database, cleaned before each test, per engine.
-* ``oaxaca`` — a database holding the real Oaxaca municipalities, both metro-zone
-  delimitations and the Natural Earth rivers, served over real HTTP by uvicorn,
+* ``oaxaca`` — a database holding the 26 real municipalities of the Oaxaca metro zone,
+  its rows of both metro-zone delimitations and the Natural Earth Atoyac and Salado
+  (all from ``data/``), served over real HTTP by uvicorn,
   with one token per role. Loaded once per engine; tests must not change it.
 
 When ``LINDE_TEST_REQUIRE_ENGINES=1`` or ``CI`` is set, a test skipped because an
@@ -40,15 +41,14 @@ from layers.settings import Settings
 from layers.users import add_user
 
 ENGINES = ["postgis", "spatialite"]
-# a worktree beside the main checkout names the shared data with LINDE_SHARED_DATA
-DATA = Path(
-    os.environ.get("LINDE_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
-)
-OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
-METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
-METRO_2015 = DATA / "metro_zones" / "zm_2015_delimitacion_municipios.csv"
-RIVERS = DATA / "hydrography" / "ne_10m_rivers_mexico.geojson"
-CONAGUA_SITES = DATA / "monitoring" / "conagua_sitios_atoyac_salado_oaxaca_2019.geojson"
+# The real extract shipped in the repository (data/README.md): the Oaxaca metro zone.
+DATA = Path(__file__).resolve().parents[1] / "data"
+OAXACA = DATA / "municipios_zm_oaxaca_inegi.geojson"  # the 26 municipalities of ZM Oaxaca
+LOCALITIES = DATA / "localidades_zm_oaxaca_inegi.geojson"  # their 235 locality polygons
+METRO_2020 = DATA / "zm_oaxaca_2020.csv"  # Metrópolis de México 2020, zone 20.1.01
+METRO_2015 = DATA / "zm_oaxaca_2015.csv"  # Delimitación 2015, zone 20.01
+RIVERS = DATA / "rios_atoyac_salado_ne_10m.geojson"  # Natural Earth: Atoyac x3, Salado x2
+CONAGUA_SITES = DATA / "conagua_sitios_atoyac_salado_2019.geojson"  # 28 sites
 PG_ADMIN = os.environ.get(
     "LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -194,7 +194,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(scope="session", params=ENGINES)
 def oaxaca(request: pytest.FixtureRequest, database_factory: object, serve: object) -> Database:
-    """Real Oaxaca data on each engine, served over HTTP, with a token per role."""
+    """The real Oaxaca metro zone on each engine, served over HTTP, with a token per role."""
     database: Database = database_factory(request.param, "oaxaca")  # type: ignore[operator]
     import_municipalities(database.engine, OAXACA, actor="test")
     import_metro_zones(database.engine, METRO_2020, actor="test")
@@ -222,7 +222,7 @@ def api(db: Database, serve: object) -> Database:
 def atoyac_inspections(api: Database) -> Database:
     """Natural Earth rivers and the 28 CONAGUA sites as inspection points."""
     import_rivers(api.engine, RIVERS, actor="test", skip_unnamed=True)
-    from tests import maps_data  # reads shared data; only the map tests need it
+    from tests import maps_data  # geopandas; only the map tests need it
 
     points = maps_data.conagua_inspections()
     now = datetime.now(UTC)

@@ -53,6 +53,7 @@ ROUTES = [
     Route("GET", "/conformance", "/conformance", PUBLIC),
     Route("GET", "/health", "/health", PUBLIC),
     Route("GET", "/mapas", "/mapas", PUBLIC),
+    Route("GET", "/disputas", "/disputas", PUBLIC),  # the page; its list needs a token
     Route("GET", "/disputas/{zone_id}", "/disputas/987654", PUBLIC),
     Route("GET", "/inspecciones/nueva", "/inspecciones/nueva", PUBLIC),
     Route("GET", "/collections", "/collections", OPTIONAL),

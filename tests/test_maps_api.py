@@ -56,18 +56,23 @@ def test_choropleth_by_population(oaxaca: Database):
     assert bad.json()["error"]["code"] == "invalid_parameter" and "income" in bad.text
 
 
-def test_unknown_zone_or_river_is_404_and_an_unloaded_zone_says_so(oaxaca: Database):
+def test_unknown_zone_or_river_is_404(oaxaca: Database):
     with oaxaca.client() as http:
         zone = http.get("/maps/metro-zones/99.9.99")
         river = http.get("/maps/rivers/987654")
-        empty = http.get("/maps/metro-zones/01.1.01")  # Aguascalientes: no member imported
         word = http.get("/maps/rivers/atoyac")
     assert zone.status_code == 404 and zone.json()["error"]["code"] == "not_found"
     assert "99.9.99" in zone.json()["error"]["message"]
     assert river.status_code == 404 and river.json()["error"]["code"] == "not_found"
+    assert word.status_code == 422 and word.json()["error"]["details"][0]["field"] == "river_id"
+
+
+def test_a_zone_whose_municipalities_are_not_loaded_says_so(api: Database):
+    import_metro_zones(api.engine, METRO_2020, actor="test")  # the table, not the polygons
+    with api.client() as http:
+        empty = http.get(f"/maps/metro-zones/{ZONE}")
     assert empty.status_code == 200
     assert "Ninguno de los municipios de esta zona está cargado" in decoded(empty.text)
-    assert word.status_code == 422 and word.json()["error"]["details"][0]["field"] == "river_id"
 
 
 def test_png_and_pdf_come_from_headless_chromium(oaxaca: Database):

@@ -45,6 +45,11 @@ def _page(template: str, **values: object) -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+@router.get("/disputas", response_class=HTMLResponse, summary="Zonas en disputa (es-MX)")
+def disputes_page() -> HTMLResponse:
+    return _page("disputas.html", status_es=STATUS_ES)
+
+
 @router.get(
     "/disputas/{zone_id}", response_class=HTMLResponse, summary="Revisión de una zona en disputa"
 )
