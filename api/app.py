@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api import errors, openapi, security
+from api.auth import BasicMemory
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
+from api.pages import admin as admin_pages
 from api.pages import routes as pages
+from api.pages import signin
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
-from layers import migrate
+from layers import audit, migrate
 from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -26,8 +31,25 @@ from maps.assets import STATIC_DIR
 DOWNLOAD_CONNECTIONS = 5
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for proxy headers: believed only from ``LINDE_TRUSTED_PROXIES``.
+
+    Empty (the default), ``X-Forwarded-For``/``-Proto`` are ignored from everyone, loopback
+    included: otherwise any local process, or a proxy that passes the header through,
+    could pick the address the sign-in throttle counts.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
     """Build the app. The engine is made (and migrated) at start-up unless one is given.
+    ``clock`` (default: the audit trail's UTC now) is what session expiry is measured by.
 
     Every worker process holds only its own connection pool; nothing is shared in
     memory, so processes can be added behind a load balancer.
@@ -65,8 +87,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
-    app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
+    app.state.signin_throttle = SignInThrottle(
+        settings.failed_signins_per_minute, settings.failed_signins_per_name_per_minute
+    )
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.basic_memory = BasicMemory()
+    app.state.clock = clock or audit.now
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)
@@ -81,6 +107,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         users,
         maps,
         pages,
+        signin,
+        admin_pages,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, shipped in the package: maps never depend on a CDN

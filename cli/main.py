@@ -349,6 +349,8 @@ def serve_cmd(
     """Run the web API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from api.app import proxy_options
+
     engine = ready_engine()
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
     engine.dispose()
@@ -358,9 +360,10 @@ def serve_cmd(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
         log_level=log_level.value,
         access_log=access_log,
+        # X-Forwarded-For only from LINDE_TRUSTED_PROXIES, never from loopback by default
+        **proxy_options(get_settings()),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, HeldConnection, caller_of
+from api.deps import EngineDep, HeldConnection, access_of, caller_of
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
 from api.ogc.params import items_query, typed_value
@@ -42,6 +43,7 @@ from api.ogc.render import (
     url_for,
     wanted,
 )
+from geo.access import Action
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
     Forbidden,
@@ -92,6 +94,26 @@ def _cache(request: Request) -> ResponseCache:
     return cache
 
 
+#: the action of ``geo.access.SPEC`` that reading each protected collection is
+READ_ACTIONS = {
+    "claims": Action.claim_read,
+    "inspections": Action.inspection_read,
+    "disputed_zones": Action.zone_read,
+}
+
+
+def _scoped(request: Request, q: item_queries.ItemsQuery) -> item_queries.ItemsQuery:
+    """``q`` limited to the rows the caller reaches (set by :func:`_collection`)."""
+    rows = getattr(request.state, "rows", None)
+    return q if rows is None or rows.everything else replace(q, rows=rows)
+
+
+def _cacheable_version(request: Request, version: str | None) -> str | None:
+    """A caller who reaches only some rows gets an answer of their own: never cached."""
+    rows = getattr(request.state, "rows", None)
+    return version if rows is None or rows.everything else None
+
+
 def _readable(c: Collection, principal: Principal | None) -> bool:
     return c.read_role is None or (principal is not None and principal.role.can_act_as(c.read_role))
 
@@ -104,6 +126,11 @@ async def _collection(request: Request, collection_id: str) -> Collection:
         )
     # a token that is sent is checked even for a public layer: a wrong one is never ignored
     principal = await caller_of(request)
+    # the rows this caller reaches (geo.access.SPEC); None: all of them
+    action = READ_ACTIONS.get(c.id)
+    request.state.rows = (
+        access_of(principal, action).rows if principal is not None and action else None
+    )
     if c.read_role is not None:
         if principal is None:
             raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
@@ -155,7 +182,7 @@ async def _respond(
     """
     negotiated = request.headers.get("accept", "")
     headers = {
-        "Vary": "Accept, Authorization",
+        "Vary": "Accept, Authorization, Cookie",
         "Cache-Control": ("private" if private else "public") + ", no-cache",
     }
     engine: Engine = request.app.state.engine
@@ -328,9 +355,8 @@ async def collection(request: Request, collection_id: CollectionId) -> Response:
             return _html(html.render("collection.html", doc=doc, collection=c))
         return _json(doc)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)
 
 
 _JSON_SCHEMA_TYPES = {
@@ -390,7 +416,7 @@ def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
 
 
 def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -> StreamingResponse:
-    q = items_query(c, request.query_params, download=True)
+    q = _scoped(request, items_query(c, request.query_params, download=True))
     csv_geometry = request.query_params.get("csv-geometry", "wkt")
     if csv_geometry not in ("wkt", "lonlat"):
         raise InvalidParameter(
@@ -444,7 +470,7 @@ async def items(request: Request, engine: EngineDep, collection_id: CollectionId
                 ],
             )
         return await run_in_threadpool(_download, request, engine, c, fmt)
-    q = items_query(c, request.query_params, download=False)
+    q = _scoped(request, items_query(c, request.query_params, download=False))
     count_cap: int = request.app.state.settings.count_cap
 
     def build(conn: Connection) -> Cached:
@@ -492,9 +518,8 @@ async def items(request: Request, engine: EngineDep, collection_id: CollectionId
         )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)
 
 
 @router.get(
@@ -522,7 +547,9 @@ async def item(
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
     def build(conn: Connection) -> Cached:
-        found = item_queries.get(conn, c, key, crs)
+        found = item_queries.get(
+            conn, c, key, crs, _scoped(request, item_queries.ItemsQuery()).rows
+        )
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
         links = [
@@ -533,6 +560,5 @@ async def item(
             return _html(html.render_item(c, found, links))
         return Cached(feature_bytes(found, links), GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)

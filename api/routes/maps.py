@@ -13,9 +13,10 @@ from typing import Annotated
 import folium
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import ConnectionDep, MaybeCaller, Planner
+from api.deps import ConnectionDep, MaybeCaller, ZoneReader
 from api.fields import RowId
 from api.ogc.params import parse_bbox
+from api.routes.disputes import reach_zone
 from geo.roles import Role
 from layers.users import Principal
 from maps import requests as map_requests
@@ -152,7 +153,7 @@ def river_map(
 )
 def dispute_map(
     conn: ConnectionDep,
-    _caller: Planner,
+    caller: ZoneReader,
     zone_id: RowId,
     fmt: FormatQuery = MapFormat.html,
     assets: AssetsQuery = Assets.inline,
@@ -161,5 +162,6 @@ def dispute_map(
 ) -> Response:
     """The official line, each party's claim in its own colour, the zone hatched, the
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
+    reach_zone(conn, caller, zone_id)
     m = map_requests.dispute(conn, zone_id, tiles=tiles)
     return _respond(m, fmt, assets, download, f"disputa-{zone_id}")
