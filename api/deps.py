@@ -74,7 +74,15 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 ConnectionDep = Annotated[Connection, Depends(get_connection)]
 
 _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde users add`.")
-_basic = HTTPBasic(auto_error=False, description="User name and password (desktop GIS).")
+class _BasicScheme(HTTPBasic):
+    """HTTP Basic in the OpenAPI document only: ``api.auth`` reads the header itself
+    (FastAPI's own parser refuses UTF-8 passwords, which QGIS and GDAL send)."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+_basic = _BasicScheme(auto_error=False, description="User name and password (desktop GIS).")
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE,
     auto_error=False,

@@ -17,7 +17,6 @@ from rich.text import Text
 from sqlalchemy import Connection, Engine
 
 from geo.errors import InvalidParameter, LindeError
-from geo.roles import Role
 from layers import migrate
 from layers.engine import engine_name, make_engine
 from layers.importers.runs import ImportSummary
@@ -31,23 +30,23 @@ app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_h
 import_app = typer.Typer(
     help="Import official data (one transaction per file).", no_args_is_help=True
 )
-users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: schema migrations and status.", no_args_is_help=True)
 map_app = typer.Typer(
     help="Maps as files: self-contained HTML (works offline), PNG or an A4 PDF page.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
-app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(map_app, name="map")
 
 from cli.backup import backup_command, restore_command  # noqa: E402
 from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
 from cli.disputes import claims_app, disputes_app  # noqa: E402
+from cli.users import users_app  # noqa: E402
 
 app.add_typer(disputes_app, name="disputes")
 app.add_typer(claims_app, name="claims")
+app.add_typer(users_app, name="users")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 
@@ -216,85 +215,6 @@ def import_inspections_cmd(
     run_import("inspections", do)
     for problem in summaries[0].refused if summaries else []:
         out.print(f"refused: {problem}", highlight=False)
-
-
-DaysOption = Annotated[
-    int | None,
-    typer.Option(
-        help="Days the token is valid (0: never expires). Default: LINDE_TOKEN_DAYS (365).",
-        min=0,
-        max=3650,
-    ),
-]
-
-
-def _token_days(days: int | None) -> int:
-    return get_settings().token_days if days is None else days
-
-
-def _validity(days: int) -> str:
-    return f"valid {days} days" if days else "never expires"
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @).")],
-    role: Annotated[Role, typer.Option(help="What the user may do.")],
-    days: DaysOption = None,
-) -> None:
-    """Create a user and print its bearer token (shown only this once)."""
-    from layers.users import add_user
-
-    engine = ready_engine()
-    valid = _token_days(days)
-    try:
-        user, token = add_user(engine, name, role.value, actor=actor(), days=valid)
-    except LindeError as exc:
-        fail(exc)
-    err.print(
-        f"user {user.name} ({user.role.value}) created; its token ({_validity(valid)}), "
-        "shown only now:"
-    )
-    print(token)
-
-
-@users_app.command("token")
-def users_token(name: Annotated[str, typer.Argument()], days: DaysOption = None) -> None:
-    """Issue another token for an existing user."""
-    from layers.users import new_token
-
-    engine = ready_engine()
-    valid = _token_days(days)
-    try:
-        token = new_token(engine, name, actor=actor(), days=valid)
-    except LindeError as exc:
-        fail(exc)
-    err.print(f"new token for {name} ({_validity(valid)}), shown only now:")
-    print(token)
-
-
-@users_app.command("revoke")
-def users_revoke(name: Annotated[str, typer.Argument()]) -> None:
-    """Revoke every token of a user."""
-    from layers.users import revoke_tokens
-
-    engine = ready_engine()
-    try:
-        out.print(f"{revoke_tokens(engine, name, actor=actor())} token(s) revoked")
-    except LindeError as exc:
-        fail(exc)
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List users and roles."""
-    from layers.users import list_users
-
-    engine = ready_engine()
-    with engine.connect() as conn:
-        for row in list_users(conn):
-            state = " (disabled)" if row["disabled_at"] else ""
-            out.print(f"{row['name']}\t{row['role']}{state}", highlight=False)
 
 
 @app.command("lookup")

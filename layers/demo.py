@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
 import tempfile
 import time
 import uuid
@@ -39,6 +40,7 @@ from layers.importers.municipalities import import_municipalities
 from layers.importers.rivers import import_rivers
 from layers.inspections import store as inspection_store
 from layers.schema import municipalities, rivers
+from layers.users import add_user
 
 DEMO_SOURCE = "Linde demo: datos ilustrativos, no oficiales"
 ZONE_CODE, ZONE_NAME = "DEMO.20", "Zona metropolitana de Oaxaca (demo)"
@@ -214,6 +216,33 @@ def load_demo(engine: Engine, *, actor: str) -> Iterator[str]:
     inside = disputed_zone(munis).intersection(munis[DISPUTE_PARTIES[0]]).representative_point()
     yield "demo loaded: datos ilustrativos, no oficiales; the two claims overlap at:"
     yield f"  linde lookup --lon={inside.x:.5f} --lat={inside.y:.5f}"
+    yield from demo_users(engine, actor=actor)
+
+
+#: one demo user per kind of person (geo.access): name, role, municipality
+DEMO_USERS = (
+    ("demo-admin", "admin", None),
+    ("demo-comision", "commission", None),
+    (f"demo-rep-{DISPUTE_PARTIES[0]}", "commission", DISPUTE_PARTIES[0]),
+    (f"demo-rep-{DISPUTE_PARTIES[1]}", "commission", DISPUTE_PARTIES[1]),
+    (f"demo-inspector-{DISPUTE_PARTIES[0]}", "inspector", DISPUTE_PARTIES[0]),
+    ("demo-planeacion", "planner", None),
+)
+
+
+def demo_users(engine: Engine, *, actor: str) -> Iterator[str]:
+    """Create one user per kind of person with a random password, and say how to sign
+    in. A user already there is left as it is (its password is not printed again)."""
+    yield "demo users (sign in at http://127.0.0.1:8000/entrar; passwords shown only now):"
+    for name, role, cvegeo in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        try:
+            add_user(engine, name, role, actor=actor, password=password, cvegeo=cvegeo)
+        except Conflict:
+            yield f"  {name}: already there (linde users password {name} sets a new one)"
+            continue
+        scope = f", municipio {cvegeo}" if cvegeo else ""
+        yield f"  {name} ({role}{scope}): {password}"
 
 
 def _refuse_to_overwrite(engine: Engine) -> None:
