@@ -74,6 +74,8 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 ConnectionDep = Annotated[Connection, Depends(get_connection)]
 
 _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde users add`.")
+
+
 class _BasicScheme(HTTPBasic):
     """HTTP Basic in the OpenAPI document only: ``api.auth`` reads the header itself
     (FastAPI's own parser refuses UTF-8 passwords, which QGIS and GDAL send)."""
