@@ -337,3 +337,51 @@ def test_http_basic_over_the_same_identities(db: Database, serve: Any) -> None:
         assert gis.get("/me", headers=basic("qgis", "y")).status_code == 401
         # three wrong for the name from this address: throttled, the right one included
         assert gis.get("/me", headers=basic("qgis", PASSWORD)).status_code == 429
+
+
+def test_gdal_opens_a_protected_collection_with_basic(db: Database, serve: Any) -> None:
+    """Issue 18 item 8: GDAL_HTTP_USERPWD, as QGIS's Basic authentication sends it."""
+    import os
+    import shutil
+    import subprocess
+    import uuid
+
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo is None:
+        pytest.fail("ogrinfo (Debian gdal-bin) is missing; scripts/setup.sh installs it")
+    base = serve(db)
+    _user, token = add_user(db.engine, "campo", "inspector", actor="test", password=PASSWORD)
+    add_user(db.engine, "qgis", "planner", actor="test", password=PASSWORD)
+    point = {
+        "type": "Feature",
+        "id": str(uuid.uuid4()),
+        "geometry": {"type": "Point", "coordinates": [-96.72, 17.06]},
+        "properties": {
+            "observed_at": "2026-03-05T10:30:00-06:00",
+            "category": "solid_waste",
+            "severity": 3,
+        },
+    }
+    created = httpx.post(
+        f"{base}/inspections", json=point, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert created.status_code == 201, created.text
+
+    def run(userpwd: str | None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GDAL_HTTP")}
+        if userpwd:
+            env["GDAL_HTTP_USERPWD"] = userpwd
+        return subprocess.run(
+            [ogrinfo, "-ro", "-so", f"OAPIF:{base}/collections/inspections", "inspections"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    opened = run(f"qgis:{PASSWORD}")
+    assert opened.returncode == 0, opened.stderr
+    assert "Feature Count: 1" in opened.stdout, opened.stdout
+    assert run(None).returncode != 0  # anonymous: refused
+    assert run("qgis:no-es-esta").returncode != 0
