@@ -127,6 +127,9 @@ async def sign_in(
 async def sign_out(
     request: Request, csrf: Annotated[str | None, Form(max_length=200)] = None
 ) -> Response:
+    if not same_site(request):
+        # refused before the cookie is touched: another site must not even clear it
+        return refused("Para salir use el botón «Salir» de Linde.")
     caller = await page_caller(request)
     response = RedirectResponse("/entrar", status_code=303)
     if caller is not None:
