@@ -133,7 +133,10 @@ async def _collection(request: Request, collection_id: str) -> Collection:
     )
     if c.read_role is not None:
         if principal is None:
-            raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
+            raise Unauthenticated(
+                f"{c.id} needs a {c.read_role.value} or above: a bearer token, HTTP Basic "
+                "(QGIS, GDAL) or a session (/entrar)"
+            )
         if not _readable(c, principal):
             raise Forbidden(
                 f"{c.id} needs the {c.read_role.value} role; {principal.name} is "
