@@ -88,7 +88,9 @@ def create_user(
     caller = _admin(request)
     if isinstance(caller, Response):
         return caller
-    check_form(request, caller, csrf)
+    refusal = check_form(request, caller, csrf)
+    if refusal is not None:
+        return refusal
     try:
         users.add_user(
             request.app.state.engine,
@@ -116,7 +118,9 @@ def change_user(
     caller = _admin(request)
     if isinstance(caller, Response):
         return caller
-    check_form(request, caller, csrf)
+    refusal = check_form(request, caller, csrf)
+    if refusal is not None:
+        return refusal
     try:
         changed = accounts.change_user(
             request.app.state.engine,
@@ -148,7 +152,9 @@ def reset_password(
     caller = _admin(request)
     if isinstance(caller, Response):
         return caller
-    check_form(request, caller, csrf)
+    refusal = check_form(request, caller, csrf)
+    if refusal is not None:
+        return refusal
     try:
         ended = accounts.set_password(
             request.app.state.engine, name, contrasena, actor=caller.name, now=clock(request)
@@ -182,7 +188,9 @@ def end_session(request: Request, session_id: int, csrf: Csrf = None) -> Respons
     caller = _admin(request)
     if isinstance(caller, Response):
         return caller
-    check_form(request, caller, csrf)
+    refusal = check_form(request, caller, csrf)
+    if refusal is not None:
+        return refusal
     accounts.end_session(
         request.app.state.engine, session_id, actor=caller.name, now=clock(request)
     )
@@ -194,7 +202,9 @@ async def end_token(request: Request, token_id: int, csrf: Csrf = None) -> Respo
     caller = await run_in_threadpool(_admin, request)
     if isinstance(caller, Response):
         return caller
-    check_form(request, caller, csrf)
+    refusal = check_form(request, caller, csrf)
+    if refusal is not None:
+        return refusal
     await run_in_threadpool(
         accounts.end_token,
         request.app.state.engine,

@@ -57,15 +57,19 @@ def to_sign_in(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/entrar?siguiente={quote(here, safe='/')}", status_code=303)
 
 
-def check_form(request: Request, caller: Principal, csrf: str | None) -> None:
+def check_form(request: Request, caller: Principal, csrf: str | None) -> HTMLResponse | None:
     """A page form's POST: the session's CSRF token in the ``csrf`` field, from this site.
-
-    Raises:
-        Forbidden: missing or wrong token, or another site's request (403).
-    """
-    if caller.via != "session":
-        raise Forbidden("page forms are for signed-in people")
-    check_csrf(request, caller, csrf)
+    ``None`` when it passes; else the Spanish page that refuses it (403)."""
+    try:
+        if caller.via != "session":
+            raise Forbidden("page forms are for signed-in people")
+        check_csrf(request, caller, csrf)
+    except Forbidden:
+        return refused(
+            "El formulario venía sin su clave de seguridad o desde otro sitio. "
+            "Vuelva a abrir la página y repita lo que hacía."
+        )
+    return None
 
 
 def refused(message: str, status_code: int = 403) -> HTMLResponse:

@@ -133,7 +133,9 @@ async def sign_out(
     caller = await page_caller(request)
     response = RedirectResponse("/entrar", status_code=303)
     if caller is not None:
-        check_form(request, caller, csrf)
+        refusal = check_form(request, caller, csrf)
+        if refusal is not None:
+            return refusal
         await run_in_threadpool(_end_brought_session, request, caller)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -164,7 +166,9 @@ async def change_password(
     caller = await page_caller(request)
     if caller is None:
         return to_sign_in(request)
-    check_form(request, caller, csrf)
+    refusal = check_form(request, caller, csrf)
+    if refusal is not None:
+        return refusal
 
     def again(message: str, status: int = 400) -> HTMLResponse:
         return render(
