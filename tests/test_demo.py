@@ -26,3 +26,21 @@ def test_demo_loads_once_and_says_it_is_illustrative(db: Database) -> None:
         answer = lookup_point(conn, -96.74874, 17.09375)
     assert answer["municipality"]["cvegeo"] == "20067"
     assert sorted(c["cvegeo"] for c in answer["claims"]) == ["20067", "20157"]
+
+
+def test_demo_makes_one_user_per_kind_who_can_sign_in(db: Database) -> None:
+    from layers.accounts import verify_password
+    from layers.demo import DEMO_USERS
+
+    lines = list(load_demo(db.engine, actor="test"))
+    assert any("/entrar" in line for line in lines)
+    passwords = {
+        line.split()[0]: line.rsplit(": ", 1)[1] for line in lines if line.startswith("  demo-")
+    }
+    assert set(passwords) == {name for name, _role, _cvegeo in DEMO_USERS}
+    with db.engine.connect() as conn:
+        for name, role, cvegeo in DEMO_USERS:
+            person = verify_password(conn, name, passwords[name])
+            assert person is not None and (person.role.value, person.cvegeo) == (role, cvegeo)
+    again = list(load_demo(db.engine, actor="test"))
+    assert all(": already there" in line for line in again if line.startswith("  demo-"))
