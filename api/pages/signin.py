@@ -123,7 +123,7 @@ async def sign_in(
     return response
 
 
-@router.post("/salir", summary="Salir (termina la sesión)")
+@router.post("/salir", response_class=HTMLResponse, summary="Salir (termina la sesión)")
 async def sign_out(
     request: Request, csrf: Annotated[str | None, Form(max_length=200)] = None
 ) -> Response:
@@ -155,7 +155,9 @@ async def account_page(request: Request) -> Response:
     )
 
 
-@router.post("/cuenta/contrasena", summary="Cambiar la contraseña propia")
+@router.post(
+    "/cuenta/contrasena", response_class=HTMLResponse, summary="Cambiar la contraseña propia"
+)
 async def change_password(
     request: Request,
     actual: Annotated[str, Form(max_length=256)],
