@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api import docs, errors, openapi, security
+from api.auth import BasicMemory
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
+from api.pages import admin as admin_pages
 from api.pages import routes as pages
+from api.pages import signin
 from api.routes import (
     claims,
     collections,
@@ -28,7 +33,7 @@ from api.routes import (
 )
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
-from layers import migrate
+from layers import audit, migrate
 from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -38,8 +43,25 @@ from maps.renderer import Renderer
 DOWNLOAD_CONNECTIONS = 5
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for proxy headers: believed only from ``LINDE_TRUSTED_PROXIES``.
+
+    Empty (the default), ``X-Forwarded-For``/``-Proto`` are ignored from everyone, loopback
+    included: otherwise any local process, or a proxy that passes the header through,
+    could pick the address the sign-in throttle counts.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
     """Build the app. The engine is made (and migrated) at start-up unless one is given.
+    ``clock`` (default: the audit trail's UTC now) is what session expiry is measured by.
 
     Every worker process holds only its own connection pool; nothing is shared in
     memory, so processes can be added behind a load balancer.
@@ -81,8 +103,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.tile_cache = ResponseCache(settings.tile_cache_mb * 1024 * 1024)
-    app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
+    app.state.signin_throttle = SignInThrottle(
+        settings.failed_signins_per_minute, settings.failed_signins_per_name_per_minute
+    )
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.basic_memory = BasicMemory()
+    app.state.clock = clock or audit.now
     # one headless Chromium per worker, started on the first PNG/PDF and reused
     app.state.renderer = Renderer(
         pages=settings.render_pages, queue=settings.render_queue, wait_s=settings.render_wait_s
@@ -103,6 +129,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         users,
         maps,
         pages,
+        signin,
+        admin_pages,
     ):
         app.include_router(module.router)
     docs.install(app)  # /docs and /redoc, offline

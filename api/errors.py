@@ -91,9 +91,14 @@ def status_of(exc: LindeError) -> int:
     return 400
 
 
-async def _linde_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LindeError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    headers = None
+    if isinstance(exc, Unauthenticated):
+        # Basic is offered back only to a client that tried it (desktop GIS): a page's
+        # script would otherwise make the browser pop up its own password dialog
+        basic = request.headers.get("authorization", "").lower().startswith("basic")
+        headers = {"WWW-Authenticate": 'Basic realm="Linde"' if basic else "Bearer"}
     if isinstance(exc, TooManyRequests | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(

@@ -2,8 +2,10 @@
 
 Without it every authenticated request asks the database who its token belongs to:
 a round trip made on the event loop, about a quarter of a ``/lookup`` under load.
-With it, a token seen in the last ``token_cache_seconds`` (default 5) is answered
-from memory. What that costs, stated plainly: revoking tokens over the API
+With it, a token seen in the last ``token_cache_seconds`` is answered from memory.
+It is off by default (0), so that a revoked token, or a disabled or re-scoped user,
+stops at once on every worker; an operator who wants the saved round trip turns it
+on. What that costs, stated plainly: revoking tokens over the API
 (``DELETE /users/{name}/tokens``) empties this worker's memory at once, but a token
 revoked elsewhere (``linde users revoke``, another worker process) keeps working
 here for at most ``token_cache_seconds``. An expired token is never answered from

@@ -17,7 +17,6 @@ from rich.text import Text
 from sqlalchemy import Connection, Engine
 
 from geo.errors import InvalidParameter, LindeError
-from geo.roles import Role
 from layers import migrate
 from layers.engine import engine_name, make_engine
 from layers.importers.runs import ImportSummary
@@ -31,14 +30,12 @@ app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_h
 import_app = typer.Typer(
     help="Import official data (one transaction per file).", no_args_is_help=True
 )
-users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: schema migrations and status.", no_args_is_help=True)
 map_app = typer.Typer(
     help="Maps as files: self-contained HTML (works offline), PNG or an A4 PDF page.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
-app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(map_app, name="map")
 
@@ -46,10 +43,12 @@ from cli.backup import backup_command, restore_command  # noqa: E402
 from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
 from cli.disputes import claims_app, disputes_app  # noqa: E402
 from cli.tiles import tiles_app  # noqa: E402
+from cli.users import users_app  # noqa: E402
 
 app.add_typer(disputes_app, name="disputes")
 app.add_typer(claims_app, name="claims")
 app.add_typer(tiles_app, name="tiles")
+app.add_typer(users_app, name="users")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 
@@ -220,85 +219,6 @@ def import_inspections_cmd(
         out.print(f"refused: {problem}", highlight=False)
 
 
-DaysOption = Annotated[
-    int | None,
-    typer.Option(
-        help="Days the token is valid (0: never expires). Default: LINDE_TOKEN_DAYS (365).",
-        min=0,
-        max=3650,
-    ),
-]
-
-
-def _token_days(days: int | None) -> int:
-    return get_settings().token_days if days is None else days
-
-
-def _validity(days: int) -> str:
-    return f"valid {days} days" if days else "never expires"
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @).")],
-    role: Annotated[Role, typer.Option(help="What the user may do.")],
-    days: DaysOption = None,
-) -> None:
-    """Create a user and print its bearer token (shown only this once)."""
-    from layers.users import add_user
-
-    engine = ready_engine()
-    valid = _token_days(days)
-    try:
-        user, token = add_user(engine, name, role.value, actor=actor(), days=valid)
-    except LindeError as exc:
-        fail(exc)
-    err.print(
-        f"user {user.name} ({user.role.value}) created; its token ({_validity(valid)}), "
-        "shown only now:"
-    )
-    print(token)
-
-
-@users_app.command("token")
-def users_token(name: Annotated[str, typer.Argument()], days: DaysOption = None) -> None:
-    """Issue another token for an existing user."""
-    from layers.users import new_token
-
-    engine = ready_engine()
-    valid = _token_days(days)
-    try:
-        token = new_token(engine, name, actor=actor(), days=valid)
-    except LindeError as exc:
-        fail(exc)
-    err.print(f"new token for {name} ({_validity(valid)}), shown only now:")
-    print(token)
-
-
-@users_app.command("revoke")
-def users_revoke(name: Annotated[str, typer.Argument()]) -> None:
-    """Revoke every token of a user."""
-    from layers.users import revoke_tokens
-
-    engine = ready_engine()
-    try:
-        out.print(f"{revoke_tokens(engine, name, actor=actor())} token(s) revoked")
-    except LindeError as exc:
-        fail(exc)
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List users and roles."""
-    from layers.users import list_users
-
-    engine = ready_engine()
-    with engine.connect() as conn:
-        for row in list_users(conn):
-            state = " (disabled)" if row["disabled_at"] else ""
-            out.print(f"{row['name']}\t{row['role']}{state}", highlight=False)
-
-
 @app.command("lookup")
 def lookup_cmd(
     lon: Annotated[float, typer.Option(help="Longitude, e.g. --lon=-96.7266.")],
@@ -332,12 +252,20 @@ def demo_cmd() -> None:
         fail(exc)
     zone_id = dispute_zone_id(engine)
     out.print(
-        "\nOne user per role. Each signs in with its token: paste it in the pages' "
-        "'Token' field, or send Authorization: Bearer TOKEN to the API.",
+        "\nOne user per kind of person. People sign in at /entrar with the name and "
+        "password; scripts send Authorization: Bearer TOKEN (passwords and tokens are "
+        "shown only now; run linde demo again for new ones).",
         highlight=False,
     )
+    out.print(
+        f"  {'role':<10} {'municipio':<9} {'name':<20} {'password':<17} token", highlight=False
+    )
     for user in users:
-        out.print(f"  {user.role:<10} {user.name:<11} {user.token}", highlight=False)
+        out.print(
+            f"  {user.role:<10} {user.cvegeo or '-':<9} {user.name:<20} {user.password:<17} "
+            f"{user.token}",
+            highlight=False,
+        )
     if zone_id is not None:
         out.print(f"\nThe disputed zone is ready: /disputas/{zone_id}", highlight=False)
 
@@ -363,6 +291,8 @@ def serve_cmd(
     """Run the web API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from api.app import proxy_options
+
     engine = ready_engine()
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
     engine.dispose()
@@ -372,9 +302,10 @@ def serve_cmd(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
         log_level=log_level.value,
         access_log=access_log,
+        # X-Forwarded-For only from LINDE_TRUSTED_PROXIES, never from loopback by default
+        **proxy_options(get_settings()),
     )
 
 

@@ -21,6 +21,7 @@ a fresh token each time).
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import time
 import uuid
@@ -40,6 +41,7 @@ from geo.errors import Conflict
 from geo.inspections import Submission
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
+from layers.accounts import set_password
 from layers.claims import add_claim, list_claims
 from layers.disputes.detection import run_detection
 from layers.disputes.zones import edit_zone, get_zone
@@ -72,11 +74,14 @@ DISPUTE_RADII_M = (380, 340, 400, 330, 360, 390, 320, 370)
 # CONAGUA's semáforo of each site, read as an inspection's severity
 SEVERITY = {"Verde": 1, "Amarillo": 3, "Rojo": 5}
 #: one demo user per role; each signs in with the token printed by ``linde demo``
-DEMO_USERS = (
-    ("planeacion", "planner"),
-    ("inspeccion", "inspector"),
-    ("comision", "commission"),
-    ("admin", "admin"),
+#: one demo user per kind of person (geo.access.SPEC): name, role, municipality it acts for
+DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
+    ("planeacion", "planner", None),
+    ("inspeccion-20067", "inspector", "20067"),
+    ("comision", "commission", None),
+    ("representante-20067", "commission", "20067"),
+    ("representante-20157", "commission", "20157"),
+    ("admin", "admin", None),
 )
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "demo.linde.invalid")
 _TO_M = Transformer.from_crs(4326, 6372, always_xy=True)
@@ -87,6 +92,8 @@ _TO_LL = Transformer.from_crs(6372, 4326, always_xy=True)
 class DemoUser:
     name: str
     role: str
+    cvegeo: str | None
+    password: str
     token: str
 
 
@@ -157,15 +164,20 @@ def load_demo(engine: Engine, *, actor: str) -> Iterator[str]:
 
 
 def demo_users(engine: Engine, *, actor: str) -> list[DemoUser]:
-    """One user per role, each with a fresh token (a user already there keeps its name
-    and gets a new token). Where a sign-in secret is added, it is added here."""
+    """One user per kind of person, each with a fresh random password to sign in with and
+    a fresh token for scripts (a user already there keeps its name and row, and gets a new
+    password and token, so the demo always prints a way in that works)."""
     made = []
-    for name, role in DEMO_USERS:
+    for name, role, cvegeo in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
         try:
-            _user, token = add_user(engine, name, role, actor=actor)
+            _user, token = add_user(
+                engine, name, role, actor=actor, password=password, cvegeo=cvegeo
+            )
         except Conflict:
+            set_password(engine, name, password, actor=actor)
             token = new_token(engine, name, actor=actor)
-        made.append(DemoUser(name, role, token))
+        made.append(DemoUser(name, role, cvegeo, password, token))
     return made
 
 

@@ -50,18 +50,39 @@ class Settings(BaseSettings):
         description="Days a new token is valid unless another validity is asked; 0: never expires.",
     )
     token_cache_seconds: float = Field(
-        default=5,
+        default=0,
         ge=0,
         le=300,
-        description="Seconds a worker remembers who a token belongs to. A token revoked "
-        "over the API stops at once on that worker; revoked elsewhere (the CLI, another "
-        "worker) within this time. 0: every request asks the database.",
+        description="Seconds a worker remembers who a token belongs to. 0 (the default): "
+        "every request asks the database, so a revoked token, a disabled or re-scoped "
+        "user stops at once on every worker. Above 0, a token revoked elsewhere (the CLI, "
+        "another worker) keeps working here for up to this long.",
     )
     failed_signins_per_minute: int = Field(
         default=30,
         ge=0,
-        description="Requests with a wrong token one client address may make per minute; "
-        "beyond it, that address gets 429 until the minute has passed. 0 turns it off.",
+        description="Failed sign-ins (wrong token, password or session) one client address "
+        "may make per minute; beyond it, that address's guesses get 429 until the minute "
+        "has passed. A right token still passes. 0 turns it off.",
+    )
+    failed_signins_per_name_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Wrong passwords for one user name from one address per minute; "
+        "beyond it, that name from that address gets 429. Other addresses are not "
+        "affected, so an attacker cannot lock a person out. 0 turns it off.",
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="A browser session ends after this long unused."
+    )
+    session_hours: int = Field(
+        default=12, ge=1, description="A browser session ends this long after sign-in, used or not."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose X-Forwarded-For / "
+        'X-Forwarded-Proto Linde believes, as a JSON list: ["10.0.0.5"]. Empty (the '
+        "default): none, not even loopback; the client address is the connection's.",
     )
     response_cache_mb: int = Field(
         default=64,

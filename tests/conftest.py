@@ -29,7 +29,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, delete, insert
 
-from api.app import create_app
+from api.app import create_app, proxy_options
 from layers.engine import make_engine
 from layers.geometry_io import to_db
 from layers.importers.metro_zones import import_metro_zones
@@ -170,11 +170,20 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     def start(database: Database, **settings: Any) -> str:
         port = free_port()
         photos = tmp_path_factory.mktemp("photos")
-        app = create_app(Settings(database_url=database.url, photos_dir=photos, **settings))
+        clock = settings.pop("clock", None)
+        app_settings = Settings(database_url=database.url, photos_dir=photos, **settings)
+        app = create_app(app_settings, clock=clock)
         if not database.base_url:
             database.photos_dir = photos
+        # proxy headers as `linde serve` treats them (none believed unless configured)
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                **proxy_options(app_settings),
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

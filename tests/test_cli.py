@@ -228,7 +228,7 @@ def test_users_add_prints_only_the_token(db: Database) -> None:
 
     listed = linde(db, "users", "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["ana", "planner"]
+    assert listed.stdout.split() == ["ana", "planner", "state"]  # no municipality
 
 
 def test_users_add_twice_is_a_conflict(db: Database) -> None:

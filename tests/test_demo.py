@@ -81,10 +81,14 @@ def test_the_dispute_is_ready_with_its_localities_and_credits_its_sources(
 def test_one_user_per_role_signs_in_and_a_second_run_gives_fresh_tokens(api: Database) -> None:
     first = demo_users(api.engine, actor="test")
     second = demo_users(api.engine, actor="test")
-    assert [(u.name, u.role) for u in first] == list(DEMO_USERS)
+    assert [(u.name, u.role, u.cvegeo) for u in first] == list(DEMO_USERS)
     assert all(a.token != b.token for a, b in zip(first, second, strict=True))
-    for user in [*first, *second]:
+    assert all(a.password != b.password for a, b in zip(first, second, strict=True))
+    for user in second:
         with api.client() as http:
             me = http.get("/me", headers={"Authorization": f"Bearer {user.token}"})
-        assert me.status_code == 200, me.text
-        assert me.json()["name"] == user.name and me.json()["role"] == user.role
+            assert me.status_code == 200, me.text
+            assert me.json()["name"] == user.name and me.json()["role"] == user.role
+            assert me.json()["cvegeo"] == user.cvegeo
+            signed = http.post("/entrar", data={"nombre": user.name, "contrasena": user.password})
+            assert signed.status_code in (302, 303), signed.text

@@ -43,7 +43,9 @@ def fuzzed(request: pytest.FixtureRequest, database_factory: Any, serve: Any) ->
     import_metro_zones(database.engine, METRO_2020, actor="test")
     for role in ("planner", "admin"):
         _user, database.tokens[role] = add_user(database.engine, f"{role}-fuzz", role, actor="t")
-    database.base_url = serve(database, failed_signins_per_minute=0)
+    database.base_url = serve(
+        database, failed_signins_per_minute=0, failed_signins_per_name_per_minute=0
+    )
     return database
 
 

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from pydantic import WithJsonSchema
 
-from api.deps import caller_of
+from api.deps import access_of, caller_of
 from api.ogc.params import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
@@ -30,6 +30,7 @@ from api.ogc.params import (
     single,
 )
 from api.ogc.render import PAGE_FORMATS, wanted
+from geo.access import Action
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import Forbidden, InvalidParameter, NotFound, Problem, Unauthenticated
 from layers.collections import COLLECTIONS, Collection
@@ -161,6 +162,14 @@ CsvGeometry = Annotated[
 ]
 
 
+#: the action of ``geo.access.SPEC`` that reading each protected collection is
+READ_ACTIONS = {
+    "claims": Action.claim_read,
+    "inspections": Action.inspection_read,
+    "disputed_zones": Action.zone_read,
+}
+
+
 def _readable(c: Collection, principal: Principal | None) -> bool:
     return c.read_role is None or (principal is not None and principal.role.can_act_as(c.read_role))
 
@@ -177,9 +186,17 @@ async def readable_collection(
         )
     # a token that is sent is checked even for a public layer: a wrong one is never ignored
     principal = await caller_of(request)
+    # the rows this caller reaches (geo.access.SPEC); None: all of them
+    action = READ_ACTIONS.get(c.id)
+    request.state.rows = (
+        access_of(principal, action).rows if principal is not None and action else None
+    )
     if c.read_role is not None:
         if principal is None:
-            raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
+            raise Unauthenticated(
+                f"{c.id} needs a {c.read_role.value} or above: a bearer token, HTTP Basic "
+                "(QGIS, GDAL) or a session (/entrar)"
+            )
         if not _readable(c, principal):
             raise Forbidden(
                 f"{c.id} needs the {c.read_role.value} role; {principal.name} is "

@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
@@ -94,6 +95,18 @@ CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLEC
 # -- helpers ------------------------------------------------------------------------------
 
 
+def _scoped(request: Request, q: item_queries.ItemsQuery) -> item_queries.ItemsQuery:
+    """``q`` limited to the rows the caller reaches (set by ``readable_collection``)."""
+    rows = getattr(request.state, "rows", None)
+    return q if rows is None or rows.everything else replace(q, rows=rows)
+
+
+def _cacheable_version(request: Request, version: str | None) -> str | None:
+    """A caller who reaches only some rows gets an answer of their own: never cached."""
+    rows = getattr(request.state, "rows", None)
+    return version if rows is None or rows.everything else None
+
+
 def _cache(request: Request) -> ResponseCache:
     cache: ResponseCache = request.app.state.response_cache
     return cache
@@ -141,7 +154,7 @@ async def _respond(
     """
     negotiated = request.headers.get("accept", "")
     headers = {
-        "Vary": "Accept, Authorization",
+        "Vary": "Accept, Authorization, Cookie",
         "Cache-Control": ("private" if private else "public") + ", no-cache",
     }
     engine: Engine = request.app.state.engine
@@ -325,9 +338,8 @@ async def collection(request: Request, c: ReadableCollection) -> Response:
             return _html(html.render("collection.html", doc=doc, collection=c))
         return _json(doc)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)
 
 
 _JSON_SCHEMA_TYPES = {
@@ -405,7 +417,7 @@ def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
 
 
 def _download(request: Request, engine: Any, asked: ItemsRequest) -> StreamingResponse:
-    c, q, fmt = asked.collection, asked.query, asked.fmt
+    c, q, fmt = asked.collection, _scoped(request, asked.query), asked.fmt
     assert isinstance(fmt, ExportFormat)
     # Check the query before the response starts: errors must be a 400, not a cut file.
     with engine.connect() as conn, _as_parameter_errors():
@@ -440,7 +452,7 @@ def _download(request: Request, engine: Any, asked: ItemsRequest) -> StreamingRe
     response_class=Response,
 )
 async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
-    c, fmt, q = asked.collection, asked.fmt, asked.query
+    c, fmt, q = asked.collection, asked.fmt, _scoped(request, asked.query)
     if isinstance(fmt, ExportFormat):
         return await run_in_threadpool(_download, request, engine, asked)
     count_cap: int = request.app.state.settings.count_cap
@@ -490,9 +502,8 @@ async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> 
         )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)
 
 
 @router.get(
@@ -540,7 +551,8 @@ async def item(
             found = item_queries.Item(version.id, version.properties, version.geometry)
             headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
         else:
-            found = item_queries.get(conn, c, key, crs)
+            rows = _scoped(request, item_queries.ItemsQuery()).rows
+            found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
         links = [
@@ -560,6 +572,5 @@ async def item(
             return _html(html.render_item(c, found, links))
         return Cached(feature_bytes(found, links), GEOJSON, headers)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)

@@ -18,16 +18,40 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Connection
 
-from api.deps import Admin, Commission, ConnectionDep, EngineDep, Inspector, Planner
+from api.deps import (
+    Access,
+    Admin,
+    ConnectionDep,
+    EngineDep,
+    InspectionFollowUp,
+    InspectionReader,
+    InspectionReviewer,
+    Inspector,
+    Planner,
+)
 from api.fields import Moment
-from geo.errors import InvalidInput, Problem
+from geo.errors import InvalidInput, NotFound, Problem
 from geo.inspections import Submission, id_from_key, normalize_id
 from geo.validation import PUNTUAL, parse_geojson_geometry
+from layers.access import inspection_reached
+from layers.engine import on_read_connection
 from layers.importers.inspections import import_inspections
 from layers.inspections import photos as photo_store
 from layers.inspections import store
 from layers.settings import Settings
+
+
+def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> None:
+    """Refuse an inspection the caller does not reach as if it did not exist (404).
+
+    Raises:
+        NotFound: outside the caller's scope (``geo.access.SPEC``).
+    """
+    if not inspection_reached(conn, inspection_id, access.rows):
+        raise NotFound(f"no inspection {inspection_id}")
+
 
 router = APIRouter(tags=["inspections"])
 
@@ -229,14 +253,22 @@ def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict
 
 
 @router.get("/inspections/{inspection_id}", summary="One inspection, annotated, with history")
-def get_inspection(conn: ConnectionDep, _caller: Planner, inspection_id: str) -> dict[str, Any]:
+def get_inspection(
+    conn: ConnectionDep, caller: InspectionReader, inspection_id: str
+) -> dict[str, Any]:
+    reach_inspection(conn, caller, inspection_id)
     return store.get(conn, inspection_id)
 
 
 @router.get("/inspections/{inspection_id}/photos/{sha256}", summary="A photo of an inspection")
 def get_photo(
-    request: Request, conn: ConnectionDep, _caller: Planner, inspection_id: str, sha256: str
+    request: Request,
+    conn: ConnectionDep,
+    caller: InspectionReader,
+    inspection_id: str,
+    sha256: str,
 ) -> FileResponse:
+    reach_inspection(conn, caller, inspection_id)
     media_type, file_name = store.photo_of(conn, inspection_id, sha256)
     path = photo_store.stored(_settings(request).resolved_photos_dir(), sha256)
     return FileResponse(
@@ -250,7 +282,7 @@ def get_photo(
 
 @router.post("/inspections/{inspection_id}/review", summary="Approve or reject (supervisors)")
 def review(
-    engine: EngineDep, caller: Commission, inspection_id: str, body: StatusChange
+    engine: EngineDep, caller: InspectionReviewer, inspection_id: str, body: StatusChange
 ) -> dict[str, Any]:
     return store.change_status(
         engine,
@@ -264,8 +296,10 @@ def review(
 
 @router.post("/inspections/{inspection_id}/follow-up", summary="Refer or mark attended")
 def follow_up(
-    engine: EngineDep, caller: Commission, inspection_id: str, body: StatusChange
+    engine: EngineDep, caller: InspectionFollowUp, inspection_id: str, body: StatusChange
 ) -> dict[str, Any]:
+    """A municipality's representative follows up the inspections of its municipality."""
+    on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
     return store.change_status(
         engine,
         inspection_id,

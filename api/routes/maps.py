@@ -18,9 +18,10 @@ import folium
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import MaybeCaller, Planner
+from api.deps import MaybeCaller, ZoneReader
 from api.fields import RowId
 from api.ogc.params import parse_bbox, single
+from api.routes.disputes import reach_zone
 from geo.roles import Role
 from layers.engine import on_read_connection
 from layers.users import Principal
@@ -181,7 +182,7 @@ def river_map(
 )
 def dispute_map(
     request: Request,
-    _caller: Planner,
+    caller: ZoneReader,
     zone_id: RowId,
     fmt: FormatQuery = MapFormat.html,
     assets: AssetsQuery = Assets.inline,
@@ -192,6 +193,7 @@ def dispute_map(
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
 
     def build(conn: Connection) -> folium.Map:
+        reach_zone(conn, caller, zone_id)
         return map_requests.dispute(conn, zone_id, tiles=tiles)
 
     return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}")

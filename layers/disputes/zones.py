@@ -21,6 +21,7 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from geo.access import RowScope
 from geo.disputes import (
     CLOSED,
     ZoneKind,
@@ -44,6 +45,7 @@ from geo.measures import outlines, zone_measures
 from geo.metric import to_lonlat, to_metric
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
+from layers.access import row_condition
 from layers.claims import ClaimSource, geometries_in_force, official_geometries, record_claim
 from layers.dialects import bbox_candidates
 from layers.engine import write_connection
@@ -159,9 +161,14 @@ def list_zones(
     open_only: bool = False,
     limit: int = 100,
     offset: int = 0,
+    rows: RowScope | None = None,
 ) -> list[dict[str, Any]]:
-    """Zones, largest first, without geometry (the OGC collection serves that)."""
+    """Zones, largest first, without geometry (the OGC collection serves that); only
+    those ``rows`` reaches (``geo.access``)."""
     query = select(*_SUMMARY).order_by(_z.area_m2.desc(), _z.id).limit(limit).offset(offset)
+    reached = row_condition(disputed_zones, rows)
+    if reached is not None:
+        query = query.where(reached)
     if status:
         query = query.where(_z.status == status)
     if kind:

@@ -31,9 +31,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from geo.access import RowScope
 from geo.crs import CRS84, Crs
 from geo.errors import InvalidParameter, Problem
 from layers import dialects
+from layers.access import row_condition
 from layers.collections import Collection, Property
 from layers.cql2 import compile_filter
 
@@ -63,6 +65,8 @@ class ItemsQuery:
     limit: int | None = 10
     offset: int = 0
     crs: Crs = field(default=CRS84)
+    #: the rows the caller reaches (``geo.access``); None: every row
+    rows: RowScope | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ class Item:
 
 def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = [] if c.where is None else [c.where]
+    reached = row_condition(c.table, q.rows)
+    if reached is not None:
+        out.append(reached)
     if q.bbox is not None:
         out.append(dialects.intersects_bbox(conn.dialect, c.table, q.bbox))
     if q.interval is not None:
@@ -319,8 +326,11 @@ def _capped_count(c: Collection, where: ColumnElement[bool], cap: int) -> Select
     return select(func.count()).select_from(matching.subquery())
 
 
-def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | None:
-    """One feature by id, geometry as GeoJSON text in ``crs``; None when there is none."""
+def get(
+    conn: Connection, c: Collection, feature_id: Any, crs: Crs, rows: RowScope | None = None
+) -> Item | None:
+    """One feature by id, geometry as GeoJSON text in ``crs``; None when there is none
+    or it is outside the caller's ``rows``."""
     geometry = dialects.as_geojson(conn.dialect, c.geometry, crs.epsg, crs.x_first, crs.precision)
     query = (
         select(
@@ -333,4 +343,7 @@ def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | No
     )
     if c.where is not None:
         query = query.where(c.where)
+    reached = row_condition(c.table, rows)
+    if reached is not None:
+        query = query.where(reached)
     return next(_items(conn.execute(query)), None)
