@@ -18,6 +18,7 @@ from api.routes import claims, collections, disputes, health, inspections, looku
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
+from layers.clock import SYSTEM_CLOCK, Clock
 from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -26,8 +27,13 @@ from maps.assets import STATIC_DIR
 DOWNLOAD_CONNECTIONS = 5
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK
+) -> FastAPI:
     """Build the app. The engine is made (and migrated) at start-up unless one is given.
+
+    ``clock`` is the time that token expiry and the token memory read (a test passes
+    one it moves by hand).
 
     Every worker process holds only its own connection pool; nothing is shared in
     memory, so processes can be added behind a load balancer.
@@ -66,7 +72,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.clock = clock
+    app.state.token_cache = TokenCache(settings.token_cache_seconds, clock=clock)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)

@@ -101,7 +101,7 @@ def _address(request: Request) -> str:
 def _checked(request: Request, conn: Connection, token: str) -> Principal:
     """Ask the database who ``token`` belongs to; a wrong one counts against the address."""
     try:
-        return check_token(conn, token)
+        return check_token(conn, token, now=request.app.state.clock.now())
     except Unauthenticated:
         throttle: SignInThrottle = request.app.state.signin_throttle
         throttle.failed(_address(request))

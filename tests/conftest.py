@@ -29,6 +29,7 @@ import uvicorn
 from sqlalchemy import Engine, delete, insert
 
 from api.app import create_app
+from layers.clock import SYSTEM_CLOCK, Clock
 from layers.engine import make_engine
 from layers.geometry_io import to_db
 from layers.importers.metro_zones import import_metro_zones
@@ -161,13 +162,17 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end."""
+    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end.
+
+    ``clock``: the time its token checks read (a ``tests.helpers.ManualClock`` to step it)."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(database: Database, **settings: Any) -> str:
+    def start(database: Database, clock: Clock = SYSTEM_CLOCK, **settings: Any) -> str:
         port = free_port()
         photos = tmp_path_factory.mktemp("photos")
-        app = create_app(Settings(database_url=database.url, photos_dir=photos, **settings))
+        app = create_app(
+            Settings(database_url=database.url, photos_dir=photos, **settings), clock=clock
+        )
         if not database.base_url:
             database.photos_dir = photos
         server = uvicorn.Server(
