@@ -39,8 +39,13 @@ from layers.migrate import upgrade
 from layers.schema import inspection_categories, inspections, layer_versions, metadata
 from layers.settings import Settings
 from layers.users import add_user
+from tests.collection import ENGINES as ENGINES  # where the engines are chosen per test
 
-ENGINES = ["postgis", "spatialite"]
+# the engine each test runs on, the slow markers (tests/collection.py); pytester runs
+# that plugin on a throw-away suite in tests/test_collection.py
+pytest_plugins = ["pytester", "tests.collection"]
+
+ROLES = ("planner", "inspector", "commission", "admin")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
 METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
@@ -142,9 +147,9 @@ def clean(engine: Engine) -> None:
                 conn.execute(delete(table))
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def _empty_db(request: pytest.FixtureRequest, database_factory: object) -> Database:
-    return database_factory(request.param, "empty")  # type: ignore[operator]
+@pytest.fixture(scope="session")
+def _empty_db(engine_kind: str, database_factory: object) -> Database:
+    return database_factory(engine_kind, "empty")  # type: ignore[operator]
 
 
 @pytest.fixture
@@ -194,18 +199,46 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def oaxaca(request: pytest.FixtureRequest, database_factory: object, serve: object) -> Database:
+@pytest.fixture(scope="session")
+def seeded_database(database_factory: Any, serve: Any) -> Any:
+    """Make a database of one engine holding real Oaxaca data, served over HTTP, with a
+    user and token per role: the one recipe behind ``oaxaca`` and the module fixtures
+    that need a copy of their own (they write to it).
+
+    ``make(kind, label, metro_zones=..., rivers=..., roles=..., **settings)``: the metro
+    zone tables to import, whether to import the rivers, the roles to make users for,
+    and settings for the server (e.g. ``failed_signins_per_minute=0``).
+    """
+
+    def make(
+        kind: str,
+        label: str,
+        *,
+        metro_zones: tuple[Path, ...] = (METRO_2020, METRO_2015),
+        rivers: bool = True,
+        roles: tuple[str, ...] = ROLES,
+        **settings: Any,
+    ) -> Database:
+        database: Database = database_factory(kind, label)
+        import_municipalities(database.engine, OAXACA, actor="test")
+        for table in metro_zones:
+            import_metro_zones(database.engine, table, actor="test")
+        if rivers:
+            import_rivers(database.engine, RIVERS, actor="test", skip_unnamed=True)
+        for role in roles:
+            _user, database.tokens[role] = add_user(
+                database.engine, f"{role}-user", role, actor="test"
+            )
+        database.base_url = serve(database, **settings)
+        return database
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def oaxaca(engine_kind: str, seeded_database: Any) -> Database:
     """Real Oaxaca data on each engine, served over HTTP, with a token per role."""
-    database: Database = database_factory(request.param, "oaxaca")  # type: ignore[operator]
-    import_municipalities(database.engine, OAXACA, actor="test")
-    import_metro_zones(database.engine, METRO_2020, actor="test")
-    import_metro_zones(database.engine, METRO_2015, actor="test")
-    import_rivers(database.engine, RIVERS, actor="test", skip_unnamed=True)
-    for role in ("planner", "inspector", "commission", "admin"):
-        _user, token = add_user(database.engine, f"{role}-user", role, actor="test")
-        database.tokens[role] = token
-    database.base_url = serve(database)  # type: ignore[operator]
+    database: Database = seeded_database(engine_kind, "oaxaca")
     return database
 
 
@@ -214,10 +247,47 @@ def api(db: Database, serve: object) -> Database:
     """The empty database of each engine, served over HTTP, with a token per role."""
     if not db.base_url:
         db.base_url = serve(db)  # type: ignore[operator]
-    for role in ("planner", "inspector", "commission", "admin"):
+    for role in ROLES:
         _user, token = add_user(db.engine, f"{role}-user", role, actor="test")
         db.tokens[role] = token
     return db
+
+
+@pytest.fixture
+def metro(api: Database, tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """The Oaxaca metro zone with official claims and San Jacinto's locality claim, detected."""
+    from layers.importers.localities import import_localities
+    from tests.disputes_data import localities_file
+    from tests.helpers import claim_sja, load_metro, ok
+
+    folder = tmp_path_factory.getbasetemp()
+    load_metro(api, folder)
+    import_localities(api.engine, localities_file(folder), actor="test")
+    with api.client("commission") as http:
+        ok(
+            http.post(
+                "/claims/official", json={"zone": "20.1.01", "valid_from": "2020-01-01T00:00:00Z"}
+            ),
+            201,
+        )
+        claim_sja(http, 0.0, "2024-01-01T00:00:00Z")
+        ok(http.post("/detection-runs", json={"zone": "20.1.01"}), 201)
+    return api
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless chromium, through Playwright (never a browser it downloads)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed for the browser tests: scripts/setup.sh --test")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture

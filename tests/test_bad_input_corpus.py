@@ -28,7 +28,7 @@ from layers.schema import metadata
 from tests import corpus
 from tests.conftest import Database
 from tests.geometries import municipality, write_collection
-from tests.test_cli import run_linde
+from tests.helpers import run_linde
 
 EAST = [[-96.70, 17.05], [-96.65, 17.05], [-96.65, 17.10], [-96.70, 17.10], [-96.70, 17.05]]
 ZONE = [[-96.71, 17.06], [-96.69, 17.06], [-96.69, 17.08], [-96.71, 17.08], [-96.71, 17.06]]

@@ -9,12 +9,9 @@ import pytest
 from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import METRO_2020, OAXACA, Database
+from tests.helpers import decoded
 
 ZONE = "20.1.01"
-
-
-def decoded(text: str) -> str:
-    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), text)
 
 
 def river_id(database: Database, key: str = "Atoyac") -> int:
@@ -70,6 +67,7 @@ def test_unknown_zone_or_river_is_404_and_an_unloaded_zone_says_so(oaxaca: Datab
     assert word.status_code == 422 and word.json()["error"]["details"][0]["field"] == "river_id"
 
 
+@pytest.mark.browser
 def test_png_and_pdf_come_from_headless_chromium(oaxaca: Database):
     with oaxaca.client() as http:
         png = http.get(f"/maps/metro-zones/{ZONE}", params={"format": "png", "tiles": "false"})

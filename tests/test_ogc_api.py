@@ -19,7 +19,7 @@ from shapely.geometry import box, shape
 
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import Database
-from tests.test_roles import CLAIM_SHAPE, claim_body, tiny_municipalities
+from tests.geometries import CLAIM_SHAPE, claim_body, tiny_municipalities
 
 CORE = (-96.80, 17.00, -96.65, 17.15)  # the Oaxaca metro core
 CORE_Q = ",".join(str(v) for v in CORE)

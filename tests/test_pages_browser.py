@@ -10,20 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from layers.schema import inspections
 from tests.conftest import Database
-from tests.test_disputes_acceptance import load_metro
-from tests.test_disputes_api import biggest, metro  # noqa: F401 - a fixture used below
-from tests.test_maps_browser import (  # noqa: F401 - browser is a fixture
-    browser,
-    offline_page,
-    playwright_api,
-    shot,
-)
+from tests.helpers import biggest, load_metro, offline_page, shot
 
-expect = playwright_api.expect
+pytestmark = pytest.mark.browser
 
 
 def _sign_in(page: Any, token: str) -> None:
@@ -32,8 +27,8 @@ def _sign_in(page: Any, token: str) -> None:
 
 
 def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
-    metro: Database,  # noqa: F811 - the fixture imported above
-    browser: Any,  # noqa: F811
+    metro: Database,
+    browser: Any,
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
@@ -83,8 +78,8 @@ def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
 
 
 def test_a_planner_reads_the_case_file_without_actions(
-    metro: Database,  # noqa: F811
-    browser: Any,  # noqa: F811
+    metro: Database,
+    browser: Any,
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
@@ -110,7 +105,7 @@ def _rows(db: Database) -> int:
 
 def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Any,
 ) -> None:
     load_metro(api, tmp_path)
@@ -188,7 +183,7 @@ def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
 
 def test_a_refused_submission_stays_on_the_phone_with_the_reason(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Any,
 ) -> None:
     load_metro(api, tmp_path)

@@ -15,8 +15,7 @@ from sqlalchemy import update
 from layers.schema import api_tokens, users
 from layers.users import add_user
 from tests.conftest import Database
-from tests.helpers import ManualClock
-from tests.test_cli import flat, linde
+from tests.helpers import ManualClock, flat, linde
 
 
 def _bearer(token: str) -> dict[str, str]:
