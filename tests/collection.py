@@ -8,7 +8,7 @@ A pytest plugin of its own (conftest imports its hooks and fixture), so that
   ``postgis_only`` runs on PostGIS alone (the way geoalchemy2's ``pytest_generate_tests``
   picks dialects per test). A test that parametrizes ``engine_kind`` itself keeps its own
   choice.
-* A test marked ``browser``, ``crash``, ``fuzz`` or ``subprocess`` is also ``slow``, so
+* A test marked ``browser``, ``bulk``, ``crash``, ``fuzz`` or ``subprocess`` is also ``slow``, so
   ``-m "not slow"`` is the quick loop and ``-m slow`` the rest.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 ENGINES = ["postgis", "spatialite"]
 #: markers of the kinds of test that take seconds each; each one implies ``slow``
-SLOW_KINDS = ("browser", "crash", "fuzz", "subprocess")
+SLOW_KINDS = ("browser", "bulk", "crash", "fuzz", "subprocess")
 
 
 @pytest.fixture(scope="session")
