@@ -28,6 +28,10 @@ def engine_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
+#: fixtures that rest on ``engine_kind``; parametrizing one of them would not pick an engine
+ENGINE_FIXTURES = {"_empty_db", "db", "api", "oaxaca"}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine_kind" not in metafunc.fixturenames:
         return
@@ -36,6 +40,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         listed = names.replace(" ", "").split(",") if isinstance(names, str) else names
         if "engine_kind" in listed:
             return
+        if clash := sorted(ENGINE_FIXTURES & set(listed)):
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: parametrizing {clash} does not choose an"
+                " engine; mark the test postgis_only, or parametrize engine_kind"
+            )
     only_postgis = metafunc.definition.get_closest_marker("postgis_only") is not None
     kinds = ["postgis"] if only_postgis else ENGINES
     metafunc.parametrize("engine_kind", kinds, indirect=True, scope="session")

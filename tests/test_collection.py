@@ -64,3 +64,24 @@ def test_the_slow_kinds_are_slow(pytester: pytest.Pytester) -> None:
         "test_suite.py::test_in_a_browser[postgis]",
         "test_suite.py::test_in_a_browser[spatialite]",
     ]
+
+
+def test_parametrizing_a_database_fixture_is_refused(pytester: pytest.Pytester) -> None:
+    """The old way (``parametrize("oaxaca", ["postgis"], indirect=True)``) would now run
+    on both engines without a word: it is an error that says what to do instead."""
+    pytester.makepyfile(
+        test_old_way="""
+import pytest
+
+@pytest.fixture
+def oaxaca(engine_kind):
+    return engine_kind
+
+@pytest.mark.parametrize("oaxaca", ["postgis"], indirect=True)
+def test_old(oaxaca):
+    pass
+"""
+    )
+    result = pytester.runpytest_inprocess("-p", "tests.collection", "--collect-only", "-q")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*does not choose an engine; mark the test postgis_only*"])
