@@ -41,11 +41,6 @@ from layers.settings import Settings
 from layers.users import add_user
 from tests.collection import ENGINES as ENGINES  # where the engines are chosen per test
 
-# the engine each test runs on, the slow markers (tests/collection.py); pytester runs
-# that plugin on a throw-away suite in tests/test_collection.py
-pytest_plugins = ["pytester", "tests.collection"]
-
-ROLES = ("planner", "inspector", "commission", "admin")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
 METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
@@ -55,6 +50,13 @@ CONAGUA_SITES = DATA / "monitoring" / "conagua_sitios_atoyac_salado_oaxaca_2019.
 PG_ADMIN = os.environ.get(
     "LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# the engine each test runs on, the slow markers (tests/collection.py); pytester runs
+# that plugin on a throw-away suite in tests/test_collection.py
+pytest_plugins = ["pytester", "tests.collection"]
+
+ROLES = ("planner", "inspector", "commission", "admin")
 
 
 def strict() -> bool:
