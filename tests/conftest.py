@@ -169,10 +169,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end.
+    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database.
 
-    ``clock``: the time its token checks read (a ``tests.helpers.ManualClock`` to step it)."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    The first server of a database (``database.base_url`` still empty: ``oaxaca``,
+    ``api``, a module's own database) runs to the end of the session; one started for
+    a database that already has its server (a test's own settings) is stopped when
+    that test ends, so servers and their connections do not pile up over a session.
+    ``clock``: the time its token checks read (a ``tests.helpers.ManualClock`` to step it).
+    """
+    kept: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(database: Database, clock: Clock = SYSTEM_CLOCK, **settings: Any) -> str:
         port = free_port()
@@ -180,25 +185,42 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         app = create_app(
             Settings(database_url=database.url, photos_dir=photos, **settings), clock=clock
         )
-        if not database.base_url:
+        first = not database.base_url
+        if first:
             database.photos_dir = photos
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 20
+        # a wait for the event, not a bound on the machine's speed
+        deadline = time.monotonic() + 120
         while not server.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 pytest.fail("the test server did not start")
             time.sleep(0.05)
-        servers.append((server, thread))
+        (kept if first else _for_this_test).append((server, thread))
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for server, thread in servers:
+    _stop(kept)
+
+
+_for_this_test: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+
+def _stop(servers: list[tuple[uvicorn.Server, threading.Thread]]) -> None:
+    for server, _thread in servers:
         server.should_exit = True
-        thread.join(timeout=10)
+    for _server, thread in servers:
+        thread.join(timeout=30)
+    servers.clear()
+
+
+@pytest.fixture(autouse=True)
+def _stop_the_servers_of_this_test() -> Iterator[None]:
+    yield
+    _stop(_for_this_test)
 
 
 @pytest.fixture(scope="session")
