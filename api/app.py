@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,7 +32,8 @@ from api.routes import (
 )
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
-from layers import audit, migrate
+from layers import migrate
+from layers.clock import SYSTEM_CLOCK, Clock
 from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -56,12 +56,12 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(
-    settings: Settings | None = None,
-    engine: Engine | None = None,
-    clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None, engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK
 ) -> FastAPI:
     """Build the app. The engine is made (and migrated) at start-up unless one is given.
-    ``clock`` (default: the audit trail's UTC now) is what session expiry is measured by.
+
+    ``clock`` is the time that token and session expiry and the token memory read (a
+    test passes one it moves by hand).
 
     Every worker process holds only its own connection pool; nothing is shared in
     memory, so processes can be added behind a load balancer.
@@ -106,9 +106,9 @@ def create_app(
     app.state.signin_throttle = SignInThrottle(
         settings.failed_signins_per_minute, settings.failed_signins_per_name_per_minute
     )
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.clock = clock
+    app.state.token_cache = TokenCache(settings.token_cache_seconds, clock=clock)
     app.state.basic_memory = BasicMemory()
-    app.state.clock = clock or audit.now
     # one headless Chromium per worker, started on the first PNG/PDF and reused
     app.state.renderer = Renderer(
         pages=settings.render_pages, queue=settings.render_queue, wait_s=settings.render_wait_s

@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -36,13 +35,13 @@ from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from geo.errors import Forbidden, Unauthenticated
 from layers import accounts
+from layers.clock import Clock
 from layers.engine import on_read_connection
 from layers.users import Principal, check_token, token_digest
 
 SESSION_COOKIE = "linde_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-Clock = Callable[[], datetime]
 
 
 def client_address(request: Request) -> str:
@@ -52,8 +51,9 @@ def client_address(request: Request) -> str:
 
 
 def clock(request: Request) -> datetime:
+    """This moment by the app's clock (``layers.clock``; a test moves its own)."""
     now: Clock = request.app.state.clock
-    return now()
+    return now.now()
 
 
 def _throttle(request: Request) -> SignInThrottle:
@@ -125,7 +125,10 @@ def _checked_token(request: Request, token: str) -> Principal:
     """In a worker thread: who ``token`` belongs to. A wrong one counts against the
     address, and once the address is over its limit is answered 429 instead of 401."""
     try:
-        return on_read_connection(request.app.state.engine, lambda c: check_token(c, token))
+        now = clock(request)
+        return on_read_connection(
+            request.app.state.engine, lambda c: check_token(c, token, now=now)
+        )
     except Unauthenticated:
         address = client_address(request)
         throttle = _throttle(request)

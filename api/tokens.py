@@ -15,17 +15,22 @@ memory. ``LINDE_TOKEN_CACHE_SECONDS=0`` turns it off: every request asks again.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 from cachetools import TTLCache
 
+from layers.clock import SYSTEM_CLOCK, Clock
 from layers.users import Principal
 
 
 class TokenCache:
-    def __init__(self, seconds: float, max_tokens: int = 10_000) -> None:
+    def __init__(
+        self, seconds: float, max_tokens: int = 10_000, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self._clock = clock
         self._entries: TTLCache[str, Principal] | None = (
-            TTLCache(maxsize=max_tokens, ttl=seconds) if seconds > 0 else None
+            TTLCache(maxsize=max_tokens, ttl=seconds, timer=clock.monotonic)
+            if seconds > 0
+            else None
         )
         self._lock = threading.Lock()
 
@@ -37,7 +42,7 @@ class TokenCache:
             principal = self._entries.get(digest)
         if principal is None:
             return None
-        if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
+        if principal.expires_at is not None and principal.expires_at <= self._clock.now():
             return None
         return principal
 

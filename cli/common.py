@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import getpass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy import Engine
 
 from geo.errors import LindeError
-from layers import migrate
-from layers.engine import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # soft_wrap: a message is one line however narrow the terminal, so it can be grepped
 out = Console(soft_wrap=True)
@@ -34,6 +34,11 @@ def fail(error: LindeError) -> NoReturn:
 
 def ready_engine() -> Engine:
     """The configured engine with its schema at the newest migration."""
+    # imported here: SQLAlchemy, GeoAlchemy2 and Alembic are most of a start-up, and
+    # `linde --help` or a refused argument needs none of them
+    from layers import migrate
+    from layers.engine import make_engine
+
     try:
         engine = make_engine()
         migrate.upgrade(engine)

@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-from sqlalchemy import Connection, Engine
 
 from geo.errors import InvalidParameter, LindeError
-from layers import migrate
-from layers.engine import engine_name, make_engine
-from layers.importers.runs import ImportSummary
-from layers.importers.runs import Progress as ProgressCallback
-from layers.settings import get_settings
 
+# What a command needs is imported inside it: `linde --help`, or a command refused for
+# a bad argument, starts without SQLAlchemy, GeoAlchemy2, Alembic, GeoPandas or Folium
+# (tests/test_cli_process.py keeps it so).
 if TYPE_CHECKING:
     import folium
+    from sqlalchemy import Connection, Engine
+
+    from layers.importers.runs import ImportSummary
+    from layers.importers.runs import Progress as ProgressCallback
 
 app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
 import_app = typer.Typer(
@@ -55,6 +55,14 @@ app.command("restore")(restore_command)
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -106,6 +114,7 @@ def import_municipalities_cmd(
 ) -> None:
     """Municipal polygons (GeoJSON, GeoPackage, Shapefile; zipped or not; any CRS)."""
     from layers.importers.municipalities import import_municipalities
+    from layers.settings import get_settings
 
     run_import(
         "municipalities",
@@ -292,6 +301,8 @@ def serve_cmd(
     import uvicorn
 
     from api.app import proxy_options
+    from layers.engine import engine_name
+    from layers.settings import get_settings
 
     engine = ready_engine()
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
@@ -312,6 +323,9 @@ def serve_cmd(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (commands do this by themselves; this is for deployments)."""
+    from layers import migrate
+    from layers.engine import engine_name
+
     engine = ready_engine()
     out.print(f"{engine_name(engine)} schema at revision {migrate.current_revision(engine)}")
 
@@ -319,6 +333,9 @@ def db_upgrade() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Which engine and database Linde uses and the schema revision."""
+    from layers import migrate
+    from layers.engine import engine_name, make_engine
+
     try:
         engine = make_engine()
     except LindeError as exc:

@@ -136,6 +136,13 @@ def on_read_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
 
 
 def _make_spatialite_engine(database: str | None, library: str) -> Engine:
+    # Shapely's own GEOS must be in the process before mod_spatialite brings the
+    # system's: loaded the other way round, Shapely later crashed the process
+    # (a general protection fault in its libgeos_c, in `linde serve` importing
+    # 100,000 points; tests/test_crashes.py). The CLI imports Shapely only when a
+    # command needs it, so the engine makes sure of the order itself.
+    import shapely  # noqa: F401
+
     if not database or database == ":memory:":
         raise InvalidInput("SpatiaLite needs a file path: sqlite:///path/to/linde.sqlite")
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)

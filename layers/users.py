@@ -201,8 +201,8 @@ _AUTHENTICATE = (
 )
 
 
-def check_token(conn: Connection, token: str) -> Principal:
-    """The user a bearer token belongs to.
+def check_token(conn: Connection, token: str, now: datetime | None = None) -> Principal:
+    """The user a bearer token belongs to, at ``now`` (default: this moment).
 
     Runs on every authenticated request: the statement is built once and only bound.
 
@@ -212,7 +212,7 @@ def check_token(conn: Connection, token: str) -> Principal:
     row = conn.execute(_AUTHENTICATE, {"digest": token_digest(token)}).first()
     if row is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
-    if row.expires_at is not None and row.expires_at <= audit.now():
+    if row.expires_at is not None and row.expires_at <= (now or audit.now()):
         raise Unauthenticated(
             f"the bearer token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC; "
             "an admin issues a new one (linde users token NAME, or POST /users/NAME/tokens)"

@@ -17,8 +17,7 @@ from layers.accounts import verify_password
 from layers.schema import users
 from layers.users import add_user
 from tests.conftest import Database
-from tests.test_cli import REPO
-from tests.test_signin import PASSWORD, sign_in
+from tests.helpers import PASSWORD, REPO, sign_in
 
 
 def _signed_in(base: str, name: str) -> closing[httpx.Client]:

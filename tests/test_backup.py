@@ -29,7 +29,7 @@ from layers.queries.lookup import lookup_point
 from layers.schema import audit_log, inspection_photos, inspections, layer_versions, metadata
 from layers.users import add_user
 from tests.conftest import OAXACA, Database
-from tests.test_cli import flat, run_linde
+from tests.helpers import flat, run_linde
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"linde test photo bytes" * 10
 PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()

@@ -17,7 +17,7 @@ from pyproj import Transformer
 from geo.crs import CRS84, EPSG4326, EPSG6372
 from layers.cql2 import CONFORMANCE_CLASSES
 from tests.conftest import Database
-from tests.test_ogc_api import OAXACA_CENTRE, get, ids, ok, problem
+from tests.helpers import OAXACA_CENTRE, get, ids, ok, problem
 
 ITEMS = "/collections/municipalities/items"
 PAIR = "cvegeo IN ('20067', '20157')"

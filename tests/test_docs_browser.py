@@ -7,16 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import Database
-from tests.test_maps_browser import (  # noqa: F401 - browser is a fixture
-    browser,
-    offline_page,
-    playwright_api,
-    shot,
-)
+from tests.helpers import offline_page, shot
 
-expect = playwright_api.expect
+pytestmark = pytest.mark.browser
 
 
 def test_the_docs_pages_ship_their_assets_and_a_policy(oaxaca: Database) -> None:
@@ -37,7 +33,7 @@ def test_the_docs_pages_ship_their_assets_and_a_policy(oaxaca: Database) -> None
 @pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
 def test_swagger_ui_draws_the_api_offline(
     oaxaca: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     width: int,
     height: int,
 ) -> None:
@@ -55,7 +51,7 @@ def test_swagger_ui_draws_the_api_offline(
 @pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
 def test_redoc_draws_the_api_offline(
     oaxaca: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     width: int,
     height: int,
 ) -> None:
@@ -84,7 +80,7 @@ def test_the_landing_page_leads_to_the_spanish_pages(oaxaca: Database) -> None:
 @pytest.mark.parametrize("oaxaca", ["spatialite"], indirect=True)
 def test_the_dispute_list_page_links_each_zone(
     oaxaca: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     page, record = offline_page(browser, 390, 844)
     page.goto(f"{oaxaca.base_url}/disputas")

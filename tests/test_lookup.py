@@ -189,7 +189,6 @@ def test_the_served_answer_is_the_direct_one(api: Database) -> None:
 
 
 @pytest.mark.postgis_only
-@pytest.mark.parametrize("oaxaca", ["postgis"], indirect=True)
 @pytest.mark.parametrize("pinged", [False, True], ids=["broken-mid-read", "pinged-after-idle"])
 def test_lookup_survives_its_connections_being_killed(
     oaxaca: Database, monkeypatch: pytest.MonkeyPatch, pinged: bool

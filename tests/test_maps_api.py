@@ -9,12 +9,9 @@ import pytest
 from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import METRO_2020, OAXACA, Database
+from tests.helpers import decoded
 
 ZONE = "20.1.01"
-
-
-def decoded(text: str) -> str:
-    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), text)
 
 
 def river_id(database: Database, key: str = "Atoyac") -> int:
@@ -75,6 +72,7 @@ def test_a_zone_whose_municipalities_are_not_loaded_says_so(api: Database):
     assert "Ninguno de los municipios de esta zona está cargado" in decoded(empty.text)
 
 
+@pytest.mark.browser
 def test_png_and_pdf_come_from_headless_chromium(oaxaca: Database):
     with oaxaca.client() as http:
         png = http.get(f"/maps/metro-zones/{ZONE}", params={"format": "png", "tiles": "false"})

@@ -13,7 +13,7 @@ import pytest
 from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import METRO_2020, OAXACA, Database
-from tests.test_cli import linde
+from tests.helpers import linde
 
 ZONE = "20.1.01"
 

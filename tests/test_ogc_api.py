@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyogrio
 import pytest
 import shapely
@@ -20,34 +19,11 @@ from shapely.geometry import box, shape
 from api.ogc.params import PAGE_LIMIT_DEFAULT
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import Database
-from tests.test_roles import CLAIM_SHAPE, claim_body, tiny_municipalities
+from tests.geometries import CLAIM_SHAPE, claim_body, tiny_municipalities
+from tests.helpers import OAXACA_CENTRE, get, ids, ok, problem
 
 CORE = (-96.80, 17.00, -96.65, 17.15)  # the Oaxaca metro core
 CORE_Q = ",".join(str(v) for v in CORE)
-OAXACA_CENTRE = (-96.7266, 17.0654)  # in Oaxaca de Juárez (20067)
-
-
-def get(db: Database, path: str, role: str | None = None, **kw: Any) -> httpx.Response:
-    with db.client(role) as http:
-        return http.get(path, **kw)
-
-
-def ok(r: httpx.Response) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def ids(body: dict[str, Any]) -> list[Any]:
-    return [f["id"] for f in body["features"]]
-
-
-def problem(r: httpx.Response, status: int, field: str) -> str:
-    assert r.status_code == status, r.text
-    details = r.json()["error"]["details"]
-    assert details and details[0]["field"] == field, details
-    return str(details[0]["reason"])
-
-
 # --- landing, conformance, collections ---------------------------------------------------
 
 

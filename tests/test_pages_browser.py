@@ -11,21 +11,16 @@ import re
 from typing import Any
 
 import httpx
+import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from layers.schema import inspections
 from layers.users import add_user
 from tests.conftest import Database
-from tests.test_disputes_acceptance import load_metro
-from tests.test_disputes_api import biggest, metro  # noqa: F401 - a fixture used below
-from tests.test_maps_browser import (  # noqa: F401 - browser is a fixture
-    browser,
-    offline_page,
-    playwright_api,
-    shot,
-)
+from tests.helpers import biggest, load_metro, offline_page, shot
 
-expect = playwright_api.expect
+pytestmark = pytest.mark.browser
 
 
 PASSWORD = "contraseña-de-navegador"
@@ -59,8 +54,8 @@ def _no_credential_a_script_can_read(page: Any) -> None:
 
 
 def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
-    metro: Database,  # noqa: F811 - the fixture imported above
-    browser: Any,  # noqa: F811
+    metro: Database,
+    browser: Any,
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
@@ -111,8 +106,8 @@ def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
 
 
 def test_a_planner_reads_the_case_file_without_actions(
-    metro: Database,  # noqa: F811
-    browser: Any,  # noqa: F811
+    metro: Database,
+    browser: Any,
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
@@ -138,7 +133,7 @@ def _rows(db: Database) -> int:
 
 def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Any,
 ) -> None:
     load_metro(api, tmp_path)
@@ -217,7 +212,7 @@ def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
 
 def test_a_refused_submission_stays_on_the_phone_with_the_reason(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Any,
 ) -> None:
     load_metro(api, tmp_path)
@@ -238,7 +233,7 @@ def test_a_refused_submission_stays_on_the_phone_with_the_reason(
 
 def test_a_person_signs_in_acts_and_signs_out_and_another_site_cannot_act(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     person = _person(api, "admin")
     page, record = offline_page(browser, 1366, 768)
@@ -286,7 +281,7 @@ def test_a_person_signs_in_acts_and_signs_out_and_another_site_cannot_act(
     assert [t for t, u in record.unexpected_console_errors() if "401" not in t] == []
 
 
-def test_the_sign_in_page_on_a_phone(api: Database, browser: Any) -> None:  # noqa: F811
+def test_the_sign_in_page_on_a_phone(api: Database, browser: Any) -> None:
     person = _person(api, "inspector", None)
     page, record = _phone(browser)
     page.goto(f"{api.base_url}/cuenta")

@@ -17,38 +17,17 @@ import pytest
 
 from layers.users import add_user
 from tests.conftest import Database
+from tests.helpers import PASSWORD, ManualClock, sign_in
 
-PASSWORD = "contraseña-de-prueba-1"
 
-
-class Clock:
-    """A clock the test moves by hand."""
+class Clock(ManualClock):
+    """A clock the test moves by hand, in minutes as sessions are measured."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+        super().__init__(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
 
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def sign_in(
-    base: str,
-    name: str,
-    password: str = PASSWORD,
-    *,
-    client: httpx.Client | None = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    """POST the sign-in form as the browser does (same-origin)."""
-    http = client or httpx.Client(base_url=base, timeout=30)
-    return http.post(
-        "/entrar",
-        data={"nombre": name, "contrasena": password, "siguiente": "/cuenta"},
-        headers={"Origin": base, **(headers or {})},
-    )
+    def advance(self, seconds: float = 0, **delta: float) -> None:
+        super().advance(seconds + timedelta(**delta).total_seconds())
 
 
 def csrf_of(client: httpx.Client) -> str:

@@ -276,7 +276,7 @@ def test_an_edit_changes_the_tile_and_its_etag(api: Database, metro_pair: list[D
 def test_tiles_export_writes_mbtiles_that_gdal_opens(
     metro_pair: list[Database], tmp_path: Path
 ) -> None:
-    from tests.test_cli import run_linde
+    from tests.helpers import run_linde
 
     for database in metro_pair:
         target = tmp_path / f"metro_{database.kind}.mbtiles"

@@ -111,7 +111,7 @@ def change_user(
         role=body.role.value if body.role else None,
         cvegeo=body.cvegeo,
         disabled=body.disabled,
-        now=request.app.state.clock(),
+        now=request.app.state.clock.now(),
     )
     request.app.state.token_cache.clear()
     return changed
@@ -123,7 +123,7 @@ def reset_password(
 ) -> dict[str, Any]:
     """Ends every session of the user (their tokens stay: revoke those on their own)."""
     ended = accounts.set_password(
-        engine, name, body.password, actor=caller.name, now=request.app.state.clock()
+        engine, name, body.password, actor=caller.name, now=request.app.state.clock.now()
     )
     return {"name": name, "sessions_ended": ended}
 
