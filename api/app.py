@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import Receive, Scope, Send
 
 from api import errors, openapi, security
+from api.downloads import TRANSPORT_KEY, ExportSlots
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
@@ -22,8 +24,20 @@ from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 
-#: pool connections kept for streamed downloads, which outlive their request
+#: pool connections kept for downloads (``LINDE_EXPORTS_AT_ONCE`` may not exceed it)
 DOWNLOAD_CONNECTIONS = 5
+
+
+class Linde(FastAPI):
+    """FastAPI, keeping the server's transport in the scope of each HTTP request, so a
+    download can drop a client that stopped reading (``api.downloads``); uvicorn's
+    ``send`` is a method of the object that holds it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            owner = getattr(send, "__self__", None)
+            scope[TRANSPORT_KEY] = getattr(owner, "transport", None)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -55,7 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if own:
                 app.state.engine.dispose()
 
-    app = FastAPI(
+    app = Linde(
         title="Linde",
         summary="Límites metropolitanos de México: límites oficiales y reclamados, zonas en "
         "disputa, inspecciones en ríos.",
@@ -67,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.export_slots = ExportSlots(settings.exports_at_once, settings.exports_per_client)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)

@@ -29,6 +29,7 @@ from geo.errors import (
     PreconditionFailed,
     PreconditionRequired,
     RendererUnavailable,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthenticated,
     UnreadableFile,
@@ -50,6 +51,7 @@ STATUS: dict[type[LindeError], int] = {
     Forbidden: 403,
     TooManyRequests: 429,
     RendererUnavailable: 503,
+    ServiceUnavailable: 503,
 }
 
 HTTP_CODES = {
@@ -82,7 +84,7 @@ def status_of(exc: LindeError) -> int:
 async def _linde_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LindeError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | ServiceUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),

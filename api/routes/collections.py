@@ -21,10 +21,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
 from api.deps import EngineDep, HeldConnection, caller_of
+from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
 from api.ogc.params import items_query, typed_value
@@ -389,7 +390,28 @@ def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
     return f"linde_{c.id}{'_filtrado' if filtered else ''}_{day}.{fmt.extension}"
 
 
-def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -> StreamingResponse:
+def _export(
+    engine: Engine,
+    c: Collection,
+    fmt: ExportFormat,
+    q: item_queries.ItemsQuery,
+    csv_geometry: str,
+) -> Iterator[bytes]:
+    """The file's bytes; read whole into a temporary file before any is sent (see
+    ``api.downloads``), so a bad query is a 400, never a cut file."""
+    with engine.connect() as conn, _as_parameter_errors():
+        yield from stream_export(
+            fmt,
+            _fields(c, q.properties),
+            ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
+            geometry_type=c.geometry_type,
+            epsg=q.crs.epsg,
+            layer_name=c.id,
+            csv_geometry=csv_geometry,  # type: ignore[arg-type]
+        )
+
+
+async def _download(request: Request, engine: Engine, c: Collection, fmt: ExportFormat) -> Response:
     q = items_query(c, request.query_params, download=True)
     csv_geometry = request.query_params.get("csv-geometry", "wkt")
     if csv_geometry not in ("wkt", "lonlat"):
@@ -397,22 +419,6 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
             "csv-geometry: use wkt or lonlat",
             problems=[Problem("csv-geometry", f"{csv_geometry!r}: use wkt or lonlat")],
         )
-    # Check the query before the response starts: errors must be a 400, not a cut file.
-    with engine.connect() as conn, _as_parameter_errors():
-        item_queries.count(conn, c, q, cap=0)
-
-    def body() -> Iterator[bytes]:
-        with engine.connect() as conn:
-            yield from stream_export(
-                fmt,
-                _fields(c, q.properties),
-                ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
-                geometry_type=c.geometry_type,
-                epsg=q.crs.epsg,
-                layer_name=c.id,
-                csv_geometry=csv_geometry,  # type: ignore[arg-type]
-            )
-
     filtered = any(
         k not in ("f", "crs", "properties", "csv-geometry") for k in request.query_params
     )
@@ -421,7 +427,12 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
         "Content-Disposition": f'attachment; filename="{name}"',
         "Content-Crs": f"<{q.crs.uri}>",
     }
-    return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+    return await spooled_download(
+        request,
+        lambda: _export(engine, c, fmt, q, csv_geometry),
+        media_type=fmt.media_type,
+        headers=headers,
+    )
 
 
 @router.get(
@@ -443,7 +454,7 @@ async def items(request: Request, engine: EngineDep, collection_id: CollectionId
                     )
                 ],
             )
-        return await run_in_threadpool(_download, request, engine, c, fmt)
+        return await _download(request, engine, c, fmt)
     q = items_query(c, request.query_params, download=False)
     count_cap: int = request.app.state.settings.count_cap
 
