@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.connection_slots = asyncio.Semaphore(POOL_CAPACITY - DOWNLOAD_CONNECTIONS)
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
-        app.state.async_reader = AsyncReader.for_engine(app.state.engine)
+        app.state.async_reader = AsyncReader.for_engine(
+            app.state.engine, settings.database_timeout_seconds
+        )
         if app.state.async_reader is not None:
             await app.state.async_reader.open()
         try:
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.integrity_watch = health.IntegrityWatch()
     app.state.export_slots = ExportSlots(settings.exports_at_once, settings.exports_per_client)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)

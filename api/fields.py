@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Path, Query
 from pydantic import AwareDatetime, BeforeValidator
+
+from geo.errors import InvalidInput, Problem
 
 #: the largest integer either database stores
 INT64_MAX = 2**63 - 1
@@ -14,6 +17,24 @@ INT64_MAX = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The row's id.")]
 #: how many rows to skip in a listing
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.")]
+
+
+def json_document(raw: bytes | str, field: str) -> Any:
+    """``raw`` parsed as JSON; nesting deeper than 1,024 levels is refused, not recursed.
+
+    Raises:
+        InvalidInput: not JSON, or nested too deeply (422 naming ``field``).
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = (
+            "nested more than 1,024 levels deep; no inspection or geometry nests like that"
+            if "depth" in str(exc) or "recursion" in str(exc)
+            else f"not JSON: {exc}"
+        )
+        raise InvalidInput(f"{field}: {reason}", problems=[Problem(field, reason)]) from None
+
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 

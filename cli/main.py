@@ -27,7 +27,9 @@ from layers.settings import get_settings
 if TYPE_CHECKING:
     import folium
 
-app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
+from cli.common import LindeTyper
+
+app = LindeTyper(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import official data (one transaction per file).", no_args_is_help=True
 )
@@ -349,7 +351,7 @@ def serve_cmd(
     """Run the web API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    engine = ready_engine()
+    engine = ready_engine(check_file=True)
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
     engine.dispose()
     uvicorn.run(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,32 +19,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
 from layers.settings import Settings
-from tests.conftest import Database, free_port
+from tests.conftest import Database
+from tests.servers import start
 
 DOWNLOAD = "/collections/municipalities/items?f=geojson"
-
-
-def start(app: FastAPI) -> tuple[str, Callable[[], None]]:
-    """Serve ``app`` over real HTTP; return its URL and a function that stops it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
 
 
 @pytest.fixture
