@@ -104,7 +104,7 @@ def test_a_photo_is_served_under_a_neutral_name(api: Database) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (20, 120, 30)).save(buffer, "PNG")
     body = feature()
-    hostile = 'informe"; filename*=UTF-8\'\'x.html; a=".png'
+    hostile = "informe\"; filename*=UTF-8''x.html; a=\".png"
     with api.client("inspector") as client:
         stored = client.post(
             "/inspections",
