@@ -60,8 +60,15 @@ def _one_line(error: BaseException) -> LindeError:
         return explained
     original: Any = getattr(error, "orig", None) or error
     state = getattr(getattr(original, "diag", None), "sqlstate", None)
+    # SQLite's messages name tables and columns, never values; PostgreSQL's may quote
+    # a value, so only its SQLSTATE is shown.
+    said = (
+        f": {str(original).strip().splitlines()[0]}"
+        if isinstance(original, failures.SQLITE_ERRORS) and str(original).strip()
+        else ""
+    )
     return LindeError(
-        f"the database refused the work ({type(original).__name__}"
+        f"the database refused the work ({type(original).__name__}{said}"
         f"{', SQLSTATE ' + state if state else ''}); nothing of it was written"
     )
 

@@ -92,8 +92,13 @@ def explain(error: BaseException) -> LindeError | None:
             )
         if "malformed" in message or "not a database" in message:
             return damaged("file")
-        if "disk is full" in message or "database or disk is full" in message:
+        if "disk is full" in message:
             return StorageFull("the disk holding the SpatiaLite file is full; nothing was written")
+        if "disk i/o error" in message:
+            return StorageFull(
+                "writing the SpatiaLite file failed (is its disk full, or failing?); nothing "
+                "of the failed work was written"
+            )
     if isinstance(original, OSError) and original.errno == 28:  # ENOSPC
         return StorageFull("the disk is full; nothing was written")
     return None
