@@ -7,6 +7,7 @@ event, with a generous deadline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -70,20 +71,16 @@ class Plug:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def pull(self) -> None:
         """The database is gone: new connections are refused, open ones cut."""
         self.plugged = False
         with self.lock:
             for s in self.open:
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             self.open.clear()
 
     def put_back(self) -> None:
