@@ -108,5 +108,6 @@ def create_claim(engine: EngineDep, caller: Commission, body: ClaimCreate) -> di
         recorded_by=caller.name,
         source_reference=body.source_reference,
         notes=body.notes,
+        valid_from_given=body.valid_from is not None,
     )
     return _public(claim)
