@@ -110,12 +110,18 @@ def record_claim(
     """``add_claim`` inside the caller's write transaction (a decision writes several).
 
     ``read_back=False`` returns only ``{"id", "cvegeo", "version"}`` (bulk loads).
-    Two transactions recording a claim for the same municipality at once (PostgreSQL
-    runs them side by side) cannot both win: the second gets ``Conflict`` and writes
-    nothing, its whole transaction rolled back by the caller."""
+    Claims for one municipality are recorded one at a time (its row is locked). One
+    whose start is "now" (``valid_from_given=False``) that finds a claim in force from
+    a later moment (recorded meanwhile) gets ``Conflict`` and writes nothing, its whole
+    transaction rolled back by the caller."""
+    # The municipality's row is locked until the transaction ends (PostgreSQL; SQLite
+    # lets one writer in at a time anyway): claims for one municipality are recorded
+    # one after the other, each reading the claim in force that the one before left.
     if (
         conn.execute(
-            select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)
+            select(municipalities.c.cvegeo)
+            .where(municipalities.c.cvegeo == cvegeo)
+            .with_for_update()
         ).first()
         is None
     ):

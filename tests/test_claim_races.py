@@ -44,7 +44,11 @@ def test_racing_claims_for_one_municipality_lose_with_a_409(api: Database, tmp_p
             barrier = threading.Barrier(CLIENTS)
             answers: list[httpx.Response] = []
 
-            def record(client: httpx.Client, barrier: threading.Barrier = barrier) -> None:
+            def record(
+                client: httpx.Client,
+                barrier: threading.Barrier = barrier,
+                answers: list[httpx.Response] = answers,
+            ) -> None:
                 barrier.wait()
                 answers.append(client.post("/claims", json=body))
 
