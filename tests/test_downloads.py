@@ -164,3 +164,72 @@ def test_an_aborted_download_leaves_no_file_or_handle(
     wait_until(lambda: app.state.export_slots.active == 0, "the download noticed the client left")
     assert list(private.iterdir()) == []
     assert _open_in(private) == []
+
+
+def _noise_png(side: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
+def test_stalled_answers_of_ordinary_routes_hold_no_connection(
+    api: Database, tmp_path: Path
+) -> None:
+    """Not only downloads: a route's connection is given back before its answer is sent,
+    so clients that never read a photo do not hold the connections (and the loop's
+    connection slots) every other route needs."""
+    import json
+    import uuid
+
+    app = create_app(Settings(database_url=api.url, photos_dir=tmp_path))
+    url, stop = start(app)
+    try:
+        feature = {
+            "type": "Feature",
+            "id": str(uuid.uuid4()),
+            "geometry": {"type": "Point", "coordinates": [-96.7266, 17.0654]},
+            "properties": {
+                "observed_at": "2026-01-05T10:00:00-06:00",
+                "category": "solid_waste",
+                "severity": 2,
+            },
+        }
+        inspector = {"Authorization": f"Bearer {api.tokens['inspector']}"}
+        with httpx.Client(base_url=url, timeout=60, headers=inspector) as client:
+            stored = client.post(
+                "/inspections",
+                data={"inspection": json.dumps(feature)},
+                files=[("photos", ("ribera.png", _noise_png(1200), "image/png"))],
+            )
+        assert stored.status_code == 201, stored.text
+        sha = stored.json()["properties"]["photos"][0]["sha256"]
+        photo = f"/inspections/{feature['id']}/photos/{sha}"
+        parts = urlsplit(url)
+        stalled = []
+        for _ in range(24):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(60)
+            sock.connect((parts.hostname, parts.port))
+            sock.sendall(
+                f"GET {photo} HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+                f"Authorization: Bearer {api.tokens['planner']}\r\n\r\n".encode()
+            )
+            assert sock.recv(12).startswith(b"HTTP/1.1 200")
+            stalled.append(sock)
+        try:
+            planner = {"Authorization": f"Bearer {api.tokens['planner']}"}
+            with httpx.Client(base_url=url, timeout=60, headers=planner) as client:
+                assert client.get("/inspections/categories").status_code == 200
+                assert client.get(f"/inspections/{feature['id']}").status_code == 200
+            assert app.state.engine.pool.checkedout() == 0
+        finally:
+            for sock in stalled:
+                sock.close()
+    finally:
+        stop()
