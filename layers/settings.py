@@ -101,11 +101,11 @@ class Settings(BaseSettings):
         "beyond it the request gets 503 with Retry-After instead of waiting on.",
     )
     sqlite_busy_seconds: float = Field(
-        default=5,
+        default=10,
         ge=0,
         le=300,
         description="Longest wait of a SpatiaLite write for another writer to finish; beyond "
-        "it the request gets 503 with Retry-After (the CLI waits longer, see README).",
+        "it a request gets 503 with Retry-After, a command one line (see README, Security).",
     )
 
     max_body_mb: int = Field(
