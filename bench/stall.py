@@ -6,7 +6,8 @@ served by one ``uvicorn api.app:create_app`` worker. For ``--seconds`` (default 
 
 * ``--stallers`` clients (default 50) each open ``GET /collections/municipalities/
   items?f=csv`` on a socket with a 4 KiB receive buffer, read the status line and
-  headers, and then read nothing; when the server drops one, it opens another;
+  headers, and then read nothing; when the server drops one, or refuses it (503),
+  it opens another a second later;
 * ``--renderers`` clients (default 20) ask for the metro zone's map as PNG
   (``/maps/metro-zones/20.1.01?format=png``), one after the other, as the render
   endpoint is today;
@@ -93,6 +94,10 @@ async def staller(host: str, port: int, until: float, seen: Counter[str]) -> Non
             writer.write(request)
             status = (await asyncio.wait_for(reader.readline(), 120)).split()[1].decode()
             seen[status] += 1
+            if status != "200":  # refused (503): ask again a second later, as an attacker would
+                writer.close()
+                await asyncio.sleep(1)
+                continue
             # read nothing more; wait for the server to drop us (or the run to end)
             while time.monotonic() < until:
                 await asyncio.sleep(1)
