@@ -42,12 +42,14 @@ def listener() -> Iterator[tuple[str, list[str]]]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            self.do_HEAD()
+            self.wfile.write(json.dumps(feature_collection()).encode())
+
+        def do_HEAD(self) -> None:
             hits.append(self.path)
-            body = json.dumps(feature_collection()).encode()
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(json.dumps(feature_collection()))))
             self.end_headers()
-            self.wfile.write(body)
 
         def log_message(self, *_args: object) -> None:
             pass
@@ -99,10 +101,12 @@ def test_gdal_itself_has_no_network(
     url, hits = listener
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    untrusted.network_off()
-    with pytest.raises(pyogrio.errors.DataSourceError):
+    with untrusted.network_off(), pytest.raises(pyogrio.errors.DataSourceError):
         pyogrio.read_info(f"/vsicurl/{url}/municipios.geojson")
     assert hits == []
+    # as it was after: a GDAL client elsewhere in the process still reaches the network
+    assert pyogrio.read_info(f"/vsicurl/{url}/otros.geojson")["features"] == 1
+    assert hits and set(hits) == {"/otros.geojson"}
 
 
 def test_a_zip_holding_a_vrt_over_vsizip_is_refused(

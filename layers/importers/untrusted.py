@@ -16,7 +16,7 @@ view can run a query that never ends. So:
   bytes actually inflated (not the sizes the archive declares) against
   ``LINDE_MAX_UNZIPPED_MB``; only its data files are unpacked, and GDAL opens the
   unpacked file, never ``/vsizip/``.
-* GDAL's network access is off for the whole process (:func:`network_off`): its HTTP
+* GDAL's network access is off while the file is read (:func:`network_off`): its HTTP
   goes to a closed local port with no retry, ``/vsicurl/`` accepts no file, and
   PROJ downloads no grid. (curl still honours ``NO_PROXY``, which is why the checks
   above come first and do not rely on this.)
@@ -62,10 +62,22 @@ GDAL_OFFLINE = {
 }
 
 
-def network_off() -> None:
-    """Turn GDAL's and PROJ's network access off for this process (idempotent)."""
+@contextmanager
+def network_off() -> Iterator[None]:
+    """GDAL's and PROJ's network access off while the block runs, then as it was.
+
+    GDAL's configuration is the process's, so reads must not run beside a GDAL
+    client in another thread (the CLI reads one file at a time).
+    """
+    before = {name: pyogrio.get_gdal_config_option(name) for name in GDAL_OFFLINE}
+    proj_before = pyproj.network.is_network_enabled()
     pyogrio.set_gdal_config_options(GDAL_OFFLINE)
     pyproj.network.set_network_enabled(False)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+        pyproj.network.set_network_enabled(proj_before)
 
 
 def _refuse(path: Path, what: str, reason: str) -> UnreadableFile:
@@ -239,14 +251,16 @@ def opened(path: Path, limit_bytes: int) -> Iterator[Path]:
     Raises:
         UnreadableFile: see :func:`sniff`, :func:`check` and :func:`unpack`.
     """
-    network_off()
     kind = sniff(path)
     if kind != "zip":
         check(path, kind)
-        yield path
+        with network_off():
+            yield path
         return
     folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
-        yield unpack(path, folder, limit_bytes)
+        source = unpack(path, folder, limit_bytes)
+        with network_off():
+            yield source
     finally:
         shutil.rmtree(folder, ignore_errors=True)
