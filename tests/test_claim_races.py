@@ -75,3 +75,53 @@ def test_racing_claims_for_one_municipality_lose_with_a_409(api: Database, tmp_p
     versions = sorted(v for v, _ in rows)
     assert versions == list(range(1, statuses.count(201) + 1))  # no gap, nothing lost
     assert sum(valid_to is None for _, valid_to in rows) == 1  # one claim in force
+
+
+def test_a_claim_without_valid_from_meeting_a_newer_one_says_what_happened(
+    db: Database, tmp_path: Path
+) -> None:
+    """What a decision racing a claim meets: the claim in force began after "now" as the
+    decision took it. The answer is a conflict about that claim, not a complaint
+    about a valid_from nobody sent."""
+    from datetime import UTC, datetime, timedelta
+
+    from geo.errors import Conflict, InvalidInput
+    from layers.claims import add_claim
+
+    path = tmp_path / "sja.geojson"
+    gpd.GeoDataFrame(
+        {"CVEGEO": ["20157"], "NOMGEO": ["San Jacinto Amilpas"]},
+        geometry=[shapely.Polygon(SQUARE)],
+        crs=4326,
+    ).to_file(path)
+    import_municipalities(db.engine, path, actor="test")
+    now = datetime.now(UTC)
+    square = shapely.Polygon(SQUARE)
+    add_claim(
+        db.engine,
+        cvegeo="20157",
+        geom=square,
+        source="cadastre",
+        valid_from=now + timedelta(seconds=1),
+        recorded_by="commission-a",
+    )
+    with pytest.raises(Conflict, match="same moment") as raced:
+        add_claim(
+            db.engine,
+            cvegeo="20157",
+            geom=square,
+            source="cadastre",
+            valid_from=now,
+            recorded_by="commission-b",
+            valid_from_given=False,
+        )
+    assert "valid_from" not in raced.value.message
+    with pytest.raises(InvalidInput, match="valid_from must be after"):  # when it was sent
+        add_claim(
+            db.engine,
+            cvegeo="20157",
+            geom=square,
+            source="cadastre",
+            valid_from=now,
+            recorded_by="commission-b",
+        )
