@@ -75,6 +75,12 @@ def explain(error: BaseException) -> LindeError | None:
     original: Any = error.orig if isinstance(error, exc.DBAPIError) else error
     if isinstance(original, psycopg.errors.DiskFull):
         return StorageFull("the database server's disk is full; nothing was written")
+    if isinstance(original, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+        return ServiceUnavailable(
+            f"the database took too long (a lock or a time limit); try again in {RETRY_AFTER_S} s",
+            retry_after=RETRY_AFTER_S,
+            code="database_busy",
+        )
     if isinstance(original, psycopg.OperationalError | psycopg.InterfaceError):
         return ServiceUnavailable(
             f"Linde cannot reach its database just now; try again in {RETRY_AFTER_S} s",
