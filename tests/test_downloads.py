@@ -8,10 +8,13 @@ for a time to pass.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import socket
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from PIL import Image
 
 from api.app import create_app
 from layers.settings import Settings
@@ -167,10 +171,6 @@ def test_an_aborted_download_leaves_no_file_or_handle(
 
 
 def _noise_png(side: int) -> bytes:
-    import io
-
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, "PNG")
     return buffer.getvalue()
@@ -183,9 +183,6 @@ def test_stalled_answers_of_ordinary_routes_hold_no_connection(
     """Not only downloads: a route's connection is given back before its answer is sent,
     so clients that never read a photo do not hold the connections (and the loop's
     connection slots) every other route needs."""
-    import json
-    import uuid
-
     app = create_app(Settings(database_url=api.url, photos_dir=tmp_path))
     url, stop = start(app)
     try:
