@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Path, Query
 from pydantic import AwareDatetime, BeforeValidator
 
@@ -20,20 +20,19 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.
 
 
 def json_document(raw: bytes | str, field: str) -> Any:
-    """``raw`` parsed as JSON; nesting deeper than 1,024 levels is refused, not recursed.
+    """``raw`` parsed as JSON (``NaN`` read as a number, for the geometry check to name);
+    nesting too deep for Python to recurse is refused, not a crash.
 
     Raises:
         InvalidInput: not JSON, or nested too deeply (422 naming ``field``).
     """
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        reason = (
-            "nested more than 1,024 levels deep; no inspection or geometry nests like that"
-            if "depth" in str(exc) or "recursion" in str(exc)
-            else f"not JSON: {exc}"
-        )
-        raise InvalidInput(f"{field}: {reason}", problems=[Problem(field, reason)]) from None
+        return json.loads(raw)
+    except RecursionError:
+        reason = "nested too deeply to be read; no inspection or geometry nests like that"
+    except ValueError as exc:
+        reason = f"not JSON: {exc}"
+    raise InvalidInput(f"{field}: {reason}", problems=[Problem(field, reason)])
 
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
