@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import Receive, Scope, Send
 
 from api import docs, errors, openapi, security
 from api.auth import BasicMemory
+from api.downloads import TRANSPORT_KEY, ExportSlots
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import admin as admin_pages
@@ -39,7 +41,7 @@ from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 from maps.renderer import Renderer
 
-#: pool connections kept for streamed downloads, which outlive their request
+#: pool connections kept for downloads (``LINDE_EXPORTS_AT_ONCE`` may not exceed it)
 DOWNLOAD_CONNECTIONS = 5
 
 
@@ -53,6 +55,18 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     if not settings.trusted_proxies:
         return {"proxy_headers": False}
     return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
+
+
+class Linde(FastAPI):
+    """FastAPI, keeping the server's transport in the scope of each HTTP request, so a
+    download can drop a client that stopped reading (``api.downloads``); uvicorn's
+    ``send`` is a method of the object that holds it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            owner = getattr(send, "__self__", None)
+            scope[TRANSPORT_KEY] = getattr(owner, "transport", None)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -78,7 +92,9 @@ def create_app(
         app.state.connection_slots = asyncio.Semaphore(POOL_CAPACITY - DOWNLOAD_CONNECTIONS)
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
-        app.state.async_reader = AsyncReader.for_engine(app.state.engine)
+        app.state.async_reader = AsyncReader.for_engine(
+            app.state.engine, settings.database_timeout_seconds
+        )
         if app.state.async_reader is not None:
             await app.state.async_reader.open()
         try:
@@ -90,7 +106,7 @@ def create_app(
             if own:
                 app.state.engine.dispose()
 
-    app = FastAPI(
+    app = Linde(
         title="Linde",
         summary="Límites metropolitanos de México: límites oficiales y reclamados, zonas en "
         "disputa, inspecciones en ríos.",
@@ -113,6 +129,8 @@ def create_app(
     app.state.renderer = Renderer(
         pages=settings.render_pages, queue=settings.render_queue, wait_s=settings.render_wait_s
     )
+    app.state.integrity_watch = health.IntegrityWatch()
+    app.state.export_slots = ExportSlots(settings.exports_at_once, settings.exports_per_client)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)

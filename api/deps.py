@@ -71,7 +71,9 @@ async def get_connection(request: Request) -> AsyncIterator[Connection]:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
-ConnectionDep = Annotated[Connection, Depends(get_connection)]
+#: Released when the route returns, before the response is sent: a client that reads
+#: its answer slowly, or never, must not hold a connection (and a loop slot) meanwhile.
+ConnectionDep = Annotated[Connection, Depends(get_connection, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="Token printed by `linde users add`.")
 

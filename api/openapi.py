@@ -8,7 +8,8 @@ Each operation lists the statuses it can give: the ones every route can give (a
 malformed or NUL-holding URL 400, a wrong or missing token 401, a role too low 403,
 an unknown thing 404, an unsupported ``f=`` 406, invalid input 422, too many wrong
 tokens 429), plus on writes a conflict 409, a stale or missing ``If-Match`` 412/428,
-a body too large or of the wrong type 413/415, and on maps a missing or busy renderer 503.
+a body too large or of the wrong type 413/415, a full disk 507, and everywhere 503
+(the database unreachable, busy or damaged; too many downloads; no map renderer).
 """
 
 from __future__ import annotations
@@ -66,10 +67,12 @@ DESCRIPTIONS = {
     422: "Invalid input (every problem listed in details, by field)",
     428: "This edit needs If-Match with the ETag last read",
     429: "Too many wrong tokens from this address; see Retry-After",
-    503: "A PNG or PDF cannot be drawn here now: no renderer (the message says what is "
-    "missing), or too many renders at once (see Retry-After)",
+    503: "Not now: the database is unreachable, busy or damaged, too many downloads are "
+    "under way, or a PNG or PDF cannot be drawn here (the code and message say which; "
+    "Retry-After says when to try again)",
+    507: "The disk is full; nothing was written",
 }
-_EVERY_ROUTE = (400, 401, 403, 404, 406, 422, 429)
+_EVERY_ROUTE = (400, 401, 403, 404, 406, 422, 429, 503)
 _ANY: dict[str, Any] = {}
 _TEXT = {"schema": {"type": "string"}}
 _OBJECT = {"schema": {"type": "object"}}
@@ -93,7 +96,7 @@ def _success_types(path: str) -> dict[str, Any] | None:
     return None
 
 
-_WRITES = (409, 412, 413, 415, 428)
+_WRITES = (409, 412, 413, 415, 428, 507)
 _ITEMS = "/collections/{collection_id}/items"
 _QUERYABLE_TYPES = {
     "str": {"type": "string"},
@@ -178,8 +181,6 @@ def install(app: FastAPI) -> None:
                 codes = list(_EVERY_ROUTE)
                 if method in ("post", "put", "patch", "delete"):
                     codes += _WRITES
-                if path.startswith("/maps/"):
-                    codes.append(503)
                 responses = operation.setdefault("responses", {})
                 for code in codes:
                     entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})

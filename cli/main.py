@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from layers.importers.runs import ImportSummary
     from layers.importers.runs import Progress as ProgressCallback
 
-app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
+from cli.common import LindeTyper
+
+app = LindeTyper(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import official data (one transaction per file).", no_args_is_help=True
 )
@@ -304,7 +306,7 @@ def serve_cmd(
     from layers.engine import engine_name
     from layers.settings import get_settings
 
-    engine = ready_engine()
+    engine = ready_engine(check_file=True)
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
     engine.dispose()
     uvicorn.run(

@@ -74,14 +74,29 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+        # Bounded waits: an unreachable server or a full pool is a 503 within seconds
+        # (layers.failures), not a request hanging for the driver's default.
+        engine = create_engine(
+            parsed,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            pool_timeout=settings.database_timeout_seconds,
+            connect_args={"connect_timeout": _connect_timeout(settings)},
+        )
         _ping_idle_connections(engine)
         return engine
     if backend == "sqlite":
-        return _make_spatialite_engine(parsed.database, settings.spatialite_library)
+        return _make_spatialite_engine(
+            parsed.database, settings.spatialite_library, settings.sqlite_busy_seconds
+        )
     raise InvalidInput(
         f"LINDE_DATABASE_URL must start with postgresql:// or sqlite:///, not {backend}://"
     )
+
+
+def _connect_timeout(settings: Settings) -> int:
+    """libpq's ``connect_timeout``: whole seconds, at least 2 (its own minimum)."""
+    return max(2, round(settings.database_timeout_seconds))
 
 
 def _ping_idle_connections(engine: Engine) -> None:
@@ -135,7 +150,7 @@ def on_read_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
         return work(conn)
 
 
-def _make_spatialite_engine(database: str | None, library: str) -> Engine:
+def _make_spatialite_engine(database: str | None, library: str, busy_s: float) -> Engine:
     # Shapely's own GEOS must be in the process before mod_spatialite brings the
     # system's: loaded the other way round, Shapely later crashed the process
     # (a general protection fault in its libgeos_c, in `linde serve` importing
@@ -153,7 +168,9 @@ def _make_spatialite_engine(database: str | None, library: str) -> Engine:
         # connection needs (extension, pragmas) is set once in the connect hook below.
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        # a writer waits busy_s for another to finish, then fails ("database is locked":
+        # a 503 with Retry-After, see layers.failures)
+        connect_args={"timeout": busy_s, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -166,7 +183,7 @@ def _make_spatialite_engine(database: str | None, library: str) -> Engine:
         dbapi_conn.enable_load_extension(False)
         dbapi_conn.execute("PRAGMA foreign_keys = ON")
         register_sqlite_functions(dbapi_conn)  # CASEI and ACCENTI of filters
-        dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy_s * 1000)}")
         if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
         if dbapi_conn.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:
@@ -259,14 +276,19 @@ class AsyncReader:
     broken (the server restarted mid-request) is tried once more on a checked pool.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, timeout_s: float = 5) -> None:
         url = engine.url.set(drivername="postgresql")
         self.pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
             min_size=1,
             max_size=ASYNC_READ_CONNECTIONS,
             open=False,
-            kwargs={"autocommit": True, "application_name": ASYNC_READS_NAME},
+            timeout=timeout_s,
+            kwargs={
+                "autocommit": True,
+                "application_name": ASYNC_READS_NAME,
+                "connect_timeout": max(2, round(timeout_s)),
+            },
             check=self._check,
             reset=self._reset,
             name=ASYNC_READS_NAME,
@@ -274,9 +296,12 @@ class AsyncReader:
         self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     @staticmethod
-    def for_engine(engine: Engine) -> AsyncReader | None:
-        """A reader for a PostgreSQL engine; ``None`` for SQLite."""
-        return AsyncReader(engine) if engine.dialect.name == "postgresql" else None
+    def for_engine(engine: Engine, timeout_s: float = 5) -> AsyncReader | None:
+        """A reader for a PostgreSQL engine; ``None`` for SQLite. ``timeout_s`` bounds
+        the wait for a connection (then ``PoolTimeout``: a 503)."""
+        if engine.dialect.name != "postgresql":
+            return None
+        return AsyncReader(engine, timeout_s)
 
     async def open(self) -> None:
         await self.pool.open()

@@ -101,6 +101,40 @@ class Settings(BaseSettings):
         description="numberMatched is counted up to this many features and left out above it.",
     )
 
+    exports_at_once: int = Field(
+        default=4,
+        ge=1,
+        le=5,
+        description="Downloads (f=csv, gpkg …) one worker prepares or sends at once; "
+        "beyond it a download gets 503 with Retry-After. At most 5: the pool keeps "
+        "5 connections for them (api.app.DOWNLOAD_CONNECTIONS).",
+    )
+    exports_per_client: int = Field(
+        default=2,
+        ge=1,
+        description="Downloads one client address may have under way at once (503 beyond).",
+    )
+    export_stall_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A download whose client reads nothing for this long is cut off "
+        "(its connection closed, its temporary file removed).",
+    )
+    database_timeout_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=60,
+        description="Longest wait to connect to PostgreSQL or for a free pooled connection; "
+        "beyond it the request gets 503 with Retry-After instead of waiting on.",
+    )
+    sqlite_busy_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=300,
+        description="Longest wait of a SpatiaLite write for another writer to finish; beyond "
+        "it a request gets 503 with Retry-After, a command one line (see README, Security).",
+    )
+
     max_body_mb: int = Field(
         default=16,
         ge=1,

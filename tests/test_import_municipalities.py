@@ -206,7 +206,7 @@ def test_files_that_are_not_geodata(db: Database, tmp_path: Path) -> None:
         import_municipalities(db.engine, tmp_path / "missing.geojson", actor="test")
     table = tmp_path / "table.csv"
     table.write_text("cvegeo,nom_agem\n20157,San Jacinto Amilpas\n")
-    with pytest.raises(UnreadableFile, match="no geometry"):
+    with pytest.raises(UnreadableFile, match="not a geodata file"):
         import_municipalities(db.engine, table, actor="test")
     assert counts(db)["municipalities"] == 0
     assert counts(db)["import_runs"] == 0

@@ -56,6 +56,26 @@ def single(params: QueryParams, name: str) -> str | None:
     return values[0] if values else None
 
 
+#: most keys ``sortby`` and names ``properties`` may list: more than any collection has,
+#: far fewer than would make the SQL statement itself the cost
+MAX_SORT_KEYS = 8
+MAX_PROPERTY_NAMES = 64
+
+
+def _listed(raw: str, field: str, cap: int) -> list[str]:
+    """The comma-separated entries of ``raw``, refused beyond ``cap`` or when one repeats."""
+    parts = [p.strip() for p in raw.split(",", cap + 1)]
+    if len(parts) > cap:
+        raise bad(field, f"lists more than {cap} entries; give at most {cap}, each once")
+    seen: set[str] = set()
+    for part in parts:
+        name = part.lstrip("+-").strip()
+        if name and name in seen:
+            raise bad(field, f"{name!r} is listed twice; give each once")
+        seen.add(name)
+    return parts
+
+
 #: beyond any table Linde holds; larger numbers would not fit the databases' integers
 MAX_OFFSET = 1_000_000_000
 INT64 = (-(2**63), 2**63 - 1)
@@ -174,8 +194,7 @@ def _sortby(c: Collection, raw: str | None) -> tuple[tuple[str, bool], ...]:
     if raw is None:
         return ()
     keys: list[tuple[str, bool]] = []
-    for part in raw.split(","):
-        part = part.strip()
+    for part in _listed(raw, "sortby", MAX_SORT_KEYS):
         descending = part.startswith("-")
         name = part.lstrip("+-").strip() if part[:1] in "+-" else part
         if not name:
@@ -188,7 +207,7 @@ def _sortby(c: Collection, raw: str | None) -> tuple[tuple[str, bool], ...]:
 def _properties(c: Collection, raw: str | None) -> tuple[str, ...] | None:
     if raw is None:
         return None
-    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    names = tuple(n for n in _listed(raw, "properties", MAX_PROPERTY_NAMES) if n)
     for name in names:
         if c.prop(name) is None:
             raise bad(

@@ -119,5 +119,6 @@ def create_claim(engine: EngineDep, caller: ClaimRecorder, body: ClaimCreate) ->
         recorded_by=caller.name,
         source_reference=body.source_reference,
         notes=body.notes,
+        valid_from_given=body.valid_from is not None,
     )
     return _public(claim)

@@ -24,10 +24,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
 from api.deps import EngineDep, HeldConnection, caller_of
+from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
 from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
@@ -416,25 +417,31 @@ def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
     return f"linde_{c.id}{'_filtrado' if filtered else ''}_{day}.{fmt.extension}"
 
 
-def _download(request: Request, engine: Any, asked: ItemsRequest) -> StreamingResponse:
+def _export(
+    engine: Engine,
+    c: Collection,
+    fmt: ExportFormat,
+    q: item_queries.ItemsQuery,
+    csv_geometry: str,
+) -> Iterator[bytes]:
+    """The file's bytes; read whole into a temporary file before any is sent (see
+    ``api.downloads``), so a bad query is a 400, never a cut file."""
+    with engine.connect() as conn, _as_parameter_errors():
+        yield from stream_export(
+            fmt,
+            _fields(c, q.properties),
+            ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
+            geometry_type=c.geometry_type,
+            epsg=q.crs.epsg,
+            layer_name=c.id,
+            csv_geometry=csv_geometry,  # type: ignore[arg-type]
+        )
+
+
+async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Response:
     c, q, fmt = asked.collection, _scoped(request, asked.query), asked.fmt
     assert isinstance(fmt, ExportFormat)
-    # Check the query before the response starts: errors must be a 400, not a cut file.
-    with engine.connect() as conn, _as_parameter_errors():
-        item_queries.count(conn, c, q, cap=0)
-
-    def body() -> Iterator[bytes]:
-        with engine.connect() as conn:
-            yield from stream_export(
-                fmt,
-                _fields(c, q.properties),
-                ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
-                geometry_type=c.geometry_type,
-                epsg=q.crs.epsg,
-                layer_name=c.id,
-                csv_geometry=asked.csv_geometry,  # type: ignore[arg-type]
-            )
-
+    csv_geometry = asked.csv_geometry
     filtered = any(
         k not in ("f", "crs", "properties", "csv-geometry") for k in request.query_params
     )
@@ -443,7 +450,12 @@ def _download(request: Request, engine: Any, asked: ItemsRequest) -> StreamingRe
         "Content-Disposition": f'attachment; filename="{name}"',
         "Content-Crs": f"<{q.crs.uri}>",
     }
-    return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+    return await spooled_download(
+        request,
+        lambda: _export(engine, c, fmt, q, csv_geometry),
+        media_type=fmt.media_type,
+        headers=headers,
+    )
 
 
 @router.get(
@@ -454,7 +466,7 @@ def _download(request: Request, engine: Any, asked: ItemsRequest) -> StreamingRe
 async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
     c, fmt, q = asked.collection, asked.fmt, _scoped(request, asked.query)
     if isinstance(fmt, ExportFormat):
-        return await run_in_threadpool(_download, request, engine, asked)
+        return await _download(request, engine, asked)
     count_cap: int = request.app.state.settings.count_cap
 
     def build(conn: Connection) -> Cached:

@@ -318,5 +318,6 @@ def apply_decision(
         split_along_official_line=body.split_along_official_line,
         source_reference=body.source_reference,
         summary=body.summary,
+        valid_from_given=body.valid_from is not None,
     )
     return _with_etag(response, zone)

@@ -7,7 +7,7 @@ BETWEEN 1000 AND 5000``).
 
 from __future__ import annotations
 
-import json
+import mimetypes
 import re
 import tempfile
 from pathlib import Path
@@ -31,7 +31,7 @@ from api.deps import (
     Inspector,
     Planner,
 )
-from api.fields import Moment
+from api.fields import Moment, json_document
 from geo.errors import InvalidInput, NotFound, Problem
 from geo.inspections import Submission, id_from_key, normalize_id
 from geo.validation import PUNTUAL, parse_geojson_geometry
@@ -161,12 +161,7 @@ async def create_inspection(
                 "multipart requests carry the GeoJSON Feature in an 'inspection' field",
                 problems=[Problem("inspection", "missing")],
             )
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"inspection is not JSON: {exc}", problems=[Problem("inspection", "not JSON")]
-            ) from exc
+        raw = json_document(text, "inspection")
         for n, upload in enumerate(form.getlist("photos")):
             if isinstance(upload, str):
                 raise InvalidInput(
@@ -182,12 +177,7 @@ async def create_inspection(
                 )
             )
     else:
-        try:
-            raw = await request.json()
-        except ValueError as exc:
-            raise InvalidInput(
-                "the body is not JSON", problems=[Problem("body", "not JSON")]
-            ) from exc
+        raw = json_document(await request.body(), "body")
     body = _parse_body(raw)
     sub = _submission(body, caller.name, idempotency_key)
     sub = Submission(**{**sub.__dict__, "photo_sha256": tuple(p.sha256 for p in photos)})
@@ -268,14 +258,17 @@ def get_photo(
     inspection_id: str,
     sha256: str,
 ) -> FileResponse:
+    """Named ``foto-<first 12 hex of its SHA-256>.<ext>``: the name the uploader gave is
+    kept in the record but never echoed in a header."""
     reach_inspection(conn, caller, inspection_id)
-    media_type, file_name = store.photo_of(conn, inspection_id, sha256)
+    media_type, _given_name = store.photo_of(conn, inspection_id, sha256)
     path = photo_store.stored(_settings(request).resolved_photos_dir(), sha256)
+    extension = mimetypes.guess_extension(media_type) or ".bin"
     return FileResponse(
         path,
         media_type=media_type,
         headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{sha256}"'},
-        filename=file_name,
+        filename=f"foto-{sha256[:12]}{extension}",
         content_disposition_type="inline",
     )
 

@@ -641,8 +641,13 @@ def apply_decision(
     split_along_official_line: bool = False,
     source_reference: str | None = None,
     summary: str | None = None,
+    valid_from_given: bool = True,
 ) -> dict[str, Any]:
     """Divide a zone between its parties, record their new claims and close the zone.
+
+    ``valid_from_given=False``: the caller sent no start and ``valid_from`` is "now"; a
+    claim of a party recorded meanwhile is then a ``Conflict`` (repeat the decision),
+    not a complaint about a start nobody sent.
 
     All in one transaction: the parts are checked (they must cover the zone and not
     overlap, within ``geo.disputes.PARTITION_TOLERANCE_M2``), each party whose claim
@@ -738,6 +743,7 @@ def apply_decision(
                 recorded_by=actor,
                 source_reference=source_reference or f"disputed zone {zone_id}",
                 notes=f"decision on disputed zone {zone_id}",
+                valid_from_given=valid_from_given,
             )
             created[key] = int(claim["id"])
         parts_ll = {k: to_lonlat(g) for k, g in parts_m.items() if not g.is_empty}
