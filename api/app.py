@@ -15,6 +15,7 @@ from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
+from api.store import limits_storage
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.connection_slots = asyncio.Semaphore(POOL_CAPACITY - DOWNLOAD_CONNECTIONS)
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
-        app.state.async_reader = AsyncReader.for_engine(app.state.engine)
+        app.state.async_reader = AsyncReader.for_engine(app.state.engine, settings)
         if app.state.async_reader is not None:
             await app.state.async_reader.open()
         try:
@@ -67,7 +68,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
-    app.state.signin_throttle = SignInThrottle(settings.failed_signins_per_minute)
+    app.state.signin_throttle = SignInThrottle(
+        settings.failed_signins_per_minute, limits_storage(settings)
+    )
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     # one headless Chromium per worker, started on the first PNG/PDF and reused
     app.state.renderer = Renderer(

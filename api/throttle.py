@@ -5,8 +5,9 @@ its address; once an address has made ``LINDE_FAILED_SIGNINS_PER_MINUTE`` of the
 in the last minute, every request from it that carries a token is answered 429 with
 ``Retry-After`` until the window has room again, without looking the token up.
 Requests without a token are not counted: anonymous reading is not a sign-in. The
-window lives in each worker process's memory, so with N workers an address gets at
-most N times the limit: still far too few guesses for a 256-bit token.
+window lives where ``api.store`` says: shared by every worker with
+``LINDE_REDIS_URL``, else in each worker process's memory, where with N workers an
+address gets at most N times the limit.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import math
 import time
 
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from geo.errors import TooManyRequests
 
 
 class SignInThrottle:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, storage: Storage | None = None) -> None:
         self.limit = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
 
     def check(self, address: str) -> None:
         """Raise :class:`TooManyRequests` while ``address`` is over its limit."""

@@ -60,7 +60,9 @@ ASYNC_READS_NAME = "linde-async-reads"
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
     """An engine for ``url`` (or the configured/default database).
 
-    PostgreSQL URLs are given the psycopg 3 driver. SQLite URLs get SpatiaLite
+    PostgreSQL URLs are given the psycopg 3 driver; with
+    ``database_prepared_statements`` off (PgBouncer in transaction mode before 1.21)
+    psycopg prepares nothing, not even a :class:`DriverStatement`. SQLite URLs get SpatiaLite
     loaded and initialised on every connection, foreign keys on, WAL journal and
     a busy timeout so several processes can share the file; the folder of the
     file is created if missing.
@@ -74,7 +76,12 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+        engine = create_engine(
+            parsed,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            connect_args=driver_options(settings),
+        )
         _ping_idle_connections(engine)
         return engine
     if backend == "sqlite":
@@ -82,6 +89,16 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
     raise InvalidInput(
         f"LINDE_DATABASE_URL must start with postgresql:// or sqlite:///, not {backend}://"
     )
+
+
+def driver_options(settings: Settings) -> dict[str, Any]:
+    """psycopg connection options for ``settings``.
+
+    ``prepare_threshold=None`` makes psycopg prepare nothing, explicit ``prepare=True``
+    included: behind a transaction-mode bouncer without prepared-statement tracking,
+    consecutive transactions of one client land on different server connections.
+    """
+    return {} if settings.database_prepared_statements else {"prepare_threshold": None}
 
 
 def _ping_idle_connections(engine: Engine) -> None:
@@ -252,14 +269,15 @@ class AsyncReader:
     broken (the server restarted mid-request) is tried once more on a checked pool.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         url = engine.url.set(drivername="postgresql")
+        options = driver_options(settings or get_settings())
         self.pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
             min_size=1,
             max_size=ASYNC_READ_CONNECTIONS,
             open=False,
-            kwargs={"autocommit": True, "application_name": ASYNC_READS_NAME},
+            kwargs={"autocommit": True, "application_name": ASYNC_READS_NAME, **options},
             check=self._check,
             reset=self._reset,
             name=ASYNC_READS_NAME,
@@ -267,9 +285,9 @@ class AsyncReader:
         self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     @staticmethod
-    def for_engine(engine: Engine) -> AsyncReader | None:
+    def for_engine(engine: Engine, settings: Settings | None = None) -> AsyncReader | None:
         """A reader for a PostgreSQL engine; ``None`` for SQLite."""
-        return AsyncReader(engine) if engine.dialect.name == "postgresql" else None
+        return AsyncReader(engine, settings) if engine.dialect.name == "postgresql" else None
 
     async def open(self) -> None:
         await self.pool.open()

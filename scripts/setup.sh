@@ -43,6 +43,8 @@ if [ "$want_test" = 1 ]; then
   need_deb "postgresql-${pg_version:-15}-postgis-3"
 fi
 [ "$want_test" = 1 ] && need_deb gdal-bin
+# tests/test_pgbouncer.py starts its own PgBouncer in transaction mode
+[ "$want_test" = 1 ] && need_deb pgbouncer
 # PNG/PDF map export and the browser tests drive Debian's Chromium (never a downloaded
 # browser); chromium-driver for WebDriver clients; poppler-utils to look at PDFs
 if [ "$want_test" = 1 ]; then need_deb chromium; need_deb chromium-driver; need_deb poppler-utils; fi
