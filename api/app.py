@@ -14,12 +14,14 @@ from api import errors, openapi, security
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import routes as pages
+from api.replica import ReadReplica
 from api.routes import claims, collections, disputes, health, inspections, lookup, maps, users
 from api.store import limits_storage
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
+from geo.errors import InvalidInput
 from layers import migrate
-from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
+from layers.engine import POOL_CAPACITY, AsyncReader, engine_name, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 from maps.renderer import Renderer
@@ -49,9 +51,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.async_reader = AsyncReader.for_engine(app.state.engine, settings)
         if app.state.async_reader is not None:
             await app.state.async_reader.open()
+        app.state.read_engine, app.state.read_async_reader = await open_replica(
+            settings, app.state.engine, app.state.async_reader
+        )
         try:
             yield
         finally:
+            if settings.read_database_url:
+                await app.state.read_async_reader.close()
+                app.state.read_engine.dispose()
             if app.state.async_reader is not None:
                 await app.state.async_reader.close()
             app.state.renderer.close()
@@ -76,6 +84,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.renderer = Renderer(
         pages=settings.render_pages, queue=settings.render_queue, wait_s=settings.render_wait_s
     )
+    if settings.read_database_url:
+        app.add_middleware(ReadReplica)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)
@@ -95,3 +105,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Leaflet and its plugins, shipped in the package: maps never depend on a CDN
     app.mount(maps.STATIC_URL, StaticFiles(directory=STATIC_DIR), name="map-assets")
     return app
+
+
+async def open_replica(
+    settings: Settings, primary: Engine, primary_reader: AsyncReader | None
+) -> tuple[Engine, AsyncReader | None]:
+    """The read replica's engine and event-loop reader; the primary's without one.
+
+    Raises:
+        InvalidInput: a replica configured beside SpatiaLite, or not PostgreSQL.
+    """
+    if not settings.read_database_url:
+        return primary, primary_reader
+    replica = make_engine(settings.read_database_url, settings)
+    if engine_name(primary) != "postgis" or engine_name(replica) != "postgis":
+        replica.dispose()
+        raise InvalidInput(
+            "LINDE_READ_DATABASE_URL is a PostgreSQL streaming replica of a PostgreSQL "
+            "LINDE_DATABASE_URL; SpatiaLite has no replicas (unset it)"
+        )
+    reader = AsyncReader(replica, settings)
+    await reader.open()
+    return replica, reader

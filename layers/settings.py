@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LINDE_", extra="ignore")
 
     database_url: str | None = None
+    read_database_url: str | None = Field(
+        default=None,
+        description="Optional PostgreSQL streaming replica (postgresql://…) for reads. "
+        "Writes, and a user's reads until the replica has replayed their last write, go "
+        "to LINDE_DATABASE_URL (the primary).",
+    )
     database_prepared_statements: bool = Field(
         default=True,
         description="Let psycopg prepare hot statements on the server. Turn off (false) "

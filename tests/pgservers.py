@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -118,3 +119,128 @@ def pgbouncer(database_url: str, *, pool_size: int = 2) -> Iterator[str]:
 
 def _conninfo(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class StreamingPair:
+    """A primary and its streaming replica, started for one test."""
+
+    primary_url: str
+    replica_url: str
+
+    def pause_replay(self) -> None:
+        with psycopg.connect(_conninfo(self.replica_url), autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        with psycopg.connect(_conninfo(self.replica_url), autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
+
+    def catch_up(self) -> None:
+        """Return once the replica has replayed everything the primary has written."""
+        with psycopg.connect(_conninfo(self.primary_url), autocommit=True) as primary:
+            row = primary.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        assert row is not None
+        with psycopg.connect(_conninfo(self.replica_url), autocommit=True) as replica:
+            for _ in range(1200):
+                done = replica.execute(
+                    "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (row[0],)
+                ).fetchone()
+                if done and done[0]:
+                    return
+                time.sleep(0.05)  # polling for replay, not a timing assumption
+        pytest.fail("the replica did not catch up with the primary")
+
+
+def _server(*args: str, what: str) -> None:
+    done = subprocess.run(
+        [*_as_server_user(), *args], capture_output=True, text=True, check=False, timeout=300
+    )
+    if done.returncode != 0:
+        pytest.fail(f"{what} failed: {done.stdout}{done.stderr}")
+
+
+@contextmanager
+def streaming_pair(dbname: str = "linde") -> Iterator[StreamingPair]:
+    """A fresh primary cluster (``initdb``, trust on 127.0.0.1) holding ``dbname`` and a
+    streaming replica made of it by ``pg_basebackup``, each on a free port; both
+    stopped and removed at the end."""
+    if not (PG_BIN / "pg_basebackup").exists():
+        _missing("PostgreSQL 15 server binaries")
+    folder = _own_folder()
+    started: list[Path] = []
+    ports = {"primary": free_port(), "replica": free_port()}
+    try:
+        primary = folder / "primary"
+        _server(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(primary),
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            what="initdb",
+        )
+        for name, data in (("primary", primary), ("replica", folder / "replica")):
+            if name == "replica":
+                _server(
+                    str(PG_BIN / "pg_basebackup"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(ports["primary"]),
+                    "-U",
+                    "postgres",
+                    "-D",
+                    str(data),
+                    "-R",
+                    "-X",
+                    "stream",
+                    "--no-sync",
+                    what="pg_basebackup",
+                )
+            options = f"-p {ports[name]} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            _server(
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / f"{name}.log"),
+                "-w",
+                "start",
+                what=f"{name} start",
+            )
+            started.append(data)
+            if name == "primary":
+                admin = f"postgresql://postgres@127.0.0.1:{ports['primary']}/postgres"
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{dbname}"')
+        pair = StreamingPair(
+            f"postgresql://postgres@127.0.0.1:{ports['primary']}/{dbname}",
+            f"postgresql://postgres@127.0.0.1:{ports['replica']}/{dbname}",
+        )
+        yield pair
+    finally:
+        for data in reversed(started):
+            subprocess.run(
+                [
+                    *_as_server_user(),
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                capture_output=True,
+                check=False,
+                timeout=120,
+            )
+        shutil.rmtree(folder, ignore_errors=True)
