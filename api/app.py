@@ -20,6 +20,7 @@ from api.ogc.cache import ResponseCache
 from api.pages import admin as admin_pages
 from api.pages import routes as pages
 from api.pages import signin
+from api.replica import ReadReplica
 from api.routes import (
     claims,
     collections,
@@ -32,11 +33,13 @@ from api.routes import (
     users,
     versions,
 )
+from api.store import limits_storage
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
+from geo.errors import InvalidInput
 from layers import migrate
 from layers.clock import SYSTEM_CLOCK, Clock
-from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
+from layers.engine import POOL_CAPACITY, AsyncReader, engine_name, make_engine
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 from maps.renderer import Renderer
@@ -92,14 +95,18 @@ def create_app(
         app.state.connection_slots = asyncio.Semaphore(POOL_CAPACITY - DOWNLOAD_CONNECTIONS)
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
-        app.state.async_reader = AsyncReader.for_engine(
-            app.state.engine, settings.database_timeout_seconds
-        )
+        app.state.async_reader = AsyncReader.for_engine(app.state.engine, settings)
         if app.state.async_reader is not None:
             await app.state.async_reader.open()
+        app.state.read_engine, app.state.read_async_reader = await open_replica(
+            settings, app.state.engine, app.state.async_reader
+        )
         try:
             yield
         finally:
+            if settings.read_database_url:
+                await app.state.read_async_reader.close()
+                app.state.read_engine.dispose()
             if app.state.async_reader is not None:
                 await app.state.async_reader.close()
             app.state.renderer.close()
@@ -120,7 +127,9 @@ def create_app(
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.tile_cache = ResponseCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.signin_throttle = SignInThrottle(
-        settings.failed_signins_per_minute, settings.failed_signins_per_name_per_minute
+        settings.failed_signins_per_minute,
+        settings.failed_signins_per_name_per_minute,
+        limits_storage(settings),
     )
     app.state.clock = clock
     app.state.token_cache = TokenCache(settings.token_cache_seconds, clock=clock)
@@ -131,6 +140,8 @@ def create_app(
     )
     app.state.integrity_watch = health.IntegrityWatch()
     app.state.export_slots = ExportSlots(settings.exports_at_once, settings.exports_per_client)
+    if settings.read_database_url:
+        app.add_middleware(ReadReplica)
     # innermost first: the security headers and CORS wrap the body limit's 413 too
     app.add_middleware(BodyLimit, settings=settings)
     security.install(app, settings.cors_origins)
@@ -155,3 +166,25 @@ def create_app(
     # Leaflet and its plugins, shipped in the package: maps never depend on a CDN
     app.mount(maps.STATIC_URL, StaticFiles(directory=STATIC_DIR), name="map-assets")
     return app
+
+
+async def open_replica(
+    settings: Settings, primary: Engine, primary_reader: AsyncReader | None
+) -> tuple[Engine, AsyncReader | None]:
+    """The read replica's engine and event-loop reader; the primary's without one.
+
+    Raises:
+        InvalidInput: a replica configured beside SpatiaLite, or not PostgreSQL.
+    """
+    if not settings.read_database_url:
+        return primary, primary_reader
+    replica = make_engine(settings.read_database_url, settings)
+    if engine_name(primary) != "postgis" or engine_name(replica) != "postgis":
+        replica.dispose()
+        raise InvalidInput(
+            "LINDE_READ_DATABASE_URL is a PostgreSQL streaming replica of a PostgreSQL "
+            "LINDE_DATABASE_URL; SpatiaLite has no replicas (unset it)"
+        )
+    reader = AsyncReader(replica, settings)
+    await reader.open()
+    return replica, reader

@@ -21,6 +21,7 @@ from fastapi.security import APIKeyCookie, HTTPBasic, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from api.auth import SESSION_COOKIE, caller_of
+from api.replica import ReadTarget
 from geo.access import Action, RowScope, scope
 from geo.errors import Forbidden, Unauthenticated
 from geo.roles import Role
@@ -29,8 +30,18 @@ from layers.users import Principal
 
 
 async def get_engine(request: Request) -> Engine:
+    """The primary's engine: writes, and reads that must see them."""
     engine: Engine = request.app.state.engine
     return engine
+
+
+def read_target(request: Request) -> ReadTarget:
+    """Where this request's reads go: the read replica when one is configured and has
+    caught up with the caller's last write (see ``api.replica``), else the primary."""
+    target: ReadTarget | None = request.scope.get("state", {}).get("linde_read_target")
+    if target is None:
+        return ReadTarget(request.app.state.engine, request.app.state.async_reader)
+    return target
 
 
 class HeldConnection:
@@ -51,7 +62,7 @@ class HeldConnection:
     async def __aenter__(self) -> Connection:
         await self._slots.acquire()
         try:
-            self._conn = read_connection(self._request.app.state.engine)
+            self._conn = read_connection(read_target(self._request).engine)
         except BaseException:
             self._slots.release()
             raise

@@ -13,8 +13,9 @@ address (``limits``' moving window), without letting an attacker lock anyone out
   An open session is not a sign-in and is never throttled.
 
 The client address is the connection's, or the one a configured proxy names
-(``LINDE_TRUSTED_PROXIES``). The windows live in each worker's memory: with N workers
-an address gets at most N times the limit.
+(``LINDE_TRUSTED_PROXIES``). The windows live where ``api.store`` says: shared by every
+worker with ``LINDE_REDIS_URL``, else in each worker process's memory, where with N
+workers an address gets at most N times the limit.
 """
 
 from __future__ import annotations
@@ -23,19 +24,21 @@ import math
 import time
 
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from geo.errors import TooManyRequests
 
 
 class SignInThrottle:
-    def __init__(self, per_minute: int, per_name_per_minute: int = 0) -> None:
+    def __init__(
+        self, per_minute: int, per_name_per_minute: int = 0, storage: Storage | None = None
+    ) -> None:
         self.limit = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
         self.name_limit = (
             RateLimitItemPerMinute(per_name_per_minute) if per_name_per_minute > 0 else None
         )
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
 
     def _wait(self, limit: RateLimitItemPerMinute | None, *key: str) -> int | None:
         if limit is None or self._limiter.test(limit, *key):

@@ -557,7 +557,9 @@ def installed_version(venv: Path, dist: str) -> str:
 QUIET_UVICORN = ("--workers", "1", "--log-level", "warning", "--no-access-log")
 
 
-def start_linde(procs: Processes, name: str, db_url: str, *, cache: bool, via_cli: bool) -> Server:
+def start_linde(
+    procs: Processes, name: str, db_url: str, *, cache: bool, via_cli: bool, workers: int = 1
+) -> Server:
     env = {**os.environ, "LINDE_DATABASE_URL": db_url}
     extra = ""
     if not cache:
@@ -568,9 +570,10 @@ def start_linde(procs: Processes, name: str, db_url: str, *, cache: bool, via_cl
         cmd = [str(Path(sys.executable).parent / "linde"), "serve", "--port", "{port}"]
         described = f"{extra}linde serve (1 worker, uvicorn access log on)"
     else:
+        flags = [*QUIET_UVICORN[:1], str(workers), *QUIET_UVICORN[2:]]
         cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
-        cmd += ["--host", "127.0.0.1", "--port", "{port}", *QUIET_UVICORN]
-        described = f"{extra}uvicorn api.app:create_app --factory {' '.join(QUIET_UVICORN)}"
+        cmd += ["--host", "127.0.0.1", "--port", "{port}", *flags]
+        described = f"{extra}uvicorn api.app:create_app --factory {' '.join(flags)}"
     return procs.start(name, cmd, env, BENCH_DIR.parent, described)
 
 

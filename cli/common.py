@@ -17,6 +17,8 @@ from geo.errors import LindeError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from layers.settings import Settings
+
 # soft_wrap: a message is one line however narrow the terminal, so it can be grepped
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -117,3 +119,30 @@ class LindeTyper(typer.Typer):
         except LindeError as error:
             err.print(Text.assemble(("error", "bold red"), f" ({error.code}): {error.message}"))
             sys.exit(2)
+
+
+def workers_notes(engine: str, workers: int, settings: Settings) -> list[str]:
+    """What ``linde serve --workers N`` guarantees on this engine and configuration,
+    as lines for the operator; none for one worker."""
+    if workers <= 1:
+        return []
+    notes = [
+        f"{workers} worker processes: cached responses and ETags follow the database's "
+        "change counters, so every worker serves what was last written; a token revoked on "
+        f"one worker stops on the others within LINDE_TOKEN_CACHE_SECONDS "
+        f"({settings.token_cache_seconds:g} s)."
+    ]
+    if engine == "spatialite":
+        notes.append(
+            "SpatiaLite: the workers share one file; reads run side by side, writes take "
+            f"turns on its write lock (waiting up to {settings.sqlite_busy_seconds:g} s). "
+            "For many writers use PostGIS."
+        )
+    if settings.redis_url:
+        notes.append("Rate limits: shared by every worker in Redis (LINDE_REDIS_URL).")
+    else:
+        notes.append(
+            f"warning: rate limits are kept per worker, so a client gets up to {workers}x each "
+            "limit; set LINDE_REDIS_URL=redis://host:6379/0 to share them."
+        )
+    return notes

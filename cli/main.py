@@ -42,7 +42,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(map_app, name="map")
 
 from cli.backup import backup_command, restore_command  # noqa: E402
-from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
+from cli.common import actor, err, fail, out, ready_engine, workers_notes  # noqa: E402
 from cli.disputes import claims_app, disputes_app  # noqa: E402
 from cli.tiles import tiles_app  # noqa: E402
 from cli.users import users_app  # noqa: E402
@@ -293,7 +293,14 @@ class LogLevel(StrEnum):
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (PostGIS: up to one per core; see the README's deployment "
+            "section).",
+        ),
+    ] = 1,
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
     access_log: Annotated[
         bool, typer.Option(help="Log every request (costs throughput under heavy load).")
@@ -308,6 +315,8 @@ def serve_cmd(
 
     engine = ready_engine(check_file=True)
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
+    for line in workers_notes(engine_name(engine), workers, get_settings()):
+        err.print(line)
     engine.dispose()
     uvicorn.run(
         "api.app:create_app",

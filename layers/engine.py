@@ -60,7 +60,9 @@ ASYNC_READS_NAME = "linde-async-reads"
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
     """An engine for ``url`` (or the configured/default database).
 
-    PostgreSQL URLs are given the psycopg 3 driver. SQLite URLs get SpatiaLite
+    PostgreSQL URLs are given the psycopg 3 driver; with
+    ``database_prepared_statements`` off (PgBouncer in transaction mode before 1.21)
+    psycopg prepares nothing, not even a :class:`DriverStatement`. SQLite URLs get SpatiaLite
     loaded and initialised on every connection, foreign keys on, WAL journal and
     a busy timeout so several processes can share the file; the folder of the
     file is created if missing.
@@ -81,7 +83,10 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
             pool_size=POOL_SIZE,
             max_overflow=MAX_OVERFLOW,
             pool_timeout=settings.database_timeout_seconds,
-            connect_args={"connect_timeout": _connect_timeout(settings)},
+            connect_args={
+                "connect_timeout": _connect_timeout(settings),
+                **driver_options(settings),
+            },
         )
         _ping_idle_connections(engine)
         return engine
@@ -97,6 +102,16 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
 def _connect_timeout(settings: Settings) -> int:
     """libpq's ``connect_timeout``: whole seconds, at least 2 (its own minimum)."""
     return max(2, round(settings.database_timeout_seconds))
+
+
+def driver_options(settings: Settings) -> dict[str, Any]:
+    """psycopg connection options for ``settings``.
+
+    ``prepare_threshold=None`` makes psycopg prepare nothing, explicit ``prepare=True``
+    included: behind a transaction-mode bouncer without prepared-statement tracking,
+    consecutive transactions of one client land on different server connections.
+    """
+    return {} if settings.database_prepared_statements else {"prepare_threshold": None}
 
 
 def _ping_idle_connections(engine: Engine) -> None:
@@ -276,7 +291,9 @@ class AsyncReader:
     broken (the server restarted mid-request) is tried once more on a checked pool.
     """
 
-    def __init__(self, engine: Engine, timeout_s: float = 5) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
+        settings = settings or get_settings()
+        timeout_s = settings.database_timeout_seconds
         url = engine.url.set(drivername="postgresql")
         self.pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
@@ -288,6 +305,7 @@ class AsyncReader:
                 "autocommit": True,
                 "application_name": ASYNC_READS_NAME,
                 "connect_timeout": max(2, round(timeout_s)),
+                **driver_options(settings),
             },
             check=self._check,
             reset=self._reset,
@@ -296,12 +314,11 @@ class AsyncReader:
         self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     @staticmethod
-    def for_engine(engine: Engine, timeout_s: float = 5) -> AsyncReader | None:
-        """A reader for a PostgreSQL engine; ``None`` for SQLite. ``timeout_s`` bounds
-        the wait for a connection (then ``PoolTimeout``: a 503)."""
-        if engine.dialect.name != "postgresql":
-            return None
-        return AsyncReader(engine, timeout_s)
+    def for_engine(engine: Engine, settings: Settings | None = None) -> AsyncReader | None:
+        """A reader for a PostgreSQL engine; ``None`` for SQLite. The settings'
+        ``database_timeout_seconds`` bounds the wait for a connection (then
+        ``PoolTimeout``: a 503)."""
+        return AsyncReader(engine, settings) if engine.dialect.name == "postgresql" else None
 
     async def open(self) -> None:
         await self.pool.open()

@@ -31,6 +31,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LINDE_", extra="ignore")
 
     database_url: str | None = None
+    read_database_url: str | None = Field(
+        default=None,
+        description="Optional PostgreSQL streaming replica (postgresql://…) for reads. "
+        "Writes, and a user's reads until the replica has replayed their last write, go "
+        "to LINDE_DATABASE_URL (the primary).",
+    )
+    database_prepared_statements: bool = Field(
+        default=True,
+        description="Let psycopg prepare hot statements on the server. Turn off (false) "
+        "behind PgBouncer in transaction mode older than 1.21, or without "
+        "max_prepared_statements: there a statement prepared on one server connection is "
+        "missing (or already there) on the next.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Optional Redis (redis://host:6379/0) holding the rate-limit windows "
+        "that every worker process and machine must share. Unset: each process keeps its "
+        "own, so N workers allow an address N times the limit.",
+    )
     spatialite_library: str = Field(
         default="mod_spatialite",
         description="Name or path of the SpatiaLite loadable module.",

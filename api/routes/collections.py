@@ -27,7 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, HeldConnection, caller_of
+from api.deps import EngineDep, HeldConnection, caller_of, read_target
 from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
@@ -57,7 +57,7 @@ from geo.errors import (
 from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
-from layers.engine import AsyncReader, on_read_connection
+from layers.engine import on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.queries import versions
@@ -127,9 +127,9 @@ def _as_parameter_errors() -> Iterator[None]:
 async def _counters(request: Request) -> list[tuple[str, int]]:
     """The layers' change counters, read on the event loop: without blocking it on
     PostgreSQL (``AsyncReader``), on a connection held only for them on SQLite."""
-    reader: AsyncReader | None = request.app.state.async_reader
-    if reader is not None:
-        return await registry.counters_async(reader, request.app.state.engine)
+    target = read_target(request)
+    if target.reader is not None:
+        return await registry.counters_async(target.reader, target.engine)
     async with HeldConnection(request) as conn:
         return registry.counters(conn)
 
@@ -158,7 +158,9 @@ async def _respond(
         "Vary": "Accept, Authorization, Cookie",
         "Cache-Control": ("private" if private else "public") + ", no-cache",
     }
-    engine: Engine = request.app.state.engine
+    # the body is read from the database the counters came from, so a lagging replica's
+    # body is never stored under the primary's newer ETag
+    engine = read_target(request).engine
     slots: asyncio.Semaphore = request.app.state.connection_slots
     if version is None:  # no change counters: nothing can be cached safely
         async with slots:

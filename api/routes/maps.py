@@ -16,9 +16,9 @@ from typing import Annotated
 
 import folium
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from api.deps import MaybeCaller, ZoneReader
+from api.deps import MaybeCaller, ZoneReader, read_target
 from api.fields import RowId
 from api.ogc.params import parse_bbox, single
 from api.routes.disputes import reach_zone
@@ -73,7 +73,7 @@ def _respond(
     """Build the map on a connection held only while its features are read, then answer
     it as HTML or draw it. A PNG or PDF first takes a place at the renderer (or gets 503
     with ``Retry-After`` at once), so a burst of renders never holds connections."""
-    engine: Engine = request.app.state.engine
+    engine = read_target(request).engine
     if fmt is MapFormat.html:
         m = on_read_connection(engine, build)
         body = to_html(m, STATIC_URL if assets is Assets.server else None).encode("utf-8")
