@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -155,6 +155,7 @@ async def _respond(
     *,
     private: bool,
     cache: ResponseCache | None = None,
+    build_async: Callable[[], Awaitable[Cached]] | None = None,
 ) -> Response:
     """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
 
@@ -162,6 +163,8 @@ async def _respond(
     takes a connection (within the loop's connection slots) and goes to a worker
     thread to query and render. A hit or a 304 takes none. ``cache``: another cache
     than the responses' (vector tiles keep their own, so neither evicts the other).
+    ``build_async``: a miss is built by it instead, on the event loop, without a
+    connection slot or a thread (a read through the ``AsyncReader``).
     """
     negotiated = request.headers.get("accept", "")
     headers = {
@@ -171,8 +174,11 @@ async def _respond(
     engine: Engine = request.app.state.engine
     slots: asyncio.Semaphore = request.app.state.connection_slots
     if version is None:  # no change counters: nothing can be cached safely
-        async with slots:
-            fresh = await run_in_threadpool(on_read_connection, engine, build)
+        if build_async is not None:
+            fresh = await build_async()
+        else:
+            async with slots:
+                fresh = await run_in_threadpool(on_read_connection, engine, build)
         return Response(
             fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
         )
@@ -184,8 +190,11 @@ async def _respond(
     resource = resource_key(str(request.url), negotiated)
     entry = cache.get(resource, tag)
     if entry is None:
-        async with slots:
-            entry = await run_in_threadpool(on_read_connection, engine, build)
+        if build_async is not None:
+            entry = await build_async()
+        else:
+            async with slots:
+                entry = await run_in_threadpool(on_read_connection, engine, build)
         cache.offer(resource, tag, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 
