@@ -28,7 +28,13 @@ from api.routes import (
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
-from layers.engine import POOL_CAPACITY, AsyncReader, make_engine
+from layers.engine import (
+    POOL_CAPACITY,
+    TILE_READ_CONNECTIONS,
+    TILE_READS_NAME,
+    AsyncReader,
+    make_engine,
+)
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 from maps.renderer import Renderer
@@ -56,13 +62,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
         app.state.async_reader = AsyncReader.for_engine(app.state.engine)
-        if app.state.async_reader is not None:
-            await app.state.async_reader.open()
+        app.state.tile_reader = AsyncReader.for_engine(
+            app.state.engine, TILE_READ_CONNECTIONS, TILE_READS_NAME
+        )
+        for reader in (app.state.async_reader, app.state.tile_reader):
+            if reader is not None:
+                await reader.open()
         try:
             yield
         finally:
-            if app.state.async_reader is not None:
-                await app.state.async_reader.close()
+            for reader in (app.state.async_reader, app.state.tile_reader):
+                if reader is not None:
+                    await reader.close()
             app.state.renderer.close()
             if own:
                 app.state.engine.dispose()

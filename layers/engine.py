@@ -55,6 +55,11 @@ PING_AFTER_IDLE_S = 10.0
 ASYNC_READ_CONNECTIONS = 4
 #: Their pool's name, and their ``application_name`` in ``pg_stat_activity``.
 ASYNC_READS_NAME = "linde-async-reads"
+#: Connections each process keeps for vector tiles read on the event loop, apart from
+#: the counters' (a tile's statement takes milliseconds; behind four of them the change
+#: counters every request reads would wait). Tiles no longer take the engine's pool.
+TILE_READ_CONNECTIONS = 8
+TILE_READS_NAME = "linde-tile-reads"
 
 
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
@@ -252,24 +257,33 @@ class AsyncReader:
     broken (the server restarted mid-request) is tried once more on a checked pool.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_size: int = ASYNC_READ_CONNECTIONS,
+        name: str = ASYNC_READS_NAME,
+    ) -> None:
         url = engine.url.set(drivername="postgresql")
         self.pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
             min_size=1,
-            max_size=ASYNC_READ_CONNECTIONS,
+            max_size=max_size,
             open=False,
-            kwargs={"autocommit": True, "application_name": ASYNC_READS_NAME},
+            kwargs={"autocommit": True, "application_name": name},
             check=self._check,
             reset=self._reset,
-            name=ASYNC_READS_NAME,
+            name=name,
         )
         self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     @staticmethod
-    def for_engine(engine: Engine) -> AsyncReader | None:
+    def for_engine(
+        engine: Engine, max_size: int = ASYNC_READ_CONNECTIONS, name: str = ASYNC_READS_NAME
+    ) -> AsyncReader | None:
         """A reader for a PostgreSQL engine; ``None`` for SQLite."""
-        return AsyncReader(engine) if engine.dialect.name == "postgresql" else None
+        if engine.dialect.name != "postgresql":
+            return None
+        return AsyncReader(engine, max_size, name)
 
     async def open(self) -> None:
         await self.pool.open()

@@ -353,7 +353,7 @@ async def tile(
         with _as_parameter_errors():
             return Cached(render_tile(conn, c, q), MVT, ())
 
-    reader: AsyncReader | None = request.app.state.async_reader
+    reader: AsyncReader | None = request.app.state.tile_reader
     build_async = None
     if reader is not None and can_render_async(reader, q):
 
