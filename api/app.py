@@ -28,6 +28,7 @@ from api.routes import (
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
 from layers import migrate
+from layers.collections import SharedCounterReads
 from layers.engine import (
     POOL_CAPACITY,
     TILE_READ_CONNECTIONS,
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
         app.state.async_reader = AsyncReader.for_engine(app.state.engine)
+        app.state.counter_reads = (
+            SharedCounterReads(app.state.async_reader, app.state.engine)
+            if app.state.async_reader is not None
+            else None
+        )
         app.state.tile_reader = AsyncReader.for_engine(
             app.state.engine, TILE_READ_CONNECTIONS, TILE_READS_NAME
         )

@@ -55,7 +55,7 @@ from geo.errors import (
 from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
-from layers.engine import AsyncReader, on_read_connection
+from layers.engine import on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.users import Principal
@@ -136,10 +136,11 @@ def _as_parameter_errors() -> Iterator[None]:
 
 async def _counters(request: Request) -> list[tuple[str, int]]:
     """The layers' change counters, read on the event loop: without blocking it on
-    PostgreSQL (``AsyncReader``), on a connection held only for them on SQLite."""
-    reader: AsyncReader | None = request.app.state.async_reader
-    if reader is not None:
-        return await registry.counters_async(reader, request.app.state.engine)
+    PostgreSQL (``AsyncReader``; requests waiting at the same moment share one read,
+    see ``SharedCounterReads``), on a connection held only for them on SQLite."""
+    shared: registry.SharedCounterReads | None = request.app.state.counter_reads
+    if shared is not None:
+        return await shared.read()
     async with HeldConnection(request) as conn:
         return registry.counters(conn)
 
