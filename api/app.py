@@ -39,7 +39,15 @@ from api.tokens import TokenCache
 from geo.errors import InvalidInput
 from layers import migrate
 from layers.clock import SYSTEM_CLOCK, Clock
-from layers.engine import POOL_CAPACITY, AsyncReader, engine_name, make_engine
+from layers.collections import SharedCounterReads
+from layers.engine import (
+    POOL_CAPACITY,
+    TILE_READ_CONNECTIONS,
+    TILE_READS_NAME,
+    AsyncReader,
+    engine_name,
+    make_engine,
+)
 from layers.settings import Settings, get_settings
 from maps.assets import STATIC_DIR
 from maps.renderer import Renderer
@@ -96,8 +104,17 @@ def create_app(
         migrate.upgrade(app.state.engine)
         # hot reads on the event loop that do not block it (PostgreSQL; None on SQLite)
         app.state.async_reader = AsyncReader.for_engine(app.state.engine, settings)
-        if app.state.async_reader is not None:
-            await app.state.async_reader.open()
+        app.state.counter_reads = (
+            SharedCounterReads(app.state.async_reader, app.state.engine)
+            if app.state.async_reader is not None
+            else None
+        )
+        app.state.tile_reader = AsyncReader.for_engine(
+            app.state.engine, settings, TILE_READ_CONNECTIONS, TILE_READS_NAME
+        )
+        for reader in (app.state.async_reader, app.state.tile_reader):
+            if reader is not None:
+                await reader.open()
         app.state.read_engine, app.state.read_async_reader = await open_replica(
             settings, app.state.engine, app.state.async_reader
         )
@@ -107,8 +124,9 @@ def create_app(
             if settings.read_database_url:
                 await app.state.read_async_reader.close()
                 app.state.read_engine.dispose()
-            if app.state.async_reader is not None:
-                await app.state.async_reader.close()
+            for reader in (app.state.async_reader, app.state.tile_reader):
+                if reader is not None:
+                    await reader.close()
             app.state.renderer.close()
             if own:
                 app.state.engine.dispose()

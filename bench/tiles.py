@@ -347,7 +347,7 @@ def bench(args: argparse.Namespace) -> int:
         ("tipg", "cold", lambda: start_tipg(procs, tipg_venv, db_url)),
         ("linde", "warm", lambda: start_linde(procs, "linde", db_url, cache=True, via_cli=False)),
         ("pygeoapi", "cold", lambda: start_pygeoapi_tiles(procs, pygeoapi_venv, pg, TILES_DB)),
-    ]  # fmt: skip
+    ][: None if args.pygeoapi else 3]  # fmt: skip
     walls: list[float] = []
     try:
         for name, label, start in phases:
@@ -413,7 +413,10 @@ def bench(args: argparse.Namespace) -> int:
         ("warm vs tipg", warm_rps / tipg_rps, TARGET_WARM_VS_TIPG),
     ]
     print("Ratios")
-    print(f"  cold vs pygeoapi      {ratio(cold_rps, results['pygeoapi cold'])}")
+    if args.pygeoapi:
+        print(f"  cold vs pygeoapi      {ratio(cold_rps, results['pygeoapi cold'])}")
+    else:
+        print("  cold vs pygeoapi      skipped (--no-pygeoapi)")
     for name, value, target in checks:
         print(f"  {name:<20}  {value:6.2f}x   target >= {target}x: {verdict(value >= target)}")
     print(
@@ -444,6 +447,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="3 s runs, 1 s warm-up")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument("--no-national", dest="national", action="store_false")
+    parser.add_argument(
+        "--no-pygeoapi",
+        dest="pygeoapi",
+        action="store_false",
+        help="leave pygeoapi out (on a loaded machine its first pass over the tiles "
+        "took minutes, a tile every 7-13 s)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.tiles <= PGBENCH_MAX_SCRIPTS:
         parser.error(f"--tiles: 1 to {PGBENCH_MAX_SCRIPTS} (one pgbench script per tile)")

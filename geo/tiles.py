@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import mapbox_vector_tile
@@ -70,7 +71,7 @@ class TileBounds:
 
 
 def tile_matrix_set(tms_id: str) -> morecantile.TileMatrixSet:
-    """The tile matrix set named ``tms_id``.
+    """The tile matrix set named ``tms_id`` (one shared object per set: do not modify it).
 
     Raises:
         NotFound: a set Linde does not serve, listing the ones it does.
@@ -79,6 +80,13 @@ def tile_matrix_set(tms_id: str) -> morecantile.TileMatrixSet:
         raise NotFound(
             f"no tile matrix set {tms_id!r}; the supported ones are: {', '.join(SUPPORTED_TMS)}"
         )
+    return _loaded_tms(tms_id)
+
+
+@lru_cache(maxsize=len(SUPPORTED_TMS))
+def _loaded_tms(tms_id: str) -> morecantile.TileMatrixSet:
+    # morecantile parses the set's JSON on every ``get`` (2 ms): on a cached tile
+    # that was most of the request's work
     return morecantile.tms.get(tms_id)
 
 

@@ -9,6 +9,7 @@ this description, so adding a layer is adding an entry here.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -324,6 +325,51 @@ def counters(conn: Connection) -> list[tuple[str, int]]:
 async def counters_async(reader: AsyncReader, engine: Engine) -> list[tuple[str, int]]:
     """:func:`counters`, read on the event loop without blocking it (PostgreSQL)."""
     return await reader.all(_counters_statement(engine.dialect), {})
+
+
+class SharedCounterReads:
+    """:func:`counters_async` shared by the requests of one process that wait for it
+    at the same moment: one statement answers all of them.
+
+    Never stale: a request joins only a read that has not been sent yet (it is sent
+    on the event loop's next turn), so the snapshot it gets is taken after the
+    request arrived, as its own read would be. Requests that arrive while a read is
+    in flight wait for the next one. Under load most requests of a cached tile or
+    page were this round trip.
+    """
+
+    def __init__(self, reader: AsyncReader, engine: Engine) -> None:
+        self.reader = reader
+        self.engine = engine
+        self._next: asyncio.Future[list[tuple[str, int]]] | None = None
+        #: statements sent (for tests and the curious)
+        self.reads = 0
+
+    async def read(self) -> list[tuple[str, int]]:
+        """Every layer's change counter, read after this call began."""
+        future = self._next
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = self._next = loop.create_future()
+            loop.call_soon(self._send, future)
+        return await asyncio.shield(future)
+
+    def _send(self, future: asyncio.Future[list[tuple[str, int]]]) -> None:
+        self._next = None  # later arrivals take the next read
+        self.reads += 1
+        task = asyncio.ensure_future(counters_async(self.reader, self.engine))
+        task.add_done_callback(lambda t: _settle(future, t))
+
+
+def _settle(future: asyncio.Future[Any], task: asyncio.Future[Any]) -> None:
+    if future.cancelled():
+        return
+    error = task.exception() if not task.cancelled() else asyncio.CancelledError()
+    if error is not None:
+        future.set_exception(error)
+        future.exception()  # retrieved here too: every waiter may have gone
+    else:
+        future.set_result(task.result())
 
 
 @lru_cache(maxsize=4)

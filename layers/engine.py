@@ -55,6 +55,11 @@ PING_AFTER_IDLE_S = 10.0
 ASYNC_READ_CONNECTIONS = 4
 #: Their pool's name, and their ``application_name`` in ``pg_stat_activity``.
 ASYNC_READS_NAME = "linde-async-reads"
+#: Connections each process keeps for vector tiles read on the event loop, apart from
+#: the counters' (a tile's statement takes milliseconds; behind four of them the change
+#: counters every request reads would wait). Tiles no longer take the engine's pool.
+TILE_READ_CONNECTIONS = 8
+TILE_READS_NAME = "linde-tile-reads"
 
 
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
@@ -291,34 +296,47 @@ class AsyncReader:
     broken (the server restarted mid-request) is tried once more on a checked pool.
     """
 
-    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings | None = None,
+        max_size: int = ASYNC_READ_CONNECTIONS,
+        name: str = ASYNC_READS_NAME,
+    ) -> None:
         settings = settings or get_settings()
         timeout_s = settings.database_timeout_seconds
         url = engine.url.set(drivername="postgresql")
         self.pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
             min_size=1,
-            max_size=ASYNC_READ_CONNECTIONS,
+            max_size=max_size,
             open=False,
             timeout=timeout_s,
             kwargs={
                 "autocommit": True,
-                "application_name": ASYNC_READS_NAME,
+                "application_name": name,
                 "connect_timeout": max(2, round(timeout_s)),
                 **driver_options(settings),
             },
             check=self._check,
             reset=self._reset,
-            name=ASYNC_READS_NAME,
+            name=name,
         )
         self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     @staticmethod
-    def for_engine(engine: Engine, settings: Settings | None = None) -> AsyncReader | None:
+    def for_engine(
+        engine: Engine,
+        settings: Settings | None = None,
+        max_size: int = ASYNC_READ_CONNECTIONS,
+        name: str = ASYNC_READS_NAME,
+    ) -> AsyncReader | None:
         """A reader for a PostgreSQL engine; ``None`` for SQLite. The settings'
         ``database_timeout_seconds`` bounds the wait for a connection (then
         ``PoolTimeout``: a 503)."""
-        return AsyncReader(engine, settings) if engine.dialect.name == "postgresql" else None
+        if engine.dialect.name != "postgresql":
+            return None
+        return AsyncReader(engine, settings, max_size, name)
 
     async def open(self) -> None:
         await self.pool.open()

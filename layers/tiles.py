@@ -25,19 +25,24 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
+    Float,
     LargeBinary,
     Select,
     and_,
+    bindparam,
     func,
     literal_column,
     select,
 )
+from sqlalchemy.engine import Dialect
 
 from geo.errors import InvalidParameter, Problem
 from geo.tiles import BUFFER, EXTENT, TileBounds, TileFeature, encode_tile, snap_size_deg
 from layers.collections import Collection, Kind, Property
 from layers.cql2 import compile_filter
 from layers.dialects import bbox_candidates
+from layers.engine import AsyncReader, DriverStatement
 
 #: a tile never holds more features than this (the first ones, in the collection's order)
 MAX_FEATURES_PER_TILE = 10_000
@@ -112,17 +117,24 @@ def _integer_id(c: Collection) -> bool:
     return c.id_property.kind == "int"
 
 
-def _conditions(conn: Connection, c: Collection, q: TileQuery) -> ColumnElement[bool]:
-    out = [bbox_candidates(conn.dialect, c.table, q.bounds.lonlat_buffered)]
+def _conditions(
+    dialect: Dialect, c: Collection, q: TileQuery, lonlat: tuple[Any, Any, Any, Any]
+) -> ColumnElement[bool]:
+    out = [bbox_candidates(dialect, c.table, lonlat)]
     if q.filter:
         queryables = {p.name: p.column for p in c.properties}
         queryables.setdefault(c.id_property.name, c.id_property.column)
-        out.append(compile_filter(q.filter, queryables, c.geometry, c.table, conn.dialect))
+        out.append(compile_filter(q.filter, queryables, c.geometry, c.table, dialect))
     return and_(*out)
 
 
 def _rows(
-    conn: Connection, c: Collection, q: TileQuery, columns: list[Any], geometry: Any
+    dialect: Dialect,
+    c: Collection,
+    q: TileQuery,
+    columns: list[Any],
+    geometry: Any,
+    lonlat: tuple[Any, Any, Any, Any],
 ) -> Select[Any]:
     fid = [c.id_property.column.label(_FID)] if _integer_id(c) else []
     key = c.id_property.column
@@ -130,21 +142,27 @@ def _rows(
     return (
         select(*fid, *columns, geometry.label("geom"))
         .select_from(c.source)
-        .where(_conditions(conn, c, q))
+        .where(_conditions(dialect, c, q, lonlat))
         .order_by(*order)
         .limit(MAX_FEATURES_PER_TILE)
     )
 
 
-def postgis_statement(conn: Connection, c: Collection, q: TileQuery) -> Select[Any]:
-    """The one statement PostGIS makes tile ``q`` of ``c`` with (also run as-is by the
-    benchmark through pgbench): rows through the spatial index, snapped, projected,
-    clipped and quantised by ``ST_AsMVTGeom``, encoded by ``ST_AsMVT``."""
-    b = q.bounds
-    envelope = func.ST_MakeEnvelope(b.minx, b.miny, b.maxx, b.maxy, 3857)
-    snapped = func.ST_SnapToGrid(c.geometry, snap_size_deg(q.z), type_=Geometry)
+def _mvt_select(
+    dialect: Dialect,
+    c: Collection,
+    q: TileQuery,
+    envelope: tuple[Any, Any, Any, Any],
+    lonlat: tuple[Any, Any, Any, Any],
+    snap: Any,
+) -> Select[Any]:
+    """The PostGIS tile statement, with the tile's numbers as given (literals or bound
+    parameters): rows through the spatial index, snapped, projected, clipped and
+    quantised by ``ST_AsMVTGeom``, encoded by ``ST_AsMVT``."""
+    box = func.ST_MakeEnvelope(*envelope, 3857)
+    snapped = func.ST_SnapToGrid(c.geometry, snap, type_=Geometry)
     geometry = func.ST_AsMVTGeom(
-        func.ST_Transform(snapped, 3857, type_=Geometry), envelope, EXTENT, BUFFER, True
+        func.ST_Transform(snapped, 3857, type_=Geometry), box, EXTENT, BUFFER, True
     )
     columns = [
         (
@@ -154,12 +172,98 @@ def postgis_statement(conn: Connection, c: Collection, q: TileQuery) -> Select[A
         ).label(p.name)
         for p in tile_properties(c, q.properties)
     ]
-    rows = _rows(conn, c, q, columns, geometry).subquery("t")
+    rows = _rows(dialect, c, q, columns, geometry, lonlat).subquery("t")
     arguments: list[Any] = [literal_column("t"), c.id, EXTENT, "geom"]
     if _integer_id(c):
         arguments.append(_FID)
     tile = select(func.ST_AsMVT(*arguments, type_=LargeBinary)).where(rows.c.geom.is_not(None))
     return tile.select_from(rows)
+
+
+def postgis_statement(conn: Connection, c: Collection, q: TileQuery) -> Select[Any]:
+    """The one statement PostGIS makes tile ``q`` of ``c`` with, its numbers as values
+    (also run as-is by the benchmark through pgbench)."""
+    b = q.bounds
+    envelope = (b.minx, b.miny, b.maxx, b.maxy)
+    return _mvt_select(conn.dialect, c, q, envelope, b.lonlat_buffered, snap_size_deg(q.z))
+
+
+#: the tile's numbers, bound per call of a prepared tile statement
+_ENVELOPE = (
+    bindparam("tile_minx", type_=Float),
+    bindparam("tile_miny", type_=Float),
+    bindparam("tile_maxx", type_=Float),
+    bindparam("tile_maxy", type_=Float),
+)
+_LONLAT = (
+    bindparam("tile_west_deg", type_=Float),
+    bindparam("tile_south_deg", type_=Float),
+    bindparam("tile_east_deg", type_=Float),
+    bindparam("tile_north_deg", type_=Float),
+)
+_SNAP = bindparam("tile_snap_deg", type_=Float)
+
+
+#: (collection, properties) -> its compiled tile statement; bounded by the collections
+#: and the property lists asked for (a client's own lists beyond the cap are compiled
+#: per tile, not kept)
+_PREPARED: dict[tuple[str, tuple[str, ...] | None], DriverStatement] = {}
+_PREPARED_CAP = 256
+
+
+def _prepared(
+    dialect: Dialect, c: Collection, properties: tuple[str, ...] | None
+) -> DriverStatement:
+    """The tile statement of ``c`` compiled once per property list, the tile's numbers
+    bound per call (for :func:`render_tile_async`)."""
+    key = (c.id, properties)
+    statement = _PREPARED.get(key)
+    if statement is None:
+        q = TileQuery(0, TileBounds(0, 0, 0, 0, (0, 0, 0, 0)), None, properties)
+        statement = DriverStatement(_mvt_select(dialect, c, q, _ENVELOPE, _LONLAT, _SNAP), dialect)
+        if len(_PREPARED) < _PREPARED_CAP:
+            _PREPARED[key] = statement
+    return statement
+
+
+def _values(q: TileQuery) -> dict[str, float]:
+    b = q.bounds
+    west, south, east, north = b.lonlat_buffered
+    return {
+        "tile_minx": b.minx,
+        "tile_miny": b.miny,
+        "tile_maxx": b.maxx,
+        "tile_maxy": b.maxy,
+        "tile_west_deg": west,
+        "tile_south_deg": south,
+        "tile_east_deg": east,
+        "tile_north_deg": north,
+        "tile_snap_deg": snap_size_deg(q.z),
+    }
+
+
+def can_render_async(reader: AsyncReader | None, q: TileQuery) -> bool:
+    """Whether :func:`render_tile_async` can make ``q``: on PostgreSQL, without a filter
+    (a CQL2 filter's statement differs per filter; it goes the synchronous way)."""
+    return reader is not None and q.filter is None
+
+
+async def render_tile_async(
+    reader: AsyncReader, engine: Engine, c: Collection, q: TileQuery
+) -> bytes:
+    """:func:`render_tile` on PostgreSQL without blocking the event loop: the statement
+    compiled once per collection and property list, prepared by the driver, and
+    ``ST_AsMVT``'s bytes returned as they come (no thread hop, no SQLAlchemy per
+    tile). ``q`` must have no filter (:func:`can_render_async`).
+
+    Raises:
+        InvalidParameter: an unknown name in ``q.properties``.
+    """
+    if q.filter is not None:
+        raise ValueError("render_tile_async takes no filter; use render_tile")
+    statement = _prepared(engine.dialect, c, q.properties)
+    (data,) = await reader.one(statement, _values(q))
+    return bytes(data) if data else b""
 
 
 def _render_postgis(conn: Connection, c: Collection, q: TileQuery) -> bytes:
@@ -177,7 +281,7 @@ def _plain(value: Any) -> Any:
 def _render_python(conn: Connection, c: Collection, q: TileQuery) -> bytes:
     props = tile_properties(c, q.properties)
     columns = [p.column.label(p.name) for p in props]
-    query = _rows(conn, c, q, columns, func.AsBinary(c.geometry))
+    query = _rows(conn.dialect, c, q, columns, func.AsBinary(c.geometry), q.bounds.lonlat_buffered)
     first = 1 if _integer_id(c) else 0
     features = []
     for row in conn.execute(query):

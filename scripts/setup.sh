@@ -51,6 +51,8 @@ if [ "$want_test" = 1 ]; then need_deb pgbouncer; need_deb redis-server; fi
 # PNG/PDF map export and the browser tests drive Debian's Chromium (never a downloaded
 # browser); chromium-driver for WebDriver clients; poppler-utils to look at PDFs
 if [ "$want_test" = 1 ]; then need_deb chromium; need_deb chromium-driver; need_deb poppler-utils; fi
+# QGIS opening the vector tiles and style.json headless (tests/test_tiles_qgis.py)
+[ "$want_test" = 1 ] && need_deb python3-qgis
 [ "$want_bench" = 1 ] && need_deb wrk  # the load generator of bench/serve.py
 
 if [ ${#missing[@]} -gt 0 ]; then

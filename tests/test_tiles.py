@@ -188,6 +188,29 @@ def test_tile_over_http_with_etag_and_304(oaxaca: Database) -> None:
         assert filtered.headers["etag"] != r.headers["etag"]
 
 
+def test_served_tiles_are_the_rendered_tiles(oaxaca: Database) -> None:
+    """On PostGIS a tile is read on the event loop by a statement compiled once per
+    collection and property list, the tile's numbers bound per call; it must give the
+    bytes the one-off statement gives, with and without ``properties=``."""
+    checked = 0
+    with oaxaca.client() as http:
+        for z in (8, 11, 14):
+            t = WMQ.tile(-96.72, 17.06, z)
+            for names in (None, ("cvegeo",), ("name", "cvegeo")):
+                params = {"properties": ",".join(names)} if names else {}
+                for _ in range(2):  # the second from the same compiled statement
+                    r = http.get(_url("municipalities", z, t.x, t.y), params=params)
+                    assert r.status_code == 200, r.text
+                    served = r.content
+                assert served == _tile(oaxaca, z, t.x, t.y, properties=names), (z, names)
+                assert OAXACA_DE_JUAREZ in _features(served)
+                if names:
+                    feature = _features(served)[OAXACA_DE_JUAREZ]
+                    assert set(feature["properties"]) == set(names)
+                checked += 1
+    assert checked == 9
+
+
 def test_bad_tile_requests_are_clear_404s_and_400s(oaxaca: Database) -> None:
     with oaxaca.client() as http:
         r = http.get(_url("municipalities", 3, 8, 0))

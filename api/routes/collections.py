@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -126,8 +126,13 @@ def _as_parameter_errors() -> Iterator[None]:
 
 async def _counters(request: Request) -> list[tuple[str, int]]:
     """The layers' change counters, read on the event loop: without blocking it on
-    PostgreSQL (``AsyncReader``), on a connection held only for them on SQLite."""
+    PostgreSQL (``AsyncReader``; requests waiting at the same moment share one read,
+    see ``SharedCounterReads``), on a connection held only for them on SQLite. With a
+    read replica, from the database this request reads (``api.replica``)."""
     target = read_target(request)
+    shared: registry.SharedCounterReads | None = request.app.state.counter_reads
+    if shared is not None and target.reader is shared.reader:
+        return await shared.read()
     if target.reader is not None:
         return await registry.counters_async(target.reader, target.engine)
     async with HeldConnection(request) as conn:
@@ -145,6 +150,7 @@ async def _respond(
     *,
     private: bool,
     cache: ResponseCache | None = None,
+    build_async: Callable[[], Awaitable[Cached]] | None = None,
 ) -> Response:
     """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
 
@@ -152,6 +158,8 @@ async def _respond(
     takes a connection (within the loop's connection slots) and goes to a worker
     thread to query and render. A hit or a 304 takes none. ``cache``: another cache
     than the responses' (vector tiles keep their own, so neither evicts the other).
+    ``build_async``: a miss is built by it instead, on the event loop, without a
+    connection slot or a thread (a read through the ``AsyncReader``).
     """
     negotiated = request.headers.get("accept", "")
     headers = {
@@ -163,8 +171,11 @@ async def _respond(
     engine = read_target(request).engine
     slots: asyncio.Semaphore = request.app.state.connection_slots
     if version is None:  # no change counters: nothing can be cached safely
-        async with slots:
-            fresh = await run_in_threadpool(on_read_connection, engine, build)
+        if build_async is not None:
+            fresh = await build_async()
+        else:
+            async with slots:
+                fresh = await run_in_threadpool(on_read_connection, engine, build)
         return Response(
             fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
         )
@@ -176,8 +187,11 @@ async def _respond(
     resource = resource_key(str(request.url), negotiated)
     entry = cache.get(resource, tag)
     if entry is None:
-        async with slots:
-            entry = await run_in_threadpool(on_read_connection, engine, build)
+        if build_async is not None:
+            entry = await build_async()
+        else:
+            async with slots:
+                entry = await run_in_threadpool(on_read_connection, engine, build)
         cache.offer(resource, tag, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 

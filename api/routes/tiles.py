@@ -36,7 +36,15 @@ from geo.errors import InvalidParameter, Problem
 from geo.tiles import MVT, SUPPORTED_TMS, check_tile, tile_bounds, tile_matrix_set
 from layers import collections as registry
 from layers.collections import Collection
-from layers.tiles import FIELD_TYPES, TileQuery, render_tile, tile_properties
+from layers.engine import AsyncReader
+from layers.tiles import (
+    FIELD_TYPES,
+    TileQuery,
+    can_render_async,
+    render_tile,
+    render_tile_async,
+    tile_properties,
+)
 from maps.tile_styles import style_document
 
 router = APIRouter(tags=["OGC API - Tiles"])
@@ -345,10 +353,19 @@ async def tile(
         with _as_parameter_errors():
             return Cached(render_tile(conn, c, q), MVT, ())
 
+    reader: AsyncReader | None = request.app.state.tile_reader
+    build_async = None
+    if reader is not None and can_render_async(reader, q):
+
+        async def build_async() -> Cached:
+            body = await render_tile_async(reader, request.app.state.engine, c, q)
+            return Cached(body, MVT, ())
+
     return await _respond(
         request,
         await _version(request, c),
         build,
         private=c.read_role is not None,
         cache=_tile_cache(request),
+        build_async=build_async,
     )
