@@ -132,6 +132,20 @@ def test_single_feature_and_unknowns(oaxaca: Database) -> None:
     assert get(oaxaca, "/collections/rivers/items/abc").status_code == 404
 
 
+@pytest.mark.parametrize("crs", [None, "EPSG:4326"])
+def test_single_feature_is_the_feature_of_a_page(oaxaca: Database, crs: str | None) -> None:
+    """One item and the same feature in a page are one rendering (on PostGIS both are
+    written by the database), links aside."""
+    params = {"crs": crs} if crs else {}
+    for key in ("20067", "20157"):
+        one = ok(get(oaxaca, f"/collections/municipalities/items/{key}", params=params))
+        page = ok(
+            get(oaxaca, "/collections/municipalities/items", params={"cvegeo": key, **params})
+        )
+        assert [f["id"] for f in page["features"]] == [key]
+        assert one.pop("links") and one == page["features"][0]
+
+
 def test_metro_zone_lists_its_members(oaxaca: Database) -> None:
     zone = ok(get(oaxaca, "/collections/metro_zones/items/20.1.01"))
     members = zone["properties"]["members"].split(",")

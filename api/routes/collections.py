@@ -578,11 +578,24 @@ async def item(
                 raise NotFound(f"no version of {feature_id!r} in {c.id} was valid at {datetime_}")
             found = item_queries.Item(version.id, version.properties, version.geometry)
             headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
+        elif fmt != "html" and item_queries.renders_geojson(conn, c):
+            rendered = item_queries.get_geojson(conn, c, key, crs)
+            if rendered is None:
+                raise NotFound(f"no feature {feature_id!r} in {c.id}")
+            # the database's Feature ends with "}": the links go in before it
+            body = rendered[:-1].encode() + b',"links":' + dumps(item_links()) + b"}"
+            return Cached(body, GEOJSON, headers)
         else:
             rows = _scoped(request, item_queries.ItemsQuery()).rows
             found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
+        links = item_links()
+        if fmt == "html":
+            return _html(html.render_item(c, found, links))
+        return Cached(feature_bytes(found, links), GEOJSON, headers)
+
+    def item_links() -> list[dict[str, Any]]:
         links = [
             *self_and_alternates(request, GEOJSON),
             link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
@@ -596,9 +609,7 @@ async def item(
                     "Versiones",
                 )
             )
-        if fmt == "html":
-            return _html(html.render_item(c, found, links))
-        return Cached(feature_bytes(found, links), GEOJSON, headers)
+        return links
 
     version = _cacheable_version(request, await _version(request, c))
     return await _respond(request, version, build, private=c.read_role is not None)

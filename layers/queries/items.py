@@ -347,3 +347,21 @@ def get(
     if reached is not None:
         query = query.where(reached)
     return next(_items(conn.execute(query)), None)
+
+
+def renders_geojson(conn: Connection, c: Collection) -> bool:
+    """Whether the database writes this collection's features as GeoJSON itself."""
+    return _feature_geojson(conn.dialect, c, None, CRS84) is not None
+
+
+def get_geojson(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> str | None:
+    """One feature by id rendered by the database as GeoJSON text in ``crs``, as pages
+    are (``page_geojson``); None when there is none. Only where ``renders_geojson``:
+    elsewhere (SpatiaLite) use ``get``."""
+    feature = _feature_geojson(conn.dialect, c, None, crs)
+    assert feature is not None, "the engine does not render GeoJSON: use get()"
+    query = select(feature).select_from(c.source).where(c.id_property.column == feature_id)
+    if c.where is not None:
+        query = query.where(c.where)
+    found: str | None = conn.execute(query).scalar()
+    return found
