@@ -569,6 +569,8 @@ async def item(
     except InvalidParameter:
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
+    rows = _scoped(request, item_queries.ItemsQuery()).rows
+
     def build(conn: Connection) -> Cached:
         headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
         found: item_queries.Item | None
@@ -579,14 +581,13 @@ async def item(
             found = item_queries.Item(version.id, version.properties, version.geometry)
             headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
         elif fmt != "html" and item_queries.renders_geojson(conn, c):
-            rendered = item_queries.get_geojson(conn, c, key, crs)
+            rendered = item_queries.get_geojson(conn, c, key, crs, rows)
             if rendered is None:
                 raise NotFound(f"no feature {feature_id!r} in {c.id}")
             # the database's Feature ends with "}": the links go in before it
             body = rendered[:-1].encode() + b',"links":' + dumps(item_links()) + b"}"
             return Cached(body, GEOJSON, headers)
         else:
-            rows = _scoped(request, item_queries.ItemsQuery()).rows
             found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")

@@ -354,14 +354,19 @@ def renders_geojson(conn: Connection, c: Collection) -> bool:
     return _feature_geojson(conn.dialect, c, None, CRS84) is not None
 
 
-def get_geojson(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> str | None:
+def get_geojson(
+    conn: Connection, c: Collection, feature_id: Any, crs: Crs, rows: RowScope | None = None
+) -> str | None:
     """One feature by id rendered by the database as GeoJSON text in ``crs``, as pages
-    are (``page_geojson``); None when there is none. Only where ``renders_geojson``:
-    elsewhere (SpatiaLite) use ``get``."""
+    are (``page_geojson``); None when there is none or it is outside the caller's
+    ``rows``. Only where ``renders_geojson``: elsewhere (SpatiaLite) use ``get``."""
     feature = _feature_geojson(conn.dialect, c, None, crs)
     assert feature is not None, "the engine does not render GeoJSON: use get()"
     query = select(feature).select_from(c.source).where(c.id_property.column == feature_id)
     if c.where is not None:
         query = query.where(c.where)
+    reached = row_condition(c.table, rows)
+    if reached is not None:
+        query = query.where(reached)
     found: str | None = conn.execute(query).scalar()
     return found
