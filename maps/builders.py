@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import folium
 import geopandas as gpd
@@ -36,17 +37,29 @@ from maps.legend import (
     PARTY_COLORS,
     category_color,
     category_label,
+    classify,
     format_number,
-    quantile_breaks,
 )
 from maps.vector import BaseTiles, GeoJsonLayer, LayerControl
 
+#: a municipality without a value on a choropleth
+NO_DATA_COLOR = "#cccccc"
 #: what the maps cite when the caller gives no source of its own
 DEFAULT_SOURCE = "INEGI, Marco Geoestadístico; Censo de Población y Vivienda 2020"
 #: the bounds of Mexico (lon/lat), for a map with nothing on it
 MEXICO_BOUNDS = (-118.4, 14.5, -86.7, 32.8)
 #: names are drawn on the map itself up to this many municipalities; beyond, on hover only
 LABELS_SHOWN_UP_TO = 80
+
+
+#: the day on a map is the day where its readers are
+MEXICO_TZ = ZoneInfo("America/Mexico_City")
+
+
+def today_in_mexico(now: datetime | None = None) -> date:
+    """The date in Mexico City at ``now`` (an aware instant; the present when ``None``):
+    a map made at 02:00 UTC is dated the evening before, as its readers lived it."""
+    return (now or datetime.now(UTC)).astimezone(MEXICO_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class MapText:
 
     def note(self) -> str:
         sources = "; ".join(dict.fromkeys(s for s in self.sources if s)) or DEFAULT_SOURCE
-        made = (self.made_on or date.today()).strftime("%d/%m/%Y")
+        made = (self.made_on or today_in_mexico()).strftime("%d/%m/%Y")
         return f"Fuente: {sources}. Elaborado con Linde el {made}."
 
 
@@ -211,18 +224,14 @@ def municipalities_map(
         values = pd.to_numeric(munis[choropleth], errors="coerce")
         if values.notna().sum() == 0:
             raise ValueError(f"choropleth column {choropleth!r} holds no numbers")
-        breaks = quantile_breaks(values.dropna().to_numpy(), len(CHOROPLETH_COLORS))
-        classes = np.searchsorted(breaks[1:-1], values.fillna(-np.inf).to_numpy(), side="right")
-        colors = [
-            CHOROPLETH_COLORS[c] if not np.isnan(v) else "#cccccc"
-            for c, v in zip(classes, values.fillna(np.nan).to_numpy(dtype=float), strict=True)
+        classes, class_labels = classify(values.to_numpy(dtype=float), len(CHOROPLETH_COLORS))
+        colors = [CHOROPLETH_COLORS[c] if c >= 0 else NO_DATA_COLOR for c in classes]
+        legend_entries += [
+            LegendEntry(label, color)
+            for label, color in zip(class_labels, CHOROPLETH_COLORS, strict=False)
         ]
-        for i, color in enumerate(CHOROPLETH_COLORS[: len(breaks) - 1]):
-            legend_entries.append(
-                LegendEntry(f"{format_number(breaks[i])} – {format_number(breaks[i + 1])}", color)
-            )
         if values.isna().any():
-            legend_entries.append(LegendEntry("sin dato", "#cccccc"))
+            legend_entries.append(LegendEntry("sin dato", NO_DATA_COLOR))
         if choropleth not in columns:
             columns.append(choropleth)
     munis = munis.assign(_fill=colors)
@@ -255,10 +264,14 @@ def municipalities_map(
         legend_entries.insert(0, LegendEntry(outline_name, "#b2182b", "outline"))
 
     points = shapely.point_on_surface(geoms)
+    # the most populous municipality is named first (then the largest): where two names
+    # cannot both fit, the one more readers look for keeps its place
+    population = pd.to_numeric(munis["population"], errors="coerce").fillna(-1).to_numpy()
+    order = np.lexsort((-shapely.area(geoms), -population))
     labels = [
-        (float(p.y), float(p.x), str(name))
-        for p, name in zip(points, munis["name"], strict=True)
-        if name
+        (float(points[i].y), float(points[i].x), str(munis["name"].iloc[i]))
+        for i in order
+        if munis["name"].iloc[i]
     ]
     Labels(labels, "Nombres de los municipios", show=len(labels) <= LABELS_SHOWN_UP_TO).add_to(m)
 
