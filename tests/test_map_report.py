@@ -177,6 +177,10 @@ def test_report_pdf_holds_heading_legend_source_and_metadata(
         png = http.get(f"/maps/metro-zones/{ZONE}", params={**params, "format": "png"})
         bad = http.get(f"/maps/metro-zones/{ZONE}", params={"format": "pdf", "paper": "a3"})
     assert html.status_code == pdf.status_code == letter.status_code == png.status_code == 200
+    ARTIFACTS.mkdir(exist_ok=True)  # for a person to look at (git-ignored)
+    (ARTIFACTS / f"report-zone-{oaxaca.kind}.pdf").write_bytes(pdf.content)
+    (ARTIFACTS / f"report-zone-letter-{oaxaca.kind}.pdf").write_bytes(letter.content)
+    (ARTIFACTS / f"report-zone-{oaxaca.kind}.png").write_bytes(png.content)
     classes = legend_labels(html.text)
     text, info = pdf_text(pdf.content, tmp_path)
     flat = " ".join(text.split())
@@ -193,3 +197,38 @@ def test_report_pdf_holds_heading_legend_source_and_metadata(
     # a PNG at twice CSS resolution of an A4 landscape page: 2246 x 1588 px
     assert png.content[16:24] == (2246).to_bytes(4, "big") + (1588).to_bytes(4, "big")
     assert bad.status_code in (400, 422) and "paper" in bad.text
+
+
+def test_maps_page_downloads_a_letter_pdf_with_the_planners_heading(
+    oaxaca: Database, browser: Any, tmp_path: Path
+) -> None:
+    if oaxaca.kind != "postgis":
+        pytest.skip("the page is the same on both engines; driven once")
+    for width, height in [(390, 844), (1366, 768)]:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+        page.goto(f"{oaxaca.base_url}/mapas")
+        page.select_option("select[name=zona]", ZONE)
+        page.fill("input[name=titulo]", "Municipios de la zona, informe 2026")
+        page.fill("input[name=institucion]", "Coordinación Metropolitana de Oaxaca")
+        page.select_option("select[name=papel]", "letter")
+        page.select_option("select[name=orientacion]", "portrait")
+        page.locator("input[name=institucion]").dispatch_event("change")
+        page.wait_for_function(
+            "() => (document.getElementById('mapa').srcdoc || '').includes('informe 2026')"
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.wait_for_timeout(500)  # only so the screenshot shows the drawn preview
+        page.screenshot(path=str(ARTIFACTS / f"mapas-report-{width}x{height}.png"), full_page=True)
+        if width < 1000:
+            context.close()
+    with page.expect_download(timeout=60_000) as download:
+        page.click("button[data-formato=pdf]")
+    saved = tmp_path / "page.pdf"
+    download.value.save_as(saved)
+    text, info = pdf_text(saved.read_bytes(), tmp_path)
+    assert "Municipios de la zona, informe 2026" in " ".join(text.split())
+    assert re.search(r"Author:\s+Coordinación Metropolitana de Oaxaca", info)
+    assert re.search(r"Page size:\s+61\d\S* x 79\d\S* pts \(letter\)", info), info
+    context.close()
