@@ -24,11 +24,9 @@ from folium import plugins
 from shapely.geometry.base import BaseGeometry
 
 from geo.simplify import (
-    buffer_metres,
     decimals_for_tolerance,
     quantize,
     simplify_coverage,
-    simplify_lines,
     tolerance_for_extent,
 )
 from maps.elements import DateFilter, Frame, HatchPattern, Labels, Legend, LegendEntry, PointCluster
@@ -40,6 +38,7 @@ from maps.legend import (
     classify,
     format_number,
 )
+from maps.river_layers import DEFAULT_FEDERAL_ZONE_M, add_river
 from maps.vector import BaseTiles, GeoJsonLayer, LayerControl
 
 #: a municipality without a value on a choropleth
@@ -184,6 +183,7 @@ def municipalities_map(
     choropleth_title: str | None = None,
     tiles: bool = True,
     empty_message: str = "No hay municipios cargados para este mapa.",
+    rivers: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """A map of municipalities: styled, labelled, population on hover, optional choropleth.
 
@@ -198,6 +198,8 @@ def municipalities_map(
             classes; ``None`` draws them all in one colour.
         choropleth_title: the legend's title for that column (defaults to its name).
         tiles: add the online OpenStreetMap basemap (the map stays readable without it).
+        rivers: river lines (``name``, ``federal_zone_width_m``) to draw over the
+            municipalities with their federal zone, clipped to the municipalities.
 
     Raises:
         ValueError: features without a CRS, or a choropleth column that is missing or
@@ -263,6 +265,23 @@ def municipalities_map(
         ).add_to(m)
         legend_entries.insert(0, LegendEntry(outline_name, "#b2182b", "outline"))
 
+    river_lines = _lonlat(rivers)
+    if len(river_lines):
+        river_lines = river_lines.clip(_outline(geoms))
+        river_lines = river_lines[~river_lines.geometry.is_empty]
+        widths = river_lines.get("federal_zone_width_m", pd.Series(dtype=float)).dropna()
+        width_m = float(widths.max()) if len(widths) else DEFAULT_FEDERAL_ZONE_M
+        names = ", ".join(sorted({str(n) for n in river_lines.get("name", []) if n}))
+        legend_entries += add_river(
+            m,
+            river_lines,
+            width_m,
+            tolerance,
+            decimals,
+            channel_name=f"Ríos ({names})" if names else "Ríos",
+            tooltip=names or None,
+        )
+
     points = shapely.point_on_surface(geoms)
     # the most populous municipality is named first (then the largest): where two names
     # cannot both fit, the one more readers look for keeps its place
@@ -291,8 +310,9 @@ def metro_zone_map(
     choropleth_title: str | None = None,
     tiles: bool = True,
     made_on: date | None = None,
+    rivers: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """A metro zone: its municipalities and its outline.
+    """A metro zone: its municipalities, its outline and the rivers crossing it.
 
     Args:
         zone: ``code``, ``name``, ``delimitation_year`` and optionally ``source``.
@@ -318,6 +338,7 @@ def metro_zone_map(
         tiles=tiles,
         empty_message="Ninguno de los municipios de esta zona está cargado en Linde todavía: "
         "no hay nada que dibujar.",
+        rivers=rivers,
     )
 
 
@@ -415,25 +436,7 @@ def river_map(
 
     tolerance, decimals = _for_scale(bounds)
     # the band is drawn from the full line, then simplified like it: it must stay centred
-    band = buffer_metres(lines.geometry.values, width_m)
-    band = quantize(simplify_lines(np.asarray([shapely.union_all(band)]), tolerance / 4), 7)
-    line_geoms = quantize(simplify_lines(lines.geometry.values, tolerance), decimals)
-    GeoJsonLayer(
-        _collection(band[0]),
-        f"Zona federal ({format_number(width_m)} m)",
-        {"color": "#6baed6", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.45},
-        interactive=False,
-    ).add_to(m)
-    GeoJsonLayer(
-        _collection(shapely.GeometryCollection(list(line_geoms))),
-        "Cauce del río",
-        {"color": "#08519c", "weight": 3},
-        tooltip_text=text.title,
-    ).add_to(m)
-    entries = [
-        LegendEntry("Cauce del río", "#08519c", "line"),
-        LegendEntry(f"Zona federal ({format_number(width_m)} m por lado)", "#9ecae1"),
-    ]
+    entries = add_river(m, lines, width_m, tolerance, decimals, tooltip=text.title)
     point_entries = _add_points(m, points, date_from, date_to)
     if inspections is not None and not point_entries:
         entries.append(

@@ -74,9 +74,11 @@ def metro_zone(
         members["inspections"] = points_per_polygon(
             members.geometry.values, points.geometry.values if points is not None else []
         )
+    rivers = map_layers.rivers_in_bbox(conn, tuple(members.total_bounds)) if len(members) else None
     return metro_zone_map(
         zone,
         members,
+        rivers=rivers,
         choropleth=choropleth,
         choropleth_title=CHOROPLETHS.get(choropleth or ""),
         tiles=tiles,

@@ -115,8 +115,6 @@ def printed_map(browser: Any, url: str, paper: str, orientation: str) -> Any:
 def test_printed_zone_map_labels_never_overlap_and_controls_are_gone(
     oaxaca: Database, browser: Any, paper: str, orientation: str
 ) -> None:
-    if oaxaca.kind != "postgis":
-        pytest.skip("the layout is the same map on both engines; drawn once")
     page = printed_map(
         browser,
         f"{oaxaca.base_url}/maps/metro-zones/{ZONE}?tiles=false&choropleth=population",
@@ -126,7 +124,7 @@ def test_printed_zone_map_labels_never_overlap_and_controls_are_gone(
     page.evaluate("() => window.lindePlaceLabels()")
     overlap, shown = page.evaluate(LABEL_OVERLAP_JS)
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"report-labels-{paper}-{orientation}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"report-labels-{paper}-{orientation}-{oaxaca.kind}.png"))
     assert overlap == 0, shown
     # the most populous municipality keeps its name; a fair share of the 26 are named
     assert "Oaxaca de Juárez" in shown
@@ -182,6 +180,9 @@ def test_report_pdf_holds_heading_legend_source_and_metadata(
     (ARTIFACTS / f"report-zone-letter-{oaxaca.kind}.pdf").write_bytes(letter.content)
     (ARTIFACTS / f"report-zone-{oaxaca.kind}.png").write_bytes(png.content)
     classes = legend_labels(html.text)
+    # the rivers that cross the zone are drawn with their federal zone
+    assert any(c.startswith("Ríos (") and "Atoyac" in c for c in classes), classes
+    assert any(c.startswith("Zona federal (") for c in classes), classes
     text, info = pdf_text(pdf.content, tmp_path)
     flat = " ".join(text.split())
     for expected in [words["title"], words["subtitle"], words["institution"], *classes]:
@@ -202,8 +203,6 @@ def test_report_pdf_holds_heading_legend_source_and_metadata(
 def test_maps_page_downloads_a_letter_pdf_with_the_planners_heading(
     oaxaca: Database, browser: Any, tmp_path: Path
 ) -> None:
-    if oaxaca.kind != "postgis":
-        pytest.skip("the page is the same on both engines; driven once")
     for width, height in [(390, 844), (1366, 768)]:
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
@@ -220,7 +219,9 @@ def test_maps_page_downloads_a_letter_pdf_with_the_planners_heading(
         )
         ARTIFACTS.mkdir(exist_ok=True)
         page.wait_for_timeout(500)  # only so the screenshot shows the drawn preview
-        page.screenshot(path=str(ARTIFACTS / f"mapas-report-{width}x{height}.png"), full_page=True)
+        page.screenshot(
+            path=str(ARTIFACTS / f"mapas-report-{width}x{height}-{oaxaca.kind}.png"), full_page=True
+        )
         if width < 1000:
             context.close()
     with page.expect_download(timeout=60_000) as download:
