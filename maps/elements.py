@@ -220,7 +220,8 @@ class Labels(DataLayer):
     or PNG from the renderer, or the browser's own printing), whenever the map is
     shown, zoomed or moved, the labels are placed in that order: a label that
     would overlap one already placed (or the title, legend, note or a control, or
-    leave the map) is tried in its short form (``Sta. Ma. Atzompa``), and dropped
+    leave the map) is tried a line above and below its point, then in its short form
+    (``Sta. Ma. Atzompa``) in the same three places, and dropped
     (class ``linde-label-dropped``) if it still does not fit; the municipality's
     name stays in its tooltip. So a printed map never shows two names on top of
     each other. On screen every name is shown; the reader can zoom in.
@@ -241,12 +242,13 @@ var {{ this.get_name() }} = (function (map, rows) {
   function overlaps(a, b) { return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; }
   function box(el, pad) { var b = el.getBoundingClientRect();
     return { left: b.left - pad, top: b.top - pad, right: b.right + pad, bottom: b.bottom + pad }; }
-  var printing = window.matchMedia("print");
+  var printing = window.matchMedia("print"), SHIFTS = [0, -0.9, 0.9];
   function place() {
     if (!map.hasLayer(group)) { return; }
     if (!printing.matches) {  // on screen every name stays: the reader can zoom in
       markers.forEach(function (k) { var el = k[0].getElement();
-        if (el) { el.classList.remove("linde-label-dropped"); el.firstChild.textContent = k[1]; } });
+        if (el) { el.classList.remove("linde-label-dropped"); el.firstChild.textContent = k[1];
+          el.firstChild.style.transform = ""; } });
       return;
     }
     var frame = map.getContainer().getBoundingClientRect();
@@ -258,13 +260,17 @@ var {{ this.get_name() }} = (function (map, rows) {
       var text = el.firstChild;
       el.classList.remove("linde-label-dropped");
       var tries = k[2] && k[2] !== k[1] ? [k[1], k[2]] : [k[1]];
+      // on its point, then a line above or below it (still over its municipality)
       for (var i = 0; i < tries.length; i++) {
-        text.textContent = tries[i];
-        var b = box(text, 2);
-        var inside = b.left >= frame.left && b.right <= frame.right && b.top >= frame.top && b.bottom <= frame.bottom;
-        if (inside && !taken.some(function (t) { return overlaps(b, t); })) { taken.push(b); return; }
+        for (var j = 0; j < SHIFTS.length; j++) {
+          text.textContent = tries[i];
+          text.style.transform = "translate(-50%, calc(-50% + " + SHIFTS[j] + "em))";
+          var b = box(text, 2);
+          var inside = b.left >= frame.left && b.right <= frame.right && b.top >= frame.top && b.bottom <= frame.bottom;
+          if (inside && !taken.some(function (t) { return overlaps(b, t); })) { taken.push(b); return; }
+        }
       }
-      text.textContent = k[1];
+      text.textContent = k[1]; text.style.transform = "";
       el.classList.add("linde-label-dropped");
     });
   }
