@@ -345,9 +345,12 @@ def metro_zone_map(
 def _popup(row: pd.Series) -> dict[str, Any]:
     """An inspection point's popup as text: its category, then one line per fact."""
     observed = row.get("observed_at")
-    observed_text = (
-        pd.Timestamp(observed).strftime("%d/%m/%Y %H:%M") if observed is not None else "—"
-    )
+    observed_text = "—"
+    if observed is not None and not pd.isna(observed):
+        moment = pd.Timestamp(observed)
+        # the hour as the inspector lived it, in Mexico City's time
+        moment = moment.tz_convert(MEXICO_TZ) if moment.tzinfo else moment
+        observed_text = moment.strftime("%d/%m/%Y %H:%M")
     lines = [f"Observada: {observed_text}"]
     if pd.notna(row.get("severity")):
         lines.append(f"Gravedad: {int(row['severity'])} de 5")

@@ -68,6 +68,16 @@ def test_the_map_is_dated_in_mexico_not_in_utc() -> None:
     assert today_in_mexico(late_evening_in_oaxaca) == date(2026, 12, 7)
 
 
+def test_an_inspections_hour_is_shown_in_mexico_city_time() -> None:
+    import pandas as pd
+
+    from maps.builders import _popup
+
+    row = pd.Series({"observed_at": pd.Timestamp("2026-03-10T01:30:00Z"), "category": "discharge"})
+    # Mexico City keeps UTC-6 all year since 2022
+    assert _popup(row)["lines"][0] == "Observada: 09/03/2026 19:30"
+
+
 def test_names_shorten_as_printed_maps_write_them() -> None:
     assert short_name("Santa María Atzompa") == "Sta. Ma. Atzompa"
     assert short_name("San Jacinto Amilpas") == "S. Jacinto Amilpas"
