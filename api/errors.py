@@ -1,4 +1,9 @@
-"""One JSON shape for every error: ``{"error": {"code", "message", "details"}}``.
+"""One JSON shape for every error: ``{"code", "description", "error": {"code", "message",
+"details"}}``.
+
+The root ``code`` and ``description`` are what the OGC API - Features exception schema
+asks of every error (``code`` required); ``error`` carries the same stable code, the
+message and the details by field, as Linde always has.
 
 The HTTP status of each error class is chosen here and nowhere else. A 5xx never
 carries a database message or a stack trace: those go to the server log only.
@@ -10,10 +15,14 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError as DBAPIDataError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -30,10 +39,13 @@ from geo.errors import (
     PreconditionRequired,
     RendererBusy,
     RendererUnavailable,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthenticated,
     UnreadableFile,
 )
+from layers import failures
+from layers.failures import StorageFull
 
 log = logging.getLogger("linde.api")
 
@@ -51,6 +63,8 @@ STATUS: dict[type[LindeError], int] = {
     Forbidden: 403,
     TooManyRequests: 429,
     RendererUnavailable: 503,
+    ServiceUnavailable: 503,
+    StorageFull: 507,
 }
 
 HTTP_CODES = {
@@ -70,7 +84,13 @@ HTTP_CODES = {
 def error_body(
     code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
+    """An error body: valid against OGC API - Features' ``exception.yaml`` (root ``code``)
+    and carrying Linde's own ``error`` object (code, message, details by field)."""
+    return {
+        "code": code,
+        "description": message,
+        "error": {"code": code, "message": message, "details": details or []},
+    }
 
 
 def status_of(exc: LindeError) -> int:
@@ -80,10 +100,15 @@ def status_of(exc: LindeError) -> int:
     return 400
 
 
-async def _linde_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LindeError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-    if isinstance(exc, TooManyRequests | RendererBusy):
+    headers = None
+    if isinstance(exc, Unauthenticated):
+        # Basic is offered back only to a client that tried it (desktop GIS): a page's
+        # script would otherwise make the browser pop up its own password dialog
+        basic = request.headers.get("authorization", "").lower().startswith("basic")
+        headers = {"WWW-Authenticate": 'Basic realm="Linde"' if basic else "Bearer"}
+    if isinstance(exc, TooManyRequests | ServiceUnavailable | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),
@@ -175,11 +200,40 @@ async def _client_gone(request: Request, _exc: Exception) -> Response:
     return Response(status_code=400)
 
 
+async def _database_failure(request: Request, exc: Exception) -> JSONResponse:
+    """A database failure: 503 with Retry-After when the database is unreachable, busy
+    or damaged (``layers.failures``); any other is a defect, a 500."""
+    explained = failures.explain(exc)
+    if explained is None:
+        return await _unexpected(request, exc)
+    log.warning(
+        "%s on %s %s: %s",
+        explained.code,
+        request.method,
+        request.url.path,
+        str(getattr(exc, "orig", None) or exc).strip().splitlines()[0],
+    )
+    return await _linde_error(request, explained)
+
+
+async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
+    """Input nested deeper than Python recurses (a JSON document of 100,000 brackets
+    parsed somewhere other than ``api.fields.json_document``): the input's fault."""
+    log.info("input nested too deeply on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body("invalid_input", "the request nests too deeply to be read"),
+        status_code=422,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The server drops the connection after an unhandled error: say so, so the client
+    # opens a new one for its next request instead of failing on a dead one.
     return JSONResponse(
         error_body("internal_error", "Linde could not complete the request; the error was logged."),
         status_code=500,
+        headers={"Connection": "close"},
     )
 
 
@@ -190,4 +244,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIDataError, _unstorable)
     app.add_exception_handler(OverflowError, _too_large)
     app.add_exception_handler(ClientDisconnect, _client_gone)
+    app.add_exception_handler(RecursionError, _too_deep)
+    for failure in (DBAPIError, PoolTimeout, psycopg.Error, psycopg_pool.PoolTimeout):
+        app.add_exception_handler(failure, _database_failure)
+    for sqlite_failure in failures.SQLITE_ERRORS:
+        app.add_exception_handler(sqlite_failure, _database_failure)
     app.add_exception_handler(Exception, _unexpected)

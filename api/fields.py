@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import AwareDatetime, BeforeValidator
+
+from geo.errors import InvalidInput, Problem
 
 #: the largest integer either database stores
 INT64_MAX = 2**63 - 1
@@ -14,6 +17,23 @@ INT64_MAX = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The row's id.")]
 #: how many rows to skip in a listing
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.")]
+
+
+def json_document(raw: bytes | str, field: str) -> Any:
+    """``raw`` parsed as JSON (``NaN`` read as a number, for the geometry check to name);
+    nesting too deep for Python to recurse is refused, not a crash.
+
+    Raises:
+        InvalidInput: not JSON, or nested too deeply (422 naming ``field``).
+    """
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        reason = "nested too deeply to be read; no inspection or geometry nests like that"
+    except ValueError as exc:
+        reason = f"not JSON: {exc}"
+    raise InvalidInput(f"{field}: {reason}", problems=[Problem(field, reason)])
+
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 

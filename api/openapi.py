@@ -1,28 +1,38 @@
 """The OpenAPI document, with the errors Linde really answers documented on every route.
 
-Every error body has one shape (``api.errors.error_body``): ``{"error": {"code",
-"message", "details": [{"field", "reason", "row"?}]}}``, 422 included (FastAPI's own
+Every error body has one shape (``api.errors.error_body``): ``{"code", "description",
+"error": {"code", "message", "details": [{"field", "reason", "row"?}]}}`` (the root
+``code`` is OGC API - Features' exception schema), 422 included (FastAPI's own
 ``HTTPValidationError`` is never sent: ``api.errors`` rewrites validation errors).
 Each operation lists the statuses it can give: the ones every route can give (a
 malformed or NUL-holding URL 400, a wrong or missing token 401, a role too low 403,
 an unknown thing 404, an unsupported ``f=`` 406, invalid input 422, too many wrong
 tokens 429), plus on writes a conflict 409, a stale or missing ``If-Match`` 412/428,
-a body too large or of the wrong type 413/415, and on maps a missing or busy renderer 503.
+a body too large or of the wrong type 413/415, a full disk 507, and everywhere 503
+(the database unreachable, busy or damaged; too many downloads; no map renderer).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.ogc.params import PAGE_LIMIT_DEFAULT
+from layers.collections import COLLECTIONS, Collection
 from layers.exports import FORMATS
+
+#: FastAPI writes OpenAPI 3.1; the landing page's ``service-desc`` link says so
+OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.1"
 
 ERROR = {
     "type": "object",
-    "required": ["error"],
+    "required": ["code", "description", "error"],
     "properties": {
+        "code": {"type": "string", "description": "Stable error code (OGC exception)"},
+        "description": {"type": "string", "description": "What went wrong, for people"},
         "error": {
             "type": "object",
             "required": ["code", "message", "details"],
@@ -41,7 +51,7 @@ ERROR = {
                     },
                 },
             },
-        }
+        },
     },
 }
 DESCRIPTIONS = {
@@ -57,10 +67,12 @@ DESCRIPTIONS = {
     422: "Invalid input (every problem listed in details, by field)",
     428: "This edit needs If-Match with the ETag last read",
     429: "Too many wrong tokens from this address; see Retry-After",
-    503: "A PNG or PDF cannot be drawn here now: no renderer (the message says what is "
-    "missing), or too many renders at once (see Retry-After)",
+    503: "Not now: the database is unreachable, busy or damaged, too many downloads are "
+    "under way, or a PNG or PDF cannot be drawn here (the code and message say which; "
+    "Retry-After says when to try again)",
+    507: "The disk is full; nothing was written",
 }
-_EVERY_ROUTE = (400, 401, 403, 404, 406, 422, 429)
+_EVERY_ROUTE = (400, 401, 403, 404, 406, 422, 429, 503)
 _ANY: dict[str, Any] = {}
 _TEXT = {"schema": {"type": "string"}}
 _OBJECT = {"schema": {"type": "object"}}
@@ -70,9 +82,9 @@ _OGC_VIEWS = {"application/json": _OBJECT, "text/html": _TEXT}
 
 
 def _success_types(path: str) -> dict[str, Any] | None:
-    if path.endswith("/queryables"):
+    if path.endswith(("/queryables", "/sortables")):
         return {"application/schema+json": _OBJECT, "text/html": _TEXT}
-    if path.startswith("/collections/{collection_id}/items"):
+    if path.startswith("/collections/") and "/items" in path:
         types = {"application/geo+json": _OBJECT, "text/html": _TEXT}
         if path.endswith("/items"):
             types |= {f.media_type.split(";")[0]: _ANY for f in FORMATS.values()}
@@ -84,7 +96,62 @@ def _success_types(path: str) -> dict[str, Any] | None:
     return None
 
 
-_WRITES = (409, 412, 413, 415, 428)
+_WRITES = (409, 412, 413, 415, 428, 507)
+_ITEMS = "/collections/{collection_id}/items"
+_QUERYABLE_TYPES = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+}
+#: comma-separated lists, as the standard writes them (``bbox=1,2,3,4``)
+_COMMA_LISTS = ("bbox", "properties", "sortby")
+
+
+def _items_operation(generic: dict[str, Any], c: Collection) -> dict[str, Any]:
+    """The items operation of one collection: the standard parameters, and each
+    queryable as a property filter (``?cvegeo=20157``).
+
+    GDAL and QGIS look for ``/collections/<id>/items`` in the document and send a
+    filter to the server only on the parameters listed there; they do not read the
+    ``{collection_id}`` template.
+    """
+    operation = copy.deepcopy(generic)
+    operation["operationId"] = f"items_{c.id}"
+    operation["summary"] = f"{c.title}: features"
+    parameters = [p for p in operation.get("parameters", []) if p.get("in") != "path"]
+    for p in (c.id_property, *(p for p in c.properties if p.name != c.id_property.name)):
+        if p.kind not in _QUERYABLE_TYPES:
+            continue
+        parameters.append(
+            {
+                "name": p.name,
+                "in": "query",
+                "required": False,
+                "description": f"{p.title}: features whose {p.name} equals this value",
+                # QGIS takes a parameter for a property filter only when it says so
+                "style": "form",
+                "explode": False,
+                "schema": _QUERYABLE_TYPES[p.kind],
+            }
+        )
+    operation["parameters"] = parameters
+    return operation
+
+
+def _declare_items(schema: dict[str, Any]) -> None:
+    generic = schema["paths"].get(_ITEMS, {}).get("get")
+    if generic is None:
+        return
+    for parameter in generic.get("parameters", []):
+        if parameter["name"] in _COMMA_LISTS:
+            parameter |= {"style": "form", "explode": False}
+        if parameter["name"] == "limit":
+            parameter["schema"]["default"] = PAGE_LIMIT_DEFAULT
+    for c in COLLECTIONS.values():
+        schema["paths"][f"/collections/{c.id}/items"] = {"get": _items_operation(generic, c)}
 
 
 def install(app: FastAPI) -> None:
@@ -98,6 +165,7 @@ def install(app: FastAPI) -> None:
             description=app.description,
             routes=app.routes,
         )
+        _declare_items(schema)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)
@@ -113,8 +181,6 @@ def install(app: FastAPI) -> None:
                 codes = list(_EVERY_ROUTE)
                 if method in ("post", "put", "patch", "delete"):
                     codes += _WRITES
-                if path.startswith("/maps/"):
-                    codes.append(503)
                 responses = operation.setdefault("responses", {})
                 for code in codes:
                     entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})

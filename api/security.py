@@ -15,8 +15,9 @@
   ``'unsafe-eval'`` only where a map is drawn with leaflet-measure, which compiles
   its templates at run time: the maps and the dispute page, whose frame inherits
   its policy.
-* The interactive API docs (``/docs``, ``/redoc``) are left out: FastAPI serves them
-  from a CDN, and they are for developers, not for the offices' locked-down networks.
+* The interactive API docs (``/docs``, ``/redoc``) load only assets Linde ships
+  (``api/docs.py``), so the page policy holds for them too, plus ``blob:`` workers for
+  ReDoc, which runs its search in a worker made from a blob.
 * CORS: closed unless ``LINDE_CORS_ORIGINS`` lists origins; then those origins may
   send the headers Linde reads (Authorization, If-Match…) and read the ones it sets.
 """
@@ -66,11 +67,15 @@ MAP_POLICY = _policy(
     form="'none'",
     extra=("sandbox allow-scripts",),
 )
-_UNPOLICED = ("/docs", "/redoc")
+#: ReDoc builds its search worker from a blob: allowed on the docs pages only
+DOCS_POLICY = PAGE_POLICY + "; worker-src 'self' blob:"
+_DOCS = ("/docs", "/redoc")
 
 
 def policy_for(path: str) -> str:
     """The Content-Security-Policy of an HTML answer at ``path``."""
+    if path.startswith(_DOCS):
+        return DOCS_POLICY
     if path.startswith("/maps/"):
         return MAP_POLICY
     if path.startswith("/disputas/"):
@@ -92,15 +97,15 @@ class SecurityHeaders:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             await _refuse_nul(scope, send)
             return
-        policed = not str(scope["path"]).startswith(_UNPOLICED)
+        policy = policy_for(str(scope["path"]))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                if policed and headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = policy_for(str(scope["path"]))
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = policy
                     headers["X-Frame-Options"] = "SAMEORIGIN"
             await send(message)
 

@@ -41,10 +41,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "boundaries"
+sys.path.insert(0, str(ROOT))
+
+from bench.shared_data import MEXICO, OAXACA_STATE, require  # noqa: E402
+
 DATASETS = {
-    "oaxaca": DATA / "oaxaca_municipios_inegi_mg.geojson",
-    "mexico": DATA / "mx_municipios_inegi_mg.geojson.zip",
+    "oaxaca": OAXACA_STATE,
+    "mexico": MEXICO,
 }
 TARGET_S = {"oaxaca": 5.0, "mexico": 60.0}
 SEED = 20260
@@ -251,6 +254,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         child(args)
         return
+    require(*(DATASETS[name] for name in args.datasets.split(",")))
     print(
         f"disputes benchmark, claims = official ± U(20, 80) m, seed {SEED}; cpus {os.cpu_count()}"
     )

@@ -41,15 +41,12 @@ import pandas as pd
 import pyogrio
 import pyogrio.raw
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
+
+from bench.shared_data import MEXICO, require
 from layers.exports import CHUNK_FEATURES, FORMATS, Field, stream_export
 
-DEFAULT_FILE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "boundaries"
-    / "mx_municipios_inegi_mg.geojson.zip"
-)
+DEFAULT_FILE = MEXICO
 EXPECTED_FEATURES = 2474
 FIELDS = [
     Field("cve_agee", "str"),
@@ -239,6 +236,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    require(args.file)
     if args.child:
         print(json.dumps(measure(args.child, args.file, args.copies).__dict__))
         return 0

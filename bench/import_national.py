@@ -35,13 +35,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-DEFAULT_FILE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "boundaries"
-    / "mx_municipios_inegi_mg.geojson.zip"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
+
+from bench.shared_data import MEXICO, require
+
+DEFAULT_FILE = MEXICO
 LINDE_DB = "linde_bench_linde"
 OGR_DB = "linde_bench_ogr"
 OGR_TABLE = "municipalities"
@@ -234,6 +232,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    require(args.file)
     pg = PgConfig.from_env()
     path: Path = args.file
     ogr = Timings("ogr2ogr")

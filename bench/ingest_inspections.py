@@ -55,10 +55,10 @@ import psycopg
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
-METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
-RIVERS = DATA / "hydrography" / "ne_10m_rivers_mexico.geojson"
+DATA = Path(__file__).resolve().parents[1] / "data"  # the shipped Oaxaca metro-zone extract
+OAXACA = DATA / "municipios_zm_oaxaca_inegi.geojson"
+METRO_2020 = DATA / "zm_oaxaca_2020.csv"
+RIVERS = DATA / "rios_atoyac_salado_ne_10m.geojson"
 DB = "linde_bench_ingest"
 OGR_TABLE = "ogr_inspections"
 TARGET_RATIO = 0.5

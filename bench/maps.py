@@ -40,13 +40,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import MEXICO, OAXACA_STATE, require  # noqa: E402
 from maps.builders import MapText, municipalities_map  # noqa: E402
 from maps.export import to_html  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
-OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
-NATIONAL = DATA / "boundaries" / "mx_municipios_inegi_mg.geojson.zip"
-METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
+OAXACA = OAXACA_STATE
+NATIONAL = MEXICO
+METRO_2020 = ROOT / "data" / "zm_oaxaca_2020.csv"  # the zone's rows are shipped
 TARGETS_MB = {"Oaxaca (state)": 1.0, "Mexico": 6.0}
 
 
@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-national", action="store_true")
     args = parser.parse_args()
+    require(OAXACA, *([] if args.skip_national else [NATIONAL]))
 
     oaxaca = read(OAXACA)
     members = set(pd.read_csv(METRO_2020, dtype=str).query("CVE_ZONA == '20.1.01'")["CVEGEO"])

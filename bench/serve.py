@@ -90,10 +90,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
+
+from bench.shared_data import OAXACA_STATE, require
+
 BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_FILE = (
-    BENCH_DIR.parents[1] / "shared" / "data" / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
-)
+
+DEFAULT_FILE = OAXACA_STATE
 PEERS_DIR = BENCH_DIR / ".peers"
 OUT_DIR = BENCH_DIR / "out" / "serve"
 SERVE_DB = "linde_bench_serve"
@@ -554,19 +557,23 @@ def installed_version(venv: Path, dist: str) -> str:
 QUIET_UVICORN = ("--workers", "1", "--log-level", "warning", "--no-access-log")
 
 
-def start_linde(procs: Processes, name: str, db_url: str, *, cache: bool, via_cli: bool) -> Server:
+def start_linde(
+    procs: Processes, name: str, db_url: str, *, cache: bool, via_cli: bool, workers: int = 1
+) -> Server:
     env = {**os.environ, "LINDE_DATABASE_URL": db_url}
     extra = ""
     if not cache:
         env["LINDE_RESPONSE_CACHE_MB"] = "0"
-        extra = "LINDE_RESPONSE_CACHE_MB=0 "
+        env["LINDE_TILE_CACHE_MB"] = "0"
+        extra = "LINDE_RESPONSE_CACHE_MB=0 LINDE_TILE_CACHE_MB=0 "
     if via_cli:
         cmd = [str(Path(sys.executable).parent / "linde"), "serve", "--port", "{port}"]
         described = f"{extra}linde serve (1 worker, uvicorn access log on)"
     else:
+        flags = [*QUIET_UVICORN[:1], str(workers), *QUIET_UVICORN[2:]]
         cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
-        cmd += ["--host", "127.0.0.1", "--port", "{port}", *QUIET_UVICORN]
-        described = f"{extra}uvicorn api.app:create_app --factory {' '.join(QUIET_UVICORN)}"
+        cmd += ["--host", "127.0.0.1", "--port", "{port}", *flags]
+        described = f"{extra}uvicorn api.app:create_app --factory {' '.join(flags)}"
     return procs.start(name, cmd, env, BENCH_DIR.parent, described)
 
 
@@ -786,10 +793,15 @@ def wrk_run(target: Target, seconds: float, lua: Path, connections: int = CONNEC
 
 
 def load_http(
-    target: Target, seconds: float, warmup: float, connections: int = CONNECTIONS
+    target: Target,
+    seconds: float,
+    warmup: float,
+    connections: int = CONNECTIONS,
+    lua: Path | None = None,
 ) -> Load:
-    """wrk at ``connections`` connections: warm-up, then the measured run."""
-    summary_lua = OUT_DIR / "summary.lua"
+    """wrk at ``connections`` connections: warm-up, then the measured run. ``lua``: a
+    script of one's own (it must hold ``WRK_SUMMARY_LUA``'s ``done``)."""
+    summary_lua = lua or OUT_DIR / "summary.lua"
     if warmup > 0:
         wrk_run(target, warmup, summary_lua, connections)
     out = wrk_run(target, seconds, summary_lua, connections)
@@ -1376,6 +1388,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    require(args.file)
     pg = PgConfig.from_env()
     procs = Processes()
     with databases(pg, args.keep, args.sizes):

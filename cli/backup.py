@@ -9,12 +9,12 @@ import typer
 
 from cli.common import actor, err, fail, out
 from geo.errors import LindeError
-from layers.backup import backup, restore
-from layers.engine import make_engine
-from layers.settings import get_settings
 
 
 def _engine_and_photos() -> tuple[object, Path]:
+    from layers.engine import make_engine
+    from layers.settings import get_settings
+
     try:
         settings = get_settings()
         return make_engine(settings=settings), settings.resolved_photos_dir()
@@ -30,6 +30,8 @@ def backup_command(
     PostGIS: pg_dump from one snapshot (needs postgresql-client). SpatiaLite: SQLite's
     online backup. The schema is not migrated first: the backup is the database as it is.
     """
+    from layers.backup import backup
+
     engine, photos = _engine_and_photos()
     try:
         report = backup(engine, file, photos)  # type: ignore[arg-type]
@@ -62,6 +64,8 @@ def restore_command(
     The file is checked whole first (checksums, engine, schema revision); a database
     holding data is replaced only with --replace. Stop the service before restoring.
     """
+    from layers.backup import restore
+
     engine, photos = _engine_and_photos()
     try:
         report = restore(engine, file, photos, actor=actor(), replace=replace)  # type: ignore[arg-type]

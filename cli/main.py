@@ -12,48 +12,59 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-from sqlalchemy import Connection, Engine
 
 from geo.errors import InvalidParameter, LindeError
-from geo.roles import Role
-from layers import migrate
-from layers.engine import engine_name, make_engine
-from layers.importers.runs import ImportSummary
-from layers.importers.runs import Progress as ProgressCallback
-from layers.settings import get_settings
 
+# What a command needs is imported inside it: `linde --help`, or a command refused for
+# a bad argument, starts without SQLAlchemy, GeoAlchemy2, Alembic, GeoPandas or Folium
+# (tests/test_cli_process.py keeps it so).
 if TYPE_CHECKING:
     import folium
+    from sqlalchemy import Connection, Engine
 
-app = typer.Typer(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
+    from layers.importers.runs import ImportSummary
+    from layers.importers.runs import Progress as ProgressCallback
+
+from cli.common import LindeTyper
+
+app = LindeTyper(help="Linde: metropolitan boundaries of Mexico.", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import official data (one transaction per file).", no_args_is_help=True
 )
-users_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: schema migrations and status.", no_args_is_help=True)
 map_app = typer.Typer(
     help="Maps as files: self-contained HTML (works offline), PNG or an A4 PDF page.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
-app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(map_app, name="map")
 
 from cli.backup import backup_command, restore_command  # noqa: E402
-from cli.common import actor, err, fail, out, ready_engine  # noqa: E402
+from cli.common import actor, err, fail, out, ready_engine, workers_notes  # noqa: E402
 from cli.disputes import claims_app, disputes_app  # noqa: E402
+from cli.tiles import tiles_app  # noqa: E402
+from cli.users import users_app  # noqa: E402
 
 app.add_typer(disputes_app, name="disputes")
 app.add_typer(claims_app, name="claims")
+app.add_typer(tiles_app, name="tiles")
+app.add_typer(users_app, name="users")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -105,6 +116,7 @@ def import_municipalities_cmd(
 ) -> None:
     """Municipal polygons (GeoJSON, GeoPackage, Shapefile; zipped or not; any CRS)."""
     from layers.importers.municipalities import import_municipalities
+    from layers.settings import get_settings
 
     run_import(
         "municipalities",
@@ -218,85 +230,6 @@ def import_inspections_cmd(
         out.print(f"refused: {problem}", highlight=False)
 
 
-DaysOption = Annotated[
-    int | None,
-    typer.Option(
-        help="Days the token is valid (0: never expires). Default: LINDE_TOKEN_DAYS (365).",
-        min=0,
-        max=3650,
-    ),
-]
-
-
-def _token_days(days: int | None) -> int:
-    return get_settings().token_days if days is None else days
-
-
-def _validity(days: int) -> str:
-    return f"valid {days} days" if days else "never expires"
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @).")],
-    role: Annotated[Role, typer.Option(help="What the user may do.")],
-    days: DaysOption = None,
-) -> None:
-    """Create a user and print its bearer token (shown only this once)."""
-    from layers.users import add_user
-
-    engine = ready_engine()
-    valid = _token_days(days)
-    try:
-        user, token = add_user(engine, name, role.value, actor=actor(), days=valid)
-    except LindeError as exc:
-        fail(exc)
-    err.print(
-        f"user {user.name} ({user.role.value}) created; its token ({_validity(valid)}), "
-        "shown only now:"
-    )
-    print(token)
-
-
-@users_app.command("token")
-def users_token(name: Annotated[str, typer.Argument()], days: DaysOption = None) -> None:
-    """Issue another token for an existing user."""
-    from layers.users import new_token
-
-    engine = ready_engine()
-    valid = _token_days(days)
-    try:
-        token = new_token(engine, name, actor=actor(), days=valid)
-    except LindeError as exc:
-        fail(exc)
-    err.print(f"new token for {name} ({_validity(valid)}), shown only now:")
-    print(token)
-
-
-@users_app.command("revoke")
-def users_revoke(name: Annotated[str, typer.Argument()]) -> None:
-    """Revoke every token of a user."""
-    from layers.users import revoke_tokens
-
-    engine = ready_engine()
-    try:
-        out.print(f"{revoke_tokens(engine, name, actor=actor())} token(s) revoked")
-    except LindeError as exc:
-        fail(exc)
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List users and roles."""
-    from layers.users import list_users
-
-    engine = ready_engine()
-    with engine.connect() as conn:
-        for row in list_users(conn):
-            state = " (disabled)" if row["disabled_at"] else ""
-            out.print(f"{row['name']}\t{row['role']}{state}", highlight=False)
-
-
 @app.command("lookup")
 def lookup_cmd(
     lon: Annotated[float, typer.Option(help="Longitude, e.g. --lon=-96.7266.")],
@@ -317,15 +250,35 @@ def lookup_cmd(
 
 @app.command("demo")
 def demo_cmd() -> None:
-    """Load Linde's small illustrative dataset (not official data) around Oaxaca de Juárez."""
-    from layers.demo import load_demo
+    """Load the Oaxaca metro zone (real INEGI, Natural Earth and CONAGUA data from data/),
+    two illustrative claims and their disputed zone, and one user per role."""
+    from layers.demo import demo_users, dispute_zone_id, load_demo
 
     engine = ready_engine()
     try:
         for line in load_demo(engine, actor=actor()):
             out.print(line, highlight=False)
+        users = demo_users(engine, actor=actor())
     except LindeError as exc:
         fail(exc)
+    zone_id = dispute_zone_id(engine)
+    out.print(
+        "\nOne user per kind of person. People sign in at /entrar with the name and "
+        "password; scripts send Authorization: Bearer TOKEN (passwords and tokens are "
+        "shown only now; run linde demo again for new ones).",
+        highlight=False,
+    )
+    out.print(
+        f"  {'role':<10} {'municipio':<9} {'name':<20} {'password':<17} token", highlight=False
+    )
+    for user in users:
+        out.print(
+            f"  {user.role:<10} {user.cvegeo or '-':<9} {user.name:<20} {user.password:<17} "
+            f"{user.token}",
+            highlight=False,
+        )
+    if zone_id is not None:
+        out.print(f"\nThe disputed zone is ready: /disputas/{zone_id}", highlight=False)
 
 
 class LogLevel(StrEnum):
@@ -340,7 +293,14 @@ class LogLevel(StrEnum):
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (PostGIS: up to one per core; see the README's deployment "
+            "section).",
+        ),
+    ] = 1,
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
     access_log: Annotated[
         bool, typer.Option(help="Log every request (costs throughput under heavy load).")
@@ -349,8 +309,14 @@ def serve_cmd(
     """Run the web API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    engine = ready_engine()
+    from api.app import proxy_options
+    from layers.engine import engine_name
+    from layers.settings import get_settings
+
+    engine = ready_engine(check_file=True)
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
+    for line in workers_notes(engine_name(engine), workers, get_settings()):
+        err.print(line)
     engine.dispose()
     uvicorn.run(
         "api.app:create_app",
@@ -358,15 +324,19 @@ def serve_cmd(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
         log_level=log_level.value,
         access_log=access_log,
+        # X-Forwarded-For only from LINDE_TRUSTED_PROXIES, never from loopback by default
+        **proxy_options(get_settings()),
     )
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (commands do this by themselves; this is for deployments)."""
+    from layers import migrate
+    from layers.engine import engine_name
+
     engine = ready_engine()
     out.print(f"{engine_name(engine)} schema at revision {migrate.current_revision(engine)}")
 
@@ -374,6 +344,9 @@ def db_upgrade() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Which engine and database Linde uses and the schema revision."""
+    from layers import migrate
+    from layers.engine import engine_name, make_engine
+
     try:
         engine = make_engine()
     except LindeError as exc:
@@ -428,7 +401,9 @@ def map_metro_zone_cmd(
     from maps import requests as map_requests
 
     write_map(
-        lambda conn: map_requests.metro_zone(conn, code, choropleth=choropleth, tiles=tiles),
+        lambda conn: map_requests.metro_zone(
+            conn, code, choropleth=choropleth, tiles=tiles, require_numbers=True
+        ),
         output,
     )
 
@@ -467,16 +442,13 @@ def map_river_cmd(
     tiles: TilesOpt = True,
 ) -> None:
     """A river, its federal zone and the inspection points along it."""
-    from starlette.datastructures import QueryParams
-
-    from api.ogc.params import parse_bbox
+    from geo.bbox import parse_bbox_text
     from maps import requests as map_requests
 
     try:
-        box = parse_bbox(QueryParams({"bbox": bbox})) if bbox else None
+        stretch = parse_bbox_text(bbox) if bbox else None
     except LindeError as exc:
         fail(exc)
-    stretch = box[0] if box else None
     write_map(
         lambda conn: map_requests.river(
             conn,

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pyproj
 from pyproj import Transformer
 
 from geo.errors import InvalidParameter, Problem
@@ -26,7 +27,8 @@ from geo.errors import InvalidParameter, Problem
 class Crs:
     uri: str
     epsg: int
-    #: True when the first coordinate is the easting/longitude (CRS84, projected CRSs).
+    #: True when the first coordinate is the easting/longitude, as the authority defines the
+    #: CRS (CRS84 and UTM zones: yes; EPSG:4326 and EPSG:6372: no, they are northing first).
     x_first: bool
     #: Decimal places worth keeping in output: ~1 cm either way.
     precision: int
@@ -38,11 +40,36 @@ class Crs:
         return self.epsg == 4326 and self.x_first
 
 
-CRS84 = Crs("http://www.opengis.net/def/crs/OGC/1.3/CRS84", 4326, True, 7, "WGS 84 (lon, lat)")
-EPSG4326 = Crs("http://www.opengis.net/def/crs/EPSG/0/4326", 4326, False, 7, "WGS 84 (lat, lon)")
-EPSG6372 = Crs(
-    "http://www.opengis.net/def/crs/EPSG/0/6372", 6372, True, 2, "México ITRF2008 / LCC (m)"
+def east_first(authority: str, code: int | str) -> bool:
+    """Whether the CRS's first axis points east (or west), as its authority defines it.
+
+    Read from PROJ's database (pyproj's ``axis_info``), never from a list kept here:
+    EPSG:4326 is latitude first, EPSG:6372 is northing first, OGC's CRS84 is longitude
+    first, a UTM zone is easting first.
+    """
+    axes = pyproj.CRS.from_authority(authority, str(code)).axis_info
+    return bool(axes) and axes[0].direction.lower() in ("east", "west")
+
+
+def _epsg(code: int, precision: int, title: str) -> Crs:
+    return Crs(
+        f"http://www.opengis.net/def/crs/EPSG/0/{code}",
+        code,
+        east_first("EPSG", code),
+        precision,
+        title,
+    )
+
+
+CRS84 = Crs(
+    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    4326,
+    east_first("OGC", "CRS84"),
+    7,
+    "WGS 84 (lon, lat)",
 )
+EPSG4326 = _epsg(4326, 7, "WGS 84 (lat, lon)")
+EPSG6372 = _epsg(6372, 2, "México ITRF2008 / LCC (norte, este; m)")
 SUPPORTED: tuple[Crs, ...] = (CRS84, EPSG4326, EPSG6372)
 _BY_URI = {c.uri: c for c in SUPPORTED}
 _SHORT = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG::|urn:ogc:def:crs:EPSG:[\d.]*:)(\d+)$", re.I)
@@ -84,9 +111,9 @@ def bbox_to_lonlat(
     bbox: tuple[float, float, float, float], crs: Crs
 ) -> tuple[float, float, float, float]:
     """A bbox given in ``crs`` (its axis order) as lon/lat min/max in EPSG:4326."""
-    a, b, c, d = bbox
+    a, b, c, d = bbox if crs.x_first else (bbox[1], bbox[0], bbox[3], bbox[2])
     if crs.epsg == 4326:
-        return (a, b, c, d) if crs.x_first else (b, a, d, c)
+        return a, b, c, d
     # densify the edges: a projected rectangle is not a rectangle in lon/lat
     minx, miny, maxx, maxy = _to_lonlat(crs.epsg).transform_bounds(a, b, c, d, densify_pts=21)
     if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
@@ -95,3 +122,9 @@ def bbox_to_lonlat(
             problems=[Problem("bbox", f"{bbox} cannot be expressed in longitude/latitude")],
         )
     return minx, miny, maxx, maxy
+
+
+def to_lonlat(crs: Crs) -> Transformer | None:
+    """A transformer from ``crs``'s (easting, northing) to (lon, lat) in EPSG:4326;
+    None for EPSG:4326 itself (only the axis order may differ)."""
+    return None if crs.epsg == 4326 else _to_lonlat(crs.epsg)

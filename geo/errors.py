@@ -111,6 +111,19 @@ class TooManyRequests(LindeError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(LindeError):
+    """Linde cannot serve this now but will soon: too many downloads at once, the
+    database unreachable or busy. The caller should retry after ``retry_after`` seconds."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        if code is not None:
+            self.code = code
+
+
 class RendererUnavailable(LindeError):
     """A static image (PNG, PDF) cannot be drawn here; the message says what is missing."""
 

@@ -54,10 +54,32 @@ def record_many(
     )
 
 
-def recent(conn: Connection, limit: int = 100, entity: str | None = None) -> list[dict[str, Any]]:
+def recent(
+    conn: Connection,
+    limit: int = 100,
+    entity: str | None = None,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The newest entries, newest first, matching every filter given (``action`` by
+    prefix: ``user.`` is every action on users; ``until`` is exclusive)."""
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if entity:
         query = query.where(audit_log.c.entity == entity)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if action:
+        query = query.where(audit_log.c.action.startswith(action, autoescape=True))
+    if entity_id:
+        query = query.where(audit_log.c.entity_id == entity_id)
+    if since:
+        query = query.where(audit_log.c.at >= since)
+    if until:
+        query = query.where(audit_log.c.at < until)
     rows = conn.execute(query).mappings().all()
     return [
         {**row, "details": json.loads(row["details"]) if row["details"] else None} for row in rows

@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -58,6 +59,13 @@ SQLITE_MEMBER = "database.sqlite"
 PHOTOS = "photos"
 #: tables whose rows do not make a database "hold data": made by the migrations
 _SEEDED = {"layer_versions", "inspection_categories"}
+#: A compressed backup may unpack to at most this many times its size: Linde writes
+#: plain tars, the database copy packs a few times, photos not at all; a gzip bomb
+#: packs zeros a thousand times.
+MAX_UNPACK_RATIO = 100
+#: Room left free on the disk the backup is unpacked on.
+UNPACK_MARGIN_BYTES = 64 * 1024 * 1024
+_PHOTO_MEMBER = re.compile(rf"^{PHOTOS}/([0-9a-f]{{2}})/([0-9a-f]{{64}})$")
 
 
 class BackupError(LindeError):
@@ -306,6 +314,9 @@ def _read_backup(path: Path, work: Path) -> dict[str, Any]:
                     raise BackupError(f"{path} is incomplete: {name} is missing")
                 if name.startswith("/") or ".." in Path(name).parts:
                     raise BackupError(f"{path}: member {name!r} would land outside its folder")
+                _check_member_name(path, name, sha)
+            _check_unpacked_size(path, tar, work)
+            for name, sha in members.items():
                 tar.extract(name, work, filter="data")
                 if _sha256_file(work / name) != sha:
                     raise BackupError(
@@ -314,6 +325,43 @@ def _read_backup(path: Path, work: Path) -> dict[str, Any]:
     except tarfile.TarError as exc:
         raise BackupError(f"{path} is not a readable tar file: {exc}") from None
     return manifest
+
+
+def _check_member_name(path: Path, name: str, sha: str) -> None:
+    """A member is the manifest, the database copy, or a photo named by its own SHA-256
+    (``photos/<first 2 hex>/<64 hex>``, the checksum the manifest lists for it)."""
+    if name in (PG_MEMBER, SQLITE_MEMBER):
+        return
+    photo = _PHOTO_MEMBER.match(name)
+    if photo is None or photo.group(2)[:2] != photo.group(1) or photo.group(2) != sha:
+        raise BackupError(
+            f"{path}: member {name!r} is neither the database nor a photo named by its "
+            "SHA-256; a Linde backup holds nothing else, so this one is refused",
+            problems=[Problem("file", f"unexpected member {name[:80]!r}")],
+        )
+
+
+def _check_unpacked_size(path: Path, tar: tarfile.TarFile, work: Path) -> None:
+    """Refuse, before a byte is written, a backup unpacking to more than
+    ``MAX_UNPACK_RATIO`` times its size or than the free disk space (the sizes come
+    from the tar headers, and extraction writes no more than they say)."""
+    total = sum(m.size for m in tar.getmembers() if m.isfile())
+    size = path.stat().st_size
+    free = shutil.disk_usage(work).free - UNPACK_MARGIN_BYTES
+    if total > max(size, 1) * MAX_UNPACK_RATIO:
+        raise BackupError(
+            f"{path} would unpack to {total / 2**20:,.0f} MB, {total / max(size, 1):,.0f} "
+            f"times its size; no Linde backup packs like that (a compression bomb?), so it "
+            "is refused before anything is unpacked",
+            problems=[Problem("file", "unpacks to far more than its size")],
+        )
+    if total > free:
+        raise BackupError(
+            f"{path} would unpack to {total / 2**20:,.0f} MB and {work} has "
+            f"{max(free, 0) / 2**20:,.0f} MB free; free space (or set TMPDIR to a larger "
+            "disk) and try again",
+            problems=[Problem("file", "not enough free disk space to unpack")],
+        )
 
 
 def _known_revision(revision: str | None) -> bool:

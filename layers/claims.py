@@ -12,9 +12,10 @@ import shapely
 import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from geo.disputes import diff_claims
-from geo.errors import InvalidInput, NotFound, Problem
+from geo.errors import Conflict, InvalidInput, NotFound, Problem
 from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
 from layers import audit
@@ -44,15 +45,19 @@ def add_claim(
     recorded_by: str,
     source_reference: str | None = None,
     notes: str | None = None,
+    valid_from_given: bool = True,
 ) -> dict[str, Any]:
     """Record a new claimed boundary for a municipality and close the one in force.
 
     The geometry must already be checked (``geo.validation``). The previous version's
     ``valid_to`` becomes this one's ``valid_from``; nothing is overwritten.
 
+    ``valid_from_given=False``: the caller sent no start, ``valid_from`` is "now".
+
     Raises:
-        InvalidInput: unknown source, or a validity start before the one in force.
+        InvalidInput: unknown source, or a given validity start before the one in force.
         NotFound: no municipality with that key.
+        Conflict: another claim for the municipality was recorded at the same moment.
     """
     if valid_from.tzinfo is None:
         raise InvalidInput(
@@ -76,7 +81,17 @@ def add_claim(
             recorded_by=recorded_by,
             source_reference=source_reference,
             notes=notes,
+            valid_from_given=valid_from_given,
         )
+
+
+def _raced(cvegeo: str) -> Conflict:
+    return Conflict(
+        f"another claim for {cvegeo} was recorded at the same moment as this one, which was "
+        f"not recorded; load the claims of {cvegeo} again (GET /claims?cvegeo={cvegeo}) and, "
+        "if yours still applies, send it again",
+        problems=[Problem("cvegeo", "a claim for it was recorded at the same moment")],
+    )
 
 
 def record_claim(
@@ -90,13 +105,23 @@ def record_claim(
     source_reference: str | None = None,
     notes: str | None = None,
     read_back: bool = True,
+    valid_from_given: bool = True,
 ) -> dict[str, Any]:
     """``add_claim`` inside the caller's write transaction (a decision writes several).
 
-    ``read_back=False`` returns only ``{"id", "cvegeo", "version"}`` (bulk loads)."""
+    ``read_back=False`` returns only ``{"id", "cvegeo", "version"}`` (bulk loads).
+    Claims for one municipality are recorded one at a time (its row is locked). One
+    whose start is "now" (``valid_from_given=False``) that finds a claim in force from
+    a later moment (recorded meanwhile) gets ``Conflict`` and writes nothing, its whole
+    transaction rolled back by the caller."""
+    # The municipality's row is locked until the transaction ends (PostgreSQL; SQLite
+    # lets one writer in at a time anyway): claims for one municipality are recorded
+    # one after the other, each reading the claim in force that the one before left.
     if (
         conn.execute(
-            select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == cvegeo)
+            select(municipalities.c.cvegeo)
+            .where(municipalities.c.cvegeo == cvegeo)
+            .with_for_update()
         ).first()
         is None
     ):
@@ -114,6 +139,9 @@ def record_claim(
         or 0
     )
     if previous is not None:
+        if previous.valid_from >= valid_from and not valid_from_given:
+            # "now" is not after the claim in force: that claim was recorded meanwhile
+            raise _raced(cvegeo)
         if previous.valid_from >= valid_from:
             raise InvalidInput(
                 f"valid_from must be after {previous.valid_from:%Y-%m-%d}, when the claim in "
@@ -121,8 +149,9 @@ def record_claim(
                 problems=[Problem("valid_from", "not after the claim in force")],
             )
         conn.execute(update(claims).where(claims.c.id == previous.id).values(valid_to=valid_from))
-    result = conn.execute(
-        insert(claims).values(
+    try:
+        result = _insert_claim(
+            conn,
             cvegeo=cvegeo,
             version=last_version + 1,
             source=source.value,
@@ -134,7 +163,10 @@ def record_claim(
             notes=notes,
             geom=to_db(to_multi([geom]))[0],
         )
-    )
+    except IntegrityError as error:
+        if "uq_claims_cvegeo_version" in str(error.orig) or "claims.version" in str(error.orig):
+            raise _raced(cvegeo) from None
+        raise
     pk = result.inserted_primary_key
     assert pk is not None
     claim_id = int(pk[0])
@@ -158,6 +190,10 @@ def record_claim(
     if not read_back:
         return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}
     return get_claim(conn, claim_id)
+
+
+def _insert_claim(conn: Connection, **values: Any) -> Any:
+    return conn.execute(insert(claims).values(**values))
 
 
 def add_claims(
@@ -207,7 +243,10 @@ def in_force(at: datetime) -> ColumnElement[bool]:
 def get_claim(conn: Connection, claim_id: int) -> dict[str, Any]:
     row = (
         conn.execute(
-            select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
+            select(
+                *_columns(),
+                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(claims.c.geom)).label("geometry"),
+            )
             .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
             .where(claims.c.id == claim_id)
         )
@@ -229,7 +268,9 @@ def list_claims(
 ) -> list[dict[str, Any]]:
     """Claims, newest first; ``as_of`` keeps the ones in force at that moment."""
     query = (
-        select(*_columns(), func.ST_AsGeoJSON(claims.c.geom).label("geometry"))
+        select(
+            *_columns(), func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(claims.c.geom)).label("geometry")
+        )
         .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
         .order_by(claims.c.cvegeo, claims.c.version.desc())
         .limit(limit)

@@ -52,6 +52,8 @@ class Property:
     kind: Kind
     #: Spanish, for the HTML view and the queryables document.
     title: str
+    #: comma-separated keys ("20067,20157"): CQL2's array functions read it as an array
+    key_list: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Collection:
     #: (start, end) columns; end None means an instant
     time: tuple[ColumnElement[Any], ColumnElement[Any] | None] | None
     order: tuple[ColumnElement[Any], ...]
+    #: rows of ``source`` that are features of this layer (None: all of them)
+    where: ColumnElement[bool] | None = None
 
     @property
     def geometry(self) -> ColumnElement[Any]:
@@ -87,8 +91,10 @@ class Collection:
         return tuple(p.name for p in self.properties)
 
 
-def _p(name: str, column: ColumnElement[Any], kind: Kind, title: str) -> Property:
-    return Property(name, column, kind, title)
+def _p(
+    name: str, column: ColumnElement[Any], kind: Kind, title: str, *, key_list: bool = False
+) -> Property:
+    return Property(name, column, kind, title, key_list)
 
 
 _m, _z, _c, _r, _i = municipalities.c, metro_zones.c, claims.c, rivers.c, inspections.c
@@ -122,6 +128,8 @@ MUNICIPALITIES = Collection(
 _MEMBERS = (
     select(key_list(metro_zone_members.c.cvegeo))
     .where(metro_zone_members.c.zone_code == metro_zones.c.code)
+    # always the zone of the row, even from inside a filter's nested subquery
+    .correlate(metro_zones)
     .scalar_subquery()
 )
 
@@ -129,7 +137,9 @@ METRO_ZONES = Collection(
     id="metro_zones",
     title="Zonas metropolitanas",
     description="Zonas metropolitanas de las delimitaciones 2015 y 2020 (SEDATU, CONAPO, "
-    "INEGI); el contorno es la unión de los municipios miembros cargados.",
+    "INEGI); el contorno es la unión de los municipios miembros cargados. Una zona aparece "
+    "aquí cuando al menos uno de sus municipios está cargado: sin municipios no tiene "
+    "contorno, y una capa que QGIS y GDAL abren debe ser de polígonos.",
     table=metro_zones,
     source=metro_zones,
     id_property=_p("code", _z.code, "str", "Clave de la zona"),
@@ -140,13 +150,22 @@ METRO_ZONES = Collection(
         _p("kind", _z.kind, "str", "Tipo"),
         _p("source", _z.source, "str", "Fuente"),
         _p("updated_at", _z.updated_at, "datetime", "Actualizada"),
-        _p("members", _MEMBERS, "str", "Municipios miembros (claves, separadas por comas)"),
+        _p(
+            "members",
+            _MEMBERS,
+            "str",
+            "Municipios miembros (claves, separadas por comas)",
+            key_list=True,
+        ),
     ),
     geometry_type="MultiPolygon",
     layers=("metro_zones",),
     read_role=None,
     time=None,
     order=(_z.code,),
+    # A zone whose members are not imported has no outline (NULL geom). One such row makes
+    # QGIS and GDAL type the whole layer "no geometry", so the layer holds outlined zones.
+    where=_z.geom.is_not(None),
 )
 
 CLAIMS = Collection(
@@ -223,8 +242,8 @@ INSPECTIONS = Collection(
         _p("referred_to", _i.referred_to, "str", "Turnada al municipio"),
         _p("municipality_cvegeo", _i.municipality_cvegeo, "str", "Municipio (clave oficial)"),
         _p("municipality_name", _i.municipality_name, "str", "Municipio (límite oficial)"),
-        _p("claim_cvegeos", _i.claim_cvegeos, "str", "Reclamada por (claves)"),
-        _p("metro_zone_codes", _i.metro_zone_codes, "str", "Zonas metropolitanas"),
+        _p("claim_cvegeos", _i.claim_cvegeos, "str", "Reclamada por (claves)", key_list=True),
+        _p("metro_zone_codes", _i.metro_zone_codes, "str", "Zonas metropolitanas", key_list=True),
         _p("disputed_zone_id", _i.disputed_zone_id, "int", "Zona en disputa"),
         _p("dispute", _i.dispute, "str", "Disputa"),
         _p("river_id", _i.river_id, "int", "Río (id)"),
@@ -246,6 +265,7 @@ _d = disputed_zones.c
 _PARTIES = (
     select(key_list(disputed_zone_parties.c.cvegeo))
     .where(disputed_zone_parties.c.zone_id == disputed_zones.c.id)
+    .correlate(disputed_zones)
     .scalar_subquery()
 )
 
@@ -262,7 +282,13 @@ DISPUTED_ZONES = Collection(
         _p("name", _d.name, "str", "Nombre"),
         _p("kind", _d.kind, "str", "Tipo (encimamiento, vacío, registrada)"),
         _p("status", _d.status, "str", "Estado del expediente"),
-        _p("parties", _PARTIES, "str", "Municipios parte (claves, separadas por comas)"),
+        _p(
+            "parties",
+            _PARTIES,
+            "str",
+            "Municipios parte (claves, separadas por comas)",
+            key_list=True,
+        ),
         _p("scope", _d.scope, "str", "Ámbito de la detección"),
         _p("area_m2", _d.area_m2, "float", "Superficie (m²)"),
         _p("area_ha", _d.area_ha, "float", "Superficie (ha)"),

@@ -1,30 +1,39 @@
-"""``linde demo``: a small illustrative dataset around Oaxaca de Juárez, made by Linde.
+"""``linde demo``: the Oaxaca metro zone from the real data shipped in ``data/``, plus
+two illustrative claims, so a disputed zone is ready to review at once.
 
-Nothing here is official. The municipalities carry their real INEGI keys and names,
-but their shapes are Voronoi cells around approximate municipal seats, clipped to a
-hand-drawn outline and given a smooth deterministic wobble; the rivers, the two
-overlapping claims and the inspection points are drawn by hand in the same spirit.
-Every feature says so in its ``source`` (and notes or description).
+What is official and what is not:
 
-The data goes in through the regular importers and domain functions, so loading the
-demo exercises the same paths as real data. Loading it again changes nothing.
+* official (credited to their source): the INEGI municipal limits of the 26
+  municipalities of the zone and their locality polygons (INEGI, Marco
+  Geoestadístico; Censo 2020), the zone's row of "Metrópolis de México 2020", the
+  Natural Earth line of the Río Atoyac, and CONAGUA's 2019 water-quality
+  monitoring sites on the Atoyac and Salado (as inspection points);
+* illustrative (said so in their source reference, notes and the zone's name): the
+  claims of Oaxaca de Juárez (20067) and San Jacinto Amilpas (20157). Each takes from
+  its neighbour a ~40 ha patch on their real shared limit, standing in for the area
+  of Los Sauces, Ejidal and Emiliano Zapata, whose real extent is not public data.
+
+Everything goes in through the regular importers and domain functions, then dispute
+detection runs over the zone. Loading the demo again changes nothing (the users get
+a fresh token each time).
 """
 
 from __future__ import annotations
 
-import csv
 import json
+import secrets
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, MultiPoint, Point, Polygon, mapping
+from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, select
 
@@ -32,76 +41,66 @@ from geo.errors import Conflict
 from geo.inspections import Submission
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
+from layers.accounts import set_password
 from layers.claims import add_claim, list_claims
+from layers.disputes.detection import run_detection
+from layers.disputes.zones import edit_zone, get_zone
 from layers.engine import write_connection
+from layers.importers.localities import import_localities
 from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from layers.importers.rivers import import_rivers
 from layers.inspections import store as inspection_store
-from layers.schema import municipalities, rivers
+from layers.schema import disputed_zone_parties, disputed_zones
+from layers.users import add_user, new_token
 
-DEMO_SOURCE = "Linde demo: datos ilustrativos, no oficiales"
-ZONE_CODE, ZONE_NAME = "DEMO.20", "Zona metropolitana de Oaxaca (demo)"
+#: the real extract shipped with Linde (data/README.md)
+DATA = Path(__file__).resolve().parents[1] / "data"
+MUNICIPALITIES = DATA / "municipios_zm_oaxaca_inegi.geojson"
+LOCALITIES = DATA / "localidades_zm_oaxaca_inegi.geojson"
+METRO_2020 = DATA / "zm_oaxaca_2020.csv"
+RIVERS = DATA / "rios_atoyac_salado_ne_10m.geojson"
+CONAGUA_SITES = DATA / "conagua_sitios_atoyac_salado_2019.geojson"
 
-# Coordinates are written "lon lat, lon lat, ..." (EPSG:4326), as in WKT.
-# Seeds of the Voronoi cells, the approximate municipal seat first; the larger
-# municipalities get more than one so that the relative sizes look plausible.
-SEATS: dict[str, tuple[str, str]] = {
-    "20067": (
-        "Oaxaca de Juárez",
-        "-96.724 17.068, -96.712 17.100, -96.728 17.135, -96.695 17.125, -96.745 17.082, "
-        "-96.746 17.118",
-    ),
-    "20157": ("San Jacinto Amilpas", "-96.762 17.098"),
-    "20399": (
-        "Santa María Atzompa",
-        "-96.790 17.092, -96.776 17.125, -96.781 17.108, -96.800 17.060",
-    ),
-    "20385": (
-        "Santa Cruz Xoxocotlán",
-        "-96.742 17.022, -96.768 17.035, -96.758 17.000, -96.714 17.027",
-    ),
-    "20390": ("Santa Lucía del Camino", "-96.692 17.068"),
-    "20087": ("San Agustín Yatareni", "-96.674 17.090"),
-    "20375": ("Santa Cruz Amilpas", "-96.694 17.047"),
-}
-OUTLINE = (
-    "-96.822 17.100, -96.808 17.132, -96.780 17.148, -96.735 17.165, -96.695 17.155, "
-    "-96.668 17.120, -96.660 17.085, -96.672 17.050, -96.685 17.032, -96.712 17.010, "
-    "-96.742 16.985, -96.778 16.992, -96.795 17.020, -96.812 17.058"
-)
-# Illustrative courses, not surveyed: the Atoyac north to south on the west side of the
-# city, the Salado east to west into it south-east of the centre.
-RIVERS: dict[str, str] = {
-    "Río Atoyac": (
-        "-96.790 17.160, -96.778 17.135, -96.766 17.115, -96.758 17.100, -96.750 17.085, "
-        "-96.742 17.068, -96.737 17.052, -96.731 17.040, -96.725 17.031, -96.719 17.012, "
-        "-96.722 16.985"
-    ),
-    "Río Salado": (
-        "-96.655 17.050, -96.672 17.053, -96.690 17.054, -96.703 17.049, -96.713 17.039, "
-        "-96.725 17.031"
-    ),
-}
-# The Los Sauces-like zone both claims take from the neighbour: radii (m) at equal
-# angles around a point on the Oaxaca de Juárez / San Jacinto Amilpas limit.
-DISPUTE_PARTIES = ("20067", "20157")
+ZONE_CODE, ZONE_NAME = "20.1.01", "Zona metropolitana de Oaxaca"
+ILLUSTRATIVE = "Linde demo: reclamo ilustrativo, no oficial"
+RIVER_SOURCE = "Natural Earth, ríos 1:10 000 000 (dominio público)"
+CONAGUA_SOURCE = "CONAGUA, calidad del agua superficial 2019 (sitios de monitoreo)"
+DISPUTE_PARTIES = ("20067", "20157")  # Oaxaca de Juárez, San Jacinto Amilpas
+DISPUTE_NAME = "Los Sauces, Ejidal y Emiliano Zapata (ejemplo ilustrativo)"
+# The illustrative patch: radii (m) at equal angles around the middle of the two
+# parties' real shared limit (8.6 km long), ~40 ha, half on each side.
 DISPUTE_RADII_M = (380, 340, 400, 330, 360, 390, 320, 370)
-# (river, fraction along it, metres to its left, category, severity, GPS accuracy m, what)
-INSPECTIONS = [
-    ("Río Atoyac", 0.30, 6, "water_contamination", 4, 5.0, "espuma y olor en el agua"),
-    ("Río Atoyac", 0.52, 25, "solid_waste", 3, 8.0, "montón de residuos sólidos en la ribera"),
-    ("Río Atoyac", 0.70, -8, "debris_fill", 5, 4.0, "relleno con escombro en el cauce"),
-    ("Río Salado", 0.35, 3, "discharge", 4, 6.0, "descarga de agua residual"),
-    ("Río Salado", 0.62, -18, "informal_parking", 2, 10.0, "estacionamiento informal en el bordo"),
-]
+# CONAGUA's semáforo of each site, read as an inspection's severity
+SEVERITY = {"Verde": 1, "Amarillo": 3, "Rojo": 5}
+#: one demo user per role; each signs in with the token printed by ``linde demo``
+#: one demo user per kind of person (geo.access.SPEC): name, role, municipality it acts for
+DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
+    ("planeacion", "planner", None),
+    ("inspeccion-20067", "inspector", "20067"),
+    ("comision", "commission", None),
+    ("representante-20067", "commission", "20067"),
+    ("representante-20157", "commission", "20157"),
+    ("admin", "admin", None),
+)
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "demo.linde.invalid")
 _TO_M = Transformer.from_crs(4326, 6372, always_xy=True)
 _TO_LL = Transformer.from_crs(6372, 4326, always_xy=True)
 
 
-def _coords(text: str) -> list[tuple[float, float]]:
-    return [(float(lon), float(lat)) for lon, lat in (pair.split() for pair in text.split(","))]
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    role: str
+    cvegeo: str | None
+    password: str
+    token: str
+
+
+def official_municipalities() -> dict[str, BaseGeometry]:
+    """The INEGI polygons of the zone's 26 municipalities, by key, from ``data/``."""
+    collection = json.loads(MUNICIPALITIES.read_text(encoding="utf-8"))
+    return {f["properties"]["cvegeo"]: shape(f["geometry"]) for f in collection["features"]}
 
 
 def _project(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
@@ -111,46 +110,8 @@ def _project(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
     return shapely.transform(geom, move)
 
 
-def _wobble(xy: np.ndarray) -> np.ndarray:
-    """A smooth displacement of at most ~100 m, gentle enough to keep every line simple."""
-    u, v = (xy[:, 0] + 96.74) / 0.01, (xy[:, 1] - 17.06) / 0.01
-    dx = 0.0005 * (np.sin(1.3 * u + 2.1 * v) + 0.4 * np.sin(5.1 * v - 0.7 * u + 1.0))
-    dy = 0.0005 * (np.sin(1.7 * v - 1.1 * u + 0.4) + 0.4 * np.sin(4.7 * u + 0.3))
-    return np.round(np.column_stack([xy[:, 0] + dx, xy[:, 1] + dy]), 6)
-
-
-def demo_municipalities() -> dict[str, BaseGeometry]:
-    """The demo polygons by key: a wobbled Voronoi partition of ``OUTLINE`` (no gaps, no overlaps).
-
-    The cell edges are noded into one set of lines before the wobble, so neighbours keep
-    sharing exactly the same vertices; the faces are rebuilt with ``polygonize`` and each
-    goes to the municipality of the cell it mostly covers.
-    """
-    outline = Polygon(_coords(OUTLINE))
-    seeds = [(key, Point(p)) for key, (_, points) in SEATS.items() for p in _coords(points)]
-    diagram = shapely.voronoi_polygons(MultiPoint([p for _, p in seeds]), extend_to=outline)
-    cells = [cell.intersection(outline) for cell in shapely.get_parts(diagram)]
-    owners = [next(key for key, p in seeds if cell.contains(p)) for cell in cells]
-    edges = shapely.segmentize(shapely.union_all([cell.boundary for cell in cells]), 0.0015)
-    parts: dict[str, list[BaseGeometry]] = {key: [] for key in SEATS}
-    for face in shapely.get_parts(
-        shapely.polygonize(shapely.get_parts(shapely.transform(edges, _wobble)))
-    ):
-        overlap = [face.intersection(cell).area for cell in cells]
-        parts[owners[int(np.argmax(overlap))]].append(face)
-    return {key: shapely.union_all(faces) for key, faces in parts.items()}
-
-
-def demo_rivers() -> dict[str, BaseGeometry]:
-    """The demo river lines by name, gently meandering."""
-    return {
-        name: shapely.transform(shapely.segmentize(LineString(_coords(pts)), 0.001), _wobble)
-        for name, pts in RIVERS.items()
-    }
-
-
 def disputed_zone(munis: dict[str, BaseGeometry]) -> BaseGeometry:
-    """An irregular ~37 ha polygon centred on the middle of the two parties' shared limit."""
+    """The illustrative ~40 ha patch centred on the middle of the parties' shared limit."""
     a, b = (munis[k] for k in DISPUTE_PARTIES)
     limit = shapely.line_merge(a.boundary.intersection(b.boundary))
     middle = limit.interpolate(0.5, normalized=True)
@@ -164,7 +125,8 @@ def disputed_zone(munis: dict[str, BaseGeometry]) -> BaseGeometry:
 
 
 def demo_claims(munis: dict[str, BaseGeometry]) -> dict[str, BaseGeometry]:
-    """Each party's claim: its own polygon plus the part of the zone in the neighbour's."""
+    """Each party's illustrative claim: its official polygon plus the patch's part in the
+    neighbour's."""
     zone = disputed_zone(munis)
     a, b = DISPUTE_PARTIES
     out = {
@@ -177,74 +139,94 @@ def demo_claims(munis: dict[str, BaseGeometry]) -> dict[str, BaseGeometry]:
 
 
 def load_demo(engine: Engine, *, actor: str) -> Iterator[str]:
-    """Load the illustrative dataset, yielding one progress line per layer.
+    """Load the demo, yielding one progress line per step (users are not made here:
+    see :func:`demo_users`).
 
     Args:
         engine: a migrated PostGIS or SpatiaLite engine.
         actor: who is loading it, for import runs and the audit trail.
-
-    Raises:
-        Conflict: the database holds non-demo data under the demo's keys (official
-            boundaries or rivers), which the demo would otherwise overwrite.
     """
-    _refuse_to_overwrite(engine)
-    munis, lines = demo_municipalities(), demo_rivers()
+    yield import_municipalities(engine, MUNICIPALITIES, actor=actor).line()
+    yield import_localities(engine, LOCALITIES, actor=actor).line()
+    yield import_metro_zones(engine, METRO_2020, actor=actor).line()
     with tempfile.TemporaryDirectory(prefix="linde_demo_") as tmp:
-        folder = Path(tmp)
-        path = _write_geojson(
-            folder / "linde_demo_municipios.geojson",
-            [({"cvegeo": k, "nom_agem": SEATS[k][0]}, g) for k, g in munis.items()],
-        )
-        yield import_municipalities(engine, path, actor=actor, source=DEMO_SOURCE).line()
-        path = folder / "linde_demo_zona_metropolitana.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["CVE_ZONA", "NOM_ZM", "TIPOMET", "CVEGEO", "NOMGEO"])
-            writer.writerows(
-                [ZONE_CODE, ZONE_NAME, "Zona metropolitana", k, name]
-                for k, (name, _) in SEATS.items()
+        path = _oaxacan_atoyac(Path(tmp))
+        yield import_rivers(engine, path, actor=actor, source=RIVER_SOURCE).line()
+    yield _timed("CONAGUA sites", lambda: _load_conagua_sites(engine, actor))
+    munis = official_municipalities()
+    yield _timed("illustrative claims", lambda: _load_claims(engine, munis, actor))
+    run = run_detection(engine, actor=actor, zone=ZONE_CODE)
+    zone_id = _name_the_dispute(engine, actor)
+    yield (
+        f"detection over {ZONE_CODE}: {run['zones_created']} zone(s) created, "
+        f"{run['zones_unchanged']} unchanged; disputed zone {zone_id}: {DISPUTE_NAME}"
+    )
+
+
+def demo_users(engine: Engine, *, actor: str) -> list[DemoUser]:
+    """One user per kind of person, each with a fresh random password to sign in with and
+    a fresh token for scripts (a user already there keeps its name and row, and gets a new
+    password and token, so the demo always prints a way in that works)."""
+    made = []
+    for name, role, cvegeo in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        try:
+            _user, token = add_user(
+                engine, name, role, actor=actor, password=password, cvegeo=cvegeo
             )
-        yield import_metro_zones(engine, path, actor=actor, source=DEMO_SOURCE).line()
-        path = _write_geojson(
-            folder / "linde_demo_rios.geojson", [({"name": n}, g) for n, g in lines.items()]
-        )
-        yield import_rivers(engine, path, actor=actor, name_field="name", source=DEMO_SOURCE).line()
-    yield _timed("claims", lambda: _load_claims(engine, munis, actor))
-    yield _timed("inspections", lambda: _load_inspections(engine, lines, actor))
-    inside = disputed_zone(munis).intersection(munis[DISPUTE_PARTIES[0]]).representative_point()
-    yield "demo loaded: datos ilustrativos, no oficiales; the two claims overlap at:"
-    yield f"  linde lookup --lon={inside.x:.5f} --lat={inside.y:.5f}"
+        except Conflict:
+            set_password(engine, name, password, actor=actor)
+            token = new_token(engine, name, actor=actor)
+        made.append(DemoUser(name, role, cvegeo, password, token))
+    return made
 
 
-def _refuse_to_overwrite(engine: Engine) -> None:
+def dispute_zone_id(engine: Engine) -> int | None:
+    """The id of the open zone whose parties are exactly the two demo parties."""
     with engine.connect() as conn:
-        taken = list(
-            conn.execute(
-                select(municipalities.c.cvegeo).where(
-                    municipalities.c.cvegeo.in_(list(SEATS)), municipalities.c.source != DEMO_SOURCE
-                )
-            ).scalars()
-        )
-        taken += conn.execute(
-            select(rivers.c.key).where(
-                rivers.c.key.in_(list(RIVERS)), rivers.c.source != DEMO_SOURCE
-            )
-        ).scalars()
-    if taken:
-        raise Conflict(
-            f"this database already holds non-demo data for {', '.join(taken)}; the "
-            "illustrative demo would replace it: load the demo into an empty database"
-        )
+        rows = conn.execute(
+            select(disputed_zone_parties.c.zone_id, disputed_zone_parties.c.cvegeo)
+            .join(disputed_zones, disputed_zones.c.id == disputed_zone_parties.c.zone_id)
+            .where(disputed_zones.c.kind == "overlap")
+            .where(disputed_zones.c.status.not_in(["resolved", "dismissed"]))
+        ).all()
+    parties: dict[int, set[str]] = {}
+    for zone_id, cvegeo in rows:
+        parties.setdefault(int(zone_id), set()).add(cvegeo)
+    found = [z for z, p in sorted(parties.items()) if p == set(DISPUTE_PARTIES)]
+    return found[0] if found else None
 
 
-def _write_geojson(path: Path, features: list[tuple[dict[str, str], BaseGeometry]]) -> Path:
-    collection = {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "properties": props, "geometry": mapping(geom)}
-            for props, geom in features
-        ],
-    }
+def _name_the_dispute(engine: Engine, actor: str) -> int | None:
+    zone_id = dispute_zone_id(engine)
+    if zone_id is None:
+        return None
+    with engine.connect() as conn:
+        zone = get_zone(conn, zone_id, detail=False)
+    if zone["name"] != DISPUTE_NAME:
+        edit_zone(
+            engine,
+            zone_id,
+            actor=actor,
+            expected_version=int(zone["version"]),
+            name=DISPUTE_NAME,
+            notes=f"{ILLUSTRATIVE}: los dos reclamos son de ejemplo; los límites oficiales, "
+            "las localidades y su población son del INEGI.",
+        )
+    return zone_id
+
+
+def _oaxacan_atoyac(folder: Path) -> Path:
+    """The one Natural Earth line that is Oaxaca's Río Atoyac (the file also holds the
+    Puebla Atoyac and the Tehuacán Salado; NE has no line for the Valles Centrales Salado)."""
+    collection = json.loads(RIVERS.read_text(encoding="utf-8"))
+    collection["features"] = [
+        f
+        for f in collection["features"]
+        if f["properties"]["name"] == "Atoyac"
+        and f["properties"]["ne_layer"] == "rivers_lake_centerlines"
+    ]
+    path = folder / "rio_atoyac_oaxaca_ne_10m.geojson"
     path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -267,7 +249,7 @@ def _load_claims(engine: Engine, munis: dict[str, BaseGeometry], actor: str) -> 
     created = 0
     for key, geom in claimed.items():
         with engine.connect() as conn:
-            if any(DEMO_SOURCE in (c["notes"] or "") for c in list_claims(conn, cvegeo=key)):
+            if any(ILLUSTRATIVE in (c["notes"] or "") for c in list_claims(conn, cvegeo=key)):
                 continue
         source, label, valid_from = kinds[key]
         add_claim(
@@ -277,64 +259,45 @@ def _load_claims(engine: Engine, munis: dict[str, BaseGeometry], actor: str) -> 
             source=source,
             valid_from=valid_from,
             recorded_by=actor,
-            source_reference=f"Ilustrativo: {label} de ejemplo, no existe ({DEMO_SOURCE})",
-            notes=f"{DEMO_SOURCE}. Reclamo de ejemplo sobre una zona tipo Los Sauces, en el "
-            "límite Oaxaca de Juárez / San Jacinto Amilpas.",
+            source_reference=f"Ilustrativo: {label} de ejemplo, no existe ({ILLUSTRATIVE})",
+            notes=f"{ILLUSTRATIVE}. Reclamo de ejemplo sobre la zona de Los Sauces, Ejidal y "
+            "Emiliano Zapata, en el límite oficial (INEGI) Oaxaca de Juárez / San Jacinto Amilpas.",
         )
         created += 1
     return created, len(claimed) - created
 
 
-def _beside(line: BaseGeometry, fraction: float, offset_m: float) -> BaseGeometry:
-    """The point ``offset_m`` metres to the left of ``line`` (right if negative) at ``fraction``."""
-    metric = _project(line, _TO_M)
-    here, ahead = (metric.interpolate(fraction * metric.length + d) for d in (0.0, 1.0))
-    dx, dy = ahead.x - here.x, ahead.y - here.y
-    norm = float(np.hypot(dx, dy))
-    return _project(Point(here.x - dy / norm * offset_m, here.y + dx / norm * offset_m), _TO_LL)
-
-
-def _load_inspections(
-    engine: Engine, lines: dict[str, BaseGeometry], actor: str
-) -> tuple[int, int]:
-    ids = [
-        str(uuid.uuid5(_ID_NAMESPACE, f"{river}/{category}"))
-        for river, _, _, category, *_ in INSPECTIONS
-    ]
+def _load_conagua_sites(engine: Engine, actor: str) -> tuple[int, int]:
+    """CONAGUA's 28 sites as inspection points: severity from the site's semáforo."""
+    sites = json.loads(CONAGUA_SITES.read_text(encoding="utf-8"))["features"]
     subs = []
-    for n, (river, fraction, offset_m, category, severity, accuracy, what) in enumerate(
-        INSPECTIONS
-    ):
-        spot = _beside(lines[river], fraction, offset_m)
+    for site in sites:
+        props = site["properties"]
+        lon, lat = site["geometry"]["coordinates"][:2]
         subs.append(
             Submission(
-                id=ids[n],
-                lon=spot.x,  # type: ignore[attr-defined]
-                lat=spot.y,  # type: ignore[attr-defined]
-                observed_at=datetime(2024, 3, 4 + n, 16, 30, tzinfo=UTC),
-                category=category,
-                severity=severity,
-                gps_accuracy_m=accuracy,
-                description=f"Ejemplo ilustrativo: {what}, {river}. {DEMO_SOURCE}.",
-                inspector="Inspección de ejemplo (Linde demo)",
+                id=str(uuid.uuid5(_ID_NAMESPACE, f"conagua/{props['CLAVE']}")),
+                lon=float(lon),
+                lat=float(lat),
+                observed_at=datetime(2019, 12, 31, tzinfo=UTC),
+                category="water_contamination",
+                severity=SEVERITY.get(str(props["SEMAFORO"]), 3),
+                description=f"Sitio de monitoreo {props['CLAVE']} ({props['SITIO']}, "
+                f"{props['CUERPO DE AGUA']}): semáforo de calidad del agua "
+                f"{props['SEMAFORO']} en 2019.",
+                gps_accuracy_m=None,
+                inspector="CONAGUA",
             )
         )
     with write_connection(engine) as conn:
-        # the regular capture path: annotated on arrival, exactly once
-        result = inspection_store.save(conn, subs, recorded_by=actor, source=DEMO_SOURCE)
+        result = inspection_store.save(conn, subs, recorded_by=actor, source=CONAGUA_SOURCE)
         audit.record_many(
             conn,
             actor,
             [
-                (
-                    "inspection.created",
-                    "inspection",
-                    sub.id,
-                    {"category": sub.category, "severity": sub.severity, "source": DEMO_SOURCE},
-                )
+                ("inspection.created", "inspection", sub.id, {"source": CONAGUA_SOURCE})
                 for sub in subs
                 if sub.id in result.created
             ],
         )
-    present = result.unchanged
-    return len(ids) - len(present), len(present)
+    return len(subs) - len(result.unchanged), len(result.unchanged)

@@ -114,10 +114,18 @@ def intersects_bbox(dialect: Dialect, tbl: Table, bbox: BBox) -> ColumnElement[b
     )
 
 
-def _in_crs(dialect: Dialect, geom: ColumnElement[Any], epsg: int, x_first: bool) -> Any:
+def _in_crs(
+    dialect: Dialect, geom: ColumnElement[Any], epsg: int, x_first: bool, ccw: bool = True
+) -> Any:
+    """``geom`` in ``epsg``, exterior rings counter-clockwise and holes clockwise (RFC 7946
+    7.1, which GeoJSON readers and shapefile writers expect) when ``ccw``, in the CRS's own
+    axis order: the rings are oriented in easting/northing before any axis swap, so a
+    client that swaps back gets counter-clockwise rings."""
     out: Any = geom
     if epsg != SRID:
         out = func.ST_Transform(out, epsg)
+    if ccw:  # a no-op for points and lines; same name on PostGIS and SpatiaLite 5
+        out = func.ST_ForcePolygonCCW(out)
     if not x_first:
         out = func.ST_FlipCoordinates(out) if dialect.name == "postgresql" else func.SwapCoords(out)
     return out
@@ -198,9 +206,12 @@ def _concat(parts: Sequence[ColumnElement[str]]) -> ColumnElement[str]:
     return func.concat(*parts, type_=Text)
 
 
-def as_wkb(dialect: Dialect, geom: ColumnElement[Any], epsg: int) -> ColumnElement[bytes]:
-    """The geometry as plain WKB in ``epsg``, easting/longitude first (as files store it)."""
-    out = _in_crs(dialect, geom, epsg, True)
+def as_wkb(
+    dialect: Dialect, geom: ColumnElement[Any], epsg: int, *, ccw: bool = False
+) -> ColumnElement[bytes]:
+    """The geometry as plain WKB in ``epsg``, easting/longitude first (as files store it);
+    polygons' exterior rings counter-clockwise when ``ccw`` (what leaves Linde as a file)."""
+    out = _in_crs(dialect, geom, epsg, True, ccw)
     if dialect.name == "postgresql":
         return func.ST_AsBinary(out, type_=LargeBinary)
     return func.AsBinary(out, type_=LargeBinary)

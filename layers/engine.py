@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import Dialect, make_url
 
 from geo.errors import InvalidInput
+from layers.cql2.backend import register_sqlite_functions
 from layers.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -59,7 +60,9 @@ ASYNC_READS_NAME = "linde-async-reads"
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
     """An engine for ``url`` (or the configured/default database).
 
-    PostgreSQL URLs are given the psycopg 3 driver. SQLite URLs get SpatiaLite
+    PostgreSQL URLs are given the psycopg 3 driver; with
+    ``database_prepared_statements`` off (PgBouncer in transaction mode before 1.21)
+    psycopg prepares nothing, not even a :class:`DriverStatement`. SQLite URLs get SpatiaLite
     loaded and initialised on every connection, foreign keys on, WAL journal and
     a busy timeout so several processes can share the file; the folder of the
     file is created if missing.
@@ -73,14 +76,42 @@ def make_engine(url: str | None = None, settings: Settings | None = None) -> Eng
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+        # Bounded waits: an unreachable server or a full pool is a 503 within seconds
+        # (layers.failures), not a request hanging for the driver's default.
+        engine = create_engine(
+            parsed,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            pool_timeout=settings.database_timeout_seconds,
+            connect_args={
+                "connect_timeout": _connect_timeout(settings),
+                **driver_options(settings),
+            },
+        )
         _ping_idle_connections(engine)
         return engine
     if backend == "sqlite":
-        return _make_spatialite_engine(parsed.database, settings.spatialite_library)
+        return _make_spatialite_engine(
+            parsed.database, settings.spatialite_library, settings.sqlite_busy_seconds
+        )
     raise InvalidInput(
         f"LINDE_DATABASE_URL must start with postgresql:// or sqlite:///, not {backend}://"
     )
+
+
+def _connect_timeout(settings: Settings) -> int:
+    """libpq's ``connect_timeout``: whole seconds, at least 2 (its own minimum)."""
+    return max(2, round(settings.database_timeout_seconds))
+
+
+def driver_options(settings: Settings) -> dict[str, Any]:
+    """psycopg connection options for ``settings``.
+
+    ``prepare_threshold=None`` makes psycopg prepare nothing, explicit ``prepare=True``
+    included: behind a transaction-mode bouncer without prepared-statement tracking,
+    consecutive transactions of one client land on different server connections.
+    """
+    return {} if settings.database_prepared_statements else {"prepare_threshold": None}
 
 
 def _ping_idle_connections(engine: Engine) -> None:
@@ -134,7 +165,14 @@ def on_read_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
         return work(conn)
 
 
-def _make_spatialite_engine(database: str | None, library: str) -> Engine:
+def _make_spatialite_engine(database: str | None, library: str, busy_s: float) -> Engine:
+    # Shapely's own GEOS must be in the process before mod_spatialite brings the
+    # system's: loaded the other way round, Shapely later crashed the process
+    # (a general protection fault in its libgeos_c, in `linde serve` importing
+    # 100,000 points; tests/test_crashes.py). The CLI imports Shapely only when a
+    # command needs it, so the engine makes sure of the order itself.
+    import shapely  # noqa: F401
+
     if not database or database == ":memory:":
         raise InvalidInput("SpatiaLite needs a file path: sqlite:///path/to/linde.sqlite")
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +183,9 @@ def _make_spatialite_engine(database: str | None, library: str) -> Engine:
         # connection needs (extension, pragmas) is set once in the connect hook below.
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        # a writer waits busy_s for another to finish, then fails ("database is locked":
+        # a 503 with Retry-After, see layers.failures)
+        connect_args={"timeout": busy_s, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -157,7 +197,8 @@ def _make_spatialite_engine(database: str | None, library: str) -> Engine:
         dbapi_conn.load_extension(library)
         dbapi_conn.enable_load_extension(False)
         dbapi_conn.execute("PRAGMA foreign_keys = ON")
-        dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+        register_sqlite_functions(dbapi_conn)  # CASEI and ACCENTI of filters
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy_s * 1000)}")
         if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
         if dbapi_conn.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:
@@ -250,14 +291,22 @@ class AsyncReader:
     broken (the server restarted mid-request) is tried once more on a checked pool.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
+        settings = settings or get_settings()
+        timeout_s = settings.database_timeout_seconds
         url = engine.url.set(drivername="postgresql")
         self.pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
             min_size=1,
             max_size=ASYNC_READ_CONNECTIONS,
             open=False,
-            kwargs={"autocommit": True, "application_name": ASYNC_READS_NAME},
+            timeout=timeout_s,
+            kwargs={
+                "autocommit": True,
+                "application_name": ASYNC_READS_NAME,
+                "connect_timeout": max(2, round(timeout_s)),
+                **driver_options(settings),
+            },
             check=self._check,
             reset=self._reset,
             name=ASYNC_READS_NAME,
@@ -265,9 +314,11 @@ class AsyncReader:
         self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     @staticmethod
-    def for_engine(engine: Engine) -> AsyncReader | None:
-        """A reader for a PostgreSQL engine; ``None`` for SQLite."""
-        return AsyncReader(engine) if engine.dialect.name == "postgresql" else None
+    def for_engine(engine: Engine, settings: Settings | None = None) -> AsyncReader | None:
+        """A reader for a PostgreSQL engine; ``None`` for SQLite. The settings'
+        ``database_timeout_seconds`` bounds the wait for a connection (then
+        ``PoolTimeout``: a 503)."""
+        return AsyncReader(engine, settings) if engine.dialect.name == "postgresql" else None
 
     async def open(self) -> None:
         await self.pool.open()

@@ -137,11 +137,19 @@ def dispute(conn: Connection, zone_id: int) -> dict[str, Any] | None:
     )
     m, c, loc, i = municipalities.c, claims.c, localities.c, inspections.c
     official = _frame(
-        conn, select(m.cvegeo, m.name, m.geom).where(m.cvegeo.in_(parties)).order_by(m.cvegeo)
+        conn,
+        select(m.cvegeo, m.name, m.source, m.geom).where(m.cvegeo.in_(parties)).order_by(m.cvegeo),
     )
     in_force = _frame(
         conn,
-        select(c.cvegeo, m.name.label("municipality"), c.version, c.source, c.geom)
+        select(
+            c.cvegeo,
+            m.name.label("municipality"),
+            c.version,
+            c.source,
+            c.source_reference,
+            c.geom,
+        )
         .join(municipalities, m.cvegeo == c.cvegeo)
         .where(c.cvegeo.in_(parties), c.valid_to.is_(None))
         .order_by(c.cvegeo),

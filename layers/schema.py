@@ -249,6 +249,30 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime()),
+    # migration 0006: an argon2 hash (pwdlib); NULL: no password, tokens only
+    Column("password_hash", Text),
+    Column("password_changed_at", UTCDateTime()),
+    # the municipality the user acts for (INEGI cvegeo); NULL: the state (no party)
+    Column("cvegeo", String(5)),
+)
+
+# Browser sessions (migration 0006). Kept in the database, never in a worker's memory,
+# so every worker agrees at once when one ends. The cookie holds a random id; only its
+# SHA-256 is stored.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("sid_sha256", String(64), nullable=False, unique=True),
+    # the per-session token a state-changing request must echo (X-CSRF-Token / csrf field)
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    Column("address", Text),
+    Column("user_agent", Text),
 )
 
 api_tokens = Table(

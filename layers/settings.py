@@ -31,6 +31,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LINDE_", extra="ignore")
 
     database_url: str | None = None
+    read_database_url: str | None = Field(
+        default=None,
+        description="Optional PostgreSQL streaming replica (postgresql://…) for reads. "
+        "Writes, and a user's reads until the replica has replayed their last write, go "
+        "to LINDE_DATABASE_URL (the primary).",
+    )
+    database_prepared_statements: bool = Field(
+        default=True,
+        description="Let psycopg prepare hot statements on the server. Turn off (false) "
+        "behind PgBouncer in transaction mode older than 1.21, or without "
+        "max_prepared_statements: there a statement prepared on one server connection is "
+        "missing (or already there) on the next.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Optional Redis (redis://host:6379/0) holding the rate-limit windows "
+        "that every worker process and machine must share. Unset: each process keeps its "
+        "own, so N workers allow an address N times the limit.",
+    )
     spatialite_library: str = Field(
         default="mod_spatialite",
         description="Name or path of the SpatiaLite loadable module.",
@@ -50,28 +69,89 @@ class Settings(BaseSettings):
         description="Days a new token is valid unless another validity is asked; 0: never expires.",
     )
     token_cache_seconds: float = Field(
-        default=5,
+        default=0,
         ge=0,
         le=300,
-        description="Seconds a worker remembers who a token belongs to. A token revoked "
-        "over the API stops at once on that worker; revoked elsewhere (the CLI, another "
-        "worker) within this time. 0: every request asks the database.",
+        description="Seconds a worker remembers who a token belongs to. 0 (the default): "
+        "every request asks the database, so a revoked token, a disabled or re-scoped "
+        "user stops at once on every worker. Above 0, a token revoked elsewhere (the CLI, "
+        "another worker) keeps working here for up to this long.",
     )
     failed_signins_per_minute: int = Field(
         default=30,
         ge=0,
-        description="Requests with a wrong token one client address may make per minute; "
-        "beyond it, that address gets 429 until the minute has passed. 0 turns it off.",
+        description="Failed sign-ins (wrong token, password or session) one client address "
+        "may make per minute; beyond it, that address's guesses get 429 until the minute "
+        "has passed. A right token still passes. 0 turns it off.",
+    )
+    failed_signins_per_name_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Wrong passwords for one user name from one address per minute; "
+        "beyond it, that name from that address gets 429. Other addresses are not "
+        "affected, so an attacker cannot lock a person out. 0 turns it off.",
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="A browser session ends after this long unused."
+    )
+    session_hours: int = Field(
+        default=12, ge=1, description="A browser session ends this long after sign-in, used or not."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose X-Forwarded-For / "
+        'X-Forwarded-Proto Linde believes, as a JSON list: ["10.0.0.5"]. Empty (the '
+        "default): none, not even loopback; the client address is the connection's.",
     )
     response_cache_mb: int = Field(
         default=64,
         ge=0,
         description="Memory per worker for rendered OGC API responses; 0 turns the cache off.",
     )
+    tile_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="Memory per worker for vector tiles, apart from other responses so "
+        "neither evicts the other; 0 turns it off.",
+    )
     count_cap: int = Field(
         default=100_000,
         ge=1,
         description="numberMatched is counted up to this many features and left out above it.",
+    )
+
+    exports_at_once: int = Field(
+        default=4,
+        ge=1,
+        le=5,
+        description="Downloads (f=csv, gpkg …) one worker prepares or sends at once; "
+        "beyond it a download gets 503 with Retry-After. At most 5: the pool keeps "
+        "5 connections for them (api.app.DOWNLOAD_CONNECTIONS).",
+    )
+    exports_per_client: int = Field(
+        default=2,
+        ge=1,
+        description="Downloads one client address may have under way at once (503 beyond).",
+    )
+    export_stall_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A download whose client reads nothing for this long is cut off "
+        "(its connection closed, its temporary file removed).",
+    )
+    database_timeout_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=60,
+        description="Longest wait to connect to PostgreSQL or for a free pooled connection; "
+        "beyond it the request gets 503 with Retry-After instead of waiting on.",
+    )
+    sqlite_busy_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=300,
+        description="Longest wait of a SpatiaLite write for another writer to finish; beyond "
+        "it a request gets 503 with Retry-After, a command one line (see README, Security).",
     )
 
     max_body_mb: int = Field(

@@ -31,6 +31,13 @@ class Principal:
     role: Role
     #: when the token that named this caller stops working (None: never)
     expires_at: datetime | None = field(default=None, compare=False)
+    #: the municipality the caller acts for (INEGI cvegeo); None: the state
+    cvegeo: str | None = None
+    #: how the caller proved who it is: "token", "password" (HTTP Basic) or "session"
+    via: str = field(default="token", compare=False)
+    #: a session's CSRF token, which its state-changing requests must echo
+    csrf_token: str | None = field(default=None, compare=False, repr=False)
+    session_id: int | None = field(default=None, compare=False)
 
 
 def token_digest(token: str) -> str:
@@ -75,21 +82,42 @@ def expiry(days: int | None) -> datetime | None:
 
 
 def add_user(
-    engine: Engine, name: str, role: str, *, actor: str, days: int | None = None
+    engine: Engine,
+    name: str,
+    role: str,
+    *,
+    actor: str,
+    days: int | None = None,
+    password: str | None = None,
+    cvegeo: str | None = None,
 ) -> tuple[Principal, str]:
-    """Create a user with a first token valid ``days`` days (``None``/0: no expiry).
-    Returns the user and the token (shown once).
+    """Create a user with a first token valid ``days`` days (``None``/0: no expiry),
+    a password to sign in with (``None``: tokens only) and the municipality it acts
+    for (``None``: the state). Returns the user and the token (shown once).
 
     Raises:
-        InvalidInput: bad name, role or days. Conflict: the name is taken.
+        InvalidInput: bad name, role, days, password or municipality.
+        Conflict: the name is taken.
     """
+    from layers.accounts import check_cvegeo, hash_password
+
     clean, parsed = _check_name(name), parse_role(role)
     expires_at = expiry(days)
+    hashed = hash_password(password) if password is not None else None
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         with write_connection(engine) as conn:
+            scope = check_cvegeo(conn, cvegeo)
+            now = audit.now()
             result = conn.execute(
-                insert(users).values(name=clean, role=parsed.value, created_at=audit.now())
+                insert(users).values(
+                    name=clean,
+                    role=parsed.value,
+                    created_at=now,
+                    password_hash=hashed,
+                    password_changed_at=now if hashed else None,
+                    cvegeo=scope,
+                )
             )
             pk = result.inserted_primary_key
             assert pk is not None
@@ -101,13 +129,18 @@ def add_user(
                 "user.created",
                 "user",
                 clean,
-                {"role": parsed.value, "token_expires_at": _iso(expires_at)},
+                {
+                    "role": parsed.value,
+                    "cvegeo": scope,
+                    "password": hashed is not None,
+                    "token_expires_at": _iso(expires_at),
+                },
             )
     except IntegrityError:
         raise Conflict(
             f"a user named {clean!r} already exists", problems=[Problem("name", "already taken")]
         ) from None
-    return Principal(user_id, clean, parsed), token
+    return Principal(user_id, clean, parsed, cvegeo=scope), token
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -158,7 +191,7 @@ def _store_token(conn: Connection, user_id: int, token: str, expires_at: datetim
 
 
 _AUTHENTICATE = (
-    select(users.c.id, users.c.name, users.c.role, api_tokens.c.expires_at)
+    select(users.c.id, users.c.name, users.c.role, users.c.cvegeo, api_tokens.c.expires_at)
     .join(api_tokens, api_tokens.c.user_id == users.c.id)
     .where(
         api_tokens.c.token_sha256 == bindparam("digest"),
@@ -168,8 +201,8 @@ _AUTHENTICATE = (
 )
 
 
-def check_token(conn: Connection, token: str) -> Principal:
-    """The user a bearer token belongs to.
+def check_token(conn: Connection, token: str, now: datetime | None = None) -> Principal:
+    """The user a bearer token belongs to, at ``now`` (default: this moment).
 
     Runs on every authenticated request: the statement is built once and only bound.
 
@@ -179,12 +212,12 @@ def check_token(conn: Connection, token: str) -> Principal:
     row = conn.execute(_AUTHENTICATE, {"digest": token_digest(token)}).first()
     if row is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
-    if row.expires_at is not None and row.expires_at <= audit.now():
+    if row.expires_at is not None and row.expires_at <= (now or audit.now()):
         raise Unauthenticated(
             f"the bearer token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC; "
             "an admin issues a new one (linde users token NAME, or POST /users/NAME/tokens)"
         )
-    return Principal(row.id, row.name, Role(row.role), row.expires_at)
+    return Principal(row.id, row.name, Role(row.role), row.expires_at, cvegeo=row.cvegeo)
 
 
 def authenticate(conn: Connection, token: str) -> Principal | None:
@@ -198,8 +231,13 @@ def authenticate(conn: Connection, token: str) -> Principal | None:
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(users.c.name, users.c.role, users.c.created_at, users.c.disabled_at).order_by(
-            users.c.name
-        )
+        select(
+            users.c.name,
+            users.c.role,
+            users.c.cvegeo,
+            users.c.created_at,
+            users.c.disabled_at,
+            users.c.password_hash.is_not(None).label("has_password"),
+        ).order_by(users.c.name)
     ).mappings()
     return [dict(r) for r in rows]

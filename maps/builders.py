@@ -10,7 +10,7 @@ made and a source note. Saving, serving and static export are separate steps
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -174,6 +174,16 @@ def _outline(geoms: np.ndarray) -> BaseGeometry:
         return shapely.union_all(polygons)
 
 
+def has_numbers(column: pd.Series) -> bool:
+    """Whether a column holds at least one number to colour or class by."""
+    return bool(pd.to_numeric(column, errors="coerce").notna().any())
+
+
+def no_numbers_notice(what: str) -> str:
+    """The Spanish note of a choropleth drawn plain because ``what`` has no figures."""
+    return f"Sin datos de «{what}» en estos municipios: el mapa se dibuja sin coropleta."
+
+
 def municipalities_map(
     municipalities: gpd.GeoDataFrame,
     text: MapText,
@@ -201,9 +211,12 @@ def municipalities_map(
         rivers: river lines (``name``, ``federal_zone_width_m``) to draw over the
             municipalities with their federal zone, clipped to the municipalities.
 
+    A choropleth column that holds no number at all (every value missing, as when the
+    municipalities were imported without population) gives the plain map, and its
+    subtitle and legend say in Spanish that there was nothing to colour by.
+
     Raises:
-        ValueError: features without a CRS, or a choropleth column that is missing or
-            not numeric.
+        ValueError: features without a CRS, or a choropleth column that is missing.
     """
     munis = _lonlat(municipalities).reset_index(drop=True)
     for column in ("cvegeo", "name", "population"):
@@ -220,12 +233,15 @@ def municipalities_map(
     columns = ["cvegeo", "name", "population"]
     legend_entries: list[LegendEntry] = []
     colors: list[str] = ["#f4f1e4"] * len(munis)
+    if choropleth is not None and choropleth not in munis.columns:
+        raise ValueError(f"choropleth column {choropleth!r} is not among the features' columns")
+    if choropleth is not None and not has_numbers(munis[choropleth]):
+        missing = choropleth_title or choropleth
+        text = replace(text, subtitle=" · ".join(filter(None, [text.subtitle, "sin coropleta"])))
+        legend_entries.append(LegendEntry(no_numbers_notice(missing), "#cccccc"))
+        choropleth = None
     if choropleth is not None:
-        if choropleth not in munis.columns:
-            raise ValueError(f"choropleth column {choropleth!r} is not among the features' columns")
         values = pd.to_numeric(munis[choropleth], errors="coerce")
-        if values.notna().sum() == 0:
-            raise ValueError(f"choropleth column {choropleth!r} holds no numbers")
         classes, class_labels = classify(values.to_numpy(dtype=float), len(CHOROPLETH_COLORS))
         colors = [CHOROPLETH_COLORS[c] if c >= 0 else NO_DATA_COLOR for c in classes]
         legend_entries += [
@@ -448,6 +464,14 @@ def river_map(
     return _finish(m, text, Legend("Río e inspecciones", entries + point_entries))
 
 
+def _cited(frame: gpd.GeoDataFrame, column: str, default: str) -> list[str]:
+    """The sources a layer names in ``column`` (so illustrative data says so), else ``default``."""
+    if column not in frame.columns:
+        return [default]
+    named = [str(s) for s in frame[column].dropna().unique() if str(s).strip()]
+    return named or [default]
+
+
 def dispute_map(
     zone: dict[str, Any],
     zone_geometry: gpd.GeoDataFrame,
@@ -488,7 +512,8 @@ def dispute_map(
     text = MapText(
         title=str(zone["name"]),
         subtitle=subtitle,
-        sources=[DEFAULT_SOURCE, "límites reclamados registrados en Linde"],
+        sources=_cited(official, "source", DEFAULT_SOURCE)
+        + _cited(claims, "source_reference", "límites reclamados registrados en Linde"),
         made_on=made_on,
     )
     if bounds is None:

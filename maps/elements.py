@@ -35,28 +35,25 @@ def _color(value: str) -> str:
     return value
 
 
-class DataElement(MacroElement):
+class _ReadsItsData:
+    """Writes ``data()`` as the page's JSON element named after the element, and gives
+    its template ``read_js``, the expression that reads it back."""
+
+    def data(self) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def render(self, **kwargs: Any) -> str:
+        self.data_html = data_element(self.get_name(), self.data())  # type: ignore[attr-defined]
+        self.read_js = js_read(self.get_name())  # type: ignore[attr-defined]
+        return super().render(**kwargs)  # type: ignore[misc]
+
+
+class DataElement(_ReadsItsData, MacroElement):
     """An element whose script reads its words from a JSON element of the page."""
 
-    def data(self) -> Any:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
 
-    def render(self, **kwargs: Any) -> str:
-        self.data_html = data_element(self.get_name(), self.data())
-        self.read_js = js_read(self.get_name())
-        return super().render(**kwargs)
-
-
-class DataLayer(Layer):
+class DataLayer(_ReadsItsData, Layer):
     """A toggleable layer whose script reads its data from a JSON element of the page."""
-
-    def data(self) -> Any:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
-    def render(self, **kwargs: Any) -> str:
-        self.data_html = data_element(self.get_name(), self.data())
-        self.read_js = js_read(self.get_name())
-        return super().render(**kwargs)
 
 
 class Frame(DataElement):

@@ -18,7 +18,7 @@ from geo.counts import points_per_polygon
 from geo.errors import InvalidParameter, NotFound, Unauthenticated
 from geo.simplify import within_distance
 from layers import maps as map_layers
-from maps.builders import dispute_map, metro_zone_map, river_map
+from maps.builders import dispute_map, has_numbers, metro_zone_map, river_map
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
 CHOROPLETHS = {
@@ -37,6 +37,7 @@ def metro_zone(
     may_see_inspections: bool = True,
     tiles: bool = True,
     made_on: date | None = None,
+    require_numbers: bool = False,
 ) -> folium.Map:
     """The map of a metro zone.
 
@@ -45,10 +46,14 @@ def metro_zone(
             municipality, all dates), or ``None``.
         may_see_inspections: whether the caller may see inspections (planner role or
             above); the inspections choropleth needs it.
+        require_numbers: refuse a choropleth with no figure to colour by (the CLI,
+            which should say so rather than write a plain map); otherwise such a map is
+            drawn plain and says so.
 
     Raises:
         NotFound: no zone with that code (404).
-        InvalidParameter: a choropleth Linde does not offer (400).
+        InvalidParameter: a choropleth Linde does not offer (400), or, with
+            ``require_numbers``, one no member of the zone has a figure for.
         Unauthenticated: the inspections choropleth for an anonymous caller (401).
     """
     zone = map_layers.metro_zone(conn, code)
@@ -73,6 +78,16 @@ def metro_zone(
         )
         members["inspections"] = points_per_polygon(
             members.geometry.values, points.geometry.values if points is not None else []
+        )
+    if (
+        require_numbers
+        and choropleth is not None
+        and len(members)
+        and not has_numbers(members[choropleth])
+    ):
+        raise InvalidParameter(
+            f"choropleth: no municipality of zone {code} has a {choropleth} figure to colour "
+            f"by; draw the map without --choropleth, or import municipalities that carry it"
         )
     rivers = map_layers.rivers_in_bbox(conn, tuple(members.total_bounds)) if len(members) else None
     return metro_zone_map(

@@ -43,6 +43,11 @@ if [ "$want_test" = 1 ]; then
   need_deb "postgresql-${pg_version:-15}-postgis-3"
 fi
 [ "$want_test" = 1 ] && need_deb gdal-bin
+# QGIS's Python bindings: the client-conformance tests open Linde's layers in QGIS, headless
+[ "$want_test" = 1 ] && need_deb python3-qgis
+# tests/test_pgbouncer.py starts its own PgBouncer in transaction mode; tests/test_workers.py
+# shares rate limits between two workers through Redis (started below if down)
+if [ "$want_test" = 1 ]; then need_deb pgbouncer; need_deb redis-server; fi
 # PNG/PDF map export and the browser tests drive Debian's Chromium (never a downloaded
 # browser); chromium-driver for WebDriver clients; poppler-utils to look at PDFs
 if [ "$want_test" = 1 ]; then need_deb chromium; need_deb chromium-driver; need_deb poppler-utils; fi
@@ -60,6 +65,10 @@ if [ "$want_test" = 1 ]; then
     say "starting PostgreSQL $pg_version"
     as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
     for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    say "starting Redis on 127.0.0.1:6379"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" >/dev/null
   fi
   # The tests connect over TCP as LINDE_TEST_POSTGRES_URL (default: user postgres, no
   # password, as on a trust-auth development server). A stock Debian cluster asks for a

@@ -1,8 +1,9 @@
 """Fixtures: one suite, run on a real PostGIS and a real SpatiaLite file.
 
 * ``db`` — an empty, migrated database, cleaned before each test, per engine.
-* ``oaxaca`` — a database holding the real Oaxaca municipalities, both metro-zone
-  delimitations and the Natural Earth rivers, served over real HTTP by uvicorn,
+* ``oaxaca`` — a database holding the 26 real municipalities of the Oaxaca metro zone,
+  its rows of both metro-zone delimitations and the Natural Earth Atoyac and Salado
+  (all from ``data/``), served over real HTTP by uvicorn,
   with one token per role. Loaded once per engine; tests must not change it.
 
 When ``LINDE_TEST_REQUIRE_ENGINES=1`` or ``CI`` is set, a test skipped because an
@@ -28,7 +29,8 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, delete, insert
 
-from api.app import create_app
+from api.app import create_app, proxy_options
+from layers.clock import SYSTEM_CLOCK, Clock
 from layers.engine import make_engine
 from layers.geometry_io import to_db
 from layers.importers.metro_zones import import_metro_zones
@@ -38,17 +40,26 @@ from layers.migrate import upgrade
 from layers.schema import inspection_categories, inspections, layer_versions, metadata
 from layers.settings import Settings
 from layers.users import add_user
+from tests.collection import ENGINES as ENGINES  # where the engines are chosen per test
 
-ENGINES = ["postgis", "spatialite"]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-OAXACA = DATA / "boundaries" / "oaxaca_municipios_inegi_mg.geojson"
-METRO_2020 = DATA / "metro_zones" / "metropolis_2020_municipios.csv"
-METRO_2015 = DATA / "metro_zones" / "zm_2015_delimitacion_municipios.csv"
-RIVERS = DATA / "hydrography" / "ne_10m_rivers_mexico.geojson"
-CONAGUA_SITES = DATA / "monitoring" / "conagua_sitios_atoyac_salado_oaxaca_2019.geojson"
+# The real extract shipped in the repository (data/README.md): the Oaxaca metro zone.
+DATA = Path(__file__).resolve().parents[1] / "data"
+OAXACA = DATA / "municipios_zm_oaxaca_inegi.geojson"  # the 26 municipalities of ZM Oaxaca
+LOCALITIES = DATA / "localidades_zm_oaxaca_inegi.geojson"  # their 235 locality polygons
+METRO_2020 = DATA / "zm_oaxaca_2020.csv"  # Metrópolis de México 2020, zone 20.1.01
+METRO_2015 = DATA / "zm_oaxaca_2015.csv"  # Delimitación 2015, zone 20.01
+RIVERS = DATA / "rios_atoyac_salado_ne_10m.geojson"  # Natural Earth: Atoyac x3, Salado x2
+CONAGUA_SITES = DATA / "conagua_sitios_atoyac_salado_2019.geojson"  # 28 sites
 PG_ADMIN = os.environ.get(
     "LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# the engine each test runs on, the slow markers (tests/collection.py); pytester runs
+# that plugin on a throw-away suite in tests/test_collection.py
+pytest_plugins = ["pytester", "tests.collection", "tests.hostile"]
+
+ROLES = ("planner", "inspector", "commission", "admin")
 
 
 def strict() -> bool:
@@ -141,9 +152,9 @@ def clean(engine: Engine) -> None:
                 conn.execute(delete(table))
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def _empty_db(request: pytest.FixtureRequest, database_factory: object) -> Database:
-    return database_factory(request.param, "empty")  # type: ignore[operator]
+@pytest.fixture(scope="session")
+def _empty_db(engine_kind: str, database_factory: object) -> Database:
+    return database_factory(engine_kind, "empty")  # type: ignore[operator]
 
 
 @pytest.fixture
@@ -161,46 +172,106 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database; stopped at the end."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    """Start Linde over real HTTP (uvicorn on 127.0.0.1) for a database.
 
-    def start(database: Database, **settings: Any) -> str:
+    The first server of a database (``database.base_url`` still empty: ``oaxaca``,
+    ``api``, a module's own database) runs to the end of the session; one started for
+    a database that already has its server (a test's own settings) is stopped when
+    that test ends, so servers and their connections do not pile up over a session.
+    ``clock``: the time its token checks read (a ``tests.helpers.ManualClock`` to step it).
+    """
+    kept: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(database: Database, clock: Clock = SYSTEM_CLOCK, **settings: Any) -> str:
         port = free_port()
         photos = tmp_path_factory.mktemp("photos")
-        app = create_app(Settings(database_url=database.url, photos_dir=photos, **settings))
-        if not database.base_url:
+        app_settings = Settings(database_url=database.url, photos_dir=photos, **settings)
+        app = create_app(app_settings, clock=clock)
+        first = not database.base_url
+        if first:
             database.photos_dir = photos
+        # proxy headers as `linde serve` treats them (none believed unless configured)
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                **proxy_options(app_settings),
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 20
+        # a wait for the event, not a bound on the machine's speed
+        deadline = time.monotonic() + 120
         while not server.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 pytest.fail("the test server did not start")
             time.sleep(0.05)
-        servers.append((server, thread))
+        (kept if first else _for_this_test).append((server, thread))
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for server, thread in servers:
+    _stop(kept)
+
+
+_for_this_test: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+
+def _stop(servers: list[tuple[uvicorn.Server, threading.Thread]]) -> None:
+    for server, _thread in servers:
         server.should_exit = True
-        thread.join(timeout=10)
+    for _server, thread in servers:
+        thread.join(timeout=30)
+    servers.clear()
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def oaxaca(request: pytest.FixtureRequest, database_factory: object, serve: object) -> Database:
-    """Real Oaxaca data on each engine, served over HTTP, with a token per role."""
-    database: Database = database_factory(request.param, "oaxaca")  # type: ignore[operator]
-    import_municipalities(database.engine, OAXACA, actor="test")
-    import_metro_zones(database.engine, METRO_2020, actor="test")
-    import_metro_zones(database.engine, METRO_2015, actor="test")
-    import_rivers(database.engine, RIVERS, actor="test", skip_unnamed=True)
-    for role in ("planner", "inspector", "commission", "admin"):
-        _user, token = add_user(database.engine, f"{role}-user", role, actor="test")
-        database.tokens[role] = token
-    database.base_url = serve(database)  # type: ignore[operator]
+@pytest.fixture(autouse=True)
+def _stop_the_servers_of_this_test() -> Iterator[None]:
+    yield
+    _stop(_for_this_test)
+
+
+@pytest.fixture(scope="session")
+def seeded_database(database_factory: Any, serve: Any) -> Any:
+    """Make a database of one engine holding real Oaxaca data, served over HTTP, with a
+    user and token per role: the one recipe behind ``oaxaca`` and the module fixtures
+    that need a copy of their own (they write to it).
+
+    ``make(kind, label, metro_zones=..., rivers=..., roles=..., **settings)``: the metro
+    zone tables to import, whether to import the rivers, the roles to make users for,
+    and settings for the server (e.g. ``failed_signins_per_minute=0``).
+    """
+
+    def make(
+        kind: str,
+        label: str,
+        *,
+        metro_zones: tuple[Path, ...] = (METRO_2020, METRO_2015),
+        rivers: bool = True,
+        roles: tuple[str, ...] = ROLES,
+        **settings: Any,
+    ) -> Database:
+        database: Database = database_factory(kind, label)
+        import_municipalities(database.engine, OAXACA, actor="test")
+        for table in metro_zones:
+            import_metro_zones(database.engine, table, actor="test")
+        if rivers:
+            import_rivers(database.engine, RIVERS, actor="test", skip_unnamed=True)
+        for role in roles:
+            _user, database.tokens[role] = add_user(
+                database.engine, f"{role}-user", role, actor="test"
+            )
+        database.base_url = serve(database, **settings)
+        return database
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def oaxaca(engine_kind: str, seeded_database: Any) -> Database:
+    """The real Oaxaca metro zone on each engine, served over HTTP, with a token per role."""
+    database: Database = seeded_database(engine_kind, "oaxaca")
     return database
 
 
@@ -209,17 +280,54 @@ def api(db: Database, serve: object) -> Database:
     """The empty database of each engine, served over HTTP, with a token per role."""
     if not db.base_url:
         db.base_url = serve(db)  # type: ignore[operator]
-    for role in ("planner", "inspector", "commission", "admin"):
+    for role in ROLES:
         _user, token = add_user(db.engine, f"{role}-user", role, actor="test")
         db.tokens[role] = token
     return db
 
 
 @pytest.fixture
+def metro(api: Database, tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """The Oaxaca metro zone with official claims and San Jacinto's locality claim, detected."""
+    from layers.importers.localities import import_localities
+    from tests.disputes_data import localities_file
+    from tests.helpers import claim_sja, load_metro, ok
+
+    folder = tmp_path_factory.getbasetemp()
+    load_metro(api, folder)
+    import_localities(api.engine, localities_file(folder), actor="test")
+    with api.client("commission") as http:
+        ok(
+            http.post(
+                "/claims/official", json={"zone": "20.1.01", "valid_from": "2020-01-01T00:00:00Z"}
+            ),
+            201,
+        )
+        claim_sja(http, 0.0, "2024-01-01T00:00:00Z")
+        ok(http.post("/detection-runs", json={"zone": "20.1.01"}), 201)
+    return api
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless chromium, through Playwright (never a browser it downloads)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed for the browser tests: scripts/setup.sh --test")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
 def atoyac_inspections(api: Database) -> Database:
     """Natural Earth rivers and the 28 CONAGUA sites as inspection points."""
     import_rivers(api.engine, RIVERS, actor="test", skip_unnamed=True)
-    from tests import maps_data  # reads shared data; only the map tests need it
+    from tests import maps_data  # geopandas; only the map tests need it
 
     points = maps_data.conagua_inspections()
     now = datetime.now(UTC)

@@ -1,6 +1,5 @@
 """Real data for the dispute tests: the 26 municipalities of the Oaxaca metro zone (2020)
-and the two INEGI locality polygons that cross the official line (shared/data README,
-section 2)."""
+and the two INEGI locality polygons that cross the official line (data/README.md)."""
 
 from __future__ import annotations
 
@@ -11,9 +10,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from tests.conftest import DATA, METRO_2020, OAXACA
+from tests.conftest import LOCALITIES, METRO_2020, OAXACA
 
-LOCALITIES = DATA / "localities" / "oaxaca_localidades_poligonos_inegi_mg.geojson.zip"
 OAXACA_DE_JUAREZ, SAN_JACINTO, XOXOCOTLAN = "20067", "20157", "20385"
 
 
@@ -29,12 +27,12 @@ def official() -> gpd.GeoDataFrame:
     return gdf[gdf["cvegeo"].isin(metro_members())].set_index("cvegeo")
 
 
-def metro_file(folder: Path) -> Path:
-    """The 26 municipalities as a GeoJSON file (imports in a fraction of the whole state)."""
-    path = folder / "zm_oaxaca_2020.geojson"
-    if not path.exists():
-        official().reset_index().to_file(path, driver="GeoJSON")
-    return path
+def metro_file(_folder: Path | None = None) -> Path:
+    """The 26 municipalities as a GeoJSON file: the shipped extract holds exactly them.
+
+    Nothing is written any more; the folder argument stays so callers need not change.
+    """
+    return OAXACA
 
 
 @cache
@@ -44,11 +42,6 @@ def locality(cvegeo: str) -> BaseGeometry:
     return gdf.geometry.iloc[0]
 
 
-@cache
-def localities_file(folder: Path) -> Path:
-    """The localities of the metro zone's municipalities, as a file to import."""
-    path = folder / "localidades_zm_oaxaca.geojson"
-    if not path.exists():
-        gdf = gpd.read_file(LOCALITIES)
-        gdf[gdf["cvegeo"].str[:5].isin(metro_members())].to_file(path, driver="GeoJSON")
-    return path
+def localities_file(_folder: Path | None = None) -> Path:
+    """The 235 localities of the metro zone's municipalities, as a file to import."""
+    return LOCALITIES

@@ -1,4 +1,4 @@
-"""Real features for the map tests, read from ``../shared/data`` (never copied in)."""
+"""Real features for the map tests, read from the shipped extract in ``data/``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from tests.conftest import CONAGUA_SITES, DATA, METRO_2020, OAXACA, RIVERS
+from tests.conftest import CONAGUA_SITES, LOCALITIES, METRO_2020, OAXACA, RIVERS
 
-LOCALITIES = DATA / "localities" / "oaxaca_localidades_poligonos_inegi_mg.geojson.zip"
 OAXACA_ZONE = "20.1.01"
 PARTIES = ("20067", "20157")  # Oaxaca de Juárez, San Jacinto Amilpas
 #: a category per CONAGUA site, cycling, so every legend entry has points

@@ -53,8 +53,15 @@ ROUTES = [
     Route("GET", "/conformance", "/conformance", PUBLIC),
     Route("GET", "/health", "/health", PUBLIC),
     Route("GET", "/mapas", "/mapas", PUBLIC),
+    Route("GET", "/disputas", "/disputas", PUBLIC),  # the page; its list needs a token
     Route("GET", "/disputas/{zone_id}", "/disputas/987654", PUBLIC),
     Route("GET", "/inspecciones/nueva", "/inspecciones/nueva", PUBLIC),
+    # the sign-in pages answer everyone (a form, or a redirect to /entrar)
+    Route("GET", "/entrar", "/entrar", PUBLIC),
+    Route("POST", "/entrar", "/entrar", PUBLIC, {}),
+    Route("POST", "/salir", "/salir", PUBLIC, {}),
+    Route("GET", "/cuenta", "/cuenta", PUBLIC),
+    Route("POST", "/cuenta/contrasena", "/cuenta/contrasena", PUBLIC, {}),
     Route("GET", "/collections", "/collections", OPTIONAL),
     *[
         Route(
@@ -123,6 +130,8 @@ ROUTES = [
     Route("POST", "/users", "/users", "admin", {}),
     Route("POST", "/users/{name}/tokens", "/users/nadie/tokens", "admin", {}),
     Route("DELETE", "/users/{name}/tokens", "/users/nadie/tokens", "admin"),
+    Route("PATCH", "/users/{name}", "/users/nadie", "admin", {}),
+    Route("PUT", "/users/{name}/password", "/users/nadie/password", "admin", {}),
     Route("GET", "/audit", "/audit", "admin"),
 ]
 

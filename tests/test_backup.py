@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import tarfile
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from layers.queries.lookup import lookup_point
 from layers.schema import audit_log, inspection_photos, inspections, layer_versions, metadata
 from layers.users import add_user
 from tests.conftest import OAXACA, Database
-from tests.test_cli import flat, run_linde
+from tests.helpers import flat, run_linde
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"linde test photo bytes" * 10
 PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
@@ -111,7 +112,7 @@ def test_round_trip_gives_back_every_table(db: Database, target: Database, tmp_p
     made = backup(db.engine, file, photos)
 
     assert made.photos == 1 and made.missing_photos == []
-    assert made.rows["municipalities"] == 570 and made.rows["disputed_zones"] == 1
+    assert made.rows["municipalities"] == 26 and made.rows["disputed_zones"] == 1
     report = restore(target.engine, file, restored_photos, actor="test-restore")
     assert report.photos_written == 1
     assert (restored_photos / PHOTO_SHA[:2] / PHOTO_SHA).read_bytes() == PHOTO
@@ -273,3 +274,52 @@ def test_cli_backup_and_restore(db: Database, target: Database, tmp_path: Path) 
 
     missing = run_linde(target.url, "restore", tmp_path / "nope.tar")
     assert missing.returncode == 2 and "no such file" in flat(missing.stderr)
+
+
+def test_a_photo_member_not_named_by_its_sha256_is_refused(
+    db: Database, target: Database, tmp_path: Path
+) -> None:
+    file = tmp_path / "linde.tar"
+    backup(db.engine, file, tmp_path / "photos")
+    page = b"<script>alert(1)</script>"
+    planted = "photos/ab/index.html"
+
+    def plant(name: str, data: bytes) -> tuple[str, bytes]:
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["members"][planted] = hashlib.sha256(page).hexdigest()
+            return name, json.dumps(manifest).encode()
+        return name, data
+
+    _rewrite(file, plant)
+    with tarfile.open(file, "a") as tar:
+        info = tarfile.TarInfo(planted)
+        info.size = len(page)
+        tar.addfile(info, io.BytesIO(page))
+
+    with pytest.raises(BackupError, match="SHA-256"):
+        restore(target.engine, file, tmp_path / "p2", actor="test")
+    assert not (tmp_path / "p2").exists() or not any((tmp_path / "p2").rglob("*"))
+
+
+def test_a_compression_bomb_is_refused_before_it_is_unpacked(
+    db: Database, target: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "linde.tar"
+    backup(db.engine, file, tmp_path / "photos")
+    zeros = b"\0" * (64 * 1024 * 1024)
+    bomb = tmp_path / "linde.tar.gz"
+    with tarfile.open(file) as plain, tarfile.open(bomb, "w:gz", compresslevel=1) as tar:
+        for member in plain.getmembers():
+            data = plain.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name.startswith("database"):
+                data = zeros  # the checksum will not match: it must not get that far
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(unpacked))
+
+    with pytest.raises(BackupError, match="times its size"):
+        restore(target.engine, bomb, tmp_path / "p2", actor="test")
+    assert list(unpacked.iterdir()) == []

@@ -28,7 +28,7 @@ from layers.schema import metadata
 from tests import corpus
 from tests.conftest import Database
 from tests.geometries import municipality, write_collection
-from tests.test_cli import run_linde
+from tests.helpers import run_linde
 
 EAST = [[-96.70, 17.05], [-96.65, 17.05], [-96.65, 17.10], [-96.70, 17.10], [-96.70, 17.05]]
 ZONE = [[-96.71, 17.06], [-96.69, 17.06], [-96.69, 17.08], [-96.71, 17.08], [-96.71, 17.06]]
@@ -323,6 +323,7 @@ def _other(properties: dict[str, Any]) -> dict[str, Any]:
     return properties
 
 
+@pytest.mark.bulk
 @pytest.mark.usefixtures("cli_engine")
 def test_a_million_vertices(seeded: Seeded, tmp_path: Path) -> None:
     text = corpus.million_vertex_polygon()
@@ -376,6 +377,7 @@ def body_routes(seeded: Seeded) -> list[tuple[str, str]]:
     return routes
 
 
+@pytest.mark.bulk
 def test_a_100_mb_body_gets_413_everywhere(seeded: Seeded) -> None:
     big = b'{"geometry": "' + b"x" * (100 * MB) + b'"}'
     with seeded.http("admin") as http:
@@ -477,7 +479,7 @@ def make_file(kind: str, folder: Path, properties: dict[str, Any]) -> tuple[Path
 
 GEO_FILES = [
     "truncated_geojson",
-    "zip_bomb",
+    pytest.param("zip_bomb", marks=pytest.mark.bulk),
     "nested_zip",
     "shapefile_without_dbf",
     "zipped_shapefile_without_dbf",

@@ -1,11 +1,11 @@
-"""The ``linde`` command line as a real subprocess, against both engines."""
+"""The ``linde`` command line, run in this process by Typer's runner, against both engines.
+
+``test_cli_process.py`` runs it as a real process (its start, its imports).
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +15,9 @@ from sqlalchemy import func, select
 from layers.schema import audit_log, import_runs, municipalities, municipality_versions, users
 from layers.users import authenticate
 from tests.conftest import Database
+from tests.helpers import flat, linde, run_linde
 
-REPO = Path(__file__).resolve().parents[1]
 LON, LAT = -96.7266, 17.0654  # the centre of Oaxaca de Juárez, inside the "20157" square
-
-
-def linde(db: Database, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run ``linde ARGS`` in a fresh process using ``db``."""
-    return run_linde(db.url, *args)
-
-
-def run_linde(url: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LINDE_DATABASE_URL": url, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-
-
-def flat(text: str) -> str:
-    """Text with line wrapping undone (rich wraps long messages to the console width)."""
-    return " ".join(text.split())
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -228,7 +204,7 @@ def test_users_add_prints_only_the_token(db: Database) -> None:
 
     listed = linde(db, "users", "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["ana", "planner"]
+    assert listed.stdout.split() == ["ana", "planner", "state"]  # no municipality
 
 
 def test_users_add_twice_is_a_conflict(db: Database) -> None:

@@ -48,12 +48,13 @@ from layers.schema import (
 )
 from layers.users import add_user
 from tests.conftest import Database, free_port
-from tests.disputes_data import SAN_JACINTO, localities_file
-from tests.test_disputes_acceptance import load_metro
-from tests.test_disputes_api import claim_sja
+from tests.disputes_data import SAN_JACINTO, localities_file, official
+from tests.helpers import claim_sja, load_metro, synthetic_inspections
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = 100_000
+
+pytestmark = pytest.mark.crash
 
 
 class Server:
@@ -221,12 +222,10 @@ def _count(db: Database) -> int:
 def test_killed_in_the_middle_of_a_100k_import(
     db: Database, server: Server, tmp_path: Path
 ) -> None:
-    from bench.ingest_inspections import metro_outline, synthetic_file
-
     load_metro(db, tmp_path)
     _user, token = add_user(db.engine, "ines", "inspector", actor="test")
     file = tmp_path / "inspecciones.geojson"
-    synthetic_file(file, ROWS, metro_outline())
+    synthetic_inspections(file, ROWS, shapely.union_all(official().geometry.to_numpy()))
     body = file.read_bytes()
     server.start()
     wal = Path(db.url.removeprefix("sqlite:///") + "-wal")

@@ -11,41 +11,26 @@ decision then splits one zone along the official line.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import geopandas as gpd
 import pytest
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from layers.importers.metro_zones import import_metro_zones
-from layers.importers.municipalities import import_municipalities
-from tests.conftest import METRO_2020, Database
+from tests.conftest import Database
 from tests.disputes_data import (
     OAXACA_DE_JUAREZ,
     SAN_JACINTO,
     XOXOCOTLAN,
     locality,
-    metro_file,
     metro_members,
     official,
 )
+from tests.helpers import load_metro, ok
 
 
 def metric_area(geom: BaseGeometry) -> float:
     return float(gpd.GeoSeries([geom], crs=4326).to_crs(6372).area.iloc[0])
-
-
-def load_metro(db: Database, folder: Path) -> None:
-    import_municipalities(db.engine, metro_file(folder), actor="test")
-    import_metro_zones(db.engine, METRO_2020, actor="test")
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def test_oaxaca_metro_claims_collide_where_the_localities_cross(

@@ -5,70 +5,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import pytest
 import shapely
 from shapely.geometry import box, mapping, shape
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from layers.importers.localities import import_localities
 from layers.schema import case_events, claims, inspections, layer_versions
 from tests.conftest import Database
 from tests.disputes_data import (
     OAXACA_DE_JUAREZ,
     SAN_JACINTO,
-    localities_file,
     locality,
     official,
 )
-from tests.test_disputes_acceptance import load_metro, ok
-
-
-@pytest.fixture
-def metro(api: Database, tmp_path_factory: pytest.TempPathFactory) -> Database:
-    """The Oaxaca metro zone with official claims and San Jacinto's locality claim, detected."""
-    folder = tmp_path_factory.getbasetemp()
-    load_metro(api, folder)
-    import_localities(api.engine, localities_file(folder), actor="test")
-    with api.client("commission") as http:
-        ok(
-            http.post(
-                "/claims/official", json={"zone": "20.1.01", "valid_from": "2020-01-01T00:00:00Z"}
-            ),
-            201,
-        )
-        claim_sja(http, 0.0, "2024-01-01T00:00:00Z")
-        ok(http.post("/detection-runs", json={"zone": "20.1.01"}), 201)
-    return api
-
-
-def claim_sja(http: httpx.Client, grow_m: float, valid_from: str) -> Any:
-    """San Jacinto Amilpas claims its official polygon plus its locality (grown by metres)."""
-    geom = shapely.union(official().geometry[SAN_JACINTO], locality("201570001"))
-    if grow_m:
-        geom = shapely.buffer(geom, grow_m / 111_000)
-    return ok(
-        http.post(
-            "/claims",
-            json={
-                "cvegeo": SAN_JACINTO,
-                "source": "survey",
-                "valid_from": valid_from,
-                "geometry": mapping(geom),
-            },
-        ),
-        201,
-    )
-
-
-def biggest(db: Database) -> dict[str, Any]:
-    with db.client("planner") as http:
-        zones = ok(http.get("/disputes", params={"cvegeo": SAN_JACINTO}))["zones"]
-        assert zones, "the fixture should leave zones"
-        return ok(http.get(f"/disputes/{zones[0]['id']}"))
+from tests.helpers import biggest, claim_sja, ok
 
 
 def test_edits_need_the_current_etag(metro: Database) -> None:

@@ -1,4 +1,5 @@
-"""``linde disputes`` and ``linde claims`` as real subprocesses, on both engines."""
+"""``linde disputes`` and ``linde claims``, run in this process by Typer's runner, on both
+engines."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import shapely
 
 from tests.conftest import METRO_2020, Database
 from tests.disputes_data import locality, metro_file, official
-from tests.test_cli import flat, linde
+from tests.helpers import flat, linde
 
 
 def test_detect_report_show_status_and_decide(

@@ -21,11 +21,7 @@ def test_read_connection_reads_on_both_engines(db: Database) -> None:
 
 
 # PostgreSQL only, visibly: SQLite has no server round trips to save or connections to lose.
-only_postgis = pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
-
-
 @pytest.mark.postgis_only
-@only_postgis
 def test_read_connection_opens_no_transaction_on_postgis(db: Database) -> None:
     with read_connection(db.engine) as conn:
         conn.execute(text("SELECT 1"))
@@ -35,7 +31,6 @@ def test_read_connection_opens_no_transaction_on_postgis(db: Database) -> None:
 
 
 @pytest.mark.postgis_only
-@only_postgis
 def test_a_connection_killed_while_idle_is_replaced(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,9 +19,12 @@ from shapely.geometry import shape
 
 from tests.conftest import OAXACA, Database
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("ogr2ogr") is None, reason="GDAL's command-line tools are not installed"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("ogr2ogr") is None, reason="GDAL's command-line tools are not installed"
+    ),
+    pytest.mark.subprocess,  # ogrinfo and ogr2ogr, each a process of its own
+]
 
 
 def gdal(*args: str, token: str | None = None) -> str:

@@ -38,18 +38,18 @@ def counts(db: Database) -> dict[str, int]:
         }
 
 
-def test_oaxaca_gives_570_municipalities_and_reimport_changes_nothing(db: Database) -> None:
+def test_oaxaca_metro_gives_26_municipalities_and_reimport_changes_nothing(db: Database) -> None:
     first = import_municipalities(db.engine, OAXACA, actor="test")
-    assert (first.created, first.updated, first.unchanged) == (570, 0, 0)
+    assert (first.created, first.updated, first.unchanged) == (26, 0, 0)
     after_first = counts(db)
-    assert after_first["municipalities"] == 570
-    assert after_first["municipality_versions"] == 570
+    assert after_first["municipalities"] == 26
+    assert after_first["municipality_versions"] == 26
 
     second = import_municipalities(db.engine, OAXACA, actor="test")
-    assert (second.created, second.updated, second.unchanged) == (0, 0, 570)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 26)
     after_second = counts(db)
-    assert after_second["municipalities"] == 570
-    assert after_second["municipality_versions"] == 570
+    assert after_second["municipalities"] == 26
+    assert after_second["municipality_versions"] == 26
 
     with db.engine.connect() as conn:
         row = conn.execute(
@@ -206,7 +206,7 @@ def test_files_that_are_not_geodata(db: Database, tmp_path: Path) -> None:
         import_municipalities(db.engine, tmp_path / "missing.geojson", actor="test")
     table = tmp_path / "table.csv"
     table.write_text("cvegeo,nom_agem\n20157,San Jacinto Amilpas\n")
-    with pytest.raises(UnreadableFile, match="no geometry"):
+    with pytest.raises(UnreadableFile, match="not a geodata file"):
         import_municipalities(db.engine, table, actor="test")
     assert counts(db)["municipalities"] == 0
     assert counts(db)["import_runs"] == 0

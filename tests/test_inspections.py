@@ -24,7 +24,6 @@ from layers import migrate
 from layers.claims import add_claim
 from layers.engine import make_engine, write_connection
 from layers.importers.inspections import import_inspections
-from layers.importers.metro_zones import import_metro_zones
 from layers.importers.municipalities import import_municipalities
 from layers.importers.rivers import import_rivers
 from layers.inspections import annotate, store
@@ -37,13 +36,11 @@ from layers.schema import (
     municipalities,
 )
 from layers.settings import Settings
-from layers.users import add_user
 from tests.conftest import (
     CONAGUA_SITES,
     ENGINES,
     METRO_2020,
     OAXACA,
-    RIVERS,
     Database,
     _create_pg_database,
     _drop_pg_database,
@@ -53,17 +50,10 @@ from tests.conftest import (
 SPOT = (-96.73815, 17.06201)
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def field(request: pytest.FixtureRequest, database_factory: Any, serve: Any) -> Database:
+@pytest.fixture(scope="module")
+def field(engine_kind: str, seeded_database: Any) -> Database:
     """Real Oaxaca municipalities, the 2020 metro zones and Natural Earth rivers, served."""
-    database: Database = database_factory(request.param, "inspections")
-    import_municipalities(database.engine, OAXACA, actor="test")
-    import_metro_zones(database.engine, METRO_2020, actor="test")
-    import_rivers(database.engine, RIVERS, actor="test", skip_unnamed=True)
-    for role in ("planner", "inspector", "commission", "admin"):
-        _user, token = add_user(database.engine, f"{role}-user", role, actor="test")
-        database.tokens[role] = token
-    database.base_url = serve(database)
+    database: Database = seeded_database(engine_kind, "inspections", metro_zones=(METRO_2020,))
     return database
 
 
@@ -589,7 +579,12 @@ def test_conagua_sites_real_data_acceptance(fresh: Database) -> None:
         )
     assert len(stored) == 28
     for row in stored.itertuples():
-        assert row.municipality_cvegeo == truth[row.description], row.description
+        expected = truth[row.description]
+        if isinstance(expected, str):
+            assert row.municipality_cvegeo == expected, row.description
+        else:  # outside the 26 municipalities of the extract
+            assert not isinstance(row.municipality_cvegeo, str), row.description
+    assert stored.municipality_cvegeo.notna().sum() == 15  # 13 sites lie beyond the zone
     atoyac = stored[stored.description.isin(sites[sites["CUERPO DE AGUA"] == "RIO ATOYAC"].SITIO)]
     in_metro = atoyac[atoyac.municipality_cvegeo.isin(metro)]
     assert len(in_metro) >= 8

@@ -8,101 +8,16 @@ Screenshots are kept in ``tests/artifacts/`` (git-ignored) for a person to look 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import Database
+from tests.helpers import offline_page, shot
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-@dataclass
-class Offline:
-    """What a page did with the network cut off."""
-
-    blocked: list[tuple[str, str]] = field(default_factory=list)  # (resource type, url)
-    console_errors: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
-    page_errors: list[str] = field(default_factory=list)
-
-    def unexpected_console_errors(self) -> list[tuple[str, str]]:
-        """Console errors other than the failed loads of basemap tiles: those blocked
-        here, and OpenStreetMap tiles of a sandboxed map frame, some of which were seen
-        to pass the page's route (Chromium runs such a frame in a process of its own)
-        and fail on this machine's missing DNS instead."""
-        tiles = {url for kind, url in self.blocked if kind == "image" and "tile" in url}
-        return [
-            (text, url)
-            for text, url in self.console_errors
-            if not (
-                text.startswith("Failed to load resource")
-                and (url in tiles or urlparse(url).hostname == "tile.openstreetmap.org")
-            )
-        ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed for the browser tests: scripts/setup.sh --test")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
-
-
-def offline_page(
-    browser: Any, width: int = 1280, height: int = 800, **context: Any
-) -> tuple[Any, Offline]:
-    """A page in a new browser context (``context``: Playwright's options, such as
-    ``geolocation``) where only the test server answers; what it did is recorded."""
-    record = Offline()
-    page = browser.new_context(viewport={"width": width, "height": height}, **context).new_page()
-
-    def route(r: Any) -> None:
-        url = r.request.url
-        host = urlparse(url).hostname
-        if url.startswith(("data:", "blob:", "about:", "file:")) or host in (
-            "127.0.0.1",
-            "localhost",
-        ):
-            r.continue_()
-        else:
-            record.blocked.append((r.request.resource_type, url))
-            r.abort()
-
-    page.route("**/*", route)
-    page.on(
-        "console",
-        lambda m: (
-            record.console_errors.append((m.text, m.location.get("url", "")))
-            if m.type == "error"
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: record.page_errors.append(str(e)))
-    return page, record
-
-
-def shot(page: Any, name: str, kind: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{kind}.png"))
+pytestmark = pytest.mark.browser
 
 
 def test_offline_metro_zone_map_draws_its_features(oaxaca: Database, browser: Any):
@@ -149,9 +64,9 @@ def test_maps_page_shows_only_the_last_preview_asked_for(oaxaca: Database, brows
     chosen last stays on screen (the server's answers may come back in any order)."""
     page, record = offline_page(browser, 1400, 900)
     page.goto(f"{oaxaca.base_url}/mapas")
-    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     page.check("input[value=rio]")
-    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     options = page.locator("select[name=rio] option")
     values = {
         options.nth(i).inner_text(): options.nth(i).get_attribute("value")
@@ -190,7 +105,7 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     # zones with municipalities imported come first (Oaxaca's), so the first preview draws
     assert "sin municipios" not in page.locator("select[name=zona] option").first.inner_text()
     # a locator, not wait_for_function: that evaluates a string, which the pages' CSP forbids
-    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     frame = page.frame_locator("#mapa")
     frame.locator("path.leaflet-interactive").first.wait_for()
     page.select_option("select[name=zona]", "20.1.01")
@@ -201,7 +116,7 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     page.check("input[value=rio]")
     page.select_option("select[name=rio]", label="Atoyac")
     # a locator, not wait_for_function: that evaluates a string, which the pages' CSP forbids
-    playwright_api.expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     frame.locator(".linde-title h1", has_text="Río Atoyac").wait_for()
     shot(page, "mapas-river", oaxaca.kind)
     assert record.page_errors == []

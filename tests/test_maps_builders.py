@@ -29,6 +29,7 @@ from maps.assets import AssetMissing
 from maps.builders import MapText, dispute_map, metro_zone_map, municipalities_map, river_map
 from maps.export import to_html
 from tests import maps_data
+from tests.conftest import OAXACA
 
 DAY = date(2026, 11, 22)
 ZONE = {"code": "20.1.01", "name": "Zona metropolitana de Oaxaca", "delimitation_year": 2020}
@@ -105,11 +106,12 @@ def test_features_without_crs_are_refused():
         metro_zone_map(ZONE, members)
 
 
-def test_all_oaxaca_fits_in_one_megabyte_with_leaflet_inlined():
+def test_the_metro_zone_with_leaflet_inlined_is_smaller_than_its_source_file():
+    # the whole state's 1 MB budget is measured by bench/maps.py (it needs ../shared/data)
     munis = maps_data.oaxaca_municipalities()
     html = to_html(municipalities_map(munis, MapText("Oaxaca", made_on=DAY), outline_name="Oaxaca"))
-    assert len(munis) == 570
-    assert len(html.encode()) <= 1_000_000
+    assert len(munis) == 26
+    assert len(html.encode()) < OAXACA.stat().st_size  # 365 KB of full-detail GeoJSON
     assert "<script src=" not in html  # everything inlined
 
 
@@ -232,9 +234,9 @@ def test_rounding_to_the_decimals_moves_a_point_less_than_half_the_tolerance(tol
 
 
 def test_tolerance_is_one_pixel_of_the_extent():
-    # Oaxaca is ~500 km across: one pixel of 1,600 is ~300 m
+    # the metro zone is ~44 km tall: one pixel of 1,600 is ~28 m
     tolerance = tolerance_for_extent(tuple(maps_data.oaxaca_municipalities().total_bounds))
-    assert 250 < tolerance < 350
+    assert 25 < tolerance < 32
     assert tolerance_for_extent((-96.7, 17.0, -96.7, 17.0)) == 2.0  # a point: the floor
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Database
-from tests.test_cli import flat, run_linde
-from tests.test_disputes_api import biggest, metro  # noqa: F401 - a fixture used below
-from tests.test_maps_api import decoded
+from tests.helpers import biggest, decoded, flat, run_linde
 
 
-def test_dispute_map_shows_the_line_the_claims_and_the_zone(metro: Database) -> None:  # noqa: F811
+def test_dispute_map_shows_the_line_the_claims_and_the_zone(metro: Database) -> None:
     zone = biggest(metro)
     with metro.client("planner") as http:
         got = http.get(f"/maps/disputes/{zone['id']}", params={"tiles": "false"})
@@ -26,7 +26,8 @@ def test_dispute_map_shows_the_line_the_claims_and_the_zone(metro: Database) -> 
     assert "<script src=" not in html  # self-contained by default
 
 
-def test_dispute_map_needs_a_planner_and_a_zone(metro: Database) -> None:  # noqa: F811
+@pytest.mark.browser  # the PNG is drawn by headless Chromium
+def test_dispute_map_needs_a_planner_and_a_zone(metro: Database) -> None:
     zone = biggest(metro)
     with metro.client() as anonymous:
         assert anonymous.get(f"/maps/disputes/{zone['id']}").status_code == 401
@@ -39,7 +40,7 @@ def test_dispute_map_needs_a_planner_and_a_zone(metro: Database) -> None:  # noq
     assert f'filename="disputa-{zone["id"]}.png"' in png.headers["content-disposition"]
 
 
-def test_cli_writes_the_dispute_map(metro: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_writes_the_dispute_map(metro: Database, tmp_path: Path) -> None:
     zone = biggest(metro)
     out = tmp_path / "disputa.html"
     done = run_linde(metro.url, "map", "dispute", str(zone["id"]), "-o", str(out))

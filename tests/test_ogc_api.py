@@ -10,43 +10,20 @@ import io
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyogrio
 import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import box, shape
 
+from api.ogc.params import PAGE_LIMIT_DEFAULT
 from layers.importers.municipalities import import_municipalities
 from tests.conftest import Database
-from tests.test_roles import CLAIM_SHAPE, claim_body, tiny_municipalities
+from tests.geometries import CLAIM_SHAPE, claim_body, tiny_municipalities
+from tests.helpers import OAXACA_CENTRE, get, ids, ok, problem
 
 CORE = (-96.80, 17.00, -96.65, 17.15)  # the Oaxaca metro core
 CORE_Q = ",".join(str(v) for v in CORE)
-OAXACA_CENTRE = (-96.7266, 17.0654)  # in Oaxaca de Juárez (20067)
-
-
-def get(db: Database, path: str, role: str | None = None, **kw: Any) -> httpx.Response:
-    with db.client(role) as http:
-        return http.get(path, **kw)
-
-
-def ok(r: httpx.Response) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def ids(body: dict[str, Any]) -> list[Any]:
-    return [f["id"] for f in body["features"]]
-
-
-def problem(r: httpx.Response, status: int, field: str) -> str:
-    assert r.status_code == status, r.text
-    details = r.json()["error"]["details"]
-    assert details and details[0]["field"] == field, details
-    return str(details[0]["reason"])
-
-
 # --- landing, conformance, collections ---------------------------------------------------
 
 
@@ -84,8 +61,9 @@ def test_collections_visible_by_role(oaxaca: Database) -> None:
     }
     muni = next(c for c in planner if c["id"] == "municipalities")
     minx, miny, maxx, maxy = muni["extent"]["spatial"]["bbox"][0]
-    # the state of Oaxaca
-    assert -98.6 < minx < -98.4 and 15.6 < miny < 15.7 and -93.9 < maxx < -93.8 and maxy > 18.6
+    # the 26 municipalities of the Oaxaca metro zone
+    assert -96.87 < minx < -96.85 and 16.88 < miny < 16.89 and -96.53 < maxx < -96.52
+    assert 17.28 < maxy < 17.29
     assert "http://www.opengis.net/def/crs/EPSG/0/6372" in muni["crs"]
     assert muni["storageCrs"].endswith("CRS84")
     assert any(link["rel"] == "items" for link in muni["links"])
@@ -104,9 +82,9 @@ def test_restricted_collections_need_a_token(oaxaca: Database) -> None:
 
 def test_paging_walks_every_municipality_once(oaxaca: Database) -> None:
     first = ok(get(oaxaca, "/collections/municipalities/items"))
-    assert first["numberReturned"] == 10 and first["numberMatched"] == 570
+    assert first["numberReturned"] == min(PAGE_LIMIT_DEFAULT, 26) and first["numberMatched"] == 26
     seen: list[str] = []
-    url: str | None = "/collections/municipalities/items?limit=200"
+    url: str | None = "/collections/municipalities/items?limit=10"
     pages = 0
     while url:
         body = ok(get(oaxaca, url))
@@ -117,7 +95,7 @@ def test_paging_walks_every_municipality_once(oaxaca: Database) -> None:
         if pages > 1:
             assert any(link["rel"] == "prev" for link in body["links"])
     assert pages == 3
-    assert len(seen) == len(set(seen)) == 570
+    assert len(seen) == len(set(seen)) == 26
 
 
 def test_bbox_returns_exactly_what_meets_it(oaxaca: Database) -> None:
@@ -127,7 +105,7 @@ def test_bbox_returns_exactly_what_meets_it(oaxaca: Database) -> None:
     for feature in body["features"]:
         assert shape(feature["geometry"]).intersects(area), feature["id"]
     assert "20067" in ids(body) and "20157" in ids(body)
-    # every municipality meeting the bbox, by a direct Shapely check over all 570
+    # every municipality meeting the bbox, by a direct Shapely check over all 26
     everything = ok(get(oaxaca, "/collections/municipalities/items?limit=1000"))
     expected = {f["id"] for f in everything["features"] if shape(f["geometry"]).intersects(area)}
     assert set(ids(body)) == expected
@@ -186,13 +164,14 @@ def test_cql2_filters(oaxaca: Database) -> None:
             oaxaca,
             "/collections/municipalities/items",
             params={
-                "filter": "population BETWEEN 50000 AND 1000000 AND NOT cvegeo IN ('20067')",
+                "filter": "population BETWEEN 40000 AND 1000000 AND NOT cvegeo IN ('20067')",
                 "limit": 100,
             },
         )
     )
-    assert combined["numberMatched"] >= 3 and "20067" not in ids(combined)
-    assert all(50000 <= f["properties"]["population"] <= 1000000 for f in combined["features"])
+    # Censo 2020: Xoxocotlán 100,402, Santa Lucía 50,362, Zaachila 46,464, Atzompa 41,921
+    assert set(ids(combined)) == {"20385", "20390", "20565", "20399"}
+    assert all(40000 <= f["properties"]["population"] <= 1000000 for f in combined["features"])
 
 
 def test_cql2_syntax_error_points_at_the_position(oaxaca: Database) -> None:
@@ -214,12 +193,14 @@ def test_crs_6372_and_4326_axis_order(oaxaca: Database) -> None:
         params={"crs": "http://www.opengis.net/def/crs/EPSG/0/6372"},
     )
     assert r.headers["content-crs"] == "<http://www.opengis.net/def/crs/EPSG/0/6372>"
-    projected = shape(ok(r)["geometry"])
+    # EPSG:6372 is northing, easting: swap to compare in x/y
+    projected = shapely.transform(shape(ok(r)["geometry"]), lambda ne: ne[:, ::-1])
     to_lcc = Transformer.from_crs(4326, 6372, always_xy=True)
     inside = shape(plain["geometry"]).representative_point()
     x, y = to_lcc.transform(inside.x, inside.y)
     assert projected.buffer(1).contains(shapely.Point(x, y))
-    assert 2_900_000 < projected.centroid.x < 3_200_000  # metres, INEGI's LCC
+    assert 2_900_000 < projected.centroid.x < 3_200_000  # easting, metres, INEGI's LCC
+    assert 500_000 < projected.centroid.y < 800_000  # northing
     latlon = ok(get(oaxaca, "/collections/municipalities/items/20157", params={"crs": "EPSG:4326"}))
     lat, lon = latlon["geometry"]["coordinates"][0][0][0]
     assert 16 < lat < 18 and -97 < lon < -96
@@ -230,7 +211,8 @@ def test_bbox_crs_6372_selects_the_same(oaxaca: Database) -> None:
     small = (-96.73, 17.06, -96.72, 17.07)
     x0, y0 = to_lcc.transform(small[0], small[1])
     x1, y1 = to_lcc.transform(small[2], small[3])
-    lcc = ",".join(str(v) for v in (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    # EPSG:6372's axis order: northing first
+    lcc = ",".join(str(v) for v in (min(y0, y1), min(x0, x1), max(y0, y1), max(x0, x1)))
     by_lcc = ok(
         get(
             oaxaca,
@@ -274,7 +256,7 @@ def test_bbox_crs_6372_selects_the_same(oaxaca: Database) -> None:
         ("bbox=1,2,3,4&bbox-crs=EPSG:9999", "bbox-crs", "not a CRS"),
         ("datetime=2024-01-01", "datetime", "no time property"),
         ("f=xlsx", "f", "not offered"),
-        ("filter-lang=cql2-json&filter=a", "filter-lang", "cql2-text"),
+        ("filter-lang=ecql&filter=a", "filter-lang", "cql2-text or cql2-json"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(
@@ -296,7 +278,7 @@ def test_injection_payloads_never_reach_sql(oaxaca: Database) -> None:
         assert r.status_code in (200, 400), r.text
         if r.status_code == 200:
             assert r.json()["numberReturned"] == 0
-    assert ok(get(oaxaca, "/collections/municipalities/items"))["numberMatched"] == 570
+    assert ok(get(oaxaca, "/collections/municipalities/items"))["numberMatched"] == 26
 
 
 # --- ETag, HTML ----------------------------------------------------------------------------
@@ -400,4 +382,4 @@ def test_download_by_accept_header(oaxaca: Database) -> None:
 def test_download_of_everything_ignores_the_page_size(oaxaca: Database) -> None:
     r = get(oaxaca, "/collections/municipalities/items?f=csv&properties=name")
     lines = io.StringIO(r.content.decode("utf-8-sig")).read().splitlines()
-    assert len(lines) == 571
+    assert len(lines) == 27  # a header and all 26, far past the page size of 10

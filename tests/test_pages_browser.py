@@ -7,40 +7,63 @@ screenshots kept in ``tests/artifacts/``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
+import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from layers.schema import inspections
+from layers.users import add_user
 from tests.conftest import Database
-from tests.test_disputes_acceptance import load_metro
-from tests.test_disputes_api import biggest, metro  # noqa: F401 - a fixture used below
-from tests.test_maps_browser import (  # noqa: F401 - browser is a fixture
-    browser,
-    offline_page,
-    playwright_api,
-    shot,
-)
+from tests.helpers import biggest, load_metro, offline_page, shot
 
-expect = playwright_api.expect
+pytestmark = pytest.mark.browser
 
 
-def _sign_in(page: Any, token: str) -> None:
-    page.fill("input[name=token]", token)
-    page.click("#entrar")
+PASSWORD = "contraseña-de-navegador"
+
+
+def _person(db: Database, role: str, cvegeo: str | None = None) -> str:
+    """A person with a password, of ``role``, to sign in through the page."""
+    name = f"{role}-persona" + (f"-{cvegeo}" if cvegeo else "")
+    add_user(db.engine, name, role, actor="test", password=PASSWORD, cvegeo=cvegeo)
+    return name
+
+
+def _sign_in(page: Any, name: str) -> None:
+    """On /entrar (where a page without a session sends the browser): name, password."""
+    page.wait_for_url(re.compile(r"/entrar\?siguiente="))
+    page.fill("#nombre", name)
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+
+
+def _no_credential_a_script_can_read(page: Any) -> None:
+    """The session id is in an HttpOnly cookie only: not in document.cookie, not in
+    localStorage or sessionStorage, and no token is kept there either."""
+    session = next(c for c in page.context.cookies() if c["name"] == "linde_session")
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    readable = page.evaluate(
+        "document.cookie + JSON.stringify(Object.assign({}, localStorage))"
+        " + JSON.stringify(Object.assign({}, sessionStorage))"
+    )
+    assert session["value"] not in readable and "linde_" not in readable
 
 
 def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
-    metro: Database,  # noqa: F811 - the fixture imported above
-    browser: Any,  # noqa: F811
+    metro: Database,
+    browser: Any,
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
+    person = _person(metro, "commission")
     page.goto(f"{metro.base_url}/disputas/{zone['id']}")
-    expect(page.locator("#estado")).to_have_text("Pegue su token para ver la zona.")
-    _sign_in(page, metro.tokens["commission"])
+    _sign_in(page, person)
     expect(page.locator("#estado")).to_contain_text("Expediente al día")
+    _no_credential_a_script_can_read(page)
     # the map beside the case file: the zone hatched, the parties' claims, the legend
     frame = page.frame_locator("#mapa")
     frame.locator(".linde-title h1").wait_for()
@@ -61,7 +84,7 @@ def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
     assert [e["summary"] for e in events if e["kind"] == "note"] == [
         "Recorrido de campo con ambos cabildos"
     ]
-    assert events[-1]["recorded_by"] == "commission-user"
+    assert events[-1]["recorded_by"] == person
 
     # someone else changes the zone behind the page's back: the page's write is refused
     with metro.client("commission") as http:
@@ -83,13 +106,13 @@ def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
 
 
 def test_a_planner_reads_the_case_file_without_actions(
-    metro: Database,  # noqa: F811
-    browser: Any,  # noqa: F811
+    metro: Database,
+    browser: Any,
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
     page.goto(f"{metro.base_url}/disputas/{zone['id']}")
-    _sign_in(page, metro.tokens["planner"])
+    _sign_in(page, _person(metro, "planner"))
     expect(page.locator("#estado")).to_contain_text("Expediente al día")
     assert page.locator("#acciones").is_hidden()
     assert page.locator("button[data-destino]").count() == 0
@@ -110,7 +133,7 @@ def _rows(db: Database) -> int:
 
 def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Any,
 ) -> None:
     load_metro(api, tmp_path)
@@ -120,8 +143,9 @@ def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
         permissions=["geolocation"],
     )
     page.goto(f"{api.base_url}/inspecciones/nueva")
-    page.fill("#token", api.tokens["inspector"])
-    page.dispatch_event("#token", "change")
+    _sign_in(page, _person(api, "inspector"))
+    page.wait_for_url("**/inspecciones/nueva")
+    _no_credential_a_script_can_read(page)
 
     # 1. the device's location, then sent at once, and answered with its annotations
     page.click("#ubicacion")
@@ -188,14 +212,14 @@ def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
 
 def test_a_refused_submission_stays_on_the_phone_with_the_reason(
     api: Database,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Any,
 ) -> None:
     load_metro(api, tmp_path)
     page, record = _phone(browser)
     page.goto(f"{api.base_url}/inspecciones/nueva")
-    page.fill("#token", api.tokens["inspector"])
-    page.dispatch_event("#token", "change")
+    _sign_in(page, _person(api, "inspector"))
+    page.wait_for_url("**/inspecciones/nueva")
     page.locator("#mapa").click(position={"x": 200, "y": 150})
     page.fill("#momento", "2099-01-01T10:00")  # in the future: the server refuses it
     page.click("#enviar")
@@ -204,4 +228,72 @@ def test_a_refused_submission_stays_on_the_phone_with_the_reason(
     assert _rows(api) == 0
     page.click("#cola li.rechazada button")
     expect(page.locator("#pendientes")).to_have_text("0")
+    assert record.page_errors == []
+
+
+def test_a_person_signs_in_acts_and_signs_out_and_another_site_cannot_act(
+    api: Database,
+    browser: Any,
+) -> None:
+    person = _person(api, "admin")
+    page, record = offline_page(browser, 1366, 768)
+    page.goto(f"{api.base_url}/mapas")
+    page.click("text=Entrar")
+    _sign_in(page, person)
+    page.wait_for_url("**/mapas")
+    expect(page.locator("aside")).to_contain_text(f"Sesión de {person}")
+    _no_credential_a_script_can_read(page)
+
+    def status(path: str) -> int:
+        return int(page.evaluate(f"fetch('{path}').then(r => r.status)"))
+
+    assert status("/me") == 200
+    # another site (localhost is not 127.0.0.1) posts a form to sign the person out:
+    # no CSRF token, so the session survives
+    other = page.context.new_page()
+    # (a page of Linde's would refuse to post elsewhere: its CSP says form-action 'self')
+    other.goto(api.base_url.replace("127.0.0.1", "localhost") + "/health")
+    with other.expect_navigation():
+        other.evaluate(
+            """target => { const f = document.createElement("form"); f.method = "post";
+            f.action = target; document.body.appendChild(f); f.submit(); }""",
+            f"{api.base_url}/salir",
+        )
+    other.close()
+    assert status("/me") == 200
+    # the admin pages, in Spanish, acting with the session
+    page.goto(f"{api.base_url}/admin/usuarios")
+    page.fill("#n-nombre", "rep-sja")
+    page.select_option("#n-rol", "commission")
+    page.fill("#n-contrasena", "una-contraseña-larga")
+    page.click("form.caja button.primary")
+    expect(page.locator(".aviso.ok")).to_contain_text("Usuario rep-sja dado de alta.")
+    shot(page, "admin-usuarios", api.kind)
+    page.goto(f"{api.base_url}/admin/bitacora?accion=user.")
+    expect(page.locator("table")).to_contain_text("user.created")
+    shot(page, "admin-bitacora", api.kind)
+    # sign out with the header's button: the session ends on the server
+    page.click("header button:has-text('Salir')")
+    page.wait_for_url("**/entrar")
+    shot(page, "entrar", api.kind)
+    assert status("/me") == 401
+    assert record.page_errors == []
+    assert [t for t, u in record.unexpected_console_errors() if "401" not in t] == []
+
+
+def test_the_sign_in_page_on_a_phone(api: Database, browser: Any) -> None:
+    person = _person(api, "inspector", None)
+    page, record = _phone(browser)
+    page.goto(f"{api.base_url}/cuenta")
+    expect(page.locator("h1")).to_have_text("Entrar a Linde")
+    page.fill("#nombre", person)
+    page.fill("#contrasena", "equivocada")
+    page.click("form.caja button.primary")
+    expect(page.locator(".aviso.error")).to_have_text("Nombre de usuario o contraseña incorrectos.")
+    shot(page, "entrar-error-telefono", api.kind)
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+    page.wait_for_url("**/cuenta")
+    expect(page.locator("h1")).to_have_text("Mi cuenta")
+    shot(page, "cuenta-telefono", api.kind)
     assert record.page_errors == []

@@ -26,7 +26,7 @@ import shapely
 from layers.disputes import zones
 from layers.users import add_user
 from tests.conftest import Database
-from tests.test_disputes_acceptance import load_metro
+from tests.helpers import load_metro
 
 CLIENTS = 20
 OPERATIONS = 12

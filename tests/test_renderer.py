@@ -26,7 +26,6 @@ from api.app import create_app
 from layers.settings import Settings
 from maps.renderer import Renderer, chromium_path
 from tests.conftest import Database, free_port
-from tests.test_map_text import hostile_data  # noqa: F401 - a fixture used below
 
 pytest.importorskip("playwright.async_api")
 
@@ -171,7 +170,7 @@ def test_the_queue_admits_pages_then_a_bounded_number_of_waiters() -> None:
 
 
 @pytest.fixture
-def one_page_server(hostile_data: Database) -> Iterator[tuple[Any, str]]:  # noqa: F811
+def one_page_server(hostile_data: Database) -> Iterator[tuple[Any, str]]:
     """Linde over HTTP with one render page and no queue; the app is at hand."""
     app = create_app(
         Settings(database_url=hostile_data.url, render_pages=1, render_queue=0, render_wait_s=60)
@@ -190,7 +189,7 @@ def one_page_server(hostile_data: Database) -> Iterator[tuple[Any, str]]:  # noq
 
 def test_a_render_beyond_the_bound_gets_503_with_retry_after(
     one_page_server: tuple[Any, str],
-    hostile_data: Database,  # noqa: F811
+    hostile_data: Database,
 ) -> None:
     chromium_path()
     app, base = one_page_server

@@ -74,6 +74,10 @@ def add_second_zones(db: Database) -> None:
                     "source": "test",
                     "content_sha256": "0" * 64,
                     "updated_at": datetime(2026, 1, 1, tzinfo=UTC),
+                    # outlined: the layer holds only zones with an outline
+                    "geom": to_db([shapely.MultiPolygon([shapely.box(-96.8, 17.0, -96.7, 17.1)])])[
+                        0
+                    ],
                 }
             ],
         )

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from geo.crs import CRS84, Crs, bbox_to_lonlat, parse_crs
+from geo.bbox import BBox, parse_bbox_text
+from geo.crs import Crs, parse_crs
 from geo.errors import InvalidParameter, Problem
 from layers.collections import Collection, Property
+from layers.cql2 import LANGS
 from layers.queries.items import Interval, ItemsQuery
 
-PAGE_LIMIT_DEFAULT = 10
+#: for a client that does not say: GDAL and QGIS always ask (GDAL 3.6 for 10 at a time),
+#: a browser, curl or OWSLib get a page that holds a metro zone's municipalities
+PAGE_LIMIT_DEFAULT = 100
 PAGE_LIMIT_MAX = 10_000
 
 STANDARD = (
@@ -51,13 +56,32 @@ def single(params: QueryParams, name: str) -> str | None:
     return values[0] if values else None
 
 
+#: most keys ``sortby`` and names ``properties`` may list: more than any collection has,
+#: far fewer than would make the SQL statement itself the cost
+MAX_SORT_KEYS = 8
+MAX_PROPERTY_NAMES = 64
+
+
+def _listed(raw: str, field: str, cap: int) -> list[str]:
+    """The comma-separated entries of ``raw``, refused beyond ``cap`` or when one repeats."""
+    parts = [p.strip() for p in raw.split(",", cap + 1)]
+    if len(parts) > cap:
+        raise bad(field, f"lists more than {cap} entries; give at most {cap}, each once")
+    seen: set[str] = set()
+    for part in parts:
+        name = part.lstrip("+-").strip()
+        if name and name in seen:
+            raise bad(field, f"{name!r} is listed twice; give each once")
+        seen.add(name)
+    return parts
+
+
 #: beyond any table Linde holds; larger numbers would not fit the databases' integers
 MAX_OFFSET = 1_000_000_000
 INT64 = (-(2**63), 2**63 - 1)
 
 
-def _int(params: QueryParams, name: str, lo: int, hi: int | None) -> int | None:
-    raw = single(params, name)
+def _int(raw: str | None, name: str, lo: int, hi: int | None) -> int | None:
     if raw is None:
         return None
     try:
@@ -70,52 +94,18 @@ def _int(params: QueryParams, name: str, lo: int, hi: int | None) -> int | None:
     return value
 
 
-def _bbox(params: QueryParams) -> tuple[tuple[float, float, float, float], Crs] | None:
-    raw = single(params, "bbox")
-    bbox_crs = parse_crs(single(params, "bbox-crs"), "bbox-crs")
-    if raw is None:
-        if params.get("bbox-crs") is not None:
-            raise bad("bbox-crs", "given without bbox")
-        return None
-    parts = raw.split(",")
-    if len(parts) not in (4, 6):
-        raise bad(
-            "bbox",
-            f"expected 4 numbers (minx,miny,maxx,maxy) separated by commas, got {len(parts)}",
-        )
-    numbers: list[float] = []
-    for i, part in enumerate(parts, start=1):
-        try:
-            value = float(part)
-        except ValueError:
-            raise bad("bbox", f"value {i} ({part.strip()!r}) is not a number") from None
-        if not math.isfinite(value):
-            raise bad("bbox", f"value {i} ({part.strip()!r}) is not a finite number")
-        numbers.append(value)
-    if len(numbers) == 6:  # 3D: drop the heights
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    a, b, c, d = numbers
-    if a > c or b > d:
-        raise bad(
-            "bbox",
-            f"the lower corner ({a}, {b}) must come before the upper corner ({c}, {d})",
-        )
-    if bbox_crs.epsg == 4326:
-        lon = (a, c) if bbox_crs.x_first else (b, d)
-        lat = (b, d) if bbox_crs.x_first else (a, c)
-        if not (lon[0] >= -180 and lon[1] <= 180 and lat[0] >= -90 and lat[1] <= 90):
-            order = "lon,lat" if bbox_crs.x_first else "lat,lon (EPSG:4326 order)"
-            raise bad("bbox", f"coordinates out of range for {order}: {raw}")
-    return bbox_to_lonlat((a, b, c, d), bbox_crs), bbox_crs
-
-
-def parse_bbox(params: QueryParams) -> tuple[tuple[float, float, float, float], Crs] | None:
-    """``bbox`` (and ``bbox-crs``) of a request as a lon/lat box, or ``None`` when absent.
+def parse_bbox(raw: str | None, raw_crs: str | None) -> BBox | None:
+    """``bbox`` (and ``bbox-crs``) as a lon/lat box, or ``None`` when absent.
 
     Raises:
-        InvalidParameter: a malformed box, naming the parameter and what is wrong (400).
+        InvalidParameter: a malformed box or CRS, naming the parameter (400).
     """
-    return _bbox(params)
+    bbox_crs = parse_crs(raw_crs, "bbox-crs")
+    if raw is None:
+        if raw_crs is not None:
+            raise bad("bbox-crs", "given without bbox")
+        return None
+    return parse_bbox_text(raw, bbox_crs)
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -140,8 +130,9 @@ def parse_instant(raw: str, field: str, *, end: bool = False) -> datetime:
     return value.astimezone(UTC)
 
 
-def _datetime(params: QueryParams) -> Interval | None:
-    raw = single(params, "datetime")
+def parse_interval(raw: str | None) -> Interval | None:
+    """``datetime=``: an instant (a date is its whole day) or an interval ``a/b`` with
+    ``..`` or nothing for an open end; None when absent (400 when malformed)."""
     if raw is None:
         return None
     if "/" not in raw:
@@ -199,13 +190,11 @@ def typed_value(prop: Property, raw: str, field: str) -> Any:
     return raw
 
 
-def _sortby(c: Collection, params: QueryParams) -> tuple[tuple[str, bool], ...]:
-    raw = single(params, "sortby")
+def _sortby(c: Collection, raw: str | None) -> tuple[tuple[str, bool], ...]:
     if raw is None:
         return ()
     keys: list[tuple[str, bool]] = []
-    for part in raw.split(","):
-        part = part.strip()
+    for part in _listed(raw, "sortby", MAX_SORT_KEYS):
         descending = part.startswith("-")
         name = part.lstrip("+-").strip() if part[:1] in "+-" else part
         if not name:
@@ -215,11 +204,10 @@ def _sortby(c: Collection, params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(keys)
 
 
-def _properties(c: Collection, params: QueryParams) -> tuple[str, ...] | None:
-    raw = single(params, "properties")
+def _properties(c: Collection, raw: str | None) -> tuple[str, ...] | None:
     if raw is None:
         return None
-    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    names = tuple(n for n in _listed(raw, "properties", MAX_PROPERTY_NAMES) if n)
     for name in names:
         if c.prop(name) is None:
             raise bad(
@@ -229,21 +217,48 @@ def _properties(c: Collection, params: QueryParams) -> tuple[str, ...] | None:
     return names
 
 
-def _filter(params: QueryParams) -> str | None:
-    text = single(params, "filter")
-    lang = single(params, "filter-lang")
-    if lang is not None and lang != "cql2-text":
-        raise bad("filter-lang", f"{lang!r} is not supported; Linde reads cql2-text")
-    filter_crs = single(params, "filter-crs")
-    if filter_crs is not None and parse_crs(filter_crs, "filter-crs") is not CRS84:
-        raise bad("filter-crs", "geometry literals in filters are lon/lat (CRS84) only")
+def _filter(
+    text: str | None, lang: str | None, filter_crs: str | None
+) -> tuple[str | None, str, Crs]:
+    """``filter``, ``filter-lang`` (cql2-text, the default, or cql2-json), ``filter-crs``."""
+    lang = lang or "cql2-text"
+    if lang not in LANGS:
+        raise bad("filter-lang", f"{lang!r} is not supported; use {' or '.join(LANGS)}")
+    crs = parse_crs(filter_crs, "filter-crs")
     if text is not None and not text.strip():
         raise bad("filter", "empty; write a CQL2 expression such as name LIKE 'San%'")
-    return text
+    return text, lang, crs
 
 
-def items_query(c: Collection, params: QueryParams, *, download: bool) -> ItemsQuery:
-    """Parse the items request. A download has no page limit unless one is given."""
+@dataclass(frozen=True)
+class StandardParams:
+    """The standard parameters of an items request as given (text, or None when absent).
+
+    The API declares each of them (``api.ogc.deps``) so that OpenAPI lists them; the
+    checks that give each its 400 are the functions of this module.
+    """
+
+    limit: str | None = None
+    offset: str | None = None
+    bbox: str | None = None
+    bbox_crs: str | None = None
+    datetime: str | None = None
+    crs: str | None = None
+    filter: str | None = None
+    filter_lang: str | None = None
+    filter_crs: str | None = None
+    properties: str | None = None
+    sortby: str | None = None
+
+    @classmethod
+    def of(cls, params: QueryParams) -> StandardParams:
+        """The standard parameters of a query string, each given at most once (400)."""
+        return cls(**{f.name: single(params, f.name.replace("_", "-")) for f in fields(cls)})
+
+
+def property_equals(c: Collection, params: QueryParams) -> tuple[tuple[str, Any], ...]:
+    """``?cvegeo=20157``: every non-standard parameter is a property compared for
+    equality, typed by the property's kind; any other name is a 400."""
     equals: list[tuple[str, Any]] = []
     for name in params:
         if name in STANDARD:
@@ -260,16 +275,31 @@ def items_query(c: Collection, params: QueryParams, *, download: bool) -> ItemsQ
         raw = single(params, name)
         assert raw is not None
         equals.append((name, typed_value(prop, raw, name)))
-    limit = _int(params, "limit", 1, None if download else PAGE_LIMIT_MAX)
-    bbox = _bbox(params)
+    return tuple(equals)
+
+
+def items_query(
+    c: Collection,
+    given: StandardParams,
+    equals: tuple[tuple[str, Any], ...] = (),
+    *,
+    download: bool,
+) -> ItemsQuery:
+    """Parse the items request. A download has no page limit unless one is given."""
+    limit = _int(given.limit, "limit", 1, None if download else PAGE_LIMIT_MAX)
+    filter_text, filter_lang, filter_crs = _filter(
+        given.filter, given.filter_lang, given.filter_crs
+    )
     return ItemsQuery(
-        bbox=bbox[0] if bbox else None,
-        interval=_datetime(params),
-        equals=tuple(equals),
-        filter=_filter(params),
-        properties=_properties(c, params),
-        sortby=_sortby(c, params),
+        bbox=parse_bbox(given.bbox, given.bbox_crs),
+        interval=parse_interval(given.datetime),
+        equals=equals,
+        filter=filter_text,
+        filter_lang=filter_lang,
+        filter_crs=filter_crs,
+        properties=_properties(c, given.properties),
+        sortby=_sortby(c, given.sortby),
         limit=limit if limit is not None or download else PAGE_LIMIT_DEFAULT,
-        offset=_int(params, "offset", 0, MAX_OFFSET) or 0,
-        crs=parse_crs(single(params, "crs"), "crs"),
+        offset=_int(given.offset, "offset", 0, MAX_OFFSET) or 0,
+        crs=parse_crs(given.crs, "crs"),
     )

@@ -23,7 +23,8 @@ from layers.queries.items import Item
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+#: FastAPI writes OpenAPI 3.1 (the document says "openapi": "3.1.0")
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 
 #: the f= values of a page (everything else in FORMATS is a download)
 PAGE_FORMATS = ("json", "html")

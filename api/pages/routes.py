@@ -7,19 +7,23 @@
   device (IndexedDB) until they are sent, with their own UUID, so a retry never
   duplicates.
 
-The pages themselves hold no data that needs a token: they are the same for everyone.
-The person pastes a token (kept in the browser only) and the page sends it as
-``Authorization: Bearer`` to the JSON API, which decides what that role may see and do.
+The person signs in at ``/entrar`` (``api.pages.signin``); the pages then call the
+JSON API with the session cookie, which no page script can read, and echo the
+session's CSRF token on writes. The API decides what that person may see and do.
+``/disputas/{id}`` and ``/inspecciones/nueva`` send a browser without a session to
+``/entrar`` and back; ``/mapas`` shows public maps without one.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from api.auth import session_of
 from api.deps import ConnectionDep
 from api.fields import RowId
+from api.pages.common import to_sign_in
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
 from maps.requests import STATUS_ES
@@ -34,9 +38,10 @@ _env = Environment(
 
 
 @router.get("/mapas", response_class=HTMLResponse, summary="Página de mapas (es-MX)")
-def maps_page(conn: ConnectionDep) -> HTMLResponse:
+def maps_page(request: Request, conn: ConnectionDep) -> HTMLResponse:
+    caller = session_of(request)
     choices = map_choices(conn)
-    html = _env.get_template("mapas.html").render(**choices)
+    html = _env.get_template("mapas.html").render(caller=caller, **choices)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -45,14 +50,23 @@ def _page(template: str, **values: object) -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+@router.get("/disputas", response_class=HTMLResponse, summary="Zonas en disputa (es-MX)")
+def disputes_page() -> HTMLResponse:
+    return _page("disputas.html", status_es=STATUS_ES)
+
+
 @router.get(
     "/disputas/{zone_id}", response_class=HTMLResponse, summary="Revisión de una zona en disputa"
 )
-def dispute_page(zone_id: RowId) -> HTMLResponse:
+def dispute_page(request: Request, zone_id: RowId) -> Response:
+    caller = session_of(request)
+    if caller is None:
+        return to_sign_in(request)
     moves = {k.value: [m.value for m in v] for k, v in MOVES.items()}
     admin_moves = {k.value: [m.value for m in v] for k, v in ADMIN_MOVES.items()}
     return _page(
         "disputa.html",
+        caller=caller,
         zone_id=zone_id,
         moves=moves,
         admin_moves=admin_moves,
@@ -65,5 +79,8 @@ def dispute_page(zone_id: RowId) -> HTMLResponse:
     response_class=HTMLResponse,
     summary="Registrar una inspección desde el teléfono (funciona sin señal)",
 )
-def new_inspection_page() -> HTMLResponse:
-    return _page("inspeccion.html")
+def new_inspection_page(request: Request) -> Response:
+    caller = session_of(request)
+    if caller is None:
+        return to_sign_in(request)
+    return _page("inspeccion.html", caller=caller)

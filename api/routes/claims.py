@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import Commission, ConnectionDep, EngineDep, Planner
+from api.deps import ClaimRecorder, ConnectionDep, EngineDep, OfficialRecorder, Planner
 from api.fields import Moment, Offset, RowId
+from geo.access import allows
+from geo.errors import Forbidden, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
 from layers.disputes.detection import official_claims_in_scope
@@ -85,7 +87,9 @@ class OfficialClaims(BaseModel):
     status_code=201,
     summary="Record the official INEGI line as the claim of each municipality in a scope",
 )
-def official_claims(engine: EngineDep, caller: Commission, body: OfficialClaims) -> dict[str, Any]:
+def official_claims(
+    engine: EngineDep, caller: OfficialRecorder, body: OfficialClaims
+) -> dict[str, Any]:
     return official_claims_in_scope(
         engine,
         zone=body.zone,
@@ -97,7 +101,14 @@ def official_claims(engine: EngineDep, caller: Commission, body: OfficialClaims)
 
 
 @router.post("/claims", status_code=201, summary="Record a new claimed boundary version")
-def create_claim(engine: EngineDep, caller: Commission, body: ClaimCreate) -> dict[str, Any]:
+def create_claim(engine: EngineDep, caller: ClaimRecorder, body: ClaimCreate) -> dict[str, Any]:
+    """A municipality's representative records its own municipality's claims only."""
+    if not allows(caller.rows, cvegeo=body.cvegeo):
+        raise Forbidden(
+            f"{caller.name} records the claims of {caller.caller.cvegeo} only, "
+            f"not of {body.cvegeo}",
+            problems=[Problem("cvegeo", f"your municipality, {caller.caller.cvegeo}")],
+        )
     geom = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     claim = claim_store.add_claim(
         engine,
@@ -108,5 +119,6 @@ def create_claim(engine: EngineDep, caller: Commission, body: ClaimCreate) -> di
         recorded_by=caller.name,
         source_reference=body.source_reference,
         notes=body.notes,
+        valid_from_given=body.valid_from is not None,
     )
     return _public(claim)

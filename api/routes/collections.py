@@ -14,20 +14,25 @@ matching ``If-None-Match`` gets 304 without touching the data.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, HeldConnection, caller_of
+from api.deps import EngineDep, HeldConnection, caller_of, read_target
+from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
-from api.ogc.params import items_query, typed_value
+from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
+from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
     GEOJSON,
     HTML,
@@ -44,25 +49,24 @@ from api.ogc.render import (
 )
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
-    Forbidden,
     InvalidInput,
     InvalidParameter,
     NotFound,
     Problem,
-    Unauthenticated,
 )
 from layers import collections as registry
+from layers import cql2
 from layers.collections import COLLECTIONS, Collection
-from layers.engine import AsyncReader, on_read_connection
+from layers.engine import on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
-from layers.users import Principal
+from layers.queries import versions
 
 router = APIRouter(tags=["OGC API - Features"])
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # no oas30: the OpenAPI document is 3.1, for which Part 1 has no conformance class
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
@@ -70,15 +74,20 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
-    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
-    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    # the classes the standard's examples pass on both engines (tests/test_cql2_examples.py)
+    *(f"http://www.opengis.net/spec/cql2/1.0/conf/{name}" for name in cql2.CONFORMANCE_CLASSES),
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    # vector tiles of every collection (api/routes/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
-STATIC_VERSION = "static-1"  # landing and conformance change only with the code
+# Landing and conformance change only with the code: a new list of classes is a new ETag.
+STATIC_VERSION = "static-" + hashlib.sha256("\n".join(CONFORMANCE).encode()).hexdigest()[:12]
 DOWNLOADS = tuple(f for key, f in FORMATS.items() if key != "json")
 
 CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLECTIONS))]
@@ -87,32 +96,21 @@ CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLEC
 # -- helpers ------------------------------------------------------------------------------
 
 
+def _scoped(request: Request, q: item_queries.ItemsQuery) -> item_queries.ItemsQuery:
+    """``q`` limited to the rows the caller reaches (set by ``readable_collection``)."""
+    rows = getattr(request.state, "rows", None)
+    return q if rows is None or rows.everything else replace(q, rows=rows)
+
+
+def _cacheable_version(request: Request, version: str | None) -> str | None:
+    """A caller who reaches only some rows gets an answer of their own: never cached."""
+    rows = getattr(request.state, "rows", None)
+    return version if rows is None or rows.everything else None
+
+
 def _cache(request: Request) -> ResponseCache:
     cache: ResponseCache = request.app.state.response_cache
     return cache
-
-
-def _readable(c: Collection, principal: Principal | None) -> bool:
-    return c.read_role is None or (principal is not None and principal.role.can_act_as(c.read_role))
-
-
-async def _collection(request: Request, collection_id: str) -> Collection:
-    c = COLLECTIONS.get(collection_id)
-    if c is None:
-        raise NotFound(
-            f"no collection {collection_id!r}; the collections are: {', '.join(COLLECTIONS)}"
-        )
-    # a token that is sent is checked even for a public layer: a wrong one is never ignored
-    principal = await caller_of(request)
-    if c.read_role is not None:
-        if principal is None:
-            raise Unauthenticated(f"{c.id} needs a bearer token of a {c.read_role.value} or above")
-        if not _readable(c, principal):
-            raise Forbidden(
-                f"{c.id} needs the {c.read_role.value} role; {principal.name} is "
-                f"{principal.role.value}"
-            )
-    return c
 
 
 @contextmanager
@@ -129,9 +127,9 @@ def _as_parameter_errors() -> Iterator[None]:
 async def _counters(request: Request) -> list[tuple[str, int]]:
     """The layers' change counters, read on the event loop: without blocking it on
     PostgreSQL (``AsyncReader``), on a connection held only for them on SQLite."""
-    reader: AsyncReader | None = request.app.state.async_reader
-    if reader is not None:
-        return await registry.counters_async(reader, request.app.state.engine)
+    target = read_target(request)
+    if target.reader is not None:
+        return await registry.counters_async(target.reader, target.engine)
     async with HeldConnection(request) as conn:
         return registry.counters(conn)
 
@@ -146,19 +144,23 @@ async def _respond(
     build: Callable[[Connection], Cached],
     *,
     private: bool,
+    cache: ResponseCache | None = None,
 ) -> Response:
     """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
 
     The change counters (``version``) were read on the event loop; only a cache miss
     takes a connection (within the loop's connection slots) and goes to a worker
-    thread to query and render. A hit or a 304 takes none.
+    thread to query and render. A hit or a 304 takes none. ``cache``: another cache
+    than the responses' (vector tiles keep their own, so neither evicts the other).
     """
     negotiated = request.headers.get("accept", "")
     headers = {
-        "Vary": "Accept, Authorization",
+        "Vary": "Accept, Authorization, Cookie",
         "Cache-Control": ("private" if private else "public") + ", no-cache",
     }
-    engine: Engine = request.app.state.engine
+    # the body is read from the database the counters came from, so a lagging replica's
+    # body is never stored under the primary's newer ETag
+    engine = read_target(request).engine
     slots: asyncio.Semaphore = request.app.state.connection_slots
     if version is None:  # no change counters: nothing can be cached safely
         async with slots:
@@ -170,7 +172,7 @@ async def _respond(
     headers["ETag"] = tag
     if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
-    cache = _cache(request)
+    cache = cache if cache is not None else _cache(request)
     resource = resource_key(str(request.url), negotiated)
     entry = cache.get(resource, tag)
     if entry is None:
@@ -270,6 +272,18 @@ def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, An
                 "application/schema+json",
                 "Propiedades consultables",
             ),
+            link(
+                url_for(request, f"/collections/{c.id}/tiles"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                JSON,
+                "Teselas vectoriales",
+            ),
+            link(
+                url_for(request, f"/collections/{c.id}/sortables"),
+                "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+                "application/schema+json",
+                "Propiedades para ordenar (sortby)",
+            ),
             *[
                 link(
                     url_for(request, f"/collections/{c.id}/items", f=fmt.key),
@@ -318,8 +332,7 @@ async def collections(request: Request) -> Response:
 
 
 @router.get("/collections/{collection_id}", summary="One collection: extent, CRSs, links")
-async def collection(request: Request, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
+async def collection(request: Request, c: ReadableCollection) -> Response:
     fmt = wanted(request, downloads=False)
 
     def build(conn: Connection) -> Cached:
@@ -328,9 +341,8 @@ async def collection(request: Request, collection_id: CollectionId) -> Response:
             return _html(html.render("collection.html", doc=doc, collection=c))
         return _json(doc)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)
 
 
 _JSON_SCHEMA_TYPES = {
@@ -349,29 +361,47 @@ _GEOMETRY_SCHEMAS = {
 }
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
-async def queryables(request: Request, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
-
-    def build(_conn: Connection) -> Cached:
-        props: dict[str, Any] = {
-            "geometry": {
-                "title": "Geometría",
-                "x-ogc-role": "primary-geometry",
-                "format": f"geometry-{c.geometry_type.lower()}",
-                "$ref": _GEOMETRY_SCHEMAS[c.geometry_type],
-            },
+def _property_schema(
+    request: Request, c: Collection, document: str, *, geometry: bool
+) -> dict[str, Any]:
+    """The JSON Schema of a collection's queryables (with the geometry) or sortables."""
+    props: dict[str, Any] = {}
+    if geometry:
+        props["geometry"] = {
+            "title": "Geometría",
+            "x-ogc-role": "primary-geometry",
+            "format": f"geometry-{c.geometry_type.lower()}",
+            "$ref": _GEOMETRY_SCHEMAS[c.geometry_type],
         }
-        for p in (c.id_property, *c.properties):
+    for p in (c.id_property, *c.properties):
+        if geometry or p.kind != "json":  # a JSON value has no order
             props[p.name] = {"title": p.title, **_JSON_SCHEMA_TYPES[p.kind]}
-        doc = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": url_for(request, f"/collections/{c.id}/queryables"),
-            "type": "object",
-            "title": c.title,
-            "properties": props,
-            "additionalProperties": False,
-        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url_for(request, f"/collections/{c.id}/{document}"),
+        "type": "object",
+        "title": c.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
+async def queryables(request: Request, c: ReadableCollection) -> Response:
+    def build(_conn: Connection) -> Cached:
+        doc = _property_schema(request, c, "queryables", geometry=True)
+        return _json(doc, "application/schema+json")
+
+    return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
+
+
+@router.get(
+    "/collections/{collection_id}/sortables",
+    summary="Properties usable in sortby (OGC API - Records, sorting)",
+)
+async def sortables(request: Request, c: ReadableCollection) -> Response:
+    def build(_conn: Connection) -> Cached:
+        doc = _property_schema(request, c, "sortables", geometry=False)
         return _json(doc, "application/schema+json")
 
     return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
@@ -389,30 +419,31 @@ def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
     return f"linde_{c.id}{'_filtrado' if filtered else ''}_{day}.{fmt.extension}"
 
 
-def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -> StreamingResponse:
-    q = items_query(c, request.query_params, download=True)
-    csv_geometry = request.query_params.get("csv-geometry", "wkt")
-    if csv_geometry not in ("wkt", "lonlat"):
-        raise InvalidParameter(
-            "csv-geometry: use wkt or lonlat",
-            problems=[Problem("csv-geometry", f"{csv_geometry!r}: use wkt or lonlat")],
-        )
-    # Check the query before the response starts: errors must be a 400, not a cut file.
+def _export(
+    engine: Engine,
+    c: Collection,
+    fmt: ExportFormat,
+    q: item_queries.ItemsQuery,
+    csv_geometry: str,
+) -> Iterator[bytes]:
+    """The file's bytes; read whole into a temporary file before any is sent (see
+    ``api.downloads``), so a bad query is a 400, never a cut file."""
     with engine.connect() as conn, _as_parameter_errors():
-        item_queries.count(conn, c, q, cap=0)
+        yield from stream_export(
+            fmt,
+            _fields(c, q.properties),
+            ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
+            geometry_type=c.geometry_type,
+            epsg=q.crs.epsg,
+            layer_name=c.id,
+            csv_geometry=csv_geometry,  # type: ignore[arg-type]
+        )
 
-    def body() -> Iterator[bytes]:
-        with engine.connect() as conn:
-            yield from stream_export(
-                fmt,
-                _fields(c, q.properties),
-                ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
-                geometry_type=c.geometry_type,
-                epsg=q.crs.epsg,
-                layer_name=c.id,
-                csv_geometry=csv_geometry,  # type: ignore[arg-type]
-            )
 
+async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Response:
+    c, q, fmt = asked.collection, _scoped(request, asked.query), asked.fmt
+    assert isinstance(fmt, ExportFormat)
+    csv_geometry = asked.csv_geometry
     filtered = any(
         k not in ("f", "crs", "properties", "csv-geometry") for k in request.query_params
     )
@@ -421,7 +452,12 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
         "Content-Disposition": f'attachment; filename="{name}"',
         "Content-Crs": f"<{q.crs.uri}>",
     }
-    return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+    return await spooled_download(
+        request,
+        lambda: _export(engine, c, fmt, q, csv_geometry),
+        media_type=fmt.media_type,
+        headers=headers,
+    )
 
 
 @router.get(
@@ -429,22 +465,10 @@ def _download(request: Request, engine: Any, c: Collection, fmt: ExportFormat) -
     summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
     response_class=Response,
 )
-async def items(request: Request, engine: EngineDep, collection_id: CollectionId) -> Response:
-    c = await _collection(request, collection_id)
-    fmt = wanted(request, downloads=True)
+async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
+    c, fmt, q = asked.collection, asked.fmt, _scoped(request, asked.query)
     if isinstance(fmt, ExportFormat):
-        if fmt.key == "kml" and parse_crs(request.query_params.get("crs"), "crs").epsg != 4326:
-            raise InvalidParameter(
-                "crs: KML is always WGS 84",
-                problems=[
-                    Problem(
-                        "crs",
-                        "KML is always WGS 84 longitude/latitude; drop crs= or ask for f=gpkg",
-                    )
-                ],
-            )
-        return await run_in_threadpool(_download, request, engine, c, fmt)
-    q = items_query(c, request.query_params, download=False)
+        return await _download(request, engine, asked)
     count_cap: int = request.app.state.settings.count_cap
 
     def build(conn: Connection) -> Cached:
@@ -492,9 +516,8 @@ async def items(request: Request, engine: EngineDep, collection_id: CollectionId
         )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)
 
 
 @router.get(
@@ -504,35 +527,64 @@ async def items(request: Request, engine: EngineDep, collection_id: CollectionId
 )
 async def item(
     request: Request,
-    collection_id: CollectionId,
+    c: ReadableCollection,
     feature_id: Annotated[str, Path(max_length=64)],
+    datetime_: Annotated[
+        str | None,
+        Query(
+            alias="datetime",
+            description="Versioned collections (municipalities, claims): the version valid "
+            "at this instant (Memento); /items/{featureId}/versions lists them all.",
+        ),
+    ] = None,
 ) -> Response:
-    c = await _collection(request, collection_id)
     fmt = wanted(request, downloads=False)
-    unknown = [k for k in request.query_params if k not in ("f", "crs")]
+    allowed = ("f", "crs", "datetime") if c.id in versions.VERSIONED else ("f", "crs")
+    unknown = [k for k in request.query_params if k not in allowed]
     if unknown:
         raise InvalidParameter(
             f"{unknown[0]}: not a parameter of a single feature",
-            problems=[Problem(unknown[0], "a single feature takes only f and crs")],
+            problems=[
+                Problem(unknown[0], f"a single feature of {c.id} takes only {', '.join(allowed)}")
+            ],
         )
     crs = parse_crs(request.query_params.get("crs"), "crs")
+    at = parse_instant(datetime_, "datetime") if datetime_ is not None else None
     try:
         key = typed_value(c.id_property, feature_id, "featureId")
     except InvalidParameter:
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
     def build(conn: Connection) -> Cached:
-        found = item_queries.get(conn, c, key, crs)
+        headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
+        found: item_queries.Item | None
+        if at is not None:
+            version = versions.valid_at(conn, c.id, key, at, crs)
+            if version is None:
+                raise NotFound(f"no version of {feature_id!r} in {c.id} was valid at {datetime_}")
+            found = item_queries.Item(version.id, version.properties, version.geometry)
+            headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
+        else:
+            rows = _scoped(request, item_queries.ItemsQuery()).rows
+            found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
         links = [
             *self_and_alternates(request, GEOJSON),
             link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
         ]
+        if c.id in versions.VERSIONED:
+            links.append(
+                link(
+                    url_for(request, f"/collections/{c.id}/items/{feature_id}/versions"),
+                    "version-history",
+                    GEOJSON,
+                    "Versiones",
+                )
+            )
         if fmt == "html":
             return _html(html.render_item(c, found, links))
-        return Cached(feature_bytes(found, links), GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
+        return Cached(feature_bytes(found, links), GEOJSON, headers)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
-    )
+    version = _cacheable_version(request, await _version(request, c))
+    return await _respond(request, version, build, private=c.read_role is not None)

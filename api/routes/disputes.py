@@ -1,6 +1,9 @@
 """Disputed zones, their case files and decisions; detection runs.
 
-Planners read; the commission writes. Every edit of a zone needs ``If-Match`` with
+Planners read; the commission writes. Which zones a caller reaches is
+``geo.access.SPEC``: a municipality's representative reads and adds evidence to the
+case files of the zones its municipality is party to, and no other zone exists for it
+(404); only the state commission decides. Every edit of a zone needs ``If-Match`` with
 the ``ETag`` last read (428 without it, 412 when someone changed the zone since);
 appending to the case file accepts it optionally (412 when given and stale).
 """
@@ -12,15 +15,39 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
-from api.deps import Commission, ConnectionDep, EngineDep, Planner
+from api.deps import (
+    Access,
+    ConnectionDep,
+    EngineDep,
+    Planner,
+    ZoneDecider,
+    ZoneEvidence,
+    ZoneReader,
+)
 from api.fields import Moment, Offset, RowId
+from geo.access import PARTY_EVENT_KINDS
 from geo.disputes import ZoneKind, ZoneStatus
+from geo.errors import Forbidden, NotFound
 from geo.roles import Role
 from geo.validation import POLYGONAL, parse_geojson_geometry
+from layers.access import zone_reached
 from layers.disputes import detection, zones
+from layers.engine import on_read_connection
 
 router = APIRouter(tags=["disputes"])
+
+
+def reach_zone(conn: Connection, access: Access, zone_id: int) -> None:
+    """Refuse a zone the caller does not reach as if it did not exist (404, no leak).
+
+    Raises:
+        NotFound: the zone is outside the caller's scope (``geo.access.SPEC``).
+    """
+    if not zone_reached(conn, zone_id, access.rows):
+        raise NotFound(f"no disputed zone {zone_id}")
+
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="The zone's ETag, as last read.")
@@ -42,7 +69,7 @@ class DetectionCreate(BaseModel):
 
 
 @router.post("/detection-runs", status_code=201, summary="Detect overlaps and gaps in a scope")
-def create_run(engine: EngineDep, caller: Commission, body: DetectionCreate) -> dict[str, Any]:
+def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) -> dict[str, Any]:
     return detection.run_detection(
         engine,
         actor=caller.name,
@@ -72,7 +99,7 @@ def get_run(conn: ConnectionDep, _caller: Planner, run_id: RowId) -> dict[str, A
 @router.get("/disputes", summary="Disputed zones, largest first")
 def list_zones(
     conn: ConnectionDep,
-    _caller: Planner,
+    caller: ZoneReader,
     status: ZoneStatus | None = None,
     kind: ZoneKind | None = None,
     cvegeo: Annotated[str | None, Query(pattern=r"^\d{5}$", description="A party.")] = None,
@@ -88,6 +115,7 @@ def list_zones(
         open_only=open_only,
         limit=limit,
         offset=offset,
+        rows=caller.rows,
     )
     return {"zones": rows}
 
@@ -101,7 +129,7 @@ class ZoneCreate(BaseModel):
 
 @router.post("/disputes", status_code=201, summary="Register a named zone by hand")
 def register_zone(
-    engine: EngineDep, caller: Commission, body: ZoneCreate, response: Response
+    engine: EngineDep, caller: ZoneDecider, body: ZoneCreate, response: Response
 ) -> dict[str, Any]:
     geom = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     zone = zones.register_zone(
@@ -117,8 +145,9 @@ def register_zone(
 
 @router.get("/disputes/{zone_id}", summary="A zone: parties, measures, localities, inspections")
 def get_zone(
-    conn: ConnectionDep, _caller: Planner, zone_id: RowId, response: Response
+    conn: ConnectionDep, caller: ZoneReader, zone_id: RowId, response: Response
 ) -> dict[str, Any]:
+    reach_zone(conn, caller, zone_id)
     return _with_etag(response, zones.get_zone(conn, zone_id))
 
 
@@ -130,7 +159,7 @@ class ZoneEdit(BaseModel):
 @router.patch("/disputes/{zone_id}", summary="Rename a zone or change its notes (If-Match)")
 def edit_zone(
     engine: EngineDep,
-    caller: Commission,
+    caller: ZoneDecider,
     zone_id: RowId,
     body: ZoneEdit,
     response: Response,
@@ -157,7 +186,7 @@ class StatusMove(BaseModel):
 @router.post("/disputes/{zone_id}/status", summary="Move a zone to another status (If-Match)")
 def move_status(
     engine: EngineDep,
-    caller: Commission,
+    caller: ZoneDecider,
     zone_id: RowId,
     body: StatusMove,
     response: Response,
@@ -170,7 +199,7 @@ def move_status(
         zone_id,
         body.status.value,
         actor=caller.name,
-        admin=caller.role is Role.admin,
+        admin=caller.caller.role is Role.admin,
         expected_version=version,
         note=body.note,
     )
@@ -193,20 +222,29 @@ class EventCreate(BaseModel):
 
 
 @router.get("/disputes/{zone_id}/events", summary="The zone's case file, oldest first")
-def list_events(conn: ConnectionDep, _caller: Planner, zone_id: RowId) -> dict[str, Any]:
+def list_events(conn: ConnectionDep, caller: ZoneReader, zone_id: RowId) -> dict[str, Any]:
+    reach_zone(conn, caller, zone_id)
     return {"events": zones.list_events(conn, zone_id)}
 
 
 @router.post("/disputes/{zone_id}/events", status_code=201, summary="Append to the case file")
 def add_event(
     engine: EngineDep,
-    caller: Commission,
+    caller: ZoneEvidence,
     zone_id: RowId,
     body: EventCreate,
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    """The new event; ``ETag`` is the zone's new version (appending bumps it)."""
+    """The new event; ``ETag`` is the zone's new version (appending bumps it). A
+    municipality's representative adds evidence, proposals and notes to the zones its
+    municipality is party to; meetings and agreements are the commission's."""
+    on_read_connection(engine, lambda conn: reach_zone(conn, caller, zone_id))
+    if not caller.rows.everything and body.kind not in PARTY_EVENT_KINDS:
+        raise Forbidden(
+            f"a municipality's representative adds {', '.join(sorted(PARTY_EVENT_KINDS))}; "
+            f"a {body.kind} is recorded by the state commission"
+        )
     geom = (
         parse_geojson_geometry(
             body.geometry,
@@ -231,7 +269,8 @@ def add_event(
 
 
 @router.get("/disputes/{zone_id}/geometries", summary="Every geometry the zone has had")
-def geometry_history(conn: ConnectionDep, _caller: Planner, zone_id: RowId) -> dict[str, Any]:
+def geometry_history(conn: ConnectionDep, caller: ZoneReader, zone_id: RowId) -> dict[str, Any]:
+    reach_zone(conn, caller, zone_id)
     return {"revisions": zones.geometry_history(conn, zone_id)}
 
 
@@ -254,7 +293,7 @@ class DecisionCreate(BaseModel):
 )
 def apply_decision(
     engine: EngineDep,
-    caller: Commission,
+    caller: ZoneDecider,
     zone_id: RowId,
     body: DecisionCreate,
     response: Response,
@@ -279,5 +318,6 @@ def apply_decision(
         split_along_official_line=body.split_along_official_line,
         source_reference=body.source_reference,
         summary=body.summary,
+        valid_from_given=body.valid_from is not None,
     )
     return _with_etag(response, zone)

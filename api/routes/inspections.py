@@ -7,7 +7,7 @@ BETWEEN 1000 AND 5000``).
 
 from __future__ import annotations
 
-import json
+import mimetypes
 import re
 import tempfile
 from pathlib import Path
@@ -18,16 +18,40 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Connection
 
-from api.deps import Admin, Commission, ConnectionDep, EngineDep, Inspector, Planner
-from api.fields import Moment
-from geo.errors import InvalidInput, Problem
+from api.deps import (
+    Access,
+    Admin,
+    ConnectionDep,
+    EngineDep,
+    InspectionFollowUp,
+    InspectionReader,
+    InspectionReviewer,
+    Inspector,
+    Planner,
+)
+from api.fields import Moment, json_document
+from geo.errors import InvalidInput, NotFound, Problem
 from geo.inspections import Submission, id_from_key, normalize_id
 from geo.validation import PUNTUAL, parse_geojson_geometry
+from layers.access import inspection_reached
+from layers.engine import on_read_connection
 from layers.importers.inspections import import_inspections
 from layers.inspections import photos as photo_store
 from layers.inspections import store
 from layers.settings import Settings
+
+
+def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> None:
+    """Refuse an inspection the caller does not reach as if it did not exist (404).
+
+    Raises:
+        NotFound: outside the caller's scope (``geo.access.SPEC``).
+    """
+    if not inspection_reached(conn, inspection_id, access.rows):
+        raise NotFound(f"no inspection {inspection_id}")
+
 
 router = APIRouter(tags=["inspections"])
 
@@ -137,12 +161,7 @@ async def create_inspection(
                 "multipart requests carry the GeoJSON Feature in an 'inspection' field",
                 problems=[Problem("inspection", "missing")],
             )
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"inspection is not JSON: {exc}", problems=[Problem("inspection", "not JSON")]
-            ) from exc
+        raw = json_document(text, "inspection")
         for n, upload in enumerate(form.getlist("photos")):
             if isinstance(upload, str):
                 raise InvalidInput(
@@ -158,12 +177,7 @@ async def create_inspection(
                 )
             )
     else:
-        try:
-            raw = await request.json()
-        except ValueError as exc:
-            raise InvalidInput(
-                "the body is not JSON", problems=[Problem("body", "not JSON")]
-            ) from exc
+        raw = json_document(await request.body(), "body")
     body = _parse_body(raw)
     sub = _submission(body, caller.name, idempotency_key)
     sub = Submission(**{**sub.__dict__, "photo_sha256": tuple(p.sha256 for p in photos)})
@@ -229,28 +243,39 @@ def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict
 
 
 @router.get("/inspections/{inspection_id}", summary="One inspection, annotated, with history")
-def get_inspection(conn: ConnectionDep, _caller: Planner, inspection_id: str) -> dict[str, Any]:
+def get_inspection(
+    conn: ConnectionDep, caller: InspectionReader, inspection_id: str
+) -> dict[str, Any]:
+    reach_inspection(conn, caller, inspection_id)
     return store.get(conn, inspection_id)
 
 
 @router.get("/inspections/{inspection_id}/photos/{sha256}", summary="A photo of an inspection")
 def get_photo(
-    request: Request, conn: ConnectionDep, _caller: Planner, inspection_id: str, sha256: str
+    request: Request,
+    conn: ConnectionDep,
+    caller: InspectionReader,
+    inspection_id: str,
+    sha256: str,
 ) -> FileResponse:
-    media_type, file_name = store.photo_of(conn, inspection_id, sha256)
+    """Named ``foto-<first 12 hex of its SHA-256>.<ext>``: the name the uploader gave is
+    kept in the record but never echoed in a header."""
+    reach_inspection(conn, caller, inspection_id)
+    media_type, _given_name = store.photo_of(conn, inspection_id, sha256)
     path = photo_store.stored(_settings(request).resolved_photos_dir(), sha256)
+    extension = mimetypes.guess_extension(media_type) or ".bin"
     return FileResponse(
         path,
         media_type=media_type,
         headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{sha256}"'},
-        filename=file_name,
+        filename=f"foto-{sha256[:12]}{extension}",
         content_disposition_type="inline",
     )
 
 
 @router.post("/inspections/{inspection_id}/review", summary="Approve or reject (supervisors)")
 def review(
-    engine: EngineDep, caller: Commission, inspection_id: str, body: StatusChange
+    engine: EngineDep, caller: InspectionReviewer, inspection_id: str, body: StatusChange
 ) -> dict[str, Any]:
     return store.change_status(
         engine,
@@ -264,8 +289,10 @@ def review(
 
 @router.post("/inspections/{inspection_id}/follow-up", summary="Refer or mark attended")
 def follow_up(
-    engine: EngineDep, caller: Commission, inspection_id: str, body: StatusChange
+    engine: EngineDep, caller: InspectionFollowUp, inspection_id: str, body: StatusChange
 ) -> dict[str, Any]:
+    """A municipality's representative follows up the inspections of its municipality."""
+    on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
     return store.change_status(
         engine,
         inspection_id,

@@ -9,10 +9,9 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from api.deps import HeldConnection, Planner
+from api.deps import HeldConnection, Planner, read_target
 from geo.errors import InvalidInput
 from geo.validation import check_point
-from layers.engine import AsyncReader
 from layers.queries.lookup import lookup_point, lookup_point_async
 
 router = APIRouter(tags=["lookup"])
@@ -99,9 +98,9 @@ async def lookup(
     problems = check_point(lon, lat)
     if problems:
         raise InvalidInput("; ".join(str(p) for p in problems), problems=problems)
-    reader: AsyncReader | None = request.app.state.async_reader
-    if reader is not None:
-        answer = await lookup_point_async(reader, request.app.state.engine, lon, lat)
+    target = read_target(request)
+    if target.reader is not None:
+        answer = await lookup_point_async(target.reader, target.engine, lon, lat)
     else:
         async with HeldConnection(request) as conn:
             answer = lookup_point(conn, lon, lat)

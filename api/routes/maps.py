@@ -17,11 +17,12 @@ from typing import Annotated
 
 import folium
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from api.deps import MaybeCaller, Planner
+from api.deps import MaybeCaller, ZoneReader, read_target
 from api.fields import RowId
-from api.ogc.params import parse_bbox
+from api.ogc.params import parse_bbox, single
+from api.routes.disputes import reach_zone
 from geo.roles import Role
 from layers.engine import on_read_connection
 from layers.users import Principal
@@ -110,7 +111,7 @@ def _respond(
     """Build the map on a connection held only while its features are read, then answer
     it as HTML or draw it. A PNG or PDF first takes a place at the renderer (or gets 503
     with ``Retry-After`` at once), so a burst of renders never holds connections."""
-    engine: Engine = request.app.state.engine
+    engine = read_target(request).engine
 
     def build_for_report(conn: Connection) -> folium.Map:
         return set_heading(
@@ -213,7 +214,7 @@ def river_map(
     """Inspection points (clustered by category, filterable by date) appear for callers
     with the planner role or above; 404 for an unknown river."""
     with_inspections = _may_see_inspections(caller)
-    box = parse_bbox(request.query_params)
+    box = parse_bbox(bbox, single(request.query_params, "bbox-crs"))
 
     def build(conn: Connection) -> folium.Map:
         return map_requests.river(
@@ -223,7 +224,7 @@ def river_map(
             date_from=date_from,
             date_to=date_to,
             near_m=near_m,
-            stretch=box[0] if box else None,
+            stretch=box,
             tiles=tiles,
         )
 
@@ -236,7 +237,7 @@ def river_map(
 )
 def dispute_map(
     request: Request,
-    _caller: Planner,
+    caller: ZoneReader,
     zone_id: RowId,
     fmt: FormatQuery = MapFormat.html,
     assets: AssetsQuery = Assets.inline,
@@ -248,6 +249,7 @@ def dispute_map(
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
 
     def build(conn: Connection) -> folium.Map:
+        reach_zone(conn, caller, zone_id)
         return map_requests.dispute(conn, zone_id, tiles=tiles)
 
     return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}", report)

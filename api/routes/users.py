@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Admin, ConnectionDep, EngineDep, Planner
 from geo.roles import Role
-from layers import audit, users
+from layers import accounts, audit, users
 
 router = APIRouter(tags=["users"])
 
@@ -24,10 +24,35 @@ Days = Field(
 UserName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]
 
 
+Cvegeo = Field(
+    default=None,
+    pattern=r"^(\d{5})?$",
+    description="The municipality the user acts for (INEGI cvegeo); empty or null: the state.",
+)
+Password = Field(min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
+
+
 class UserCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
     role: Role
     days: int | None = Days
+    password: str | None = Field(
+        default=None,
+        min_length=accounts.MIN_PASSWORD,
+        max_length=accounts.MAX_PASSWORD,
+        description="To sign in at /entrar and with HTTP Basic; without one, tokens only.",
+    )
+    cvegeo: str | None = Cvegeo
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    cvegeo: str | None = Cvegeo
+    disabled: bool | None = None
+
+
+class PasswordReset(BaseModel):
+    password: str = Password
 
 
 class TokenCreate(BaseModel):
@@ -40,7 +65,7 @@ def _days(request: Request, days: int | None) -> int:
 
 @router.get("/me", summary="The caller's name and role")
 def me(caller: Planner) -> dict[str, Any]:
-    return {"name": caller.name, "role": caller.role.value}
+    return {"name": caller.name, "role": caller.role.value, "cvegeo": caller.cvegeo}
 
 
 @router.get("/users", summary="Users and their roles (admin)")
@@ -55,8 +80,52 @@ def create_user(
     request: Request, engine: EngineDep, caller: Admin, body: UserCreate
 ) -> dict[str, Any]:
     days = _days(request, body.days)
-    user, token = users.add_user(engine, body.name, body.role.value, actor=caller.name, days=days)
-    return {"name": user.name, "role": user.role.value, "token": token, "valid_days": days}
+    user, token = users.add_user(
+        engine,
+        body.name,
+        body.role.value,
+        actor=caller.name,
+        days=days,
+        password=body.password,
+        cvegeo=body.cvegeo or None,
+    )
+    return {
+        "name": user.name,
+        "role": user.role.value,
+        "cvegeo": user.cvegeo,
+        "token": token,
+        "valid_days": days,
+    }
+
+
+@router.patch("/users/{name}", summary="Change a user's role, municipality or state (admin)")
+def change_user(
+    request: Request, engine: EngineDep, caller: Admin, name: UserName, body: UserUpdate
+) -> dict[str, Any]:
+    """Any change ends the user's sessions and tokens at once, on every worker; their
+    records and audit entries stay. ``cvegeo`` "" moves the user to the state."""
+    changed = accounts.change_user(
+        engine,
+        name,
+        actor=caller.name,
+        role=body.role.value if body.role else None,
+        cvegeo=body.cvegeo,
+        disabled=body.disabled,
+        now=request.app.state.clock.now(),
+    )
+    request.app.state.token_cache.clear()
+    return changed
+
+
+@router.put("/users/{name}/password", summary="Set a user's password (admin)")
+def reset_password(
+    request: Request, engine: EngineDep, caller: Admin, name: UserName, body: PasswordReset
+) -> dict[str, Any]:
+    """Ends every session of the user (their tokens stay: revoke those on their own)."""
+    ended = accounts.set_password(
+        engine, name, body.password, actor=caller.name, now=request.app.state.clock.now()
+    )
+    return {"name": name, "sessions_ended": ended}
 
 
 @router.post(

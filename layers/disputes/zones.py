@@ -21,6 +21,7 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from geo.access import RowScope
 from geo.disputes import (
     CLOSED,
     ZoneKind,
@@ -44,6 +45,7 @@ from geo.measures import outlines, zone_measures
 from geo.metric import to_lonlat, to_metric
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
+from layers.access import row_condition
 from layers.claims import ClaimSource, geometries_in_force, official_geometries, record_claim
 from layers.dialects import bbox_candidates
 from layers.engine import write_connection
@@ -159,9 +161,14 @@ def list_zones(
     open_only: bool = False,
     limit: int = 100,
     offset: int = 0,
+    rows: RowScope | None = None,
 ) -> list[dict[str, Any]]:
-    """Zones, largest first, without geometry (the OGC collection serves that)."""
+    """Zones, largest first, without geometry (the OGC collection serves that); only
+    those ``rows`` reaches (``geo.access``)."""
     query = select(*_SUMMARY).order_by(_z.area_m2.desc(), _z.id).limit(limit).offset(offset)
+    reached = row_condition(disputed_zones, rows)
+    if reached is not None:
+        query = query.where(reached)
     if status:
         query = query.where(_z.status == status)
     if kind:
@@ -190,7 +197,7 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> dict[str
     out["parties"] = _parties(conn, zone_id)
     geom = from_db(row.geom)
     assert geom is not None
-    out["geometry"] = shapely.geometry.mapping(geom)
+    out["geometry"] = shapely.geometry.mapping(shapely.orient_polygons(geom))  # RFC 7946
     if not detail:
         return out
     zone_m = to_metric(geom)
@@ -273,7 +280,7 @@ def geometry_history(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
             t.area_m2,
             t.gained_m2,
             t.lost_m2,
-            func.ST_AsGeoJSON(t.geom).label("geometry"),
+            func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(t.geom)).label("geometry"),
         )
         .where(t.zone_id == zone_id)
         .order_by(t.revision)
@@ -294,7 +301,7 @@ def list_events(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
             t.summary,
             t.details,
             t.zone_version,
-            func.ST_AsGeoJSON(t.geom).label("geometry"),
+            func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(t.geom)).label("geometry"),
         )
         .where(t.zone_id == zone_id)
         .order_by(t.id)
@@ -634,8 +641,13 @@ def apply_decision(
     split_along_official_line: bool = False,
     source_reference: str | None = None,
     summary: str | None = None,
+    valid_from_given: bool = True,
 ) -> dict[str, Any]:
     """Divide a zone between its parties, record their new claims and close the zone.
+
+    ``valid_from_given=False``: the caller sent no start and ``valid_from`` is "now"; a
+    claim of a party recorded meanwhile is then a ``Conflict`` (repeat the decision),
+    not a complaint about a start nobody sent.
 
     All in one transaction: the parts are checked (they must cover the zone and not
     overlap, within ``geo.disputes.PARTITION_TOLERANCE_M2``), each party whose claim
@@ -731,6 +743,7 @@ def apply_decision(
                 recorded_by=actor,
                 source_reference=source_reference or f"disputed zone {zone_id}",
                 notes=f"decision on disputed zone {zone_id}",
+                valid_from_given=valid_from_given,
             )
             created[key] = int(claim["id"])
         parts_ll = {k: to_lonlat(g) for k, g in parts_m.items() if not g.is_empty}

@@ -1,4 +1,5 @@
-"""Reading the files users bring: any vector format GDAL reads, zipped or not; CSV tables."""
+"""Reading the files users bring: GeoJSON, GeoPackage, Shapefile, zipped or not (checked
+first by ``layers.importers.untrusted``); CSV tables."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo.errors import Problem, UnreadableFile
+from layers.importers import untrusted
 from layers.settings import get_settings
 
 MB = 1024 * 1024
@@ -111,14 +113,17 @@ def read_geodata(
     """Read a vector file (GeoJSON, GeoPackage, Shapefile; zipped or not) in EPSG:4326.
 
     Args:
-        path: the file; ``.zip`` archives are opened in place (GDAL's /vsizip/).
+        path: the file; a ``.zip`` is unpacked into a private temporary folder first,
+            counting the bytes it really inflates (``layers.importers.untrusted``).
         crs: the CRS of the data when the file does not declare one, or to override a wrong
             declaration (e.g. ``"EPSG:6372"``).
         layer: the layer to read from a multi-layer source (GeoPackage); default the first.
 
     Raises:
-        UnreadableFile: the file is missing, not a format GDAL reads, has no geometry,
-            or has no CRS and none was given; a zip bomb; a shapefile without its .dbf.
+        UnreadableFile: the file is missing, not one of the formats above by its content
+            (a VRT is refused whatever its name), has no geometry, or has no CRS and none
+            was given; a zip bomb; a shapefile without its .dbf; a GeoJSON CRS given as a
+            link to fetch; a GeoPackage layer that is a view.
     """
     _check_exists(path)
     with path.open("rb") as fh:
@@ -128,24 +133,9 @@ def read_geodata(
     elif path.suffix.lower() == ".shp":
         siblings = {p.name.lower() for p in path.parent.iterdir()}
         _check_shapefile_parts(path.name, path.name, siblings.__contains__)
-    try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except shapely.errors.GEOSException as exc:
-        rows = _undecodable_rows(path, layer)
-        raise UnreadableFile(
-            f"{path.name}: {len(rows)} geometr{'y' if len(rows) == 1 else 'ies'} cannot be read "
-            f"({str(exc).split(': ', 1)[-1]}): a ring that is not closed or has fewer than "
-            "4 positions",
-            problems=[Problem("geometry", "ring not closed or under 4 positions", r) for r in rows]
-            or [Problem("geometry", str(exc))],
-        ) from exc
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise UnreadableFile(
-            f"{path.name} is not a geodata file Linde can read "
-            "(GeoJSON, GeoPackage, Shapefile, zipped or not): "
-            f"{str(exc).splitlines()[0]}",
-            problems=[Problem("file", "not a readable vector data file")],
-        ) from exc
+    limit = get_settings().max_unzipped_mb * MB
+    with untrusted.opened(path, limit) as source:
+        gdf = _read(path, source, layer)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise UnreadableFile(
             f"{path.name} has no geometry column",
@@ -169,6 +159,28 @@ def read_geodata(
     if not gdf.crs.equals(CRS.from_epsg(4326)):
         gdf = gdf.to_crs(4326)
     return gdf
+
+
+def _read(path: Path, source: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Read ``source`` (``path`` as checked, or unpacked) with GDAL; errors name ``path``."""
+    try:
+        return gpd.read_file(source, layer=layer, engine="pyogrio")
+    except shapely.errors.GEOSException as exc:
+        rows = _undecodable_rows(source, layer)
+        raise UnreadableFile(
+            f"{path.name}: {len(rows)} geometr{'y' if len(rows) == 1 else 'ies'} cannot be read "
+            f"({str(exc).split(': ', 1)[-1]}): a ring that is not closed or has fewer than "
+            "4 positions",
+            problems=[Problem("geometry", "ring not closed or under 4 positions", r) for r in rows]
+            or [Problem("geometry", str(exc))],
+        ) from exc
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise UnreadableFile(
+            f"{path.name} is not a geodata file Linde can read "
+            "(GeoJSON, GeoPackage, Shapefile, zipped or not): "
+            f"{str(exc).splitlines()[0].replace(str(source), path.name)}",
+            problems=[Problem("file", "not a readable vector data file")],
+        ) from exc
 
 
 def _undecodable_rows(path: Path, layer: str | None) -> list[int]:

@@ -31,9 +31,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from geo.access import RowScope
 from geo.crs import CRS84, Crs
 from geo.errors import InvalidParameter, Problem
 from layers import dialects
+from layers.access import row_condition
 from layers.collections import Collection, Property
 from layers.cql2 import compile_filter
 
@@ -51,6 +53,10 @@ class ItemsQuery:
     #: property = value conditions (values already of the property's type)
     equals: tuple[tuple[str, Any], ...] = ()
     filter: str | None = None
+    #: ``cql2-text`` or ``cql2-json``
+    filter_lang: str = "cql2-text"
+    #: the CRS (and axis order) of the filter's geometry literals
+    filter_crs: Crs = field(default=CRS84)
     #: which properties to return; None = all
     properties: tuple[str, ...] | None = None
     #: (property, descending)
@@ -59,6 +65,8 @@ class ItemsQuery:
     limit: int | None = 10
     offset: int = 0
     crs: Crs = field(default=CRS84)
+    #: the rows the caller reaches (``geo.access``); None: every row
+    rows: RowScope | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,10 @@ class Item:
 
 
 def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
+    out: list[ColumnElement[bool]] = [] if c.where is None else [c.where]
+    reached = row_condition(c.table, q.rows)
+    if reached is not None:
+        out.append(reached)
     if q.bbox is not None:
         out.append(dialects.intersects_bbox(conn.dialect, c.table, q.bbox))
     if q.interval is not None:
@@ -99,7 +110,18 @@ def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnEl
     if q.filter:
         queryables = {p.name: p.column for p in c.properties}
         queryables.setdefault(c.id_property.name, c.id_property.column)
-        out.append(compile_filter(q.filter, queryables, c.geometry, c.table, conn.dialect))
+        out.append(
+            compile_filter(
+                q.filter,
+                queryables,
+                c.geometry,
+                c.table,
+                conn.dialect,
+                lang="cql2-json" if q.filter_lang == "cql2-json" else "cql2-text",
+                crs=q.filter_crs,
+                arrays=frozenset(p.name for p in c.properties if p.key_list),
+            )
+        )
     return out
 
 
@@ -276,7 +298,7 @@ def stream(conn: Connection, c: Collection, q: ItemsQuery, chunk: int = 500) -> 
 
     Geometry is WKB in ``q.crs`` with easting/longitude first, as files store it.
     """
-    geometry = dialects.as_wkb(conn.dialect, c.geometry, q.crs.epsg)
+    geometry = dialects.as_wkb(conn.dialect, c.geometry, q.crs.epsg, ccw=True)
     result = conn.execution_options(yield_per=chunk).execute(_query(conn, c, q, geometry))
     try:
         for item in _items(result):
@@ -304,8 +326,11 @@ def _capped_count(c: Collection, where: ColumnElement[bool], cap: int) -> Select
     return select(func.count()).select_from(matching.subquery())
 
 
-def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | None:
-    """One feature by id, geometry as GeoJSON text in ``crs``; None when there is none."""
+def get(
+    conn: Connection, c: Collection, feature_id: Any, crs: Crs, rows: RowScope | None = None
+) -> Item | None:
+    """One feature by id, geometry as GeoJSON text in ``crs``; None when there is none
+    or it is outside the caller's ``rows``."""
     geometry = dialects.as_geojson(conn.dialect, c.geometry, crs.epsg, crs.x_first, crs.precision)
     query = (
         select(
@@ -316,4 +341,9 @@ def get(conn: Connection, c: Collection, feature_id: Any, crs: Crs) -> Item | No
         .select_from(c.source)
         .where(c.id_property.column == feature_id)
     )
+    if c.where is not None:
+        query = query.where(c.where)
+    reached = row_condition(c.table, rows)
+    if reached is not None:
+        query = query.where(reached)
     return next(_items(conn.execute(query)), None)

@@ -1,0 +1,346 @@
+"""People: passwords (argon2 through ``pwdlib``), browser sessions, and what an admin
+changes about a user (disable, reset a password, change a role or municipality).
+
+Sessions live in the ``sessions`` table, never in a worker's memory: every request
+with a session cookie reads its row, so ending a session (sign-out, a password
+reset, a disabled or re-scoped user) holds on every worker at the next request.
+The cookie carries 32 random bytes; only their SHA-256 is stored. Times come from
+the caller (``now``), so expiry is tested with a clock the test moves, not by waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pwdlib import PasswordHash
+from sqlalchemy import Connection, Engine, func, select, update
+
+from geo.errors import InvalidInput, NotFound, Problem
+from geo.roles import Role
+from layers import audit
+from layers.engine import write_connection
+from layers.schema import api_tokens, municipalities, sessions, users
+from layers.users import Principal, parse_role
+
+#: argon2id with pwdlib's recommended parameters
+_hasher = PasswordHash.recommended()
+#: verified against when the user does not exist, so both cases cost the same time
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+#: a session's last-seen time is written at most this often (not on every request)
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def check_password_rules(password: str, field: str = "password") -> str:
+    """The password, if long enough and not absurdly long.
+
+    Raises:
+        InvalidInput: shorter than ``MIN_PASSWORD`` or longer than ``MAX_PASSWORD``.
+    """
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"a password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters",
+            problems=[Problem(field, f"{MIN_PASSWORD}-{MAX_PASSWORD} characters")],
+        )
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(check_password_rules(password))
+
+
+def password_matches(password: str, password_hash: str | None) -> bool:
+    """Whether ``password`` matches; a missing hash still costs one verification."""
+    ok = _hasher.verify(password, password_hash or _DUMMY_HASH)
+    return ok and password_hash is not None
+
+
+def _user_row(conn: Connection, name: str) -> Any:
+    return conn.execute(
+        select(
+            users.c.id,
+            users.c.name,
+            users.c.role,
+            users.c.cvegeo,
+            users.c.password_hash,
+            users.c.disabled_at,
+        ).where(users.c.name == name)
+    ).first()
+
+
+def _principal(row: Any, via: str) -> Principal:
+    return Principal(row.id, row.name, Role(row.role), cvegeo=row.cvegeo, via=via)
+
+
+def password_user(conn: Connection, name: str) -> tuple[Principal, str] | None:
+    """An enabled user with a password, and its hash; ``None`` otherwise."""
+    row = _user_row(conn, name)
+    if row is None or row.disabled_at is not None or row.password_hash is None:
+        return None
+    return _principal(row, "password"), row.password_hash
+
+
+def verify_password(conn: Connection, name: str, password: str) -> Principal | None:
+    """The enabled user ``name`` if ``password`` is theirs; ``None`` otherwise (an
+    unknown name costs the same argon2 verification as a known one)."""
+    found = password_user(conn, name[:64])
+    ok = password_matches(password[:MAX_PASSWORD], found[1] if found else None)
+    return found[0] if ok and found else None
+
+
+def set_password(
+    engine: Engine, name: str, password: str, *, actor: str, now: datetime | None = None
+) -> int:
+    """Give ``name`` a new password and end every browser session of theirs (a reset,
+    or a change by the user, who then gets a fresh session). Tokens stay: they are
+    for scripts, revoked on their own. Returns the number of sessions ended.
+
+    Raises:
+        InvalidInput: the password breaks the rules. NotFound: no such user.
+    """
+    hashed = hash_password(password)
+    moment = now or audit.now()
+    with write_connection(engine) as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
+        if user_id is None:
+            raise NotFound(f"no user named {name!r}")
+        conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(password_hash=hashed, password_changed_at=moment)
+        )
+        ended = end_sessions(conn, user_id, moment)
+        audit.record(conn, actor, "user.password_set", "user", name, {"sessions_ended": ended})
+    return ended
+
+
+def end_sessions(conn: Connection, user_id: int, now: datetime) -> int:
+    return conn.execute(
+        update(sessions)
+        .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+
+
+def _end_tokens(conn: Connection, user_id: int, now: datetime) -> int:
+    return conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+
+
+def check_cvegeo(conn: Connection, cvegeo: str | None) -> str | None:
+    """``cvegeo`` if it names an imported municipality (``None``/empty: the state).
+
+    Raises:
+        InvalidInput: not five digits, or no such municipality imported.
+    """
+    if not cvegeo:
+        return None
+    if len(cvegeo) != 5 or not cvegeo.isdigit():
+        raise InvalidInput(
+            f"cvegeo must be 5 digits (INEGI key, e.g. 20157), not {cvegeo!r}",
+            problems=[Problem("cvegeo", "5 digits, e.g. 20157")],
+        )
+    found = conn.execute(select(func.count()).where(municipalities.c.cvegeo == cvegeo)).scalar_one()
+    if not found:
+        raise InvalidInput(
+            f"no municipality {cvegeo} is imported; import it first (linde import municipalities)",
+            problems=[Problem("cvegeo", "an imported municipality")],
+        )
+    return cvegeo
+
+
+def change_user(
+    engine: Engine,
+    name: str,
+    *,
+    actor: str,
+    role: str | None = None,
+    cvegeo: str | None = None,
+    disabled: bool | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Change a user's role, municipality (``cvegeo``: a key, ``""`` for the state,
+    ``None`` to leave it) or whether it is disabled. Any change of what a user may do ends their
+    sessions and tokens at once; their records and audit entries stay.
+
+    Raises:
+        NotFound: no such user. InvalidInput: a bad role or municipality.
+    """
+    moment = now or audit.now()
+    with write_connection(engine) as conn:
+        row = _user_row(conn, name)
+        if row is None:
+            raise NotFound(f"no user named {name!r}")
+        values: dict[str, Any] = {}
+        if role is not None and role != row.role:
+            values["role"] = parse_role(role).value
+        if cvegeo is not None and (cvegeo or None) != row.cvegeo:
+            values["cvegeo"] = check_cvegeo(conn, cvegeo or None)
+        if disabled is not None and disabled != (row.disabled_at is not None):
+            values["disabled_at"] = moment if disabled else None
+        ended = {"sessions": 0, "tokens": 0}
+        if values:
+            conn.execute(update(users).where(users.c.id == row.id).values(**values))
+            ended = {
+                "sessions": end_sessions(conn, row.id, moment),
+                "tokens": _end_tokens(conn, row.id, moment),
+            }
+            details = {
+                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()
+            }
+            audit.record(conn, actor, "user.changed", "user", name, {**details, "ended": ended})
+    return {"name": name, "changed": sorted(values), "ended": ended}
+
+
+@dataclass(frozen=True)
+class NewSession:
+    sid: str  # the cookie value, shown once
+    csrf_token: str
+    expires_at: datetime
+
+
+def sid_digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def start_session(
+    engine: Engine,
+    principal: Principal,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    address: str | None,
+    user_agent: str | None,
+) -> NewSession:
+    """A new session with a new random id (never one the browser brought: no fixation)."""
+    sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with write_connection(engine) as conn:
+        conn.execute(
+            sessions.insert().values(
+                user_id=principal.user_id,
+                sid_sha256=sid_digest(sid),
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + max_age,
+                address=address,
+                user_agent=(user_agent or "")[:300],
+            )
+        )
+        audit.record(conn, principal.name, "session.started", "user", principal.name)
+    return NewSession(sid, csrf, now + max_age)
+
+
+def session_principal(
+    engine: Engine, conn: Connection, sid: str, *, now: datetime, idle: timedelta
+) -> Principal | None:
+    """The user of a live session; ``None`` when it is unknown, ended, idle longer than
+    ``idle``, past its absolute expiry, or its user is disabled. A live session's
+    last-seen time is written at most once a minute."""
+    row = conn.execute(
+        select(
+            sessions.c.id.label("session_id"),
+            sessions.c.csrf_token,
+            sessions.c.last_seen_at,
+            sessions.c.expires_at,
+            users.c.id,
+            users.c.name,
+            users.c.role,
+            users.c.cvegeo,
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(
+            sessions.c.sid_sha256 == sid_digest(sid),
+            sessions.c.revoked_at.is_(None),
+            users.c.disabled_at.is_(None),
+        )
+    ).first()
+    if row is None or row.expires_at <= now or row.last_seen_at + idle <= now:
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        with write_connection(engine) as write:
+            write.execute(
+                update(sessions).where(sessions.c.id == row.session_id).values(last_seen_at=now)
+            )
+    return Principal(
+        row.id,
+        row.name,
+        Role(row.role),
+        cvegeo=row.cvegeo,
+        via="session",
+        csrf_token=row.csrf_token,
+        session_id=row.session_id,
+    )
+
+
+def end_session(engine: Engine, session_id: int, *, actor: str, now: datetime) -> bool:
+    """End one session (sign-out, or an admin's revocation); False if already ended."""
+    with write_connection(engine) as conn:
+        ended = conn.execute(
+            update(sessions)
+            .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        if ended:
+            audit.record(conn, actor, "session.ended", "session", str(session_id))
+    return bool(ended)
+
+
+def end_token(engine: Engine, token_id: int, *, actor: str, now: datetime) -> bool:
+    """Revoke one token by its id (admin page); False if already revoked or unknown."""
+    with write_connection(engine) as conn:
+        ended = conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        if ended:
+            audit.record(conn, actor, "token.revoked", "token", str(token_id))
+    return bool(ended)
+
+
+def live_sessions(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Sessions not ended and not past their absolute expiry, newest first."""
+    rows = conn.execute(
+        select(
+            sessions.c.id,
+            users.c.name,
+            sessions.c.created_at,
+            sessions.c.last_seen_at,
+            sessions.c.expires_at,
+            sessions.c.address,
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
+        .order_by(sessions.c.id.desc())
+        .limit(500)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def live_tokens(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Tokens not revoked and not expired (never their value: only a digest is kept)."""
+    rows = conn.execute(
+        select(
+            api_tokens.c.id,
+            users.c.name,
+            api_tokens.c.created_at,
+            api_tokens.c.expires_at,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(
+            api_tokens.c.revoked_at.is_(None),
+            (api_tokens.c.expires_at.is_(None)) | (api_tokens.c.expires_at > now),
+        )
+        .order_by(api_tokens.c.id.desc())
+        .limit(500)
+    ).mappings()
+    return [dict(r) for r in rows]

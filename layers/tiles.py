@@ -1,0 +1,209 @@
+"""Vector tiles (MVT) of a collection, on both engines, with the same content.
+
+PostGIS makes the tile itself (``ST_AsMVT`` over ``ST_AsMVTGeom``); SpatiaLite has
+no MVT encoder, so it returns the tile's rows and ``geo.tiles.encode_tile`` encodes
+them in Python the way PostGIS does. Both snap every vertex to the same per-zoom
+grids (see ``geo.tiles``), so neighbouring municipalities keep their shared edges
+at every zoom, and a test decodes both engines' tiles and compares them.
+
+Which properties a tile carries is chosen per collection (:data:`TILE_PROPERTIES`):
+what a map styles or labels by, not every column. A client may ask for others with
+``properties=``. A tile holds at most :data:`MAX_FEATURES_PER_TILE` features, the
+first in the collection's own order. Filters are CQL2-text, compiled by
+``layers.cql2.compile_filter`` exactly as for items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    Select,
+    and_,
+    func,
+    literal_column,
+    select,
+)
+
+from geo.errors import InvalidParameter, Problem
+from geo.tiles import BUFFER, EXTENT, TileBounds, TileFeature, encode_tile, snap_size_deg
+from layers.collections import Collection, Kind, Property
+from layers.cql2 import compile_filter
+from layers.dialects import bbox_candidates
+
+#: a tile never holds more features than this (the first ones, in the collection's order)
+MAX_FEATURES_PER_TILE = 10_000
+
+#: the properties a tile of each collection carries unless ``properties=`` says otherwise
+TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "municipalities": ("cvegeo", "name", "state_code", "state_name", "population"),
+    "metro_zones": ("code", "name", "delimitation_year", "kind"),
+    "claims": ("cvegeo", "municipality", "version", "source", "valid_from", "valid_to"),
+    "rivers": ("key", "name", "federal_zone_width_m"),
+    "inspections": (
+        "observed_at",
+        "category",
+        "severity",
+        "review_status",
+        "follow_up_status",
+        "municipality_name",
+        "river_name",
+        "in_federal_zone",
+    ),
+    "disputed_zones": ("name", "kind", "status", "parties", "area_ha"),
+}
+
+#: TileJSON's field types, by property kind
+FIELD_TYPES: dict[Kind, str] = {
+    "str": "String",
+    "int": "Number",
+    "float": "Number",
+    "bool": "Boolean",
+    "datetime": "String",
+    "date": "String",
+    "json": "String",
+}
+
+#: the MVT feature id column, for collections whose id is an integer
+_FID = "linde_fid"
+_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+
+
+@dataclass(frozen=True)
+class TileQuery:
+    """One tile of one collection, as a client asked for it (already checked)."""
+
+    z: int
+    bounds: TileBounds
+    #: CQL2-text, or None
+    filter: str | None = None
+    #: property names; None = the collection's :data:`TILE_PROPERTIES`
+    properties: tuple[str, ...] | None = None
+
+
+def tile_properties(c: Collection, names: Sequence[str] | None = None) -> list[Property]:
+    """The properties a tile of ``c`` carries: ``names`` (checked) or the collection's own.
+
+    Raises:
+        InvalidParameter: a name that is not a property of ``c`` (400 naming it).
+    """
+    known = {p.name: p for p in (c.id_property, *c.properties)}
+    chosen = TILE_PROPERTIES.get(c.id, c.names) if names is None else names
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        raise InvalidParameter(
+            f"properties: {unknown[0]!r} is not a property of {c.id}",
+            problems=[
+                Problem("properties", f"{unknown[0]!r} is unknown; use some of: {', '.join(known)}")
+            ],
+        )
+    return [known[n] for n in dict.fromkeys(chosen)]
+
+
+def _integer_id(c: Collection) -> bool:
+    return c.id_property.kind == "int"
+
+
+def _conditions(conn: Connection, c: Collection, q: TileQuery) -> ColumnElement[bool]:
+    out = [bbox_candidates(conn.dialect, c.table, q.bounds.lonlat_buffered)]
+    if q.filter:
+        queryables = {p.name: p.column for p in c.properties}
+        queryables.setdefault(c.id_property.name, c.id_property.column)
+        out.append(compile_filter(q.filter, queryables, c.geometry, c.table, conn.dialect))
+    return and_(*out)
+
+
+def _rows(
+    conn: Connection, c: Collection, q: TileQuery, columns: list[Any], geometry: Any
+) -> Select[Any]:
+    fid = [c.id_property.column.label(_FID)] if _integer_id(c) else []
+    key = c.id_property.column
+    order = [*c.order, *([] if any(o is key for o in c.order) else [key])]
+    return (
+        select(*fid, *columns, geometry.label("geom"))
+        .select_from(c.source)
+        .where(_conditions(conn, c, q))
+        .order_by(*order)
+        .limit(MAX_FEATURES_PER_TILE)
+    )
+
+
+def postgis_statement(conn: Connection, c: Collection, q: TileQuery) -> Select[Any]:
+    """The one statement PostGIS makes tile ``q`` of ``c`` with (also run as-is by the
+    benchmark through pgbench): rows through the spatial index, snapped, projected,
+    clipped and quantised by ``ST_AsMVTGeom``, encoded by ``ST_AsMVT``."""
+    b = q.bounds
+    envelope = func.ST_MakeEnvelope(b.minx, b.miny, b.maxx, b.maxy, 3857)
+    snapped = func.ST_SnapToGrid(c.geometry, snap_size_deg(q.z), type_=Geometry)
+    geometry = func.ST_AsMVTGeom(
+        func.ST_Transform(snapped, 3857, type_=Geometry), envelope, EXTENT, BUFFER, True
+    )
+    columns = [
+        (
+            func.to_char(func.timezone("UTC", p.column), _ISO_UTC)
+            if p.kind == "datetime"
+            else p.column
+        ).label(p.name)
+        for p in tile_properties(c, q.properties)
+    ]
+    rows = _rows(conn, c, q, columns, geometry).subquery("t")
+    arguments: list[Any] = [literal_column("t"), c.id, EXTENT, "geom"]
+    if _integer_id(c):
+        arguments.append(_FID)
+    tile = select(func.ST_AsMVT(*arguments, type_=LargeBinary)).where(rows.c.geom.is_not(None))
+    return tile.select_from(rows)
+
+
+def _render_postgis(conn: Connection, c: Collection, q: TileQuery) -> bytes:
+    data = conn.execute(postgis_statement(conn, c, q)).scalar_one_or_none()
+    return bytes(data) if data else b""
+
+
+def _plain(value: Any) -> Any:
+    """A property value as PostGIS writes it into a tile."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _render_python(conn: Connection, c: Collection, q: TileQuery) -> bytes:
+    props = tile_properties(c, q.properties)
+    columns = [p.column.label(p.name) for p in props]
+    query = _rows(conn, c, q, columns, func.AsBinary(c.geometry))
+    first = 1 if _integer_id(c) else 0
+    features = []
+    for row in conn.execute(query):
+        if row[-1] is None:
+            continue
+        features.append(
+            TileFeature(
+                id=row[0] if first else None,
+                properties={p.name: _plain(v) for p, v in zip(props, row[first:-1], strict=True)},
+                geometry=shapely.from_wkb(bytes(row[-1])),
+            )
+        )
+    return encode_tile(c.id, features, q.bounds, q.z)
+
+
+_RENDERERS: dict[str, Callable[[Connection, Collection, TileQuery], bytes]] = {
+    "postgresql": _render_postgis,
+    "sqlite": _render_python,
+}
+
+
+def render_tile(conn: Connection, c: Collection, q: TileQuery) -> bytes:
+    """The MVT tile ``q`` of collection ``c`` (one layer named after the collection);
+    ``b""`` when no feature is in it.
+
+    Raises:
+        InvalidParameter: a bad ``filter`` or ``properties`` (400, naming it).
+    """
+    return _RENDERERS[conn.dialect.name](conn, c, q)

@@ -1,0 +1,81 @@
+"""The ``linde`` command as a real process: a few smoke tests of what running in this
+process (``tests/helpers.py``: ``run_linde``) cannot show, its start and its imports.
+Every other command-line test runs in process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Database
+from tests.helpers import flat
+
+REPO = Path(__file__).resolve().parents[1]
+#: what `linde --help` must not pay for: the database stack, the data stack, the maps
+HEAVY = {
+    "alembic",
+    "folium",
+    "geoalchemy2",
+    "geopandas",
+    "numpy",
+    "pandas",
+    "psycopg",
+    "pyogrio",
+    "pyproj",
+    "shapely",
+    "sqlalchemy",
+}
+
+pytestmark = pytest.mark.subprocess
+
+
+def linde_process(
+    url: str, *args: str, python: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``python [python] -m cli.main ARGS`` in a fresh process using the database at ``url``."""
+    env = {**os.environ, "LINDE_DATABASE_URL": url, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, *python, "-m", "cli.main", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_starts_without_the_heavy_modules(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'never-opened.sqlite'}"
+    done = linde_process(url, "--help", python=("-X", "importtime"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "import" in done.stdout and "disputes" in done.stdout
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "typer" in imported  # the report was read
+    assert sorted(HEAVY & imported) == []
+    assert not (tmp_path / "never-opened.sqlite").exists()
+
+
+def test_a_user_is_made_and_listed_by_the_real_command(db: Database) -> None:
+    made = linde_process(db.url, "users", "add", "ana", "--role", "planner")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().startswith("linde_") and len(made.stdout.split()) == 1
+    assert "created" in made.stderr
+    listed = linde_process(db.url, "users", "list")
+    assert listed.returncode == 0 and listed.stdout.split() == ["ana", "planner"]
+
+
+def test_an_unknown_database_exits_2_without_a_traceback() -> None:
+    done = linde_process("mysql://nobody@127.0.0.1/linde", "db", "status")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "LINDE_DATABASE_URL" in flat(done.stderr)

@@ -1,0 +1,87 @@
+"""The collection hooks of tests/collection.py, run by pytester on a throw-away suite:
+``postgis_only`` really selects the engine, a test parametrizing ``engine_kind`` keeps
+its own choice, and the slow kinds are ``slow``."""
+
+from __future__ import annotations
+
+import pytest
+
+SUITE = """
+import pytest
+
+@pytest.fixture
+def db(engine_kind):
+    return engine_kind
+
+def test_both(db):
+    pass
+
+@pytest.mark.postgis_only
+def test_postgis_alone(db):
+    pass
+
+@pytest.mark.parametrize("engine_kind", ["spatialite"], indirect=True)
+def test_named_its_own(db):
+    pass
+
+def test_no_database():
+    pass
+
+@pytest.mark.browser
+def test_in_a_browser(db):
+    pass
+"""
+
+
+def _collected(pytester: pytest.Pytester, *args: str) -> list[str]:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_inprocess("-p", "tests.collection", "--collect-only", "-q", *args)
+    return sorted(line for line in result.outlines if "::" in line)
+
+
+# this very process has imported the plugin already, so pytest cannot rewrite its asserts
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+
+def test_postgis_only_runs_on_postgis_alone(pytester: pytest.Pytester) -> None:
+    assert _collected(pytester) == [
+        "test_suite.py::test_both[postgis]",
+        "test_suite.py::test_both[spatialite]",
+        "test_suite.py::test_in_a_browser[postgis]",
+        "test_suite.py::test_in_a_browser[spatialite]",
+        "test_suite.py::test_named_its_own[spatialite]",
+        "test_suite.py::test_no_database",
+        "test_suite.py::test_postgis_alone[postgis]",
+    ]
+
+
+def test_the_slow_kinds_are_slow(pytester: pytest.Pytester) -> None:
+    quick = _collected(pytester, "-m", "not slow")
+    assert [name for name in quick if "browser" in name] == []
+    assert "test_suite.py::test_both[postgis]" in quick
+    slow = _collected(pytester, "-m", "slow")
+    assert slow == [
+        "test_suite.py::test_in_a_browser[postgis]",
+        "test_suite.py::test_in_a_browser[spatialite]",
+    ]
+
+
+def test_parametrizing_a_database_fixture_is_refused(pytester: pytest.Pytester) -> None:
+    """The old way (``parametrize("oaxaca", ["postgis"], indirect=True)``) would now run
+    on both engines without a word: it is an error that says what to do instead."""
+    pytester.makepyfile(
+        test_old_way="""
+import pytest
+
+@pytest.fixture
+def oaxaca(engine_kind):
+    return engine_kind
+
+@pytest.mark.parametrize("oaxaca", ["postgis"], indirect=True)
+def test_old(oaxaca):
+    pass
+"""
+    )
+    result = pytester.runpytest_inprocess("-p", "tests.collection", "--collect-only", "-q")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*does not choose an engine; mark the test postgis_only*"])
