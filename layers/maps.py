@@ -79,6 +79,17 @@ def river(conn: Connection, river_id: int) -> tuple[dict[str, Any], gpd.GeoDataF
     return info, frame[["geometry"]]
 
 
+def rivers_in_bbox(conn: Connection, bbox: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+    """The rivers whose line meets a lon/lat box (``name``, ``federal_zone_width_m``)."""
+    r = rivers.c
+    query = (
+        select(r.id, r.name, r.federal_zone_width_m, r.geom)
+        .where(dialects.intersects_bbox(conn.dialect, rivers, bbox))
+        .order_by(r.id)
+    )
+    return _frame(conn, query)
+
+
 def inspections_in_bbox(
     conn: Connection,
     bbox: tuple[float, float, float, float],

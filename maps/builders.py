@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import folium
 import geopandas as gpd
@@ -23,11 +24,9 @@ from folium import plugins
 from shapely.geometry.base import BaseGeometry
 
 from geo.simplify import (
-    buffer_metres,
     decimals_for_tolerance,
     quantize,
     simplify_coverage,
-    simplify_lines,
     tolerance_for_extent,
 )
 from maps.elements import DateFilter, Frame, HatchPattern, Labels, Legend, LegendEntry, PointCluster
@@ -36,17 +35,30 @@ from maps.legend import (
     PARTY_COLORS,
     category_color,
     category_label,
+    classify,
     format_number,
-    quantile_breaks,
 )
+from maps.river_layers import DEFAULT_FEDERAL_ZONE_M, add_river
 from maps.vector import BaseTiles, GeoJsonLayer, LayerControl
 
+#: a municipality without a value on a choropleth
+NO_DATA_COLOR = "#cccccc"
 #: what the maps cite when the caller gives no source of its own
 DEFAULT_SOURCE = "INEGI, Marco Geoestadístico; Censo de Población y Vivienda 2020"
 #: the bounds of Mexico (lon/lat), for a map with nothing on it
 MEXICO_BOUNDS = (-118.4, 14.5, -86.7, 32.8)
 #: names are drawn on the map itself up to this many municipalities; beyond, on hover only
 LABELS_SHOWN_UP_TO = 80
+
+
+#: the day on a map is the day where its readers are
+MEXICO_TZ = ZoneInfo("America/Mexico_City")
+
+
+def today_in_mexico(now: datetime | None = None) -> date:
+    """The date in Mexico City at ``now`` (an aware instant; the present when ``None``):
+    a map made at 02:00 UTC is dated the evening before, as its readers lived it."""
+    return (now or datetime.now(UTC)).astimezone(MEXICO_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,7 @@ class MapText:
 
     def note(self) -> str:
         sources = "; ".join(dict.fromkeys(s for s in self.sources if s)) or DEFAULT_SOURCE
-        made = (self.made_on or date.today()).strftime("%d/%m/%Y")
+        made = (self.made_on or today_in_mexico()).strftime("%d/%m/%Y")
         return f"Fuente: {sources}. Elaborado con Linde el {made}."
 
 
@@ -181,6 +193,7 @@ def municipalities_map(
     choropleth_title: str | None = None,
     tiles: bool = True,
     empty_message: str = "No hay municipios cargados para este mapa.",
+    rivers: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """A map of municipalities: styled, labelled, population on hover, optional choropleth.
 
@@ -195,6 +208,8 @@ def municipalities_map(
             classes; ``None`` draws them all in one colour.
         choropleth_title: the legend's title for that column (defaults to its name).
         tiles: add the online OpenStreetMap basemap (the map stays readable without it).
+        rivers: river lines (``name``, ``federal_zone_width_m``) to draw over the
+            municipalities with their federal zone, clipped to the municipalities.
 
     A choropleth column that holds no number at all (every value missing, as when the
     municipalities were imported without population) gives the plain map, and its
@@ -227,18 +242,14 @@ def municipalities_map(
         choropleth = None
     if choropleth is not None:
         values = pd.to_numeric(munis[choropleth], errors="coerce")
-        breaks = quantile_breaks(values.dropna().to_numpy(), len(CHOROPLETH_COLORS))
-        classes = np.searchsorted(breaks[1:-1], values.fillna(-np.inf).to_numpy(), side="right")
-        colors = [
-            CHOROPLETH_COLORS[c] if not np.isnan(v) else "#cccccc"
-            for c, v in zip(classes, values.fillna(np.nan).to_numpy(dtype=float), strict=True)
+        classes, class_labels = classify(values.to_numpy(dtype=float), len(CHOROPLETH_COLORS))
+        colors = [CHOROPLETH_COLORS[c] if c >= 0 else NO_DATA_COLOR for c in classes]
+        legend_entries += [
+            LegendEntry(label, color)
+            for label, color in zip(class_labels, CHOROPLETH_COLORS, strict=False)
         ]
-        for i, color in enumerate(CHOROPLETH_COLORS[: len(breaks) - 1]):
-            legend_entries.append(
-                LegendEntry(f"{format_number(breaks[i])} – {format_number(breaks[i + 1])}", color)
-            )
         if values.isna().any():
-            legend_entries.append(LegendEntry("sin dato", "#cccccc"))
+            legend_entries.append(LegendEntry("sin dato", NO_DATA_COLOR))
         if choropleth not in columns:
             columns.append(choropleth)
     munis = munis.assign(_fill=colors)
@@ -270,11 +281,32 @@ def municipalities_map(
         ).add_to(m)
         legend_entries.insert(0, LegendEntry(outline_name, "#b2182b", "outline"))
 
+    river_lines = _lonlat(rivers)
+    if len(river_lines):
+        river_lines = river_lines.clip(_outline(geoms))
+        river_lines = river_lines[~river_lines.geometry.is_empty]
+        widths = river_lines.get("federal_zone_width_m", pd.Series(dtype=float)).dropna()
+        width_m = float(widths.max()) if len(widths) else DEFAULT_FEDERAL_ZONE_M
+        names = ", ".join(sorted({str(n) for n in river_lines.get("name", []) if n}))
+        legend_entries += add_river(
+            m,
+            river_lines,
+            width_m,
+            tolerance,
+            decimals,
+            channel_name=f"Ríos ({names})" if names else "Ríos",
+            tooltip=names or None,
+        )
+
     points = shapely.point_on_surface(geoms)
+    # the most populous municipality is named first (then the largest): where two names
+    # cannot both fit, the one more readers look for keeps its place
+    population = pd.to_numeric(munis["population"], errors="coerce").fillna(-1).to_numpy()
+    order = np.lexsort((-shapely.area(geoms), -population))
     labels = [
-        (float(p.y), float(p.x), str(name))
-        for p, name in zip(points, munis["name"], strict=True)
-        if name
+        (float(points[i].y), float(points[i].x), str(munis["name"].iloc[i]))
+        for i in order
+        if munis["name"].iloc[i]
     ]
     Labels(labels, "Nombres de los municipios", show=len(labels) <= LABELS_SHOWN_UP_TO).add_to(m)
 
@@ -294,8 +326,9 @@ def metro_zone_map(
     choropleth_title: str | None = None,
     tiles: bool = True,
     made_on: date | None = None,
+    rivers: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """A metro zone: its municipalities and its outline.
+    """A metro zone: its municipalities, its outline and the rivers crossing it.
 
     Args:
         zone: ``code``, ``name``, ``delimitation_year`` and optionally ``source``.
@@ -321,15 +354,19 @@ def metro_zone_map(
         tiles=tiles,
         empty_message="Ninguno de los municipios de esta zona está cargado en Linde todavía: "
         "no hay nada que dibujar.",
+        rivers=rivers,
     )
 
 
 def _popup(row: pd.Series) -> dict[str, Any]:
     """An inspection point's popup as text: its category, then one line per fact."""
     observed = row.get("observed_at")
-    observed_text = (
-        pd.Timestamp(observed).strftime("%d/%m/%Y %H:%M") if observed is not None else "—"
-    )
+    observed_text = "—"
+    if observed is not None and not pd.isna(observed):
+        moment = pd.Timestamp(observed)
+        # the hour as the inspector lived it, in Mexico City's time
+        moment = moment.tz_convert(MEXICO_TZ) if moment.tzinfo else moment
+        observed_text = moment.strftime("%d/%m/%Y %H:%M")
     lines = [f"Observada: {observed_text}"]
     if pd.notna(row.get("severity")):
         lines.append(f"Gravedad: {int(row['severity'])} de 5")
@@ -418,25 +455,7 @@ def river_map(
 
     tolerance, decimals = _for_scale(bounds)
     # the band is drawn from the full line, then simplified like it: it must stay centred
-    band = buffer_metres(lines.geometry.values, width_m)
-    band = quantize(simplify_lines(np.asarray([shapely.union_all(band)]), tolerance / 4), 7)
-    line_geoms = quantize(simplify_lines(lines.geometry.values, tolerance), decimals)
-    GeoJsonLayer(
-        _collection(band[0]),
-        f"Zona federal ({format_number(width_m)} m)",
-        {"color": "#6baed6", "weight": 1, "fillColor": "#9ecae1", "fillOpacity": 0.45},
-        interactive=False,
-    ).add_to(m)
-    GeoJsonLayer(
-        _collection(shapely.GeometryCollection(list(line_geoms))),
-        "Cauce del río",
-        {"color": "#08519c", "weight": 3},
-        tooltip_text=text.title,
-    ).add_to(m)
-    entries = [
-        LegendEntry("Cauce del río", "#08519c", "line"),
-        LegendEntry(f"Zona federal ({format_number(width_m)} m por lado)", "#9ecae1"),
-    ]
+    entries = add_river(m, lines, width_m, tolerance, decimals, tooltip=text.title)
     point_entries = _add_points(m, points, date_from, date_to)
     if inspections is not None and not point_entries:
         entries.append(

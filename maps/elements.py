@@ -75,12 +75,15 @@ class Frame(DataElement):
   box-shadow: 0 1px 4px rgba(0,0,0,.3); text-align: center; max-width: 60%; pointer-events: none; }
 .linde-title h1 { font-size: 17px; margin: 0; }
 .linde-title p { font-size: 12px; margin: 2px 0 0; color: #444; }
+.linde-title p.linde-institution { margin: 0 0 2px; font-size: 12px; font-weight: 600;
+  color: #555; }
 .linde-note { background: rgba(255,255,255,.9); padding: 3px 8px; font-size: 11px; color: #333;
   border-radius: 3px; max-width: 420px; }
 .linde-north { background: rgba(255,255,255,.9); border-radius: 3px; padding: 2px 4px; line-height: 0; }
 .linde-label { font-size: 11px; font-weight: 600; color: #1d2b36; white-space: nowrap;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
 .linde-label div { transform: translate(-50%, -50%); display: inline-block; }
+.linde-label-dropped { display: none; }
 .linde-empty { position: absolute; top: 45%; left: 50%; transform: translate(-50%, -50%);
   z-index: 1000; background: #fff8e1; border: 1px solid #e0b000; padding: 14px 20px;
   border-radius: 6px; font-size: 15px; max-width: 70%; text-align: center; }
@@ -94,6 +97,7 @@ class Frame(DataElement):
 {% macro script(this, kwargs) %}
 (function (map, d) {
   var title = L.DomUtil.create("div", "linde-title", map.getContainer());
+  if (d.institution) { L.DomUtil.create("p", "linde-institution", title).textContent = d.institution; }
   var h1 = L.DomUtil.create("h1", "", title); h1.textContent = d.title;
   if (d.subtitle) { var sub = L.DomUtil.create("p", "", title); sub.textContent = d.subtitle; }
   var Note = L.Control.extend({ onAdd: function () {
@@ -120,9 +124,17 @@ class Frame(DataElement):
 """
     )
 
-    def __init__(self, title: str, subtitle: str, note: str, empty_message: str | None = None):
+    def __init__(
+        self,
+        title: str,
+        subtitle: str,
+        note: str,
+        empty_message: str | None = None,
+        institution: str = "",
+    ):
         super().__init__()
         self._name = "Frame"
+        self.institution = institution
         self.title = title
         self.subtitle = subtitle
         self.note = note
@@ -130,6 +142,7 @@ class Frame(DataElement):
 
     def data(self) -> Any:
         return {
+            "institution": self.institution,
             "title": self.title,
             "subtitle": self.subtitle,
             "note": self.note,
@@ -198,19 +211,72 @@ class Legend(DataElement):
 
 
 class Labels(DataLayer):
-    """Text labels at given points, one toggleable layer, from one array ``[lat, lon, text]``."""
+    """Text labels at given points, one toggleable layer, drawn without collisions.
+
+    ``rows`` are ``[lat, lon, text, short]``, most important first. In print (a PDF
+    or PNG from the renderer, or the browser's own printing), whenever the map is
+    shown, zoomed or moved, the labels are placed in that order: a label that
+    would overlap one already placed (or the title, legend, note or a control, or
+    leave the map) is tried a line above and below its point, then in its short form
+    (``Sta. Ma. Atzompa``) in the same three places, and dropped
+    (class ``linde-label-dropped``) if it still does not fit; the municipality's
+    name stays in its tooltip. So a printed map never shows two names on top of
+    each other. On screen every name is shown; the reader can zoom in.
+    """
 
     _template = Template(
         """
 {% macro html(this, kwargs) %}{{ this.data_html }}{% endmacro %}
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.layerGroup();
-{{ this.read_js }}.forEach(function (r) {
-  var div = document.createElement("div"); div.textContent = r[2];
-  L.marker([r[0], r[1]], { interactive: false, keyboard: false,
-    icon: L.divIcon({ className: "linde-label", html: div, iconSize: null }) })
-    .addTo({{ this.get_name() }});
-});
+var {{ this.get_name() }} = (function (map, rows) {
+  var group = L.layerGroup(), markers = [];
+  rows.forEach(function (r) {
+    var div = document.createElement("div"); div.textContent = r[2];
+    var m = L.marker([r[0], r[1]], { interactive: false, keyboard: false,
+      icon: L.divIcon({ className: "linde-label", html: div, iconSize: null }) }).addTo(group);
+    markers.push([m, r[2], r[3]]);
+  });
+  function overlaps(a, b) { return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; }
+  function box(el, pad) { var b = el.getBoundingClientRect();
+    return { left: b.left - pad, top: b.top - pad, right: b.right + pad, bottom: b.bottom + pad }; }
+  var printing = window.matchMedia("print"), SHIFTS = [0, -0.9, 0.9];
+  function place() {
+    if (!map.hasLayer(group)) { return; }
+    if (!printing.matches) {  // on screen every name stays: the reader can zoom in
+      markers.forEach(function (k) { var el = k[0].getElement();
+        if (el) { el.classList.remove("linde-label-dropped"); el.firstChild.textContent = k[1];
+          el.firstChild.style.transform = ""; } });
+      return;
+    }
+    var frame = map.getContainer().getBoundingClientRect();
+    var taken = Array.prototype.map.call(map.getContainer().querySelectorAll(
+      ".linde-title, .linde-legend, .linde-note, .linde-north, .leaflet-control, .linde-inset"),
+      function (el) { return box(el, 2); });
+    markers.forEach(function (k) {
+      var el = k[0].getElement(); if (!el) { return; }
+      var text = el.firstChild;
+      el.classList.remove("linde-label-dropped");
+      var tries = k[2] && k[2] !== k[1] ? [k[1], k[2]] : [k[1]];
+      // on its point, then a line above or below it (still over its municipality)
+      for (var i = 0; i < tries.length; i++) {
+        for (var j = 0; j < SHIFTS.length; j++) {
+          text.textContent = tries[i];
+          text.style.transform = "translate(-50%, calc(-50% + " + SHIFTS[j] + "em))";
+          var b = box(text, 2);
+          var inside = b.left >= frame.left && b.right <= frame.right && b.top >= frame.top && b.bottom <= frame.bottom;
+          if (inside && !taken.some(function (t) { return overlaps(b, t); })) { taken.push(b); return; }
+        }
+      }
+      text.textContent = k[1]; text.style.transform = "";
+      el.classList.add("linde-label-dropped");
+    });
+  }
+  group.on("add", function () { setTimeout(place, 0); });
+  map.on("zoomend moveend resize", place);
+  printing.addEventListener("change", place);
+  window.lindePlaceLabels = place;
+  return group;
+})({{ this._parent.get_name() }}, {{ this.read_js }});
 {% endmacro %}
 """
     )
@@ -218,10 +284,34 @@ var {{ this.get_name() }} = L.layerGroup();
     def __init__(self, rows: list[tuple[float, float, str]], name: str, show: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "Labels"
-        self.rows = [[round(lat, 5), round(lon, 5), text] for lat, lon, text in rows]
+        self.rows = [
+            [round(lat, 5), round(lon, 5), text, short_name(text)] for lat, lon, text in rows
+        ]
 
     def data(self) -> Any:
         return self.rows
+
+
+#: the words Mexican maps abbreviate in place names, longest first
+_ABBREVIATIONS = (
+    ("Santa María", "Sta. Ma."),
+    ("Santa Lucía", "Sta. Lucía"),
+    ("San Sebastián", "S. Sebastián"),
+    ("Santa", "Sta."),
+    ("Santo", "Sto."),
+    ("San", "S."),
+    ("Villa de", "V."),
+    ("Heroica", "H."),
+)
+
+
+def short_name(name: str) -> str:
+    """A place name in the abbreviated form of printed maps (``Sta. Ma. Atzompa``);
+    a name with nothing to shorten is returned as it is."""
+    for long, short in _ABBREVIATIONS:
+        if name.startswith(long + " "):
+            return short + name[len(long) :]
+    return name
 
 
 class PointCluster(JSCSSMixin, DataLayer):

@@ -8,6 +8,7 @@ file shows, plus tiles when the machine is online.
 
 from __future__ import annotations
 
+import html
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ import folium
 
 from maps.assets import localize, resolve
 from maps.renderer import Renderer, document_policy
+from maps.report import frame_of, pdf_metadata, with_metadata
 from maps.vector import BaseTiles
 
 Format = Literal["html", "png", "pdf"]
@@ -39,6 +41,12 @@ def to_html(m: folium.Map, static_url: str | None = None) -> str:
     root = m.get_root()
     localize(root)
     document = resolve(root.render(), static_url)
+    frame = frame_of(m)
+    if frame is not None and frame.title:
+        # the document's title is the PDF's title (Chromium writes it), escaped as text
+        document = document.replace(
+            "<head>", f"<head>\n<title>{html.escape(frame.title)}</title>", 1
+        )
     if static_url is None:
         meta = (
             '<meta http-equiv="Content-Security-Policy" '
@@ -71,13 +79,14 @@ def render_map(
         RendererBusy: the renderer has too many renders already.
     """
     document = to_html(m)
-    if renderer is not None:
-        return renderer.render(document, fmt, tile_origins=tile_origins(m))
-    once = Renderer(pages=1, queue=0)
+    once = renderer is None
+    drawer = Renderer(pages=1, queue=0) if renderer is None else renderer
     try:
-        return once.render(document, fmt, tile_origins=tile_origins(m))
+        body = drawer.render(document, fmt, tile_origins=tile_origins(m))
     finally:
-        once.close()
+        if once:
+            drawer.close()
+    return with_metadata(body, pdf_metadata(m)) if fmt == "pdf" else body
 
 
 def export(m: folium.Map, fmt: Format) -> bytes:

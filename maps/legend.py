@@ -60,3 +60,48 @@ def quantile_breaks(values: np.ndarray, classes: int) -> list[float]:
     if len(out) == 1:
         out.append(out[0])
     return out
+
+
+def classify(values: np.ndarray, classes: int) -> tuple[np.ndarray, list[str]]:
+    """Quantile classes that read well: each value's class (``-1`` for a missing one)
+    and the label of each class, light to dark.
+
+    Whole-number data (counts, population) get whole-number limits that do not
+    overlap (``0``, ``1``, ``2 – 5``), never ``0 – 0``; a class no value falls in is
+    dropped, so the legend shows only colours on the map. Missing values (NaN) are
+    left for the caller to show as "sin dato".
+
+    Args:
+        values: the numbers, NaN where there is none.
+        classes: at most this many classes.
+    """
+    values = np.asarray(values, dtype=float)
+    present = ~np.isnan(values)
+    index = np.full(values.shape, -1, dtype=int)
+    if not present.any():
+        return index, []
+    known = values[present]
+    whole = bool(np.all(np.isclose(known, np.round(known))))
+    breaks = quantile_breaks(known, classes)
+    if whole:
+        # class i holds [breaks[i], breaks[i+1]) in whole numbers; the last is closed
+        starts = sorted({float(math.ceil(b - 1e-9)) for b in breaks[:-1]})
+        breaks = [*starts, float(known.max())]
+        if len(breaks) == 1:
+            breaks.append(breaks[0])
+    raw = np.searchsorted(np.asarray(breaks[1:-1]), known, side="right")
+    used = sorted(set(int(c) for c in raw))
+    renumber = {old: new for new, old in enumerate(used)}
+    index[present] = [renumber[int(c)] for c in raw]
+    labels = []
+    last = len(breaks) - 2
+    for old in used:
+        lo = breaks[old]
+        if whole:
+            hi = breaks[-1] if old == last else breaks[old + 1] - 1
+            labels.append(
+                format_number(lo) if lo == hi else f"{format_number(lo)} – {format_number(hi)}"
+            )
+        else:
+            labels.append(f"{format_number(lo, 1)} – {format_number(breaks[old + 1], 1)}")
+    return index, labels

@@ -47,9 +47,15 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--mute-audio",
 ]
-#: an A4 page in landscape at 96 px per inch
-A4_LANDSCAPE_PX = (1123, 794)
-PNG_SIZE_PX = (1600, 1000)
+#: paper sizes (width, height in mm, portrait) a planner's report is printed on
+PAPER_MM: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
+#: a PNG is the page at twice CSS resolution (192 px per inch): sharp when printed
+PNG_SCALE = 2
+#: the map's interactive controls: none may be visible in a PNG or PDF
+CONTROLS_SELECTOR = (
+    ".leaflet-control-zoom, .leaflet-control-layers, .leaflet-control-fullscreen, "
+    ".leaflet-control-measure, .linde-filter"
+)
 #: how long a render waits for basemap tiles (they may never come offline)
 TILE_WAIT_MS = 4000
 #: where the page loads the document from; answered by the route handler, never looked up
@@ -58,6 +64,20 @@ DOCUMENT_URL = "https://render.linde.invalid/"
 #: listens, but the tile server's: Chromium opens a connection to a frame's host before
 #: its CSP and the route handler refuse the frame, and this keeps even that one in.
 NOWHERE_PROXY = "http://127.0.0.1:1"
+
+
+def page_mm(paper: str, orientation: str) -> tuple[float, float]:
+    """The page's (width, height) in mm.
+
+    Raises:
+        ValueError: a paper or orientation Linde does not offer.
+    """
+    if paper not in PAPER_MM or orientation not in ("portrait", "landscape"):
+        raise ValueError(
+            f"no page {paper!r} {orientation!r}: use {sorted(PAPER_MM)}, portrait or landscape"
+        )
+    short, long = PAPER_MM[paper]
+    return (long, short) if orientation == "landscape" else (short, long)
 
 
 def chromium_path() -> str:
@@ -189,8 +209,14 @@ class Renderer:
         fmt: Literal["png", "pdf"],
         *,
         tile_origins: Collection[str] = (),
+        paper: str = "a4",
+        orientation: str = "landscape",
     ) -> bytes:
-        """Draw a self-contained HTML map as PNG or as an A4 landscape PDF page.
+        """Draw a self-contained HTML map as a PNG or a one-page PDF of the given paper.
+
+        Both are drawn with print styles, so neither shows the map's interactive
+        controls (zoom, layers, full screen, measure, date filter): the page is checked
+        for them before the picture is taken.
 
         Args:
             tile_origins: exact origins (``https://tile.openstreetmap.org``) the page may
@@ -202,7 +228,9 @@ class Renderer:
         """
         chromium_path()  # before queueing: a server without a browser says so at once
         with self.admitted():
-            return self.draw(document, fmt, tile_origins=tile_origins)
+            return self.draw(
+                document, fmt, tile_origins=tile_origins, paper=paper, orientation=orientation
+            )
 
     def draw(
         self,
@@ -210,12 +238,15 @@ class Renderer:
         fmt: Literal["png", "pdf"],
         *,
         tile_origins: Collection[str] = (),
+        paper: str = "a4",
+        orientation: str = "landscape",
     ) -> bytes:
         """:meth:`render` for a caller already inside :meth:`admitted` (one that also
         had other work to do, such as reading the map's features, while it held a slot)."""
         executable = chromium_path()
         loop = self._ensure_loop()
-        job = self._render(executable, document, fmt, frozenset(tile_origins))
+        size_mm = page_mm(paper, orientation)
+        job = self._render(executable, document, fmt, frozenset(tile_origins), size_mm)
         future = asyncio.run_coroutine_threadsafe(job, loop)
         try:
             return future.result(timeout=self.timeout_s + 5)
@@ -260,13 +291,18 @@ class Renderer:
             return self._browser
 
     async def _render(
-        self, executable: str, document: str, fmt: str, tile_origins: frozenset[str]
+        self,
+        executable: str,
+        document: str,
+        fmt: str,
+        tile_origins: frozenset[str],
+        size_mm: tuple[float, float],
     ) -> bytes:
         from playwright.async_api import Error as PlaywrightError
 
         try:
             return await asyncio.wait_for(
-                self._draw(executable, document, fmt, tile_origins), self.timeout_s
+                self._draw(executable, document, fmt, tile_origins, size_mm), self.timeout_s
             )
         except PlaywrightError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -277,15 +313,21 @@ class Renderer:
             ) from exc
 
     async def _draw(
-        self, executable: str, document: str, fmt: str, tile_origins: frozenset[str]
+        self,
+        executable: str,
+        document: str,
+        fmt: str,
+        tile_origins: frozenset[str],
+        size_mm: tuple[float, float],
     ) -> bytes:
         from playwright.async_api import Error as PlaywrightError
 
         browser = await self._browser_for(executable)
-        width, height = PNG_SIZE_PX if fmt == "png" else A4_LANDSCAPE_PX
+        width, height = (round(mm / 25.4 * 96) for mm in size_mm)
         bypass = ",".join(sorted(filter(None, (_host_port(o) for o in tile_origins))))
         context = await browser.new_context(
             viewport={"width": width, "height": height},
+            device_scale_factor=PNG_SCALE if fmt == "png" else 1,
             service_workers="block",
             proxy={"server": NOWHERE_PROXY, "bypass": bypass or "render.linde.invalid"},
         )
@@ -312,17 +354,27 @@ class Renderer:
             await context.route("**/*", route)
             await context.route_web_socket(lambda _url: True, no_sockets)
             page = await context.new_page()
+            # print styles before the map is laid out, so its labels are placed once, as printed
+            await page.emulate_media(media="print")
             await page.goto(DOCUMENT_URL, wait_until="load")
             # tiles still loading or unreachable after the wait: draw what is there
             with contextlib.suppress(PlaywrightError):
                 await page.wait_for_load_state("networkidle", timeout=TILE_WAIT_MS)
+            shown = await page.evaluate(
+                """(sel) => [...document.querySelectorAll(sel)]
+                     .filter(e => e.getClientRects().length > 0).length""",
+                CONTROLS_SELECTOR,
+            )
+            if shown:
+                raise RendererUnavailable(
+                    f"the map still shows {shown} interactive control(s) in print"
+                )
             if fmt == "png":
                 return bytes(await page.screenshot(full_page=False, type="png"))
-            await page.emulate_media(media="print")
             return bytes(
                 await page.pdf(
-                    width="297mm",
-                    height="210mm",
+                    width=f"{size_mm[0]}mm",
+                    height=f"{size_mm[1]}mm",
                     print_background=True,
                     margin={"top": "0", "right": "0", "bottom": "0", "left": "0"},
                     page_ranges="1",

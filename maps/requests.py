@@ -89,9 +89,11 @@ def metro_zone(
             f"choropleth: no municipality of zone {code} has a {choropleth} figure to colour "
             f"by; draw the map without --choropleth, or import municipalities that carry it"
         )
+    rivers = map_layers.rivers_in_bbox(conn, tuple(members.total_bounds)) if len(members) else None
     return metro_zone_map(
         zone,
         members,
+        rivers=rivers,
         choropleth=choropleth,
         choropleth_title=CHOROPLETHS.get(choropleth or ""),
         tiles=tiles,

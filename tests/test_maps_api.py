@@ -148,7 +148,7 @@ def test_maps_page_in_spanish_lists_zones_and_rivers(oaxaca: Database):
     assert r.status_code == 200 and '<html lang="es">' in r.text
     assert "Zona metropolitana de Oaxaca (2020, 20.1.01)" in r.text
     assert 'data-key="Atoyac"' in r.text
-    for words in ("Vista previa", "Descargar el mapa", "Descargar los datos", "PDF (hoja A4)"):
+    for words in ("Vista previa", "Descargar el mapa", "Descargar los datos", "Hoja del informe"):
         assert words in r.text
 
 

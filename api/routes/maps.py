@@ -10,12 +10,13 @@ from the app's one renderer (``maps.renderer``): a few at once, a short queue, t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
 import folium
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Connection
 
 from api.deps import MaybeCaller, ZoneReader, read_target
@@ -28,6 +29,7 @@ from layers.users import Principal
 from maps import requests as map_requests
 from maps.export import MEDIA_TYPES, tile_origins, to_html
 from maps.renderer import Renderer
+from maps.report import pdf_metadata, set_heading, with_metadata
 
 router = APIRouter(tags=["maps"])
 STATIC_URL = "/maps/static"
@@ -58,6 +60,41 @@ TilesQuery = Annotated[bool, Query(description="Add the online OpenStreetMap bas
 DownloadQuery = Annotated[bool, Query(description="Send as an attachment (a file download).")]
 
 
+class Paper(StrEnum):
+    a4 = "a4"
+    letter = "letter"
+
+
+class Orientation(StrEnum):
+    landscape = "landscape"
+    portrait = "portrait"
+
+
+@dataclass(frozen=True)
+class Report:
+    """The planner's own words and page for a map (all optional)."""
+
+    title: Annotated[
+        str | None, Query(max_length=120, description="The map's title instead of Linde's.")
+    ] = None
+    subtitle: Annotated[
+        str | None, Query(max_length=200, description="A subtitle instead of Linde's.")
+    ] = None
+    institution: Annotated[
+        str | None,
+        Query(
+            max_length=120, description="The institution named above the title (and as PDF author)."
+        ),
+    ] = None
+    paper: Annotated[Paper, Query(description="PNG and PDF: a4 or letter.")] = Paper.a4
+    orientation: Annotated[
+        Orientation, Query(description="PNG and PDF: landscape or portrait.")
+    ] = Orientation.landscape
+
+
+ReportQuery = Annotated[Report, Depends()]
+
+
 def _may_see_inspections(caller: Principal | None) -> bool:
     return caller is not None and caller.role.can_act_as(Role.planner)
 
@@ -69,21 +106,37 @@ def _respond(
     assets: Assets,
     download: bool,
     stem: str,
+    report: Report,
 ) -> Response:
     """Build the map on a connection held only while its features are read, then answer
     it as HTML or draw it. A PNG or PDF first takes a place at the renderer (or gets 503
     with ``Retry-After`` at once), so a burst of renders never holds connections."""
     engine = read_target(request).engine
+
+    def build_for_report(conn: Connection) -> folium.Map:
+        return set_heading(
+            build(conn),
+            title=report.title,
+            subtitle=report.subtitle,
+            institution=report.institution,
+        )
+
     if fmt is MapFormat.html:
-        m = on_read_connection(engine, build)
+        m = on_read_connection(engine, build_for_report)
         body = to_html(m, STATIC_URL if assets is Assets.server else None).encode("utf-8")
     else:
         renderer: Renderer = request.app.state.renderer
         with renderer.admitted():
-            m = on_read_connection(engine, build)
+            m = on_read_connection(engine, build_for_report)
             body = renderer.draw(
-                to_html(m), "png" if fmt is MapFormat.png else "pdf", tile_origins=tile_origins(m)
+                to_html(m),
+                "png" if fmt is MapFormat.png else "pdf",
+                tile_origins=tile_origins(m),
+                paper=report.paper.value,
+                orientation=report.orientation.value,
             )
+        if fmt is MapFormat.pdf:
+            body = with_metadata(body, pdf_metadata(m))
     headers = {"Cache-Control": "no-store"}
     if download or fmt is not MapFormat.html:
         disposition = "attachment" if download else "inline"
@@ -111,6 +164,7 @@ def metro_zone_map(
     ] = None,
     tiles: TilesQuery = True,
     download: DownloadQuery = False,
+    report: ReportQuery = Report(),
 ) -> Response:
     """404 for an unknown zone; a zone whose municipalities are not imported gives a map
     that says so. PNG and PDF need headless Chromium on the server (503 saying why
@@ -125,7 +179,7 @@ def metro_zone_map(
             tiles=tiles,
         )
 
-    return _respond(request, build, fmt, assets, download, f"zona-metropolitana-{code}")
+    return _respond(request, build, fmt, assets, download, f"zona-metropolitana-{code}", report)
 
 
 @router.get(
@@ -155,6 +209,7 @@ def river_map(
     ] = None,
     tiles: TilesQuery = True,
     download: DownloadQuery = False,
+    report: ReportQuery = Report(),
 ) -> Response:
     """Inspection points (clustered by category, filterable by date) appear for callers
     with the planner role or above; 404 for an unknown river."""
@@ -173,7 +228,7 @@ def river_map(
             tiles=tiles,
         )
 
-    return _respond(request, build, fmt, assets, download, f"rio-{river_id}")
+    return _respond(request, build, fmt, assets, download, f"rio-{river_id}", report)
 
 
 @router.get(
@@ -188,6 +243,7 @@ def dispute_map(
     assets: AssetsQuery = Assets.inline,
     tiles: TilesQuery = True,
     download: DownloadQuery = False,
+    report: ReportQuery = Report(),
 ) -> Response:
     """The official line, each party's claim in its own colour, the zone hatched, the
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
@@ -196,4 +252,4 @@ def dispute_map(
         reach_zone(conn, caller, zone_id)
         return map_requests.dispute(conn, zone_id, tiles=tiles)
 
-    return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}")
+    return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}", report)
