@@ -25,8 +25,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from layers.users import add_user
 from tests.conftest import Database
-from tests.helpers import offline_page, shot
+from tests.helpers import PASSWORD, offline_page, shot
 from tests.hostile import (
     DISPUTE,
     LOCALITY,
@@ -176,6 +177,17 @@ def _frame_cannot_read_the_page(page: Any) -> None:
     assert reach == ["blocked", "blocked", "blocked", "null"], reach
 
 
+def _signed_in(page: Any, db: Database, role: str, then: str) -> None:
+    """Sign a person of ``role`` in through /entrar, as a browser does, and land on ``then``."""
+    name = f"{role}-persona-hostil"
+    add_user(db.engine, name, role, actor="test", password=PASSWORD)
+    page.goto(f"{db.base_url}/entrar?siguiente={then}")
+    page.fill("#nombre", name)
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+    page.wait_for_url(f"**{then}")
+
+
 def test_maps_page_previews_run_no_name_and_cannot_read_the_token(
     hostile_data: Database,
     browser: Any,
@@ -184,9 +196,7 @@ def test_maps_page_previews_run_no_name_and_cannot_read_the_token(
     db = hostile_data
     page, record = offline_page(browser, 1400, 900)
     watch(page, dialogs)
-    page.goto(f"{db.base_url}/mapas")
-    page.fill("input[name=token]", db.tokens["planner"])
-    page.dispatch_event("input[name=token]", "change")
+    _signed_in(page, db, "planner", "/mapas")
     expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     frame = page.frame_locator("#mapa")
     frame.locator(".linde-title h1", has_text=ZONE).wait_for()
@@ -210,9 +220,7 @@ def test_dispute_page_runs_no_name_and_its_map_cannot_read_the_token(
     db = hostile_data
     page, record = offline_page(browser, 1400, 900)
     watch(page, dialogs)
-    page.goto(f"{db.base_url}/disputas/{db.zone_id}")  # type: ignore[attr-defined]
-    page.fill("input[name=token]", db.tokens["commission"])
-    page.click("#entrar")
+    _signed_in(page, db, "commission", f"/disputas/{db.zone_id}")  # type: ignore[attr-defined]
     expect(page.locator("#estado")).to_contain_text("Expediente al día")
     expect(page.locator("#titulo")).to_have_text(DISPUTE)
     assert NOTE in page.locator("#expediente").inner_text()
