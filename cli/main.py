@@ -398,7 +398,7 @@ def map_metro_zone_cmd(
     tiles: TilesOpt = True,
 ) -> None:
     """A metro zone: its municipalities (population on hover) and its outline."""
-    from maps import requests as map_requests
+    from services import maps as map_requests
 
     write_map(
         lambda conn: map_requests.metro_zone(
@@ -415,7 +415,7 @@ def map_dispute_cmd(
     tiles: TilesOpt = True,
 ) -> None:
     """A disputed zone for the commission: official line, claims, zone, localities, points."""
-    from maps import requests as map_requests
+    from services import maps as map_requests
 
     write_map(lambda conn: map_requests.dispute(conn, zone_id, tiles=tiles), output)
 
@@ -443,7 +443,7 @@ def map_river_cmd(
 ) -> None:
     """A river, its federal zone and the inspection points along it."""
     from geo.bbox import parse_bbox_text
-    from maps import requests as map_requests
+    from services import maps as map_requests
 
     try:
         stretch = parse_bbox_text(bbox) if bbox else None

@@ -8,11 +8,11 @@ file shows, plus tiles when the machine is online.
 
 from __future__ import annotations
 
-import html
 from typing import Literal
 from urllib.parse import urlsplit
 
 import folium
+from markupsafe import escape
 
 from maps.assets import localize, resolve
 from maps.renderer import Renderer, document_policy
@@ -43,10 +43,9 @@ def to_html(m: folium.Map, static_url: str | None = None) -> str:
     document = resolve(root.render(), static_url)
     frame = frame_of(m)
     if frame is not None and frame.title:
-        # the document's title is the PDF's title (Chromium writes it), escaped as text
-        document = document.replace(
-            "<head>", f"<head>\n<title>{html.escape(frame.title)}</title>", 1
-        )
+        # the document's title is the PDF's title (Chromium writes it): <title> holds
+        # text, not script, so escaping it as HTML text is the whole of what it needs
+        document = document.replace("<head>", f"<head>\n<title>{escape(frame.title)}</title>", 1)
     if static_url is None:
         meta = (
             '<meta http-equiv="Content-Security-Policy" '

@@ -11,6 +11,16 @@ import math
 
 import numpy as np
 
+#: a disputed zone's status as the pages and legends say it
+STATUS_ES = {
+    "detected": "detectada",
+    "open": "abierta",
+    "under_review": "en revisión",
+    "agreement": "en acuerdo",
+    "resolved": "resuelta",
+    "dismissed": "desestimada",
+}
+
 CATEGORY_LABELS: dict[str, str] = {
     "water_contamination": "Contaminación del agua",
     "solid_waste": "Residuos sólidos",

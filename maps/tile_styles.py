@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maps.legend import CATEGORY_COLORS, category_label
-from maps.requests import STATUS_ES
+from maps.legend import CATEGORY_COLORS, STATUS_ES, category_label
 
 #: the colour of each dispute status, from first detection to a closed case
 STATUS_COLORS: dict[str, str] = {

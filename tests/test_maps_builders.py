@@ -107,7 +107,7 @@ def test_features_without_crs_are_refused():
 
 
 def test_the_metro_zone_with_leaflet_inlined_is_smaller_than_its_source_file():
-    # the whole state's 1 MB budget is measured by bench/maps.py (it needs ../shared/data)
+    # the whole state's 1 MB budget is measured by bench/maps.py, on the state-wide data
     munis = maps_data.oaxaca_municipalities()
     html = to_html(municipalities_map(munis, MapText("Oaxaca", made_on=DAY), outline_name="Oaxaca"))
     assert len(munis) == 26

@@ -26,7 +26,7 @@ from api.fields import RowId
 from api.pages.common import to_sign_in
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
-from maps.requests import STATUS_ES
+from maps.legend import STATUS_ES
 
 router = APIRouter(tags=["pages"])
 _env = Environment(

@@ -26,10 +26,10 @@ from api.routes.disputes import reach_zone
 from geo.roles import Role
 from layers.engine import on_read_connection
 from layers.users import Principal
-from maps import requests as map_requests
 from maps.export import MEDIA_TYPES, tile_origins, to_html
 from maps.renderer import Renderer
 from maps.report import pdf_metadata, set_heading, with_metadata
+from services import maps as map_requests
 
 router = APIRouter(tags=["maps"])
 STATIC_URL = "/maps/static"

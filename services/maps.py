@@ -1,8 +1,8 @@
-"""Maps from the database: read the features (``layers.maps``), build (``maps.builders``).
+"""The "build a map" use case: read the features (``layers.maps``), build the map
+(``maps.builders``).
 
 The API routes and the ``linde map`` commands both call these, so a map from the
-command line is the map the service serves. (The builders stay pure: only this
-module reads the database.)
+command line is the map the service serves; the builders in ``maps/`` stay pure.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from geo.errors import InvalidParameter, NotFound, Unauthenticated
 from geo.simplify import within_distance
 from layers import maps as map_layers
 from maps.builders import dispute_map, has_numbers, metro_zone_map, river_map
+from maps.legend import STATUS_ES
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
 CHOROPLETHS = {
@@ -156,16 +157,6 @@ def river(
 
 
 #: a zone's status as the commission says it
-STATUS_ES = {
-    "detected": "detectada",
-    "open": "abierta",
-    "under_review": "en revisión",
-    "agreement": "en acuerdo",
-    "resolved": "resuelta",
-    "dismissed": "desestimada",
-}
-
-
 def dispute(
     conn: Connection, zone_id: int, *, tiles: bool = True, made_on: date | None = None
 ) -> folium.Map:
