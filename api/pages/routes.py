@@ -24,6 +24,7 @@ from api.auth import session_of
 from api.deps import ConnectionDep
 from api.fields import RowId
 from api.pages.common import to_sign_in
+from api.pages.inspector_app import ACCURACY_WARNING_M
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
 from maps.requests import STATUS_ES
@@ -83,4 +84,4 @@ def new_inspection_page(request: Request) -> Response:
     caller = session_of(request)
     if caller is None:
         return to_sign_in(request)
-    return _page("inspeccion.html", caller=caller)
+    return _page("inspeccion.html", caller=caller, accuracy_warning_m=ACCURACY_WARNING_M)
