@@ -128,14 +128,15 @@
   // --- the server's refusals, in Spanish
   var CAMPOS = { observed_at: "la hora de observación", category: "la categoría", severity: "la gravedad",
     description: "la descripción", gps_accuracy_m: "la precisión", geometry: "el punto", id: "el identificador",
-    photos: "las fotos", inspector: "el inspector" };
+    photos: "una foto", inspector: "el inspector" };
   var RAZONES = [[/future/i, "está en el futuro: corrija la hora"], [/time zone/i, "no lleva zona horaria"],
     [/outside mexico|out of mexico/i, "queda fuera de México"], [/categor/i, "no es una categoría conocida"],
-    [/too (large|big)|exceeds/i, "es demasiado grande"], [/missing|required/i, "falta"]];
+    [/too (large|big)|exceeds|the limit is/i, "es demasiado grande"], [/empty/i, "está vacía"],
+    [/image|jpeg|png/i, "no es una imagen JPEG, PNG, WebP o HEIC legible"], [/missing|required/i, "falta"]];
   function enEspanol(status, cuerpo) {
     var e = (cuerpo && cuerpo.error) || {};
     var partes = (e.details || []).map(function (d) {
-      var campo = String(d.field || "").split(/[./]/).filter(Boolean).pop() || "";
+      var campo = String(d.field || "").replace(/\[\d+\]/g, "").split(/[./]/).filter(Boolean).pop() || "";
       var razon = RAZONES.filter(function (r) { return r[0].test(String(d.reason || "")); })[0];
       return (CAMPOS[campo] || "un dato") + " " + (razon ? razon[1] : "no es válido");
     });
