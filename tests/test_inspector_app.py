@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from layers.schema import inspection_photos, inspections
 from tests.conftest import Database
 from tests.helpers import CHROMIUM, FLAGS, load_metro, offline_page, shot
-from tests.test_pages_browser import _person, _sign_in
+from tests.test_pages_browser import PASSWORD, _person, _sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -249,4 +249,33 @@ def test_a_second_send_of_the_same_point_asks_first(
     assert _count(api, inspections) == 2
     assert len(asked) == 2 and all("Ya registró este punto" in m for m in asked)
     shot(page, "app-1366", api.kind)
+    assert record.page_errors == []
+
+
+def test_a_send_refused_for_the_role_waits_for_the_right_sign_in(
+    api: Database, browser: Any, tmp_path: Path
+) -> None:
+    load_metro(api, tmp_path)
+    page, record = offline_page(browser, 390, 844, has_touch=True)
+    _open_signed_in(page, api, role="planner")  # a planner may not record inspections
+    page.locator("#mapa").tap(position={"x": 200, "y": 150})
+    page.click("#enviar")
+    waiting = page.locator("#cola li.sesion")
+    expect(waiting).to_contain_text("espera una sesión de inspector")
+    expect(waiting).to_contain_text("entre con una cuenta de inspección")
+    assert _count(api, inspections) == 0
+    shot(page, "app-espera-sesion-390", api.kind)
+    # in another tab the person signs in as an inspector; this page, left open with
+    # the old session's CSRF token, sends the queue when the signal comes back, once
+    other = page.context.new_page()
+    other.goto(f"{api.base_url}/entrar?siguiente=/cuenta")
+    other.fill("#nombre", _person(api, "inspector"))
+    other.fill("#contrasena", PASSWORD)
+    other.click("form.caja button.primary")
+    other.wait_for_url("**/cuenta")
+    other.close()
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    expect(page.locator("#pendientes")).to_have_text("0", timeout=20_000)
+    assert _count(api, inspections) == 1
     assert record.page_errors == []

@@ -290,7 +290,7 @@
             if (!seguir) { return false; }
             return enviarUno(item).then(function (r) {
               if (r === "sesion") { aviso(item.mensaje + " Lo pendiente sigue guardado en el teléfono.", true); }
-              if (r === "rechazada") { aviso("El servidor rechazó una inspección: " + item.mensaje, true); }
+              if (r === "rechazada") { aviso(item.mensaje, true); }
               if (r === "enviada") { aviso("Inspección enviada."); }
               if (r === "despues") { aviso("Sin señal: lo pendiente se enviará solo al volver la conexión."); }
               return r !== "despues";
@@ -357,7 +357,7 @@
         creada: editando ? editando.creada : Date.now(), momentoLocal: escrito, fotos: fotos };
       return guardar(item).then(function () {
         editando = null; $("editando").classList.add("hidden");
-        $("descripcion").value = ""; $("fotos").value = "";
+        $("descripcion").value = ""; $("fotos").value = ""; contarFotos();
         aviso(navigator.onLine ? "Enviando…" : "Guardada en el teléfono: se enviará al volver la señal.");
         return sincronizar();
       }, function (e) {
@@ -366,6 +366,12 @@
       });
     }).finally(function () { $("enviar").disabled = false; });
   });
+
+  function contarFotos() {
+    var n = $("fotos").files.length;
+    $("fotos-elegidas").textContent = n ? n + " foto(s) elegida(s)." : "Sin fotos.";
+  }
+  $("fotos").addEventListener("change", contarFotos);
 
   // --- export the queue to a file, and import it back (nothing lost to a cleared browser)
   function aDatos(blob) {
