@@ -54,12 +54,15 @@ def _stored(db: Database) -> list[dict[str, Any]]:
     return features
 
 
-def _open_signed_in(page: Any, db: Database, role: str = "inspector") -> None:
+def _open_signed_in(page: Any, db: Database, role: str = "inspector", name: str = "") -> str:
+    """Sign in (as ``name``, or a new person of ``role``) and open the app; who it is."""
+    name = name or _person(db, role)
     page.goto(f"{db.base_url}/inspecciones/nueva")
-    _sign_in(page, _person(db, role))
+    _sign_in(page, name)
     page.wait_for_url("**/inspecciones/nueva")
     # the service worker is active only once the whole shell is kept (install waits for it)
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    return name
 
 
 def test_the_app_is_installable_and_reopens_without_signal(
@@ -278,4 +281,37 @@ def test_a_send_refused_for_the_role_waits_for_the_right_sign_in(
     page.context.set_offline(False)
     expect(page.locator("#pendientes")).to_have_text("0", timeout=20_000)
     assert _count(api, inspections) == 1
+    assert record.page_errors == []
+
+
+def test_the_queue_goes_to_a_file_and_back_into_another_browser(
+    api: Database, browser: Any, tmp_path: Path
+) -> None:
+    load_metro(api, tmp_path)
+    page, record = offline_page(browser, 390, 844, has_touch=True)
+    inspector = _open_signed_in(page, api)
+    page.context.set_offline(True)
+    page.locator("#mapa").tap(position={"x": 200, "y": 150})
+    page.select_option("#categoria", "discharge")
+    page.set_input_files("#fotos", files=[PHOTO])
+    expect(page.locator("#fotos-elegidas")).to_have_text("1 foto(s) elegida(s).")
+    page.click("#enviar")
+    expect(page.locator("#pendientes")).to_have_text("1")
+    with page.expect_download() as download:
+        page.click("#exportar")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("linde-cola-") and saved.suffix == ".json"
+    page.context.close()  # this browser's data is gone, as if cleared
+
+    # another browser: the file brings the queue back, photo included; sent once
+    fresh, record = offline_page(browser, 390, 844, has_touch=True)
+    _open_signed_in(fresh, api, name=inspector)
+    fresh.set_input_files("#importar", str(saved))
+    expect(fresh.locator("#estado")).to_contain_text("Inspección enviada.", timeout=20_000)
+    expect(fresh.locator("#pendientes")).to_have_text("0")
+    fresh.set_input_files("#importar", str(saved))  # the same file again: nothing new
+    expect(fresh.locator("#estado")).to_have_text("Importadas 0 de 1 (las demás ya estaban).")
+    assert _count(api, inspections) == 1
+    assert _count(api, inspection_photos) == 1
     assert record.page_errors == []
