@@ -85,7 +85,10 @@ def test_the_app_is_installable_and_reopens_without_signal(
     # no signal at all, then a new tab: the app opens from the phone and records
     page.context.set_offline(True)
     again = page.context.new_page()
-    again.goto(f"{api.base_url}/inspecciones/nueva")
+    answers: list[tuple[str, str, bool]] = []
+    again.on("response", lambda r: answers.append((r.request.method, r.url, r.from_service_worker)))
+    opened = again.goto(f"{api.base_url}/inspecciones/nueva")
+    assert opened is not None and opened.from_service_worker
     expect(again.locator("header h1")).to_have_text("Nueva inspección")
     expect(again.locator("#red")).to_have_text("sin señal")
     again.locator("#mapa").tap(position={"x": 200, "y": 150})
@@ -97,6 +100,9 @@ def test_the_app_is_installable_and_reopens_without_signal(
     page.context.set_offline(False)
     expect(again.locator("#pendientes")).to_have_text("0", timeout=20_000)
     assert _count(api, inspections) == 1
+    # the write went to the network, never through the worker
+    writes = [(m, sw) for m, url, sw in answers if m == "POST"]
+    assert writes == [("POST", False)]
     assert record.page_errors == []
 
 
