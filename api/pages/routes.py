@@ -5,7 +5,8 @@
   the case file, and the actions the signed-in role allows.
 * ``GET /inspecciones/nueva``: the inspectors' phone page; submissions wait on the
   device (IndexedDB) until they are sent, with their own UUID, so a retry never
-  duplicates.
+  duplicates. It is an installable app that opens without signal: its service
+  worker, manifest, script and session endpoint are in ``api.pages.inspector_app``.
 
 The person signs in at ``/entrar`` (``api.pages.signin``); the pages then call the
 JSON API with the session cookie, which no page script can read, and echo the
