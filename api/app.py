@@ -18,8 +18,8 @@ from api.downloads import TRANSPORT_KEY, ExportSlots
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import admin as admin_pages
+from api.pages import inspector_app, signin
 from api.pages import routes as pages
-from api.pages import signin
 from api.replica import ReadReplica
 from api.routes import (
     claims,
@@ -178,6 +178,7 @@ def create_app(
         pages,
         signin,
         admin_pages,
+        inspector_app,
     ):
         app.include_router(module.router)
     docs.install(app)  # /docs and /redoc, offline

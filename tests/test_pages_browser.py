@@ -221,13 +221,26 @@ def test_a_refused_submission_stays_on_the_phone_with_the_reason(
     _sign_in(page, _person(api, "inspector"))
     page.wait_for_url("**/inspecciones/nueva")
     page.locator("#mapa").click(position={"x": 200, "y": 150})
+    page.select_option("#categoria", "debris_fill")
     page.fill("#momento", "2099-01-01T10:00")  # in the future: the server refuses it
     page.click("#enviar")
-    expect(page.locator("#cola li.rechazada")).to_contain_text("rechazada")
+    refused = page.locator("#cola li.rechazada")
+    expect(refused).to_contain_text("rechazada")
+    # the reason in Spanish, naming the field and the fix; the category by its label
+    expect(refused).to_contain_text("la hora de observación está en el futuro: corrija la hora")
+    expect(refused).to_contain_text("Relleno con escombro")
     expect(page.locator("#estado")).to_contain_text("rechazó")
+    assert "future" not in refused.inner_text()
     assert _rows(api) == 0
-    page.click("#cola li.rechazada button")
+    shot(page, "inspeccion-rechazada", api.kind)
+    # corrected in the form and sent again, under the same UUID: stored once
+    page.click("#cola li.rechazada button:has-text('Corregir')")
+    expect(page.locator("#editando")).to_be_visible()
+    page.fill("#momento", "2024-05-01T10:30:00")
+    page.click("#enviar")
     expect(page.locator("#pendientes")).to_have_text("0")
+    assert _rows(api) == 1
+    expect(page.locator("#mis-puntos")).to_contain_text("Municipio:")
     assert record.page_errors == []
 
 

@@ -5,7 +5,8 @@
   the case file, and the actions the signed-in role allows.
 * ``GET /inspecciones/nueva``: the inspectors' phone page; submissions wait on the
   device (IndexedDB) until they are sent, with their own UUID, so a retry never
-  duplicates.
+  duplicates. It is an installable app that opens without signal: its service
+  worker, manifest, script and session endpoint are in ``api.pages.inspector_app``.
 
 The person signs in at ``/entrar`` (``api.pages.signin``); the pages then call the
 JSON API with the session cookie, which no page script can read, and echo the
@@ -24,6 +25,7 @@ from api.auth import session_of
 from api.deps import ConnectionDep
 from api.fields import RowId
 from api.pages.common import to_sign_in
+from api.pages.inspector_app import ACCURACY_WARNING_M
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
 from maps.legend import STATUS_ES
@@ -83,4 +85,4 @@ def new_inspection_page(request: Request) -> Response:
     caller = session_of(request)
     if caller is None:
         return to_sign_in(request)
-    return _page("inspeccion.html", caller=caller)
+    return _page("inspeccion.html", caller=caller, accuracy_warning_m=ACCURACY_WARNING_M)
