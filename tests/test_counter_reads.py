@@ -12,15 +12,13 @@ from layers.collections import SharedCounterReads
 from layers.engine import AsyncReader, write_connection
 from tests.conftest import Database
 
-ON_POSTGIS = pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
-
 
 def _bump(database: Database) -> None:
     with write_connection(database.engine) as conn:
         conn.execute(text("UPDATE layer_versions SET version = version + 1 WHERE layer = 'rivers'"))
 
 
-@ON_POSTGIS
+@pytest.mark.postgis_only  # the shared read is of the PostgreSQL reader
 def test_requests_at_once_share_one_read_and_none_is_stale(db: Database) -> None:
     async def scenario() -> None:
         reader = AsyncReader.for_engine(db.engine)

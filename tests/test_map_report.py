@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,7 @@ from maps.legend import classify
 from maps.renderer import CONTROLS_SELECTOR, page_mm
 from tests.conftest import Database
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 ZONE = "20.1.01"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 #: the overlap area (px²) of every pair of visible labels, and the labels shown
@@ -94,16 +89,6 @@ def test_paper_sizes() -> None:
 # -- in the browser -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed for the browser tests: scripts/setup.sh --test")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
-        yield b
-        b.close()
-
-
 def printed_map(browser: Any, url: str, paper: str, orientation: str) -> Any:
     """The map laid out as the renderer lays it out: the page's size, print styles."""
     width, height = (round(mm / 25.4 * 96) for mm in page_mm(paper, orientation))
@@ -121,6 +106,7 @@ def printed_map(browser: Any, url: str, paper: str, orientation: str) -> Any:
     return page
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize(("paper", "orientation"), [("a4", "landscape"), ("letter", "portrait")])
 def test_printed_zone_map_labels_never_overlap_and_controls_are_gone(
     oaxaca: Database, browser: Any, paper: str, orientation: str
@@ -210,6 +196,7 @@ def test_report_pdf_holds_heading_legend_source_and_metadata(
     assert bad.status_code in (400, 422) and "paper" in bad.text
 
 
+@pytest.mark.browser
 def test_maps_page_downloads_a_letter_pdf_with_the_planners_heading(
     oaxaca: Database, browser: Any, tmp_path: Path
 ) -> None:

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from tests.conftest import Database
 
 QGIS_PYTHON = "/usr/bin/python3"
@@ -48,6 +50,9 @@ print(json.dumps({"valid": layer.isValid(), "styles": styles, "drawn": drawn,
                   "errors": [str(e) for e in job.errors()]}))
 app.exitQgis()
 """
+
+
+pytestmark = pytest.mark.subprocess  # QGIS runs in a process of its own
 
 
 def test_qgis_opens_the_tiles_and_their_style(oaxaca: Database, tmp_path: object) -> None:
