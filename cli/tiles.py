@@ -9,8 +9,6 @@ import typer
 
 from cli.common import fail, out, ready_engine
 from geo.errors import InvalidParameter, LindeError, Problem
-from layers.collections import COLLECTIONS
-from layers.mbtiles import MAX_TILES_DEFAULT, export_mbtiles
 
 tiles_app = typer.Typer(help="Vector tiles (MVT) as files for offline maps.", no_args_is_help=True)
 
@@ -46,7 +44,13 @@ def _zooms(raw: str) -> range:
 
 @tiles_app.command("export")
 def export_cmd(
-    collection: Annotated[str, typer.Argument(help="Collection: " + ", ".join(COLLECTIONS))],
+    collection: Annotated[
+        str,
+        typer.Argument(
+            help="Collection: municipalities, metro_zones, claims, rivers, inspections, "
+            "disputed_zones."
+        ),
+    ],
     output: Annotated[Path, typer.Argument(help="The .mbtiles file to write.")],
     bbox: Annotated[
         str, typer.Option(help="Area, west,south,east,north in degrees.")
@@ -55,11 +59,15 @@ def export_cmd(
     filter_text: Annotated[
         str | None, typer.Option("--filter", help="CQL2-text filter, as for the API.")
     ] = None,
-    max_tiles: Annotated[int, typer.Option(help="Refuse more tiles than this.")] = (
-        MAX_TILES_DEFAULT
-    ),
+    max_tiles: Annotated[
+        int | None, typer.Option(help="Refuse more tiles than this (default 50,000).")
+    ] = None,
 ) -> None:
     """Write a collection's tiles over an area to an MBTiles file (GDAL, QGIS, MapLibre)."""
+    # Imported here, not at the top: ``linde --help`` must start without SQLAlchemy.
+    from layers.collections import COLLECTIONS
+    from layers.mbtiles import MAX_TILES_DEFAULT, export_mbtiles
+
     c = COLLECTIONS.get(collection)
     if c is None:
         fail(
@@ -78,7 +86,7 @@ def export_cmd(
             _bbox(bbox),
             _zooms(zooms),
             filter_text=filter_text,
-            max_tiles=max_tiles,
+            max_tiles=MAX_TILES_DEFAULT if max_tiles is None else max_tiles,
         )
     except LindeError as exc:
         fail(exc)

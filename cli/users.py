@@ -15,7 +15,6 @@ import typer
 from cli.common import actor, err, fail, out, ready_engine
 from geo.errors import InvalidInput, LindeError, Problem
 from geo.roles import Role
-from layers.settings import get_settings
 
 users_app = typer.Typer(
     help="Users: passwords, tokens, roles, municipalities.", no_args_is_help=True
@@ -33,6 +32,8 @@ DaysOption = Annotated[
 
 
 def _token_days(days: int | None) -> int:
+    from layers.settings import get_settings  # here: ``linde --help`` needs no pydantic
+
     return get_settings().token_days if days is None else days
 
 

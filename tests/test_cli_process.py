@@ -34,14 +34,16 @@ pytestmark = pytest.mark.subprocess
 
 
 def linde_process(
-    url: str, *args: str, python: tuple[str, ...] = ()
+    url: str, *args: str, python: tuple[str, ...] = (), stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """``python [python] -m cli.main ARGS`` in a fresh process using the database at ``url``."""
+    """``python [python] -m cli.main ARGS`` in a fresh process using the database at ``url``,
+    ``stdin`` as its standard input (never the terminal's: nothing may wait for a prompt)."""
     env = {**os.environ, "LINDE_DATABASE_URL": url, "PYTHONIOENCODING": "utf-8"}
     return subprocess.run(
         [sys.executable, *python, "-m", "cli.main", *args],
         cwd=REPO,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -65,13 +67,36 @@ def test_help_starts_without_the_heavy_modules(tmp_path: Path) -> None:
     assert not (tmp_path / "never-opened.sqlite").exists()
 
 
+def test_tiles_help_names_every_collection_and_the_real_tile_limit(tmp_path: Path) -> None:
+    """``cli/tiles.py`` writes these out so that its help needs no SQLAlchemy: keep them true."""
+    from layers.collections import COLLECTIONS
+    from layers.mbtiles import MAX_TILES_DEFAULT
+
+    url = f"sqlite:///{tmp_path / 'never-opened.sqlite'}"
+    done = linde_process(url, "tiles", "export", "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = flat(done.stdout)
+    assert [c for c in COLLECTIONS if c not in shown] == []
+    assert f"(default {MAX_TILES_DEFAULT:,})" in shown
+
+
 def test_a_user_is_made_and_listed_by_the_real_command(db: Database) -> None:
-    made = linde_process(db.url, "users", "add", "ana", "--role", "planner")
+    made = linde_process(
+        db.url,
+        "users",
+        "add",
+        "ana",
+        "--role",
+        "planner",
+        "--password-stdin",
+        stdin="una contraseña larga\n",
+    )
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip().startswith("linde_") and len(made.stdout.split()) == 1
-    assert "created" in made.stderr
+    assert "ana (planner) created; sign in at /entrar" in flat(made.stderr)
     listed = linde_process(db.url, "users", "list")
-    assert listed.returncode == 0 and listed.stdout.split() == ["ana", "planner"]
+    # name, role, scope: no municipality given, so the whole state
+    assert listed.returncode == 0 and listed.stdout.split() == ["ana", "planner", "state"]
 
 
 def test_an_unknown_database_exits_2_without_a_traceback() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from sqlalchemy import func, select
 
 from layers.demo import (
@@ -18,6 +19,7 @@ from layers.demo import (
 from layers.queries.lookup import lookup_point
 from layers.schema import claims, inspections, localities, metro_zones, municipalities, rivers
 from tests.conftest import Database
+from tests.helpers import sign_in
 
 
 def decoded(text: str) -> str:
@@ -65,8 +67,15 @@ def test_the_dispute_is_ready_with_its_localities_and_credits_its_sources(
     assert zone_id is not None
     with api.client("commission") as http:
         zone = http.get(f"/disputes/{zone_id}").json()
-        page = http.get(f"/disputas/{zone_id}")
         drawn = http.get(f"/maps/disputes/{zone_id}", params={"tiles": "false"})
+    # the page is for a signed-in person: the demo's commission member, with the password
+    # the demo printed, reaches it; nobody signed in is sent to /entrar
+    commission = next(u for u in demo_users(api.engine, actor="test") if u.name == "comision")
+    with httpx.Client(base_url=api.base_url, timeout=30) as browser:
+        assert browser.get(f"/disputas/{zone_id}").headers["location"].startswith("/entrar")
+        signed = sign_in(api.base_url, commission.name, commission.password, client=browser)
+        assert signed.status_code == 303, signed.text
+        page = browser.get(f"/disputas/{zone_id}")
     assert zone["name"] == DISPUTE_NAME and zone["status"] == "detected"
     assert zone["scope"] == f"zone:{ZONE_CODE}" and 30 < zone["area_ha"] < 45
     assert {p["cvegeo"] for p in zone["parties"]} == {"20067", "20157"}
@@ -79,6 +88,7 @@ def test_the_dispute_is_ready_with_its_localities_and_credits_its_sources(
 
 
 def test_one_user_per_role_signs_in_and_a_second_run_gives_fresh_tokens(api: Database) -> None:
+    list(load_demo(api.engine, actor="test"))  # as `linde demo` does: the users' municipalities
     first = demo_users(api.engine, actor="test")
     second = demo_users(api.engine, actor="test")
     assert [(u.name, u.role, u.cvegeo) for u in first] == list(DEMO_USERS)
