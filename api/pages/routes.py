@@ -50,9 +50,34 @@ def _page(template: str, **values: object) -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+#: the kinds of zone, as the list page names them
+KIND_ES = {"overlap": "traslape", "gap": "hueco", "manual": "registrada a mano"}
+#: one colour per status on the list map and beside its counts
+STATUS_COLOURS = {
+    "detected": "#b35806",
+    "open": "#d7301f",
+    "under_review": "#7b3294",
+    "agreement": "#2c7fb8",
+    "resolved": "#1a9850",
+    "dismissed": "#737373",
+}
+
+
 @router.get("/disputas", response_class=HTMLResponse, summary="Zonas en disputa (es-MX)")
-def disputes_page() -> HTMLResponse:
-    return _page("disputas.html", status_es=STATUS_ES)
+def disputes_page(request: Request, conn: ConnectionDep) -> Response:
+    """The commission's list: a map and a table of every zone the person may see, with
+    filters, sorting and counts per status (the data from ``GET /disputes/overview``)."""
+    caller = session_of(request)
+    if caller is None:
+        return to_sign_in(request)
+    return _page(
+        "disputas.html",
+        caller=caller,
+        status_es=STATUS_ES,
+        kind_es=KIND_ES,
+        status_colours=STATUS_COLOURS,
+        metro_zones=map_choices(conn)["metro_zones"],
+    )
 
 
 @router.get(

@@ -41,7 +41,7 @@ from geo.errors import (
     PreconditionRequired,
     Problem,
 )
-from geo.measures import outlines, zone_measures
+from geo.measures import outlines, population_inside, zone_measures
 from geo.metric import to_lonlat, to_metric
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
@@ -208,7 +208,8 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> dict[str
         "length_m": round(float(line.length), 2),
         "geometry": shapely.geometry.mapping(to_lonlat(line)) if not line.is_empty else None,
     }
-    out["localities"] = _localities(conn, geom, zone_m)
+    out["localities"] = localities_in(conn, geom, zone_m)
+    out["population_estimate"] = population_inside(out["localities"])
     out["inspections"] = _inspections(conn, zone_id, geom)
     out["case_events"] = conn.execute(
         select(func.count()).select_from(case_events).where(case_events.c.zone_id == zone_id)
@@ -216,7 +217,11 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> dict[str
     return out
 
 
-def _localities(conn: Connection, geom: BaseGeometry, zone_m: BaseGeometry) -> list[dict[str, Any]]:
+def localities_in(
+    conn: Connection, geom: BaseGeometry, zone_m: BaseGeometry
+) -> list[dict[str, Any]]:
+    """The localities that share area with a zone (``geom`` in lon/lat, ``zone_m`` the
+    same in EPSG:6372), each with the area and the share of it inside, largest first."""
     rows = conn.execute(
         select(
             localities.c.cvegeo,

@@ -1,0 +1,170 @@
+"""The commission's list of zones (``GET /disputes/overview`` and ``/disputas``).
+
+On the shipped Oaxaca metro-zone extract (the ``metro`` fixture: official claims of
+its 26 municipalities, San Jacinto Amilpas's locality claim, one detection run).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from geo.measures import population_inside
+from layers.users import add_user
+from tests.conftest import Database
+from tests.disputes_data import SAN_JACINTO
+from tests.helpers import offline_page, ok, shot
+
+#: a metro-zone municipality party to no zone the fixture detects
+SANTA_LUCIA = "20390"
+PASSWORD = "contraseña-de-la-mesa"
+
+
+def test_population_inside_weighs_each_locality_by_its_share() -> None:
+    found: list[dict[str, Any]] = [
+        {"population": 1000, "share_inside": 0.25},
+        {"population": 10, "share_inside": 1.0},
+        {"population": None, "share_inside": 0.5},
+    ]
+    assert population_inside(found) == 260
+    assert population_inside([]) == 0
+
+
+def test_overview_counts_filters_and_sorts(metro: Database) -> None:
+    with metro.client("planner") as http:
+        every = ok(http.get("/disputes/overview"))
+        zones = every["zones"]
+        assert zones and every["total"] == len(zones)
+        assert every["counts"] == {"detected": len(zones)}
+        areas = [z["area_m2"] for z in zones]
+        assert areas == sorted(areas, reverse=True)
+        assert all(z["geometry"]["type"] in ("Polygon", "MultiPolygon") for z in zones)
+        assert any(z["population_estimate"] > 0 for z in zones)
+        by_people = ok(http.get("/disputes/overview", params={"sort": "population"}))["zones"]
+        people = [z["population_estimate"] for z in by_people]
+        assert people == sorted(people, reverse=True)
+        # the estimate is the one the zone's own page shows
+        top = by_people[0]
+        assert (
+            ok(http.get(f"/disputes/{top['id']}"))["population_estimate"]
+            == (top["population_estimate"])
+        )
+        metro_only = ok(http.get("/disputes/overview", params={"metro_zone": "20.1.01"}))
+        assert metro_only["total"] == len(zones)
+        assert ok(http.get("/disputes/overview", params={"metro_zone": "9.1.01"}))["zones"] == []
+        sja = ok(http.get("/disputes/overview", params={"cvegeo": SAN_JACINTO}))["zones"]
+        assert sja and all(SAN_JACINTO in {p["cvegeo"] for p in z["parties"]} for z in sja)
+        opened = ok(http.get("/disputes/overview", params={"status": "open"}))
+        # counts ignore the status filter: the page shows them beside it
+        assert opened["zones"] == [] and opened["counts"] == every["counts"]
+        bad = http.get("/disputes/overview", params={"sort": "name"})
+        assert bad.status_code == 422 and "sort" in bad.text
+
+
+def test_overview_is_scoped_to_the_parties_zones(metro: Database) -> None:
+    with metro.client("planner") as http:
+        every = ok(http.get("/disputes/overview"))["zones"]
+    for cvegeo in (SAN_JACINTO, SANTA_LUCIA):
+        _user, token = add_user(
+            metro.engine, f"rep-{cvegeo}", "commission", actor="t", cvegeo=cvegeo
+        )
+        with metro.client() as http:
+            seen = ok(http.get("/disputes/overview", headers={"Authorization": f"Bearer {token}"}))[
+                "zones"
+            ]
+        assert {z["id"] for z in seen} == {
+            z["id"] for z in every if cvegeo in {p["cvegeo"] for p in z["parties"]}
+        }
+    with metro.client() as anonymous:
+        assert anonymous.get("/disputes/overview").status_code == 401
+
+
+# --- the page, in headless Chromium -----------------------------------------------------
+
+
+def _sign_in_at(page: Any, base_url: str, name: str) -> None:
+    """Open /disputas without a session: it sends the browser to /entrar and back."""
+    page.goto(f"{base_url}/disputas")
+    page.wait_for_url(re.compile(r"/entrar\?siguiente="))
+    page.fill("#nombre", name)
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+    page.wait_for_url(re.compile(r"/disputas$"))
+
+
+@pytest.mark.browser
+def test_commission_lists_filters_and_sorts_the_zones(metro: Database, browser: Any) -> None:
+    with metro.client("planner") as http:
+        every = ok(http.get("/disputes/overview"))
+        by_people = ok(http.get("/disputes/overview", params={"sort": "population"}))["zones"]
+    add_user(metro.engine, "comision", "commission", actor="test", password=PASSWORD)
+    page, record = offline_page(browser, 1366, 768)
+    _sign_in_at(page, metro.base_url, "comision")
+    expect(page.locator("#estado")).to_have_text(
+        f"{every['total']} zona(s), la más grande primero.", timeout=60_000
+    )
+    rows = page.locator("#zonas tbody tr")
+    expect(rows).to_have_count(every["total"])
+    expect(page.locator("#conteos li[data-estado=detected] b")).to_have_text(str(every["total"]))
+    expect(page.locator("#conteos li[data-estado=open] b")).to_have_text("0")
+    # one shape per zone on the map, coloured by status
+    expect(page.locator("#mapa path.leaflet-interactive")).to_have_count(every["total"])
+    first = rows.first
+    expect(first.locator("td").nth(1)).to_have_text("traslape")
+    expect(first.locator("td").nth(2)).to_have_text("detectada")
+    shot(page, "disputas-1366", metro.kind)
+
+    page.select_option("#f-orden", "population")
+    expect(page.locator("#estado")).to_contain_text("más población afectada primero")
+    expect(rows.first).to_have_attribute("data-zona", str(by_people[0]["id"]))
+    shown = rows.first.locator("td").nth(5).inner_text()
+    assert shown.replace(",", "") == str(by_people[0]["population_estimate"])
+
+    page.select_option("#f-municipio", SAN_JACINTO)
+    sja = [z for z in every["zones"] if SAN_JACINTO in {p["cvegeo"] for p in z["parties"]}]
+    expect(rows).to_have_count(len(sja))
+    assert f"cvegeo={SAN_JACINTO}" in page.url
+
+    page.select_option("#f-estado", "open")
+    expect(page.locator("#estado")).to_have_text("No hay zonas en disputa con estos filtros.")
+    expect(rows).to_have_count(0)
+    # the counts stay those of every status, to choose from
+    expect(page.locator("#conteos li[data-estado=detected] b")).to_have_text(str(len(sja)))
+
+    page.select_option("#f-estado", "")
+    rows.first.locator("a").click()
+    page.wait_for_url(re.compile(r"/disputas/\d+$"))
+    assert record.blocked == [] and record.page_errors == []
+
+    phone, phone_record = offline_page(browser, 390, 844)
+    _sign_in_at(phone, metro.base_url, "comision")
+    expect(phone.locator("#zonas tbody tr")).to_have_count(every["total"], timeout=60_000)
+    shot(phone, "disputas-390", metro.kind)
+    assert phone_record.blocked == [] and phone_record.page_errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
+def test_a_party_lists_only_its_zones_and_a_planner_reads_them_all(
+    metro: Database, browser: Any
+) -> None:
+    with metro.client("planner") as http:
+        every = ok(http.get("/disputes/overview"))["zones"]
+    sja = [z for z in every if SAN_JACINTO in {p["cvegeo"] for p in z["parties"]}]
+    assert len(sja) > 0
+    add_user(
+        metro.engine, "rep-sja", "commission", actor="test", password=PASSWORD, cvegeo=SAN_JACINTO
+    )
+    add_user(metro.engine, "planeacion", "planner", actor="test", password=PASSWORD)
+    for name, expected in (("rep-sja", sja), ("planeacion", every)):
+        page, record = offline_page(browser, 1366, 768)
+        _sign_in_at(page, metro.base_url, name)
+        rows = page.locator("#zonas tbody tr")
+        expect(rows).to_have_count(len(expected), timeout=60_000)
+        assert {int(rows.nth(i).get_attribute("data-zona")) for i in range(len(expected))} == {
+            z["id"] for z in expected
+        }
+        assert record.blocked == [] and record.page_errors == []
