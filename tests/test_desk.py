@@ -16,7 +16,7 @@ from geo.measures import population_inside
 from layers.users import add_user
 from tests.conftest import Database
 from tests.disputes_data import SAN_JACINTO
-from tests.helpers import offline_page, ok, shot
+from tests.helpers import biggest, offline_page, ok, shot
 
 #: a metro-zone municipality party to no zone the fixture detects
 SANTA_LUCIA = "20390"
@@ -168,3 +168,77 @@ def test_a_party_lists_only_its_zones_and_a_planner_reads_them_all(
             z["id"] for z in expected
         }
         assert record.blocked == [] and record.page_errors == []
+
+
+# --- one zone: measures, people, the whole case file ------------------------------------
+
+
+def test_the_case_file_speaks_spanish_and_measures_a_proposal(metro: Database) -> None:
+    zone = biggest(metro)
+    with metro.client("commission") as http:
+        events = ok(http.get(f"/disputes/{zone['id']}/events"))["events"]
+        assert events[0]["kind"] == "detection"
+        assert events[0]["summary"].startswith("detección 1: traslape reclamado por 20067, 20157")
+        assert "run" not in events[0]["summary"] and "overlap" not in events[0]["summary"]
+        ok(
+            http.post(
+                f"/disputes/{zone['id']}/events",
+                json={
+                    "kind": "proposal",
+                    "summary": "La zona entera",
+                    "geometry": zone["geometry"],
+                },
+            ),
+            201,
+        )
+        proposal = ok(http.get(f"/disputes/{zone['id']}/events"))["events"][-1]
+    # the proposal's area in EPSG:6372 is the zone's, as stored with it
+    assert proposal["area_m2"] == pytest.approx(zone["area_m2"], rel=1e-6)
+    assert proposal["length_m"] is None
+    assert zone["population_estimate"] == population_inside(zone["localities"])
+
+
+@pytest.mark.browser
+def test_a_zone_page_shows_measures_people_and_every_event_in_full(
+    metro: Database, browser: Any
+) -> None:
+    zone = biggest(metro)
+    with metro.client("commission") as http:
+        ok(
+            http.post(
+                f"/disputes/{zone['id']}/events",
+                json={
+                    "kind": "meeting",
+                    "occurred_at": "2026-03-02T17:00:00Z",
+                    "summary": "Primera mesa de trabajo",
+                    "details": {
+                        "place": "Palacio municipal de San Jacinto Amilpas",
+                        "attendees": ["Síndica de Oaxaca de Juárez", "Síndico de San Jacinto"],
+                    },
+                },
+            ),
+            201,
+        )
+    add_user(metro.engine, "comision-zona", "commission", actor="test", password=PASSWORD)
+    for width, height in ((1366, 768), (390, 844)):
+        page, record = offline_page(browser, width, height)
+        page.goto(f"{metro.base_url}/disputas/{zone['id']}")
+        page.wait_for_url(re.compile(r"/entrar\?siguiente="))
+        page.fill("#nombre", "comision-zona")
+        page.fill("#contrasena", PASSWORD)
+        page.click("form.caja button.primary")
+        expect(page.locator("#estado")).to_contain_text("Expediente al día", timeout=60_000)
+        people = f"{zone['population_estimate']:,} personas (estimación)"
+        expect(page.locator("#z-poblacion")).to_have_text(people)
+        assert page.locator("#z-perimetro").inner_text().endswith(("m", "km"))
+        assert page.locator("#z-linea").inner_text() != ""
+        expect(page.locator("#z-localidades tbody tr")).to_have_count(len(zone["localities"]))
+        meeting = page.locator("#expediente li", has_text="Reunión")
+        expect(meeting).to_contain_text("Palacio municipal de San Jacinto Amilpas")
+        expect(meeting).to_contain_text("Síndica de Oaxaca de Juárez, Síndico de San Jacinto")
+        expect(page.locator("#expediente li").first).to_contain_text("traslape reclamado por")
+        page.frame_locator("#mapa").locator(".linde-legend").wait_for()
+        shot(page, f"disputa-desk-{width}", metro.kind)
+        # only the basemap's tiles were asked of the internet (and stopped)
+        assert all("tile.openstreetmap.org" in url for _kind, url in record.blocked)
+        assert record.page_errors == []

@@ -26,6 +26,7 @@ from api.fields import RowId
 from api.pages.common import to_sign_in
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
+from maps.legend import CATEGORY_LABELS
 from maps.requests import STATUS_ES
 
 router = APIRouter(tags=["pages"])
@@ -96,6 +97,7 @@ def dispute_page(request: Request, zone_id: RowId) -> Response:
         moves=moves,
         admin_moves=admin_moves,
         status_es=STATUS_ES,
+        categories_es=CATEGORY_LABELS,
     )
 
 

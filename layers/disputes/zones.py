@@ -311,14 +311,26 @@ def list_events(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
         .where(t.zone_id == zone_id)
         .order_by(t.id)
     ).mappings()
-    return [
-        {
-            **r,
-            "details": json.loads(r["details"]) if r["details"] else None,
-            "geometry": json.loads(r["geometry"]) if r["geometry"] else None,
-        }
-        for r in rows
-    ]
+    return [_with_measures(r) for r in rows]
+
+
+def _with_measures(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A case event as read, with the area (m²) or length (m) of its geometry in
+    EPSG:6372, so a proposal shows how much land it draws."""
+    out = {
+        **row,
+        "details": json.loads(row["details"]) if row["details"] else None,
+        "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
+        "area_m2": None,
+        "length_m": None,
+    }
+    if out["geometry"] is not None:
+        shape = to_metric(shapely.geometry.shape(out["geometry"]))
+        if shape.area > 0:
+            out["area_m2"] = round(float(shape.area), 2)
+        else:
+            out["length_m"] = round(float(shape.length), 2)
+    return out
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -466,7 +478,7 @@ def register_zone(
             kind="registered",
             actor=actor,
             version=1,
-            summary=f"registered by hand: {name.strip()}",
+            summary=f"registrada a mano por la comisión: {name.strip()}",
         )
         audit.record(
             conn, actor, "dispute.registered", "disputed_zone", str(zone_id), {"name": name}
@@ -758,7 +770,7 @@ def apply_decision(
             kind="decision",
             actor=actor,
             version=version,
-            summary=summary or "decision applied; the zone is resolved",
+            summary=summary or "resolución aplicada; la zona queda resuelta",
             details={
                 "parts_m2": {k: round(float(g.area), 2) for k, g in parts_m.items()},
                 "parts": {k: shapely.geometry.mapping(g) for k, g in parts_ll.items()},
