@@ -314,7 +314,7 @@ def list_events(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
     return [_with_measures(r) for r in rows]
 
 
-def _with_measures(row: Mapping[str, Any]) -> dict[str, Any]:
+def _with_measures(row: Any) -> dict[str, Any]:
     """A case event as read, with the area (m²) or length (m) of its geometry in
     EPSG:6372, so a proposal shows how much land it draws."""
     out = {
