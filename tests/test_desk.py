@@ -242,3 +242,74 @@ def test_a_zone_page_shows_measures_people_and_every_event_in_full(
         # only the basemap's tiles were asked of the internet (and stopped)
         assert all("tile.openstreetmap.org" in url for _kind, url in record.blocked)
         assert record.page_errors == []
+
+
+# --- actions from the page ----------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_commission_names_meets_and_agrees_from_the_page(metro: Database, browser: Any) -> None:
+    zone = biggest(metro)
+    add_user(metro.engine, "comision-acciones", "commission", actor="test", password=PASSWORD)
+    page, record = offline_page(browser, 1366, 768)
+    page.goto(f"{metro.base_url}/disputas/{zone['id']}")
+    page.wait_for_url(re.compile(r"/entrar\?siguiente="))
+    page.fill("#nombre", "comision-acciones")
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+    expect(page.locator("#estado")).to_contain_text("Expediente al día", timeout=60_000)
+
+    page.fill("[name=nombre]", "Fraccionamiento Los Sauces")
+    page.click("#nombrar")
+    expect(page.locator("#estado")).to_have_text("Zona nombrada «Fraccionamiento Los Sauces».")
+    expect(page.locator("#titulo")).to_have_text("Fraccionamiento Los Sauces")
+    page.click("button[data-destino=open]")
+    expect(page.locator("#estado")).to_have_text("Estado cambiado a «abierta».")
+
+    # a meeting without its place is refused on the page, in Spanish, and nothing is sent
+    page.fill("[name=reunion-fecha]", "2026-03-02T11:00")
+    page.fill("[name=reunion-asistentes]", "Síndica de Oaxaca de Juárez\nSíndico de San Jacinto")
+    page.click("#registrar-reunion")
+    expect(page.locator("#estado")).to_have_text("Para registrar la reunión falta el lugar.")
+    page.fill("[name=reunion-lugar]", "Sala de cabildo, San Jacinto Amilpas")
+    page.fill("[name=reunion-resumen]", "Recorrido y revisión de planos")
+    page.click("#registrar-reunion")
+    expect(page.locator("#estado")).to_have_text("Reunión registrada.")
+    page.fill("[name=acuerdo-texto]", "Levantamiento topográfico conjunto")
+    page.fill("[name=acuerdo-referencia]", "Acta CL/2026/014")
+    page.click("#registrar-acuerdo")
+    expect(page.locator("#estado")).to_have_text("Acuerdo registrado.")
+    acuerdo = page.locator("#expediente li", has_text="Acuerdo")
+    expect(acuerdo).to_contain_text("Acta CL/2026/014")
+    expect(page.locator("#expediente li", has_text="Reunión")).to_contain_text("Sala de cabildo")
+
+    with metro.client("planner") as http:
+        now = ok(http.get(f"/disputes/{zone['id']}"))
+        events = ok(http.get(f"/disputes/{zone['id']}/events"))["events"]
+    assert now["name"] == "Fraccionamiento Los Sauces" and now["status"] == "open"
+    meeting = next(e for e in events if e["kind"] == "meeting")
+    assert meeting["details"] == {
+        "place": "Sala de cabildo, San Jacinto Amilpas",
+        "attendees": ["Síndica de Oaxaca de Juárez", "Síndico de San Jacinto"],
+    }
+    assert meeting["recorded_by"] == "comision-acciones"
+    agreement = next(e for e in events if e["kind"] == "agreement")
+    assert agreement["details"] == {"reference": "Acta CL/2026/014"}
+
+    # someone renames the zone behind the page's back: the page's rename is refused
+    with metro.client("commission") as http:
+        ok(
+            http.patch(
+                f"/disputes/{zone['id']}",
+                json={"name": "Los Sauces"},
+                headers={"If-Match": now["etag"]},
+            )
+        )
+    page.fill("[name=nombre]", "Colonia Ejidal")
+    page.click("#nombrar")
+    expect(page.locator("#estado")).to_contain_text("Alguien cambió esta zona")
+    expect(page.locator("#titulo")).to_have_text("Los Sauces")
+    with metro.client("planner") as http:
+        assert ok(http.get(f"/disputes/{zone['id']}"))["name"] == "Los Sauces"
+    shot(page, "disputa-acciones", metro.kind)
+    assert record.page_errors == []
