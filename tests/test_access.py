@@ -106,6 +106,8 @@ ROUTES = [
     Route("POST", "/disputes/{zone_id}/status", f"{ZONE}/status", "commission", {}),
     Route("GET", "/disputes/{zone_id}/events", f"{ZONE}/events", "planner"),
     Route("POST", "/disputes/{zone_id}/events", f"{ZONE}/events", "commission", {}),
+    Route("POST", "/disputes/{zone_id}/evidence", f"{ZONE}/evidence", "commission", {}),
+    Route("GET", "/disputes/{zone_id}/evidence/{sha256}", f"{ZONE}/evidence/{'0' * 64}", "planner"),
     Route("GET", "/disputes/{zone_id}/geometries", f"{ZONE}/geometries", "planner"),
     Route("POST", "/disputes/{zone_id}/decision", f"{ZONE}/decision", "commission", {}),
     Route("POST", "/inspections", "/inspections", "inspector", {}),

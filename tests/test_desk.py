@@ -7,6 +7,7 @@ its 26 municipalities, San Jacinto Amilpas's locality claim, one detection run).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -312,4 +313,127 @@ def test_commission_names_meets_and_agrees_from_the_page(metro: Database, browse
     with metro.client("planner") as http:
         assert ok(http.get(f"/disputes/{zone['id']}"))["name"] == "Los Sauces"
     shot(page, "disputa-acciones", metro.kind)
+    assert record.page_errors == []
+
+
+# --- evidence as files --------------------------------------------------------------------
+
+#: a whole (tiny) PDF: header, one empty page, trailer
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _events(db: Database, zone_id: int) -> list[dict[str, Any]]:
+    with db.client("planner") as http:
+        events: list[dict[str, Any]] = ok(http.get(f"/disputes/{zone_id}/events"))["events"]
+        return events
+
+
+def test_evidence_files_are_checked_by_content_stored_by_sha256_and_read_in_scope(
+    metro: Database,
+) -> None:
+    import hashlib
+
+    zone = biggest(metro)
+    url = f"/disputes/{zone['id']}/evidence"
+    with metro.client("commission") as http:
+        added = http.post(
+            url,
+            data={"document": "Plano catastral 1998"},
+            files={"file": ("plano.pdf", PDF, "application/octet-stream")},
+            headers={"If-Match": zone["etag"]},
+        )
+        assert added.status_code == 201, added.text
+        sha = hashlib.sha256(PDF).hexdigest()
+        assert added.json()["details"]["file"] == {
+            "sha256": sha,
+            "media_type": "application/pdf",
+            "size_bytes": len(PDF),
+            "file_name": "plano.pdf",
+        }
+        assert added.headers["ETag"] != zone["etag"]
+        before = len(_events(metro, zone["id"]))
+        # named .pdf, but text: refused by content, naming the field, nothing written
+        for name, data, reason in (
+            ("acta.pdf", b"<html>no soy un pdf</html>", "is not a PDF or a JPEG"),
+            ("corto.pdf", PDF[:60], "cut short"),
+            ("vacio.pdf", b"", "empty"),
+        ):
+            bad = http.post(
+                url, data={"document": "x"}, files={"file": (name, data, "application/pdf")}
+            )
+            assert bad.status_code == 422, bad.text
+            assert reason in bad.json()["error"]["message"]
+            assert "file" in bad.text
+        # a stale version is refused too
+        stale = http.post(
+            url,
+            data={"document": "otra"},
+            files={"file": ("plano.pdf", PDF, "application/pdf")},
+            headers={"If-Match": zone["etag"]},
+        )
+        assert stale.status_code == 412
+    assert len(_events(metro, zone["id"])) == before
+    with metro.client("planner") as http:
+        got = http.get(f"{url}/{sha}")
+        assert got.status_code == 200 and got.content == PDF
+        assert got.headers["content-type"] == "application/pdf"
+        assert "attachment" in got.headers["content-disposition"]
+        assert "plano" not in got.headers["content-disposition"]
+        others = [z for z in ok(http.get("/disputes/overview"))["zones"] if z["id"] != zone["id"]]
+        # the file is reachable only through the zone whose case file holds it
+        assert http.get(f"/disputes/{others[0]['id']}/evidence/{sha}").status_code == 404
+    _user, token = add_user(metro.engine, "rep-lucia", "commission", actor="t", cvegeo=SANTA_LUCIA)
+    with metro.client() as http:
+        outside = http.get(f"{url}/{sha}", headers={"Authorization": f"Bearer {token}"})
+        assert outside.status_code == 404
+
+
+@pytest.mark.browser
+def test_a_party_attaches_its_evidence_and_a_bad_file_is_refused_with_the_reason(
+    metro: Database, browser: Any, tmp_path: Path
+) -> None:
+    zone = biggest(metro)
+    add_user(
+        metro.engine, "rep-sja-doc", "commission", actor="t", password=PASSWORD, cvegeo=SAN_JACINTO
+    )
+    good = tmp_path / "plano-1998.pdf"
+    good.write_bytes(PDF)
+    bad = tmp_path / "acta.pdf"
+    bad.write_bytes(b"MZ\x90\x00 un ejecutable con nombre de pdf")
+    page, record = offline_page(browser, 390, 844)
+    page.goto(f"{metro.base_url}/disputas/{zone['id']}")
+    page.wait_for_url(re.compile(r"/entrar\?siguiente="))
+    page.fill("#nombre", "rep-sja-doc")
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+    expect(page.locator("#estado")).to_contain_text("Expediente al día", timeout=60_000)
+    # a party's representative adds evidence but does not move the zone
+    assert page.locator("#acciones").is_hidden()
+    expect(page.locator("#pruebas")).to_be_visible()
+    page.fill("[name=prueba-titulo]", "Acta de cabildo")
+    page.set_input_files("[name=prueba-archivo]", str(bad))
+    page.click("#adjuntar")
+    expect(page.locator("#estado")).to_have_text(
+        "No se adjuntó el documento: el archivo no es un PDF ni una imagen JPEG, PNG o WebP"
+        " (se revisa su contenido, no su nombre)."
+    )
+    assert not [e for e in _events(metro, zone["id"]) if e["kind"] == "evidence"]
+    page.fill("[name=prueba-titulo]", "Plano catastral 1998")
+    page.set_input_files("[name=prueba-archivo]", str(good))
+    page.click("#adjuntar")
+    expect(page.locator("#estado")).to_have_text("Documento adjuntado al expediente.")
+    item = page.locator("#expediente li", has_text="Prueba documental")
+    expect(item).to_contain_text("Plano catastral 1998")
+    expect(item).to_contain_text("plano-1998.pdf")
+    with page.expect_download() as download:
+        item.locator("a.descarga").click()
+    assert Path(download.value.path()).read_bytes() == PDF
+    (evidence,) = [e for e in _events(metro, zone["id"]) if e["kind"] == "evidence"]
+    assert evidence["recorded_by"] == "rep-sja-doc"
+    shot(page, "disputa-prueba-390", metro.kind)
     assert record.page_errors == []

@@ -98,6 +98,7 @@ def dispute_page(request: Request, zone_id: RowId) -> Response:
         admin_moves=admin_moves,
         status_es=STATUS_ES,
         categories_es=CATEGORY_LABELS,
+        evidence_max_mb=request.app.state.settings.evidence_max_bytes // (1024 * 1024),
     )
 
 
