@@ -437,3 +437,41 @@ def test_a_party_attaches_its_evidence_and_a_bad_file_is_refused_with_the_reason
     assert evidence["recorded_by"] == "rep-sja-doc"
     shot(page, "disputa-prueba-390", metro.kind)
     assert record.page_errors == []
+
+
+@pytest.mark.browser
+def test_commission_runs_detection_from_the_list_and_sees_what_changed(
+    metro: Database, browser: Any
+) -> None:
+    from tests.helpers import claim_sja
+
+    with metro.client("planner") as http:
+        before = ok(http.get("/disputes/overview"))["total"]
+    add_user(metro.engine, "comision-deteccion", "commission", actor="t", password=PASSWORD)
+    page, record = offline_page(browser, 1366, 768)
+    _sign_in_at(page, metro.base_url, "comision-deteccion")
+    expect(page.locator("#zonas tbody tr")).to_have_count(before, timeout=60_000)
+    # San Jacinto claims 30 m more around its locality: the zones change
+    with metro.client("commission") as http:
+        claim_sja(http, 30.0, "2025-01-01T00:00:00Z")
+    page.select_option("#d-zona", "20.1.01")
+    page.click("#deteccion button[type=submit]")
+    expect(page.locator("#d-resultado")).to_contain_text("Detección 2 en ", timeout=60_000)
+    said = page.locator("#d-resultado").inner_text()
+    with metro.client("planner") as http:
+        run = ok(http.get("/detection-runs/2"))
+    assert (
+        f"{run['zones_created']} zona(s) nueva(s), {run['zones_changed']} cambiaron, "
+        f"{run['zones_unchanged']} sin cambio, {run['zones_vanished']} ya no existen" in said
+    )
+    assert run["zones_created"] + run["zones_changed"] > 0
+    expect(page.locator("#zonas tbody tr[data-cambio]")).to_have_count(
+        run["zones_created"] + run["zones_changed"]
+    )
+    page.fill("#d-municipio", "201")
+    page.click("#deteccion button[type=submit]")
+    expect(page.locator("#d-resultado")).to_have_text(
+        "La clave del municipio son 5 cifras (p. ej. 20157)."
+    )
+    shot(page, "disputas-deteccion", metro.kind)
+    assert record.page_errors == []

@@ -476,6 +476,8 @@ def run_detection(
         }
         for i, z in enumerate(zones)
     ]
+    # which zones this run made, moved or closed, so a page can point at them
+    run["created"], run["changed"], run["vanished"] = created, changed, list(match.vanished)
     run["seconds"] = round(time.perf_counter() - started, 3)
     return run
 
