@@ -179,7 +179,9 @@ def test_the_case_file_speaks_spanish_and_measures_a_proposal(metro: Database) -
     with metro.client("commission") as http:
         events = ok(http.get(f"/disputes/{zone['id']}/events"))["events"]
         assert events[0]["kind"] == "detection"
-        assert events[0]["summary"].startswith("detección 1: traslape reclamado por 20067, 20157")
+        assert re.match(
+            r"detección \d+: traslape reclamado por 20067, 20157, ", events[0]["summary"]
+        )
         assert "run" not in events[0]["summary"] and "overlap" not in events[0]["summary"]
         ok(
             http.post(
@@ -456,10 +458,11 @@ def test_commission_runs_detection_from_the_list_and_sees_what_changed(
         claim_sja(http, 30.0, "2025-01-01T00:00:00Z")
     page.select_option("#d-zona", "20.1.01")
     page.click("#deteccion button[type=submit]")
-    expect(page.locator("#d-resultado")).to_contain_text("Detección 2 en ", timeout=60_000)
+    expect(page.locator("#d-resultado")).to_contain_text(" zona(s) nueva(s), ", timeout=60_000)
     said = page.locator("#d-resultado").inner_text()
     with metro.client("planner") as http:
-        run = ok(http.get("/detection-runs/2"))
+        run = ok(http.get("/detection-runs", params={"limit": 1}))["runs"][0]  # the newest
+    assert said.startswith(f"Detección {run['id']} en ")
     assert (
         f"{run['zones_created']} zona(s) nueva(s), {run['zones_changed']} cambiaron, "
         f"{run['zones_unchanged']} sin cambio, {run['zones_vanished']} ya no existen" in said
