@@ -135,3 +135,14 @@ def measure(zones: Sequence[Zone], claims: Mapping[str, BaseGeometry]) -> list[d
             }
         )
     return out
+
+
+def population_inside(localities: Sequence[Mapping[str, Any]]) -> int:
+    """People estimated to live inside a zone: each locality's population times the
+    share of its area inside (``share_inside``, 0-1), summed and rounded.
+
+    An estimate by area share (people assumed spread evenly over a locality); a locality
+    without a population counts 0.
+    """
+    total = sum(float(d.get("population") or 0) * float(d["share_inside"]) for d in localities)
+    return round(total)

@@ -200,8 +200,20 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     photos_per_inspection: int = Field(default=10, ge=0)
 
+    evidence_dir: Path | None = Field(
+        default=None,
+        description="Folder for case-file documents (named by SHA-256); default: "
+        "'evidence' beside the photos folder.",
+    )
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
     def resolved_photos_dir(self) -> Path:
         return (self.photos_dir or default_photos_dir()).expanduser()
+
+    def resolved_evidence_dir(self) -> Path:
+        if self.evidence_dir is not None:
+            return self.evidence_dir.expanduser()
+        return self.resolved_photos_dir().parent / "evidence"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -272,7 +272,7 @@ def test_zones_keep_their_id_and_record_how_they_changed(metro: Database) -> Non
         body = ok(http.get(f"/disputes/{zone['id']}"))
         events = ok(http.get(f"/disputes/{zone['id']}/events"))["events"]
         still = ok(http.get("/disputes", params={"cvegeo": SAN_JACINTO, "open_only": True}))
-    assert body["status"] == "resolved" and "no longer" in events[-1]["summary"]
+    assert body["status"] == "resolved" and "ya no dejan esta zona" in events[-1]["summary"]
     assert still["zones"] == []
 
 

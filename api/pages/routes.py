@@ -28,7 +28,7 @@ from api.pages.common import to_sign_in
 from api.pages.inspector_app import ACCURACY_WARNING_M
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
-from maps.legend import STATUS_ES
+from maps.legend import CATEGORY_LABELS, STATUS_ES
 
 router = APIRouter(tags=["pages"])
 _env = Environment(
@@ -52,9 +52,34 @@ def _page(template: str, **values: object) -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+#: the kinds of zone, as the list page names them
+KIND_ES = {"overlap": "traslape", "gap": "hueco", "manual": "registrada a mano"}
+#: one colour per status on the list map and beside its counts
+STATUS_COLOURS = {
+    "detected": "#b35806",
+    "open": "#d7301f",
+    "under_review": "#7b3294",
+    "agreement": "#2c7fb8",
+    "resolved": "#1a9850",
+    "dismissed": "#737373",
+}
+
+
 @router.get("/disputas", response_class=HTMLResponse, summary="Zonas en disputa (es-MX)")
-def disputes_page() -> HTMLResponse:
-    return _page("disputas.html", status_es=STATUS_ES)
+def disputes_page(request: Request, conn: ConnectionDep) -> Response:
+    """The commission's list: a map and a table of every zone the person may see, with
+    filters, sorting and counts per status (the data from ``GET /disputes/overview``)."""
+    caller = session_of(request)
+    if caller is None:
+        return to_sign_in(request)
+    return _page(
+        "disputas.html",
+        caller=caller,
+        status_es=STATUS_ES,
+        kind_es=KIND_ES,
+        status_colours=STATUS_COLOURS,
+        metro_zones=map_choices(conn)["metro_zones"],
+    )
 
 
 @router.get(
@@ -73,6 +98,8 @@ def dispute_page(request: Request, zone_id: RowId) -> Response:
         moves=moves,
         admin_moves=admin_moves,
         status_es=STATUS_ES,
+        categories_es=CATEGORY_LABELS,
+        evidence_max_mb=request.app.state.settings.evidence_max_bytes // (1024 * 1024),
     )
 
 

@@ -33,7 +33,7 @@ from geo.errors import Forbidden, NotFound
 from geo.roles import Role
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.access import zone_reached
-from layers.disputes import detection, zones
+from layers.disputes import desk, detection, zones
 from layers.engine import on_read_connection
 
 router = APIRouter(tags=["disputes"])
@@ -118,6 +118,35 @@ def list_zones(
         rows=caller.rows,
     )
     return {"zones": rows}
+
+
+@router.get("/disputes/overview", summary="Zones for the commission's list: map, counts, people")
+def zones_overview(
+    conn: ConnectionDep,
+    caller: ZoneReader,
+    metro_zone: Annotated[
+        str | None, Query(max_length=16, description="Metro zone code, e.g. 20.1.01.")
+    ] = None,
+    cvegeo: Annotated[str | None, Query(pattern=r"^\d{5}$", description="A party.")] = None,
+    status: ZoneStatus | None = None,
+    kind: ZoneKind | None = None,
+    sort: Annotated[
+        Literal["area", "population"],
+        Query(description="Largest area first, or most people estimated inside first."),
+    ] = "area",
+) -> dict[str, Any]:
+    """Every zone the caller reaches under the filters, each with its simplified outline
+    and ``population_estimate`` (localities' population by the share of their area
+    inside: an estimate); ``counts`` per status under the same filters but the status."""
+    return desk.overview(
+        conn,
+        rows=caller.rows,
+        metro_zone=metro_zone,
+        cvegeo=cvegeo,
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
+        sort=sort,
+    )
 
 
 class ZoneCreate(BaseModel):

@@ -326,7 +326,8 @@ def run_detection(
                     occurred_at=now,
                     recorded_by=actor,
                     recorded_at=now,
-                    summary=f"run {run_id}: the zone changed, +{gained:,.0f} m² / -{lost:,.0f} m²",
+                    summary=f"detección {run_id}: la zona cambió, "
+                    f"+{gained:,.0f} m² / -{lost:,.0f} m²",
                     details=_json(
                         {"run": run_id, "gained_m2": round(gained, 2), "lost_m2": round(lost, 2)}
                     ),
@@ -380,7 +381,8 @@ def run_detection(
                         "occurred_at": now,
                         "recorded_by": actor,
                         "recorded_at": now,
-                        "summary": f"run {run_id}: {_describe(zones[i])}, {row['area_ha']:,.2f} ha",
+                        "summary": f"detección {run_id}: {_describe(zones[i])}, "
+                        f"{row['area_ha']:,.2f} ha",
                         "details": _json({"run": run_id, "scope": scope.key}),
                         "zone_version": 1,
                         "geom": None,
@@ -425,8 +427,8 @@ def run_detection(
                     occurred_at=now,
                     recorded_by=actor,
                     recorded_at=now,
-                    summary=f"run {run_id}: the claims in force no longer leave this zone; "
-                    "closed as resolved",
+                    summary=f"detección {run_id}: los reclamos vigentes ya no dejan esta zona; "
+                    "se cierra como resuelta",
                     details=_json({"run": run_id, "from": old[6], "to": "resolved"}),
                     zone_version=version,
                 )
@@ -474,6 +476,8 @@ def run_detection(
         }
         for i, z in enumerate(zones)
     ]
+    # which zones this run made, moved or closed, so a page can point at them
+    run["created"], run["changed"], run["vanished"] = created, changed, list(match.vanished)
     run["seconds"] = round(time.perf_counter() - started, 3)
     return run
 
@@ -499,9 +503,10 @@ def _refresh_claims(
 
 
 def _describe(zone: Zone) -> str:
+    """The zone as Linde's case-file entry names it (in Spanish: commission members read it)."""
     if zone.kind is ZoneKind.overlap:
-        return "overlap claimed by " + ", ".join(zone.parties)
-    return "gap claimed by none, next to " + ", ".join(zone.parties)
+        return "traslape reclamado por " + ", ".join(zone.parties)
+    return "hueco que nadie reclama, junto a " + ", ".join(zone.parties)
 
 
 def _json(value: Any) -> str:

@@ -41,7 +41,7 @@ from geo.errors import (
     PreconditionRequired,
     Problem,
 )
-from geo.measures import outlines, zone_measures
+from geo.measures import outlines, population_inside, zone_measures
 from geo.metric import to_lonlat, to_metric
 from geo.validation import POLYGONAL, check_geometries
 from layers import audit
@@ -208,7 +208,8 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> dict[str
         "length_m": round(float(line.length), 2),
         "geometry": shapely.geometry.mapping(to_lonlat(line)) if not line.is_empty else None,
     }
-    out["localities"] = _localities(conn, geom, zone_m)
+    out["localities"] = localities_in(conn, geom, zone_m)
+    out["population_estimate"] = population_inside(out["localities"])
     out["inspections"] = _inspections(conn, zone_id, geom)
     out["case_events"] = conn.execute(
         select(func.count()).select_from(case_events).where(case_events.c.zone_id == zone_id)
@@ -216,7 +217,11 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> dict[str
     return out
 
 
-def _localities(conn: Connection, geom: BaseGeometry, zone_m: BaseGeometry) -> list[dict[str, Any]]:
+def localities_in(
+    conn: Connection, geom: BaseGeometry, zone_m: BaseGeometry
+) -> list[dict[str, Any]]:
+    """The localities that share area with a zone (``geom`` in lon/lat, ``zone_m`` the
+    same in EPSG:6372), each with the area and the share of it inside, largest first."""
     rows = conn.execute(
         select(
             localities.c.cvegeo,
@@ -306,14 +311,26 @@ def list_events(conn: Connection, zone_id: int) -> list[dict[str, Any]]:
         .where(t.zone_id == zone_id)
         .order_by(t.id)
     ).mappings()
-    return [
-        {
-            **r,
-            "details": json.loads(r["details"]) if r["details"] else None,
-            "geometry": json.loads(r["geometry"]) if r["geometry"] else None,
-        }
-        for r in rows
-    ]
+    return [_with_measures(r) for r in rows]
+
+
+def _with_measures(row: Any) -> dict[str, Any]:
+    """A case event as read, with the area (m²) or length (m) of its geometry in
+    EPSG:6372, so a proposal shows how much land it draws."""
+    out = {
+        **row,
+        "details": json.loads(row["details"]) if row["details"] else None,
+        "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
+        "area_m2": None,
+        "length_m": None,
+    }
+    if out["geometry"] is not None:
+        shape = to_metric(shapely.geometry.shape(out["geometry"]))
+        if shape.area > 0:
+            out["area_m2"] = round(float(shape.area), 2)
+        else:
+            out["length_m"] = round(float(shape.length), 2)
+    return out
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -461,7 +478,7 @@ def register_zone(
             kind="registered",
             actor=actor,
             version=1,
-            summary=f"registered by hand: {name.strip()}",
+            summary=f"registrada a mano por la comisión: {name.strip()}",
         )
         audit.record(
             conn, actor, "dispute.registered", "disputed_zone", str(zone_id), {"name": name}
@@ -753,7 +770,7 @@ def apply_decision(
             kind="decision",
             actor=actor,
             version=version,
-            summary=summary or "decision applied; the zone is resolved",
+            summary=summary or "resolución aplicada; la zona queda resuelta",
             details={
                 "parts_m2": {k: round(float(g.area), 2) for k, g in parts_m.items()},
                 "parts": {k: shapely.geometry.mapping(g) for k, g in parts_ll.items()},
