@@ -12,7 +12,7 @@ from layers.collections import SharedCounterReads
 from layers.engine import AsyncReader, write_connection
 from tests.conftest import Database
 
-ON_POSTGIS = pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
+ON_POSTGIS = pytest.mark.postgis_only
 
 
 def _bump(database: Database) -> None:

@@ -29,7 +29,7 @@ def test_the_docs_pages_ship_their_assets_and_a_policy(oaxaca: Database) -> None
         assert http.get("/docs/static/redoc-2.5.4/LICENSE").status_code == 200
 
 
-@pytest.mark.parametrize("oaxaca", ["spatialite"], indirect=True)  # the engine plays no part
+@pytest.mark.parametrize("engine_kind", ["spatialite"], indirect=True)  # the engine plays no part
 @pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
 def test_swagger_ui_draws_the_api_offline(
     oaxaca: Database,
@@ -47,7 +47,7 @@ def test_swagger_ui_draws_the_api_offline(
     assert record.console_errors == []
 
 
-@pytest.mark.parametrize("oaxaca", ["spatialite"], indirect=True)  # the engine plays no part
+@pytest.mark.parametrize("engine_kind", ["spatialite"], indirect=True)  # the engine plays no part
 @pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
 def test_redoc_draws_the_api_offline(
     oaxaca: Database,
@@ -77,7 +77,7 @@ def test_the_landing_page_leads_to_the_spanish_pages(oaxaca: Database) -> None:
             assert page.status_code == 200 and '<html lang="es">' in page.text, path
 
 
-@pytest.mark.parametrize("oaxaca", ["spatialite"], indirect=True)
+@pytest.mark.parametrize("engine_kind", ["spatialite"], indirect=True)
 def test_the_dispute_list_page_links_each_zone(
     oaxaca: Database,
     browser: Any,

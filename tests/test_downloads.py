@@ -176,7 +176,7 @@ def _noise_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
+@pytest.mark.postgis_only
 def test_stalled_answers_of_ordinary_routes_hold_no_connection(
     api: Database, tmp_path: Path
 ) -> None:
