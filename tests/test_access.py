@@ -46,6 +46,32 @@ class Route:
     body: Any = None
 
 
+#: who may read each collection (``Collection.read_role``; OPTIONAL: public layers)
+COLLECTION_RULES = (
+    ("municipalities", OPTIONAL),
+    ("metro_zones", OPTIONAL),
+    ("rivers", OPTIONAL),
+    ("claims", "planner"),
+    ("inspections", "planner"),
+    ("disputed_zones", "planner"),
+)
+#: dummy values for the path parameters of the collection routes (a tile over Oaxaca)
+PATH_VALUES = {
+    "{feature_id}": "1",
+    "{tms_id}": "WebMercatorQuad",
+    "{z}": "10",
+    "{y}": "462",
+    "{x}": "236",
+}
+
+
+def _url(template: str, collection_id: str) -> str:
+    url = template.replace("{collection_id}", collection_id)
+    for name, value in PATH_VALUES.items():
+        url = url.replace(name, value)
+    return url
+
+
 ZONE = "/disputes/987654"
 INSPECTION = "/inspections/00000000-0000-4000-8000-000000000000"
 ROUTES = [
@@ -63,27 +89,31 @@ ROUTES = [
     Route("GET", "/cuenta", "/cuenta", PUBLIC),
     Route("POST", "/cuenta/contrasena", "/cuenta/contrasena", PUBLIC, {}),
     Route("GET", "/collections", "/collections", OPTIONAL),
+    # the tile matrix sets are the same grids for everyone; no token is read
+    Route("GET", "/tileMatrixSets", "/tileMatrixSets", PUBLIC),
+    Route("GET", "/tileMatrixSets/{tms_id}", "/tileMatrixSets/WebMercatorQuad", PUBLIC),
+    # each collection's routes (api.ogc.deps.readable_collection) follow its read rule
     *[
-        Route(
-            "GET",
-            template,
-            template.replace("{collection_id}", cid).replace("{feature_id}", "1"),
-            rule,
-        )
-        for cid, rule in (
-            ("municipalities", OPTIONAL),
-            ("metro_zones", OPTIONAL),
-            ("rivers", OPTIONAL),
-            ("claims", "planner"),
-            ("inspections", "planner"),
-            ("disputed_zones", "planner"),
-        )
+        Route("GET", template, _url(template, cid), rule)
+        for cid, rule in COLLECTION_RULES
         for template in (
             "/collections/{collection_id}",
             "/collections/{collection_id}/queryables",
+            "/collections/{collection_id}/sortables",
             "/collections/{collection_id}/items",
             "/collections/{collection_id}/items/{feature_id}",
+            "/collections/{collection_id}/items/{feature_id}/versions",
+            "/collections/{collection_id}/tiles",
+            "/collections/{collection_id}/tiles/{tms_id}",
+            "/collections/{collection_id}/tiles/{tms_id}/tilejson.json",
+            "/collections/{collection_id}/tiles/{tms_id}/style.json",
+            "/collections/{collection_id}/tiles/{tms_id}/{z}/{y}/{x}",
         )
+    ],
+    # api/openapi.py also names each collection's items path for GDAL and QGIS
+    *[
+        Route("GET", f"/collections/{cid}/items", f"/collections/{cid}/items", rule)
+        for cid, rule in COLLECTION_RULES
     ],
     Route("GET", "/maps/metro-zones/{code}", "/maps/metro-zones/99.9.99", OPTIONAL),
     Route("GET", "/maps/rivers/{river_id}", "/maps/rivers/987654", OPTIONAL),

@@ -23,7 +23,6 @@ CLIENTS = 4
 
 
 @pytest.mark.postgis_only
-@pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
 def test_racing_claims_for_one_municipality_lose_with_a_409(api: Database, tmp_path: Path) -> None:
     path = tmp_path / "sja.geojson"
     gpd.GeoDataFrame(

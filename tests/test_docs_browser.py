@@ -69,15 +69,24 @@ def test_redoc_draws_the_api_offline(
 
 
 def test_the_landing_page_leads_to_the_spanish_pages(oaxaca: Database) -> None:
+    """Each link answers in Spanish; the inspectors' app first sends a browser without a
+    session to sign in at /entrar, and back (api.pages.routes)."""
     with oaxaca.client() as http:
         landing = http.get("/", params={"f": "html"})
         assert landing.status_code == 200
-        for path in ("/mapas", "/disputas", "/inspecciones/nueva"):
+        for path, signs_in in (
+            ("/mapas", False),
+            ("/disputas", True),
+            ("/inspecciones/nueva", True),
+        ):
             assert f'href="{path}"' in landing.text, path
-            page = http.get(path, follow_redirects=True)  # /disputas: to /entrar
+            page = http.get(path, follow_redirects=True)
             assert page.status_code == 200 and '<html lang="es">' in page.text, path
+            hops = [(r.status_code, r.headers["location"]) for r in page.history]
+            assert hops == ([(303, f"/entrar?siguiente={path}")] if signs_in else []), path
 
 
+@pytest.mark.parametrize("engine_kind", ["spatialite"], indirect=True)  # the engine plays no part
 def test_the_dispute_list_page_asks_for_a_sign_in(oaxaca: Database, browser: Any) -> None:
     """The list shows only the zones a person may see, so it starts at /entrar (the
     list itself is tested in test_desk)."""

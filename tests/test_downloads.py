@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from api.app import create_app
+from layers.importers.municipalities import import_municipalities
 from layers.settings import Settings
 from tests.conftest import Database
 from tests.servers import start
@@ -33,12 +34,43 @@ from tests.servers import start
 DOWNLOAD = "/collections/municipalities/items?f=geojson"
 
 
+#: the download must outgrow what the kernel buffers between server and client (on
+#: Linux up to net.ipv4.tcp_wmem's 4 MB on the server's side, a few KB on the client's),
+#: or a client that reads nothing holds nothing: the server hands it all to the kernel
+DOWNLOAD_BYTES_AT_LEAST = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def big_layer(
+    engine_kind: str, database_factory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Database:
+    """Municipalities whose GeoJSON download is bigger than the socket buffers: 60
+    disjoint made-up ones with 8,000 vertices each (the metro zone's real 26 are ~300 KB)."""
+    features = []
+    for n in range(60):
+        x0 = -97.0 + 0.01 * n
+        ring = [[x0 + 0.009 * i / 8000, 17.0 + 0.0001 * (i % 2)] for i in range(8000)]
+        ring += [[x0 + 0.009, 17.05], [x0, 17.05], ring[0]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"CVEGEO": f"20{n + 1:03d}", "NOMGEO": f"Municipio {n + 1}"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    path = tmp_path_factory.mktemp("big") / "municipios.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    database: Database = database_factory(engine_kind, "downloads")
+    import_municipalities(database.engine, path, actor="test")
+    return database
+
+
 @pytest.fixture
-def guarded(oaxaca: Database, tmp_path: Path) -> Iterator[Callable[..., tuple[str, FastAPI]]]:
+def guarded(big_layer: Database, tmp_path: Path) -> Iterator[Callable[..., tuple[str, FastAPI]]]:
     stops: list[Callable[[], None]] = []
 
     def make(**settings: Any) -> tuple[str, FastAPI]:
-        app = create_app(Settings(database_url=oaxaca.url, photos_dir=tmp_path, **settings))
+        app = create_app(Settings(database_url=big_layer.url, photos_dir=tmp_path, **settings))
         url, stop = start(app)
         stops.append(stop)
         return url, app
@@ -85,7 +117,7 @@ def test_stalled_downloads_hold_no_connection_and_block_nothing(
             if status == 503:
                 assert int(headers["retry-after"]) > 0
             else:
-                assert int(headers["content-length"]) > 0
+                assert int(headers["content-length"]) > DOWNLOAD_BYTES_AT_LEAST
         # the other clients are served meanwhile, and no connection is held for the stalled
         with httpx.Client(base_url=url, timeout=30) as client:
             assert client.get("/health").json()["status"] == "ok"
@@ -176,7 +208,7 @@ def _noise_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
+@pytest.mark.postgis_only
 def test_stalled_answers_of_ordinary_routes_hold_no_connection(
     api: Database, tmp_path: Path
 ) -> None:

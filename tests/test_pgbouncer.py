@@ -20,8 +20,6 @@ from layers.users import add_user
 from tests.conftest import Database
 from tests.pgservers import pgbouncer
 
-only_postgis = pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
-
 
 def _two_clients_on_one_server_connection(url: str, settings: Settings) -> None:
     """Two pooled connections of one engine run the same prepared-by-default statement
@@ -37,7 +35,6 @@ def _two_clients_on_one_server_connection(url: str, settings: Settings) -> None:
 
 
 @pytest.mark.postgis_only
-@only_postgis
 def test_prepared_statements_break_behind_a_transaction_bouncer(db: Database) -> None:
     """The defect the setting exists for: proves the bouncer really is in transaction mode."""
     with (
@@ -48,7 +45,6 @@ def test_prepared_statements_break_behind_a_transaction_bouncer(db: Database) ->
 
 
 @pytest.mark.postgis_only
-@only_postgis
 def test_without_prepared_statements_reads_work_behind_the_bouncer(db: Database) -> None:
     with pgbouncer(db.url, pool_size=1) as url:
         settings = Settings(database_url=url, database_prepared_statements=False)
@@ -56,7 +52,6 @@ def test_without_prepared_statements_reads_work_behind_the_bouncer(db: Database)
 
 
 @pytest.mark.postgis_only
-@only_postgis
 def test_the_api_reads_and_writes_through_the_bouncer(db: Database, serve: object) -> None:
     _user, admin = add_user(db.engine, "admin-user", "admin", actor="test")
     with pgbouncer(db.url, pool_size=2) as url:

@@ -35,7 +35,7 @@ from layers.tiles import TileQuery, render_tile
 from tests.conftest import Database
 
 #: the pair is built from one engine's copy of the fixture data; both are compared
-FROM_POSTGIS = pytest.mark.parametrize("oaxaca", ["postgis"], indirect=True)
+FROM_POSTGIS = pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
 
 WMQ = morecantile.tms.get("WebMercatorQuad")
 #: around the Oaxaca metro zone (Oaxaca de Juárez, San Jacinto Amilpas and neighbours)
@@ -296,6 +296,7 @@ def test_an_edit_changes_the_tile_and_its_etag(api: Database, metro_pair: list[D
 
 
 @FROM_POSTGIS
+@pytest.mark.subprocess
 def test_tiles_export_writes_mbtiles_that_gdal_opens(
     metro_pair: list[Database], tmp_path: Path
 ) -> None:

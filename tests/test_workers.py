@@ -30,7 +30,6 @@ from tests.conftest import Database, free_port, strict
 
 REDIS_URL = os.environ.get("LINDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 ROOT = Path(__file__).resolve().parents[1]
-only_postgis = pytest.mark.parametrize("_empty_db", ["postgis"], indirect=True)
 
 
 @pytest.fixture
@@ -115,7 +114,7 @@ def two_workers(db: Database, redis_url: str) -> Iterator[str]:
 
 
 @pytest.mark.postgis_only
-@only_postgis
+@pytest.mark.subprocess
 def test_two_workers_count_wrong_tokens_in_one_window(two_workers: str) -> None:
     # an address of this run's own (linde serve trusts X-Forwarded-For from 127.0.0.1)
     address = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
