@@ -348,3 +348,13 @@ def problem(r: httpx.Response, status: int, field: str) -> str:
 # --- the OGC API --------------------------------------------------------------------------
 
 OAXACA_CENTRE = (-96.7266, 17.0654)  # in Oaxaca de Juárez (20067)
+
+
+def sign_in_in_browser(page: Any, base: str, name: str, then: str) -> None:
+    """Sign ``name`` (password ``PASSWORD``) in through /entrar, as a person does in the
+    browser, and wait to land on ``then``."""
+    page.goto(f"{base}/entrar?siguiente={then}")
+    page.fill("#nombre", name)
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+    page.wait_for_url(f"**{then}")

@@ -27,7 +27,7 @@ from playwright.sync_api import expect
 
 from layers.users import add_user
 from tests.conftest import Database
-from tests.helpers import PASSWORD, offline_page, shot
+from tests.helpers import PASSWORD, offline_page, shot, sign_in_in_browser
 from tests.hostile import (
     DISPUTE,
     LOCALITY,
@@ -181,11 +181,7 @@ def _signed_in(page: Any, db: Database, role: str, then: str) -> None:
     """Sign a person of ``role`` in through /entrar, as a browser does, and land on ``then``."""
     name = f"{role}-persona-hostil"
     add_user(db.engine, name, role, actor="test", password=PASSWORD)
-    page.goto(f"{db.base_url}/entrar?siguiente={then}")
-    page.fill("#nombre", name)
-    page.fill("#contrasena", PASSWORD)
-    page.click("form.caja button.primary")
-    page.wait_for_url(f"**{then}")
+    sign_in_in_browser(page, db.base_url, name, then)
 
 
 def test_maps_page_previews_run_no_name_and_cannot_read_the_token(

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from layers.users import add_user
 from tests.conftest import Database
-from tests.helpers import PASSWORD, offline_page, shot
+from tests.helpers import PASSWORD, offline_page, shot, sign_in_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -159,11 +159,7 @@ def test_planner_sees_clustered_inspections_and_filters_them_by_date(
     page, record = offline_page(browser, 1400, 900)
     # a planner signs in through /entrar, as a browser does (the page has no token field)
     add_user(db.engine, "planeacion-mapas", "planner", actor="test", password=PASSWORD)
-    page.goto(f"{db.base_url}/entrar?siguiente=/mapas")
-    page.fill("#nombre", "planeacion-mapas")
-    page.fill("#contrasena", PASSWORD)
-    page.click("form.caja button.primary")
-    page.wait_for_url("**/mapas")
+    sign_in_in_browser(page, db.base_url, "planeacion-mapas", "/mapas")
     page.check("input[value=rio]")
     page.select_option("select[name=rio]", label="Atoyac")
     frame = page.frame_locator("#mapa")
