@@ -283,6 +283,8 @@ def test_bbox_crs_6372_selects_the_same(oaxaca: Database) -> None:
         ("properties=name,colour", "properties", "colour"),
         ("sortby=-colour", "sortby", "colour"),
         ("crs=EPSG:32614", "crs", "not a CRS Linde serves"),
+        ("crs=", "crs", "empty"),  # an empty CRS names none (it was taken for CRS84)
+        ("filter=name='x'&filter-crs=", "filter-crs", "empty"),
         ("bbox=1,2,3,4&bbox-crs=EPSG:9999", "bbox-crs", "not a CRS"),
         ("datetime=2024-01-01", "datetime", "no time property"),
         ("f=xlsx", "f", "not offered"),
