@@ -170,6 +170,10 @@ def install(app: FastAPI) -> None:
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        # the pages (es-MX, for people) refuse a wrong password (401), a form from
+        # another site or without its CSRF token (403) and too many tries (429) with an
+        # HTML page; malformed input is still the JSON error
+        page_error = {**error, "text/html": _TEXT}
         for path, item in schema["paths"].items():
             for method, operation in item.items():
                 # public routes that show more to a signed-in caller: a token is optional
@@ -182,9 +186,10 @@ def install(app: FastAPI) -> None:
                 if method in ("post", "put", "patch", "delete"):
                     codes += _WRITES
                 responses = operation.setdefault("responses", {})
+                page = "pages" in operation.get("tags", ())
                 for code in codes:
                     entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
-                    entry["content"] = error
+                    entry["content"] = page_error if page else error
         app.openapi_schema = schema
         return schema
 

@@ -76,9 +76,15 @@ _SHORT = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG::|urn:ogc:def:crs:EPSG:[\d.
 
 
 def parse_crs(value: str | None, field: str) -> Crs:
-    """The CRS named by a ``crs``/``bbox-crs`` parameter; CRS84 when absent."""
-    if value is None or value == "":
+    """The CRS named by a ``crs``/``bbox-crs``/``filter-crs`` parameter; CRS84 when
+    absent. Given empty, it names no CRS: refused, as any other non-CRS."""
+    if value is None:
         return CRS84
+    if not value.strip():
+        raise InvalidParameter(
+            f"empty {field}",
+            problems=[Problem(field, f"empty; name a CRS such as {CRS84.uri}, or leave it out")],
+        )
     value = value.strip().strip("[]")  # a safe-CURIE [EPSG:6372] is allowed by Part 2
     if value in _BY_URI:
         return _BY_URI[value]

@@ -87,6 +87,13 @@ class Collection:
                 return prop
         return None
 
+    def queryable(self, name: str) -> Property | None:
+        """The property ``name`` or the id property: what a filter, a sort or a
+        ``?name=value`` may name."""
+        if name == self.id_property.name:
+            return self.prop(name) or self.id_property
+        return self.prop(name)
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.properties)

@@ -354,8 +354,10 @@ def test_a_million_vertices(seeded: Seeded, tmp_path: Path) -> None:
 # --- bodies --------------------------------------------------------------------------
 
 
-def body_routes(seeded: Seeded) -> list[tuple[str, str]]:
-    """(method, path) of every route taking a JSON body, from Linde's OpenAPI document."""
+def body_routes(seeded: Seeded, media_type: str | None = None) -> list[tuple[str, str]]:
+    """(method, path) of every route taking a body (of ``media_type`` if given: the
+    sign-in pages take forms, the inspections import a file), from Linde's OpenAPI
+    document."""
     with seeded.http() as http:
         paths = http.get("/openapi.json").json()["paths"]
     ids = {
@@ -367,7 +369,9 @@ def body_routes(seeded: Seeded) -> list[tuple[str, str]]:
     routes = []
     for template, operations in paths.items():
         for method, operation in operations.items():
-            if method in ("post", "put", "patch") and "requestBody" in operation:
+            if method not in ("post", "put", "patch") or "requestBody" not in operation:
+                continue
+            if media_type is None or media_type in operation["requestBody"]["content"]:
                 path = template
                 for key, value in ids.items():
                     path = path.replace("{" + key + "}", value)
@@ -424,9 +428,8 @@ def test_truncated_json_bodies(seeded: Seeded) -> None:
         }
     )
     with seeded.http("admin") as http:
-        for method, path in body_routes(seeded):
-            if path == "/inspections/import":
-                continue  # a file upload: its truncated files are in the file corpus
+        # the file upload (/inspections/import) has its truncated files in the file corpus
+        for method, path in body_routes(seeded, "application/json"):
             headers = {"If-Match": seeded.etag()} if path.startswith("/disputes/") else {}
             response = http.request(
                 method,
@@ -435,6 +438,19 @@ def test_truncated_json_bodies(seeded: Seeded) -> None:
                 headers={"Content-Type": "application/json", **headers},
             )
             seeded.check(f"{method} {path} truncated JSON", response, "json", (400, 422))
+        # the sign-in pages take forms: one cut short lacks a field, and says which
+        for path, form in (
+            ("/entrar", "nombre=admin&contrasena=secreta"),
+            ("/cuenta/contrasena", "actual=vieja&nueva=nueva-clave&repetida=nueva-clave"),
+        ):
+            cut = form[: form.rfind("&")]
+            missing = form[form.rfind("&") + 1 : form.rfind("=")]
+            response = http.post(
+                path,
+                content=cut,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            seeded.check(f"POST {path} truncated form", response, missing, (400, 422))
     seeded.report()
 
 

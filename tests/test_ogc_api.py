@@ -123,6 +123,22 @@ def test_property_filter_properties_and_sortby(oaxaca: Database) -> None:
     assert ids(top)[0] == "20067"  # Oaxaca de Juárez is the most populous
 
 
+def test_the_id_is_a_property_filter_too(oaxaca: Database) -> None:
+    """``?id=`` selects by the collection's id property, as the API document offers it
+    (it was a 500: the query builder looked the name up among the other properties only)."""
+    first = ok(get(oaxaca, "/collections/rivers/items?limit=2"))
+    assert len(first["features"]) == 2
+    key = first["features"][1]["id"]
+    one = ok(get(oaxaca, "/collections/rivers/items", params={"id": key}))
+    assert ids(one) == [key] and one["numberMatched"] == 1
+    none = ok(get(oaxaca, "/collections/rivers/items", params={"id": 0}))
+    assert ids(none) == [] and none["numberMatched"] == 0
+    sorted_down = ok(get(oaxaca, "/collections/rivers/items", params={"sortby": "-id"}))
+    keys = ids(sorted_down)
+    assert keys == sorted(keys, reverse=True)
+    assert problem(get(oaxaca, "/collections/rivers/items?id=abc"), 400, "id")
+
+
 def test_single_feature_and_unknowns(oaxaca: Database) -> None:
     feature = ok(get(oaxaca, "/collections/municipalities/items/20067"))
     assert feature["id"] == "20067" and feature["geometry"]["type"] == "MultiPolygon"
@@ -267,6 +283,8 @@ def test_bbox_crs_6372_selects_the_same(oaxaca: Database) -> None:
         ("properties=name,colour", "properties", "colour"),
         ("sortby=-colour", "sortby", "colour"),
         ("crs=EPSG:32614", "crs", "not a CRS Linde serves"),
+        ("crs=", "crs", "empty"),  # an empty CRS names none (it was taken for CRS84)
+        ("filter=name='x'&filter-crs=", "filter-crs", "empty"),
         ("bbox=1,2,3,4&bbox-crs=EPSG:9999", "bbox-crs", "not a CRS"),
         ("datetime=2024-01-01", "datetime", "no time property"),
         ("f=xlsx", "f", "not offered"),

@@ -235,6 +235,12 @@ def test_disabling_a_user_ends_sessions_and_tokens_at_once(
         assert browser.get("/me").status_code == 200
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {beto_token}"}) as s:
             assert s.get("/me").status_code == 200
+            for loose in (1, 0, "yes"):  # true or false only (0 was taken as false)
+                refused = httpx.patch(
+                    f"{base}/users/beto2", json={"disabled": loose}, headers=admin
+                )
+                assert refused.status_code == 422 and "disabled" in refused.text, refused.text
+            assert s.get("/me").status_code == 200
             changed = httpx.patch(f"{base}/users/beto2", json={"disabled": True}, headers=admin)
             assert changed.status_code == 200, changed.text
             assert changed.json()["ended"] == {"sessions": 1, "tokens": 1}

@@ -155,9 +155,7 @@ def _names(c: Collection) -> list[str]:
 
 
 def _property(c: Collection, name: str, field: str) -> Property:
-    prop = c.prop(name)
-    if prop is None and name == c.id_property.name:
-        prop = c.id_property
+    prop = c.queryable(name)
     if prop is None:
         raise bad(
             field, f"{name!r} is not a property of {c.id}; use one of: {', '.join(_names(c))}"
@@ -263,9 +261,7 @@ def property_equals(c: Collection, params: QueryParams) -> tuple[tuple[str, Any]
     for name in params:
         if name in STANDARD:
             continue
-        prop = c.prop(name)
-        if prop is None and name == c.id_property.name:
-            prop = c.id_property
+        prop = c.queryable(name)
         if prop is None:
             raise bad(
                 name,

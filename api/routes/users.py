@@ -48,7 +48,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     role: Role | None = None
     cvegeo: str | None = Cvegeo
-    disabled: bool | None = None
+    disabled: bool | None = Field(default=None, strict=True)  # true/false, not 0 or "no"
 
 
 class PasswordReset(BaseModel):

@@ -104,7 +104,7 @@ def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnEl
             if lo is not None:
                 out.append(or_(end.is_(None), end > lo))
     for name, value in q.equals:
-        prop = c.prop(name)
+        prop = c.queryable(name)  # the id too: ?id=... is a property filter
         assert prop is not None, name  # the API checked the name
         out.append(prop.column.is_(None) if value is None else prop.column == value)
     if q.filter:
@@ -139,7 +139,7 @@ def _sort_keys(c: Collection, q: ItemsQuery) -> list[tuple[ColumnElement[Any], b
     """(column, descending): the client's ``sortby``, then the collection's order, then id."""
     keys: list[tuple[ColumnElement[Any], bool]] = []
     for name, descending in q.sortby:
-        prop = c.prop(name) or (c.id_property if name == c.id_property.name else None)
+        prop = c.queryable(name)
         assert prop is not None, name
         keys.append((prop.column, descending))
     return [*keys, *((column, False) for column in c.order), (c.id_property.column, False)]
