@@ -129,7 +129,7 @@ ROUTES = [
     Route("GET", "/detection-runs/{run_id}", "/detection-runs/987654", "planner"),
     Route("POST", "/detection-runs", "/detection-runs", "commission", {}),
     Route("GET", "/disputes", "/disputes", "planner"),
-    Route("GET", "/disputes/overview", "/disputes/overview", "planner"),
+    Route("GET", "/disputes-overview", "/disputes-overview", "planner"),
     Route("POST", "/disputes", "/disputes", "commission", {}),
     Route("GET", "/disputes/{zone_id}", ZONE, "planner"),
     Route("PATCH", "/disputes/{zone_id}", ZONE, "commission", {}),

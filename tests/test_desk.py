@@ -1,4 +1,4 @@
-"""The commission's list of zones (``GET /disputes/overview`` and ``/disputas``).
+"""The commission's list of zones (``GET /disputes-overview`` and ``/disputas``).
 
 On the shipped Oaxaca metro-zone extract (the ``metro`` fixture: official claims of
 its 26 municipalities, San Jacinto Amilpas's locality claim, one detection run).
@@ -36,7 +36,7 @@ def test_population_inside_weighs_each_locality_by_its_share() -> None:
 
 def test_overview_counts_filters_and_sorts(metro: Database) -> None:
     with metro.client("planner") as http:
-        every = ok(http.get("/disputes/overview"))
+        every = ok(http.get("/disputes-overview"))
         zones = every["zones"]
         assert zones and every["total"] == len(zones)
         assert every["counts"] == {"detected": len(zones)}
@@ -44,7 +44,7 @@ def test_overview_counts_filters_and_sorts(metro: Database) -> None:
         assert areas == sorted(areas, reverse=True)
         assert all(z["geometry"]["type"] in ("Polygon", "MultiPolygon") for z in zones)
         assert any(z["population_estimate"] > 0 for z in zones)
-        by_people = ok(http.get("/disputes/overview", params={"sort": "population"}))["zones"]
+        by_people = ok(http.get("/disputes-overview", params={"sort": "population"}))["zones"]
         people = [z["population_estimate"] for z in by_people]
         assert people == sorted(people, reverse=True)
         # the estimate is the one the zone's own page shows
@@ -53,34 +53,34 @@ def test_overview_counts_filters_and_sorts(metro: Database) -> None:
             ok(http.get(f"/disputes/{top['id']}"))["population_estimate"]
             == (top["population_estimate"])
         )
-        metro_only = ok(http.get("/disputes/overview", params={"metro_zone": "20.1.01"}))
+        metro_only = ok(http.get("/disputes-overview", params={"metro_zone": "20.1.01"}))
         assert metro_only["total"] == len(zones)
-        assert ok(http.get("/disputes/overview", params={"metro_zone": "9.1.01"}))["zones"] == []
-        sja = ok(http.get("/disputes/overview", params={"cvegeo": SAN_JACINTO}))["zones"]
+        assert ok(http.get("/disputes-overview", params={"metro_zone": "9.1.01"}))["zones"] == []
+        sja = ok(http.get("/disputes-overview", params={"cvegeo": SAN_JACINTO}))["zones"]
         assert sja and all(SAN_JACINTO in {p["cvegeo"] for p in z["parties"]} for z in sja)
-        opened = ok(http.get("/disputes/overview", params={"status": "open"}))
+        opened = ok(http.get("/disputes-overview", params={"status": "open"}))
         # counts ignore the status filter: the page shows them beside it
         assert opened["zones"] == [] and opened["counts"] == every["counts"]
-        bad = http.get("/disputes/overview", params={"sort": "name"})
+        bad = http.get("/disputes-overview", params={"sort": "name"})
         assert bad.status_code == 422 and "sort" in bad.text
 
 
 def test_overview_is_scoped_to_the_parties_zones(metro: Database) -> None:
     with metro.client("planner") as http:
-        every = ok(http.get("/disputes/overview"))["zones"]
+        every = ok(http.get("/disputes-overview"))["zones"]
     for cvegeo in (SAN_JACINTO, SANTA_LUCIA):
         _user, token = add_user(
             metro.engine, f"rep-{cvegeo}", "commission", actor="t", cvegeo=cvegeo
         )
         with metro.client() as http:
-            seen = ok(http.get("/disputes/overview", headers={"Authorization": f"Bearer {token}"}))[
+            seen = ok(http.get("/disputes-overview", headers={"Authorization": f"Bearer {token}"}))[
                 "zones"
             ]
         assert {z["id"] for z in seen} == {
             z["id"] for z in every if cvegeo in {p["cvegeo"] for p in z["parties"]}
         }
     with metro.client() as anonymous:
-        assert anonymous.get("/disputes/overview").status_code == 401
+        assert anonymous.get("/disputes-overview").status_code == 401
 
 
 # --- the page, in headless Chromium -----------------------------------------------------
@@ -99,8 +99,8 @@ def _sign_in_at(page: Any, base_url: str, name: str) -> None:
 @pytest.mark.browser
 def test_commission_lists_filters_and_sorts_the_zones(metro: Database, browser: Any) -> None:
     with metro.client("planner") as http:
-        every = ok(http.get("/disputes/overview"))
-        by_people = ok(http.get("/disputes/overview", params={"sort": "population"}))["zones"]
+        every = ok(http.get("/disputes-overview"))
+        by_people = ok(http.get("/disputes-overview", params={"sort": "population"}))["zones"]
     add_user(metro.engine, "comision", "commission", actor="test", password=PASSWORD)
     page, record = offline_page(browser, 1366, 768)
     _sign_in_at(page, metro.base_url, "comision")
@@ -153,7 +153,7 @@ def test_a_party_lists_only_its_zones_and_a_planner_reads_them_all(
     metro: Database, browser: Any
 ) -> None:
     with metro.client("planner") as http:
-        every = ok(http.get("/disputes/overview"))["zones"]
+        every = ok(http.get("/disputes-overview"))["zones"]
     sja = [z for z in every if SAN_JACINTO in {p["cvegeo"] for p in z["parties"]}]
     assert len(sja) > 0
     add_user(
@@ -386,7 +386,7 @@ def test_evidence_files_are_checked_by_content_stored_by_sha256_and_read_in_scop
         assert got.headers["content-type"] == "application/pdf"
         assert "attachment" in got.headers["content-disposition"]
         assert "plano" not in got.headers["content-disposition"]
-        others = [z for z in ok(http.get("/disputes/overview"))["zones"] if z["id"] != zone["id"]]
+        others = [z for z in ok(http.get("/disputes-overview"))["zones"] if z["id"] != zone["id"]]
         # the file is reachable only through the zone whose case file holds it
         assert http.get(f"/disputes/{others[0]['id']}/evidence/{sha}").status_code == 404
     _user, token = add_user(metro.engine, "rep-lucia", "commission", actor="t", cvegeo=SANTA_LUCIA)
@@ -448,7 +448,7 @@ def test_commission_runs_detection_from_the_list_and_sees_what_changed(
     from tests.helpers import claim_sja
 
     with metro.client("planner") as http:
-        before = ok(http.get("/disputes/overview"))["total"]
+        before = ok(http.get("/disputes-overview"))["total"]
     add_user(metro.engine, "comision-deteccion", "commission", actor="t", password=PASSWORD)
     page, record = offline_page(browser, 1366, 768)
     _sign_in_at(page, metro.base_url, "comision-deteccion")

@@ -68,7 +68,7 @@ STATUS_COLOURS = {
 @router.get("/disputas", response_class=HTMLResponse, summary="Zonas en disputa (es-MX)")
 def disputes_page(request: Request, conn: ConnectionDep) -> Response:
     """The commission's list: a map and a table of every zone the person may see, with
-    filters, sorting and counts per status (the data from ``GET /disputes/overview``)."""
+    filters, sorting and counts per status (the data from ``GET /disputes-overview``)."""
     caller = session_of(request)
     if caller is None:
         return to_sign_in(request)

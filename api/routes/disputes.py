@@ -120,7 +120,7 @@ def list_zones(
     return {"zones": rows}
 
 
-@router.get("/disputes/overview", summary="Zones for the commission's list: map, counts, people")
+@router.get("/disputes-overview", summary="Zones for the commission's list: map, counts, people")
 def zones_overview(
     conn: ConnectionDep,
     caller: ZoneReader,
