@@ -281,30 +281,34 @@ def session_principal(
     )
 
 
-def end_session(engine: Engine, session_id: int, *, actor: str, now: datetime) -> bool:
-    """End one session (sign-out, or an admin's revocation); False if already ended."""
+def _revoke(
+    engine: Engine, table: Any, row_id: int, *, actor: str, now: datetime, action: str, kind: str
+) -> bool:
+    """Set ``revoked_at`` on one live row of ``table`` and audit it; False if already
+    revoked or unknown."""
     with write_connection(engine) as conn:
         ended = conn.execute(
-            update(sessions)
-            .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+            update(table)
+            .where(table.c.id == row_id, table.c.revoked_at.is_(None))
             .values(revoked_at=now)
         ).rowcount
         if ended:
-            audit.record(conn, actor, "session.ended", "session", str(session_id))
+            audit.record(conn, actor, action, kind, str(row_id))
     return bool(ended)
+
+
+def end_session(engine: Engine, session_id: int, *, actor: str, now: datetime) -> bool:
+    """End one session (sign-out, or an admin's revocation); False if already ended."""
+    return _revoke(
+        engine, sessions, session_id, actor=actor, now=now, action="session.ended", kind="session"
+    )
 
 
 def end_token(engine: Engine, token_id: int, *, actor: str, now: datetime) -> bool:
     """Revoke one token by its id (admin page); False if already revoked or unknown."""
-    with write_connection(engine) as conn:
-        ended = conn.execute(
-            update(api_tokens)
-            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        if ended:
-            audit.record(conn, actor, "token.revoked", "token", str(token_id))
-    return bool(ended)
+    return _revoke(
+        engine, api_tokens, token_id, actor=actor, now=now, action="token.revoked", kind="token"
+    )
 
 
 def live_sessions(conn: Connection, now: datetime) -> list[dict[str, Any]]:
