@@ -28,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from geo.access import RowScope
 from geo.roles import Role
+from layers.access import row_condition
 from layers.dialects import key_list
 from layers.engine import AsyncReader, DriverStatement
 from layers.schema import (
@@ -397,20 +399,40 @@ def versions(counted: Iterable[tuple[str, int]], collection: Collection) -> str 
     return ".".join(str(counter[name]) for name in collection.layers)
 
 
-def spatial_extent(conn: Connection, collection: Collection) -> tuple[float, ...] | None:
-    """(minx, miny, maxx, maxy) in lon/lat of every feature, or None when empty."""
-    table = collection.table.name
+def spatial_extent(
+    conn: Connection, collection: Collection, rows: RowScope | None = None
+) -> tuple[float, ...] | None:
+    """(minx, miny, maxx, maxy) in lon/lat of every feature the caller reaches
+    (``rows``; None: every feature), or None when there is none.
+
+    A caller who reaches only some rows (a municipality's representative) gets the
+    extent of those: the extent of the whole layer would tell where the zones of
+    other municipalities lie."""
+    table = collection.table
+    reached = row_condition(table, rows)
     if conn.dialect.name == "postgresql":
+        extent = func.ST_Extent(table.c.geom)
+        parts = (
+            func.ST_XMin(extent),
+            func.ST_YMin(extent),
+            func.ST_XMax(extent),
+            func.ST_YMax(extent),
+        )
+        query = select(*parts).select_from(table)
+        row = conn.execute(query if reached is None else query.where(reached)).one()
+    elif reached is None:  # the R*Tree holds every bounding box already
         row = conn.execute(
-            text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                f"FROM (SELECT ST_Extent(geom) AS e FROM {table}) s"
-            )
+            text(f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{table.name}_geom")
         ).one()
-    else:  # the R*Tree holds every bounding box already
-        row = conn.execute(
-            text(f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{table}_geom")
-        ).one()
+    else:
+        g = table.c.geom
+        query = select(
+            func.min(func.MbrMinX(g)),
+            func.min(func.MbrMinY(g)),
+            func.max(func.MbrMaxX(g)),
+            func.max(func.MbrMaxY(g)),
+        ).where(reached)
+        row = conn.execute(query).one()
     if row[0] is None:
         return None
     # rounded outward to 1e-6° (~10 cm); the R*Tree keeps 32-bit floats, widened outward
@@ -423,22 +445,25 @@ def spatial_extent(conn: Connection, collection: Collection) -> tuple[float, ...
     )
 
 
-def temporal_extent(conn: Connection, collection: Collection) -> tuple[Any, Any] | None:
+def temporal_extent(
+    conn: Connection, collection: Collection, rows: RowScope | None = None
+) -> tuple[Any, Any] | None:
+    """The first and last instants of the rows the caller reaches (``rows``)."""
     if collection.time is None:
         return None
     start, end = collection.time
-    row = conn.execute(
-        select(func.min(start), func.max(end if end is not None else start)).select_from(
-            collection.source
-        )
-    ).one()
+    reached = row_condition(collection.table, rows)
+    query = select(func.min(start), func.max(end if end is not None else start)).select_from(
+        collection.source
+    )
+    row = conn.execute(query if reached is None else query.where(reached)).one()
     if row[0] is None:
         return None
     # an open end (a claim still in force) leaves the interval open
     if end is not None:
-        still_open = conn.execute(
-            select(func.count()).select_from(collection.table).where(end.is_(None)).limit(1)
-        ).scalar_one()
-        if still_open:
+        open_rows = select(func.count()).select_from(collection.table).where(end.is_(None))
+        if reached is not None:
+            open_rows = open_rows.where(reached)
+        if conn.execute(open_rows.limit(1)).scalar_one():
             return (row[0], None)
     return (row[0], row[1])

@@ -272,3 +272,51 @@ def test_another_municipalitys_case_file_does_not_exist_for_a_representative(
         assert refused.status_code == 403
     with world.client("comision") as http:
         assert {z["id"] for z in http.get("/disputes").json()["zones"]} == {a, b}
+
+
+def _extent(http: httpx.Client, collection: str) -> list[float] | None:
+    doc = http.get(f"/collections/{collection}")
+    assert doc.status_code == 200, doc.text
+    spatial = doc.json()["extent"].get("spatial")
+    return None if spatial is None else spatial["bbox"][0]
+
+
+def test_extents_cover_only_the_rows_a_caller_reaches(world: World) -> None:
+    """The extent of the whole layer would tell a representative where the zones and
+    inspections of other municipalities lie; each caller's extent is of its own rows,
+    in the collection document and in the list (which is never shared between them)."""
+    with world.client("comision") as http:
+        everything = _extent(http, "disputed_zones")
+        listed = {c["id"]: c for c in http.get("/collections").json()["collections"]}
+    with world.client("rep-20067") as http:
+        own = _extent(http, "disputed_zones")
+        listed_own = {c["id"]: c for c in http.get("/collections").json()["collections"]}
+        own_inspections = _extent(http, "inspections")
+    assert everything is not None and own is not None
+    # zone A lies west of zone B: the representative of 20067 sees A's extent only
+    assert own[2] < everything[2] and own[0] == pytest.approx(everything[0], abs=1e-5)
+    assert listed_own["disputed_zones"]["extent"]["spatial"]["bbox"][0] == own
+    assert listed["disputed_zones"]["extent"]["spatial"]["bbox"][0] == everything
+    # one inspection in 20067: its extent is a point inside 20067's square
+    assert own_inspections is not None
+    x0, y0, x1, y1 = SQUARES["20067"]
+    assert x0 <= own_inspections[0] <= own_inspections[2] <= x1
+    with world.client("rep-20385") as http:
+        assert _extent(http, "disputed_zones") != own
+
+
+def test_detection_runs_are_read_by_those_who_read_every_zone(world: World) -> None:
+    with world.client("comision") as http:
+        run = http.post("/detection-runs", json={"cvegeos": list(SQUARES)})
+        assert run.status_code == 201, run.text
+        run_id = run.json()["id"]
+    for caller in ("comision", "planeacion", "admin"):
+        with world.client(caller) as http:
+            assert http.get("/detection-runs").status_code == 200
+            assert http.get(f"/detection-runs/{run_id}").status_code == 200
+    for caller in ("rep-20067", "planeacion-20157"):
+        with world.client(caller) as http:
+            for path in ("/detection-runs", f"/detection-runs/{run_id}"):
+                refused = http.get(path)
+                assert refused.status_code == 403, (caller, path, refused.text)
+                assert "/disputes" in refused.json()["error"]["message"]

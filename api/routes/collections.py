@@ -27,11 +27,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, HeldConnection, caller_of, read_target
+from api.deps import EngineDep, HeldConnection, access_of, caller_of, read_target
 from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
-from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
+from api.ogc.deps import (
+    READ_ACTIONS,
+    ItemsRequest,
+    ItemsRequestDep,
+    ReadableCollection,
+    _readable,
+)
 from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
     GEOJSON,
@@ -47,6 +53,7 @@ from api.ogc.render import (
     url_for,
     wanted,
 )
+from geo.access import RowScope
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
     InvalidInput,
@@ -61,6 +68,7 @@ from layers.engine import on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.queries import versions
+from layers.users import Principal
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -256,7 +264,10 @@ async def conformance(request: Request) -> Response:
 # -- collections ----------------------------------------------------------------------------
 
 
-def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, Any]:
+def _describe(
+    request: Request, conn: Connection, c: Collection, rows: RowScope | None = None
+) -> dict[str, Any]:
+    """The collection document; its extents cover only the ``rows`` the caller reaches."""
     items_url = url_for(request, f"/collections/{c.id}/items")
     doc: dict[str, Any] = {
         "id": c.id,
@@ -310,10 +321,10 @@ def _describe(request: Request, conn: Connection, c: Collection) -> dict[str, An
         ],
         "extent": {},
     }
-    spatial = registry.spatial_extent(conn, c)
+    spatial = registry.spatial_extent(conn, c, rows)
     if spatial is not None:
         doc["extent"]["spatial"] = {"bbox": [list(spatial)], "crs": CRS84.uri}
-    temporal = registry.temporal_extent(conn, c)
+    temporal = registry.temporal_extent(conn, c, rows)
     if temporal is not None:
         doc["extent"]["temporal"] = {
             "interval": [[t.isoformat().replace("+00:00", "Z") if t else None for t in temporal]],
@@ -327,22 +338,31 @@ async def collections(request: Request) -> Response:
     fmt = wanted(request, downloads=False)
     principal = await caller_of(request)
     visible = [c for c in COLLECTIONS.values() if _readable(c, principal)]
+    # the rows of each collection this caller reaches: their extents are the caller's own
+    reach = {c.id: _rows_of(principal, c) for c in visible}
 
     def build(conn: Connection) -> Cached:
         doc = {
             "links": self_and_alternates(request, JSON),
-            "collections": [_describe(request, conn, c) for c in visible],
+            "collections": [_describe(request, conn, c, reach[c.id]) for c in visible],
         }
         return _html(html.render("collections.html", doc=doc)) if fmt == "html" else _json(doc)
 
     version = await _all_versions(request)
     role = principal.role.value if principal else "anonymous"
+    scoped = any(rows is not None and not rows.everything for rows in reach.values())
     return await _respond(
         request,
-        None if version is None else f"{version}|{role}",
+        # a caller who reaches only some rows gets extents of their own: never shared
+        None if version is None or scoped else f"{version}|{role}",
         build,
         private=principal is not None,
     )
+
+
+def _rows_of(principal: Principal | None, c: Collection) -> RowScope | None:
+    action = READ_ACTIONS.get(c.id)
+    return access_of(principal, action).rows if principal is not None and action else None
 
 
 @router.get("/collections/{collection_id}", summary="One collection: extent, CRSs, links")
@@ -350,7 +370,7 @@ async def collection(request: Request, c: ReadableCollection) -> Response:
     fmt = wanted(request, downloads=False)
 
     def build(conn: Connection) -> Cached:
-        doc = _describe(request, conn, c)
+        doc = _describe(request, conn, c, getattr(request.state, "rows", None))
         if fmt == "html":
             return _html(html.render("collection.html", doc=doc, collection=c))
         return _json(doc)

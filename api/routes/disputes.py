@@ -21,7 +21,6 @@ from api.deps import (
     Access,
     ConnectionDep,
     EngineDep,
-    Planner,
     ZoneDecider,
     ZoneEvidence,
     ZoneReader,
@@ -81,18 +80,34 @@ def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) ->
     )
 
 
+def whole_state(caller: Access) -> None:
+    """Detection runs count the zones of every municipality in their scope: only callers
+    who read every zone may read them (a representative's zones are at /disputes).
+
+    Raises:
+        Forbidden: the caller reads only some zones (403).
+    """
+    if not caller.rows.everything:
+        raise Forbidden(
+            "detection runs cover the zones of every municipality in their scope; "
+            f"{caller.name} reads only the zones of its municipality: list them at /disputes"
+        )
+
+
 @router.get("/detection-runs", summary="Detection runs, newest first")
 def list_runs(
     conn: ConnectionDep,
-    _caller: Planner,
+    caller: ZoneReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
+    whole_state(caller)
     return {"runs": detection.list_runs(conn, limit=limit, offset=offset)}
 
 
 @router.get("/detection-runs/{run_id}", summary="One detection run")
-def get_run(conn: ConnectionDep, _caller: Planner, run_id: RowId) -> dict[str, Any]:
+def get_run(conn: ConnectionDep, caller: ZoneReader, run_id: RowId) -> dict[str, Any]:
+    whole_state(caller)
     return detection.get_run(conn, run_id)
 
 
