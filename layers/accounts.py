@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from geo.errors import InvalidInput, NotFound, Problem
 from geo.roles import Role
@@ -223,6 +223,7 @@ def start_session(
     """A new session with a new random id (never one the browser brought: no fixation)."""
     sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with write_connection(engine) as conn:
+        purge_ended_sessions(conn, now)
         conn.execute(
             sessions.insert().values(
                 user_id=principal.user_id,
@@ -237,6 +238,24 @@ def start_session(
         )
         audit.record(conn, principal.name, "session.started", "user", principal.name)
     return NewSession(sid, csrf, now + max_age)
+
+
+#: how long a session that ended (expired or signed out) is kept for the admin's view
+ENDED_SESSIONS_KEPT = timedelta(days=30)
+
+
+def purge_ended_sessions(conn: Connection, now: datetime) -> int:
+    """Delete sessions that ended more than :data:`ENDED_SESSIONS_KEPT` ago (they hold an
+    address and a browser name, and can never be used again); the audit log keeps their
+    start and end. Run on every sign-in, so the table holds about a month of sessions."""
+    cutoff = now - ENDED_SESSIONS_KEPT
+    return int(
+        conn.execute(
+            sessions.delete().where(
+                or_(sessions.c.expires_at < cutoff, sessions.c.revoked_at < cutoff)
+            )
+        ).rowcount
+    )
 
 
 def session_principal(

@@ -301,6 +301,7 @@ def test_extents_cover_only_the_rows_a_caller_reaches(world: World) -> None:
     assert own_inspections is not None
     x0, y0, x1, y1 = SQUARES["20067"]
     assert x0 <= own_inspections[0] <= own_inspections[2] <= x1
+    assert y0 <= own_inspections[1] <= own_inspections[3] <= y1
     with world.client("rep-20385") as http:
         assert _extent(http, "disputed_zones") != own
 

@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from layers.schema import sessions
 from layers.users import add_user
 from tests.conftest import Database
 from tests.helpers import PASSWORD, ManualClock, sign_in
@@ -196,6 +198,33 @@ def test_idle_and_absolute_expiry(people: tuple[Database, str, Clock]) -> None:
             assert browser.get("/me").status_code == 200
         clock.advance(minutes=25)  # 12 h 5 min after signing in, 25 min after last use
         assert browser.get("/me").status_code == 401
+
+
+def test_ended_sessions_are_purged_after_a_month(people: tuple[Database, str, Clock]) -> None:
+    """A session that ended holds an address and a browser name and can never be used
+    again: a sign-in a month after it ended deletes it; live ones and recent ones stay."""
+    db, base, clock = people
+
+    def kept() -> int:
+        with db.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(sessions)).scalar_one())
+
+    with httpx.Client(base_url=base, timeout=30) as old, httpx.Client(base_url=base) as out:
+        sign_in(base, "beto", client=old)  # expires in 12 h, never signed out
+        sign_in(base, "ana", client=out)
+        assert out.post("/salir", data={"csrf": csrf_of(out)}).status_code in (200, 303)
+        assert kept() == 2
+        clock.advance(days=29)
+        with httpx.Client(base_url=base, timeout=30) as recent:
+            sign_in(base, "root", client=recent)  # the ended two are still recent
+        assert kept() == 3
+        clock.advance(days=2)
+        with httpx.Client(base_url=base, timeout=30) as later:
+            sign_in(base, "ana", client=later)
+            assert later.get("/me").status_code == 200
+        # the two that ended a month ago are gone; root's (ended 2 days ago) and ana's stay
+        assert kept() == 2
+        assert old.get("/me").status_code == 401
 
 
 def test_pages_send_a_browser_without_a_session_to_sign_in(
