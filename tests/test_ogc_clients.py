@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,8 +43,10 @@ from api.app import create_app
 from layers import dialects
 from layers.schema import municipalities
 from layers.settings import Settings
+from layers.users import add_user
 from tests.clients import Recorder
 from tests.conftest import Database, free_port
+from tests.helpers import PASSWORD, ok
 from tests.schemas import ogc_validator
 
 OAXACA_DE_JUAREZ, SAN_JACINTO = "20067", "20157"
@@ -348,7 +351,9 @@ def _qgis(base_url: str, spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     if probe.returncode != 0:
         pytest.skip("QGIS's Python bindings (python3-qgis) are not installed")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    # QGIS keeps its authentication database in a folder of this run, never in ~
+    auth_dir = tempfile.mkdtemp(prefix="linde-qgis-auth-")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_AUTH_DB_DIR_PATH": auth_dir}
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
         [python, str(QGIS_SCRIPT), base_url, json.dumps(spec)],
@@ -358,8 +363,42 @@ def _qgis(base_url: str, spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
         check=False,
         env=env,
     )
+    shutil.rmtree(auth_dir, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_qgis_opens_the_protected_collections_with_basic(metro: Database) -> None:
+    """QGIS 3.22 cannot send a bearer header: a planner stores a "Basic" configuration in
+    QGIS's authentication manager and opens claims and disputed zones, as polygons, with
+    every feature the planner may read. The subset ``valid_from <= X`` is sent to Linde
+    as ``datetime=0000-01-01T00:00:00Z/X`` (QGIS pushes comparisons on a date-time
+    field); the year 0000 is valid RFC 3339 and Linde answers it."""
+    add_user(metro.engine, "qgis-planeacion", "planner", actor="test", password=PASSWORD)
+    with metro.client("planner") as http:
+        claims = ok(http.get("/collections/claims/items", params={"limit": 1000}))["features"]
+        zones = ok(http.get("/collections/disputed_zones/items"))["features"]
+    assert claims and zones
+    login = {"user": "qgis-planeacion", "password": PASSWORD, "fetch": True}
+    spec = [
+        {"collection": "claims", **login, "key": ["cvegeo", "version"]},
+        {"collection": "disputed_zones", **login},
+        {
+            "collection": "claims",
+            **login,
+            "key": ["cvegeo", "version"],
+            "subset": "valid_from <= '2100-01-01T00:00:00Z'",
+        },
+        {"collection": "claims", "fetch": False},  # no credentials: not a layer
+    ]
+    opened = _qgis(metro.base_url, spec)
+    assert [(o["valid"], o["geometry"]) for o in opened[:3]] == [(True, "MultiPolygon")] * 3
+    assert opened[0]["keys"] == sorted(
+        f"{f['properties']['cvegeo']}:{f['properties']['version']}" for f in claims
+    )
+    assert opened[1]["count"] == len(zones) and opened[1]["null_geometries"] == 0
+    assert opened[2]["subset_accepted"] and opened[2]["keys"] == opened[0]["keys"], opened[2]
+    assert not opened[3]["valid"]
 
 
 def test_qgis_opens_every_public_collection_as_its_geometry(watched: Watched) -> None:

@@ -19,6 +19,7 @@ from starlette.datastructures import QueryParams
 from geo.bbox import BBox, parse_bbox_text
 from geo.crs import Crs, parse_crs
 from geo.errors import InvalidParameter, Problem
+from geo.instants import EARLIEST, LATEST, utc_instant
 from layers.collections import Collection, Property
 from layers.cql2 import LANGS
 from layers.queries.items import Interval, ItemsQuery
@@ -116,18 +117,23 @@ def parse_instant(raw: str, field: str, *, end: bool = False) -> datetime:
     text = raw.strip()
     try:
         if _DATE.match(text):
+            if text.startswith("0000-"):
+                return EARLIEST
             day = date.fromisoformat(text)
+            if end and day == date.max:
+                return LATEST
             moment = datetime.combine(day, time.min, tzinfo=UTC)
             return moment + timedelta(days=1, microseconds=-1) if end else moment
-        value = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        return utc_instant(text.replace("z", "Z"))
+    except ValueError as exc:
+        if str(exc) == "no time zone":
+            raise bad(
+                field, f"{raw!r} has no time zone; add Z or an offset such as -06:00"
+            ) from None
         raise bad(
             field,
             f"{raw!r} is not an RFC 3339 date-time (2024-05-01T12:00:00Z) or date (2024-05-01)",
         ) from None
-    if value.tzinfo is None:
-        raise bad(field, f"{raw!r} has no time zone; add Z or an offset such as -06:00")
-    return value.astimezone(UTC)
 
 
 def parse_interval(raw: str | None) -> Interval | None:

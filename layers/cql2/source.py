@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal, NoReturn
 
 import cql2
 
 from geo.errors import InvalidParameter, Problem
+from geo.instants import utc_instant
 
 FIELD = "filter"
 MAX_FILTER_CHARS = 8_000
@@ -341,7 +342,4 @@ def parse_timestamp(value: str) -> datetime:
     """An RFC 3339 timestamp with a zone, in UTC (fractions past microseconds dropped)."""
     text = value.upper().replace("Z", "+00:00").replace(" ", "T")
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("no time zone")
-    return moment.astimezone(UTC)
+    return utc_instant(text)
