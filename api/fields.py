@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from geo.errors import InvalidInput, Problem
 
@@ -49,5 +50,15 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
+def _in_utc_range(value: datetime) -> datetime:
+    """The moment as given (its offset kept), if it is still within the years 1-9999 in
+    UTC (``9999-12-31T23:00:00-06:00`` is not: the databases and Python cannot hold it)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("past the years 0001-9999 once turned to UTC; give a real date") from None
+    return value
+
+
 #: a moment with its time zone, written in ISO 8601
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc_range)]

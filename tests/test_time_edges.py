@@ -54,3 +54,17 @@ def test_instants_at_the_edges_of_time(metro: Database) -> None:
         for bad in MALFORMED:
             refused = http.get("/collections/claims/items", params={"datetime": bad})
             assert "RFC 3339" in problem(refused, 400, "datetime") or "time zone" in refused.text
+    with metro.client("commission") as http:
+        square = {
+            "type": "Polygon",
+            "coordinates": [[[-96.72, 17.06], [-96.71, 17.06], [-96.71, 17.07], [-96.72, 17.06]]],
+        }
+        late = "9999-12-31T23:00:00-06:00"
+        refused = http.post(
+            "/claims",
+            json={"cvegeo": "20157", "source": "decree", "geometry": square, "valid_from": late},
+        )
+        assert refused.status_code == 422, refused.text
+        assert "0001-9999" in refused.text and "valid_from" in refused.text
+        listed = http.get("/claims", params={"as_of": late})
+        assert listed.status_code == 422 and "as_of" in listed.text, listed.text
