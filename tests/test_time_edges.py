@@ -9,6 +9,9 @@ instant, never a 400 for a valid instant and never a 500.
 
 from __future__ import annotations
 
+import json
+import uuid
+
 from tests.conftest import Database
 from tests.helpers import ok, problem
 
@@ -68,3 +71,28 @@ def test_instants_at_the_edges_of_time(metro: Database) -> None:
         assert "0001-9999" in refused.text and "valid_from" in refused.text
         listed = http.get("/claims", params={"as_of": late})
         assert listed.status_code == 422 and "as_of" in listed.text, listed.text
+    point = {"type": "Point", "coordinates": [-96.7266, 17.0654]}
+    with metro.client("inspector") as http:
+        one = {
+            "type": "Feature",
+            "id": str(uuid.uuid4()),
+            "geometry": point,
+            "properties": {"observed_at": late, "category": "solid_waste", "severity": 2},
+        }
+        refused = http.post("/inspections", json=one)
+        assert refused.status_code == 422 and "observed_at" in refused.text, refused.text
+        rows = {
+            "type": "FeatureCollection",
+            "features": [
+                {**one, "id": str(uuid.uuid4()), "properties": {**one["properties"], **p}}
+                for p in ({"observed_at": "2024-05-01T10:30:00-06:00"}, {"observed_at": late})
+            ],
+        }
+        upload = http.post(
+            "/inspections/import", files={"file": ("puntos.geojson", json.dumps(rows).encode())}
+        )
+        assert upload.status_code == 422 and "0001-9999" in upload.text, upload.text
+        assert '"row":2' in upload.text.replace(" ", ""), upload.text
+        # nothing half-written: the good row of the refused file is not stored either
+        listed = ok(http.get("/collections/inspections/items"))
+        assert listed["numberMatched"] == 0

@@ -278,14 +278,20 @@ def _when(value: Any) -> datetime | str | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=MEXICO_CENTRAL)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=MEXICO_CENTRAL)
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            return f"{value!r} is not an ISO 8601 time (e.g. 2024-05-01T10:30:00-06:00)"
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=MEXICO_CENTRAL)
     try:
-        parsed = datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return f"{value!r} is not an ISO 8601 time (e.g. 2024-05-01T10:30:00-06:00)"
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=MEXICO_CENTRAL)
+        parsed.astimezone(UTC)
+    except OverflowError:
+        return f"{value!r} is past the years 0001-9999 once turned to UTC"
+    return parsed
 
 
 def _int(value: Any) -> int | str | None:
