@@ -45,15 +45,15 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import numpy as np
-import orjson
 import psycopg
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+# the same made-up points the tests use (tests never import bench/; bench may import them)
+from tests.helpers import CATEGORIES, synthetic_inspections
 
 DATA = Path(__file__).resolve().parents[1] / "data"  # the shipped Oaxaca metro-zone extract
 OAXACA = DATA / "municipios_zm_oaxaca_inegi.geojson"
@@ -62,14 +62,6 @@ RIVERS = DATA / "rios_atoyac_salado_ne_10m.geojson"
 DB = "linde_bench_ingest"
 OGR_TABLE = "ogr_inspections"
 TARGET_RATIO = 0.5
-CATEGORIES = [
-    "water_contamination",
-    "solid_waste",
-    "debris_fill",
-    "informal_parking",
-    "discharge",
-    "other",
-]
 
 
 def pg() -> tuple[str, str, str]:
@@ -98,47 +90,6 @@ def metro_outline() -> BaseGeometry:
     )
     munis = gpd.read_file(OAXACA)
     return shapely.union_all(munis[munis["cvegeo"].isin(members)].geometry.to_numpy())
-
-
-def synthetic_file(path: Path, rows: int, outline: BaseGeometry) -> None:
-    rng = np.random.default_rng(20240305)
-    x0, y0, x1, y1 = outline.bounds
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    shapely.prepare(outline)
-    have = 0
-    while have < rows:
-        x = rng.uniform(x0, x1, rows)
-        y = rng.uniform(y0, y1, rows)
-        inside = shapely.contains_xy(outline, x, y)
-        xs.append(x[inside])
-        ys.append(y[inside])
-        have += int(inside.sum())
-    lon = np.round(np.concatenate(xs)[:rows], 6)
-    lat = np.round(np.concatenate(ys)[:rows], 6)
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    ids = [str(uuid.UUID(int=int(v), version=4)) for v in rng.integers(0, 2**62, rows)]
-    minutes = rng.integers(0, 60 * 24 * 300, rows)
-    cats = rng.integers(0, len(CATEGORIES), rows)
-    sev = rng.integers(1, 6, rows)
-    acc = np.round(rng.uniform(2, 25, rows), 1)
-    features = [
-        {
-            "type": "Feature",
-            "properties": {
-                "id": ids[i],
-                "observed_at": (start + timedelta(minutes=int(minutes[i]))).isoformat(),
-                "category": CATEGORIES[int(cats[i])],
-                "severity": int(sev[i]),
-                "description": f"punto sintético {i}",
-                "gps_accuracy_m": float(acc[i]),
-                "inspector": f"inspector-{i % 40}",
-            },
-            "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
-        }
-        for i in range(rows)
-    ]
-    path.write_bytes(orjson.dumps({"type": "FeatureCollection", "features": features}))
 
 
 def run_ogr2ogr(path: Path) -> float:
@@ -316,7 +267,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="linde_bench_") as tmp:
         path = Path(tmp) / "inspecciones_sinteticas.geojson"
-        synthetic_file(path, args.rows, metro_outline())
+        synthetic_inspections(path, args.rows, metro_outline())
         size_mb = path.stat().st_size / 1e6
         print(f"file: {args.rows:,} synthetic inspections over ZM de Oaxaca, {size_mb:.1f} MB")
 

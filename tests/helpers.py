@@ -264,7 +264,7 @@ CATEGORIES = [
 def synthetic_inspections(path: Path, rows: int, outline: BaseGeometry) -> None:
     """``rows`` made-up inspection points inside ``outline``, as one GeoJSON file; the
     same file for the same arguments (a fixed seed). bench/ingest_inspections.py makes
-    its files the same way; tests do not import bench/."""
+    its files the same way (it imports this one); tests do not import bench/."""
     rng = np.random.default_rng(20240305)
     x0, y0, x1, y1 = outline.bounds
     xs: list[np.ndarray] = []
