@@ -43,6 +43,15 @@ def _admin(request: Request) -> Principal | Response:
     return caller
 
 
+def _admin_form(request: Request, csrf: str | None) -> Principal | Response:
+    """The signed-in admin sending a form of this site with its CSRF token, or the page
+    to show instead (sign in; not allowed; the form refused)."""
+    caller = _admin(request)
+    if isinstance(caller, Response):
+        return caller
+    return check_form(request, caller, csrf) or caller
+
+
 def _back(path: str, ok: str | None = None, error: str | None = None) -> RedirectResponse:
     url = URL(path)
     if ok:
@@ -85,12 +94,9 @@ def create_user(
     municipio: Annotated[str, Form(max_length=5)] = "",
     csrf: Csrf = None,
 ) -> Response:
-    caller = _admin(request)
+    caller = _admin_form(request, csrf)
     if isinstance(caller, Response):
         return caller
-    refusal = check_form(request, caller, csrf)
-    if refusal is not None:
-        return refusal
     try:
         users.add_user(
             request.app.state.engine,
@@ -115,12 +121,9 @@ def change_user(
     habilitado: Annotated[str | None, Form(max_length=2)] = None,
     csrf: Csrf = None,
 ) -> Response:
-    caller = _admin(request)
+    caller = _admin_form(request, csrf)
     if isinstance(caller, Response):
         return caller
-    refusal = check_form(request, caller, csrf)
-    if refusal is not None:
-        return refusal
     try:
         changed = accounts.change_user(
             request.app.state.engine,
@@ -149,12 +152,9 @@ def reset_password(
     contrasena: Annotated[str, Form(max_length=256)],
     csrf: Csrf = None,
 ) -> Response:
-    caller = _admin(request)
+    caller = _admin_form(request, csrf)
     if isinstance(caller, Response):
         return caller
-    refusal = check_form(request, caller, csrf)
-    if refusal is not None:
-        return refusal
     try:
         ended = accounts.set_password(
             request.app.state.engine, name, contrasena, actor=caller.name, now=clock(request)
@@ -185,12 +185,9 @@ def sessions_page(request: Request) -> Response:
 
 @router.post("/admin/sesiones/{session_id}/terminar")
 def end_session(request: Request, session_id: int, csrf: Csrf = None) -> Response:
-    caller = _admin(request)
+    caller = _admin_form(request, csrf)
     if isinstance(caller, Response):
         return caller
-    refusal = check_form(request, caller, csrf)
-    if refusal is not None:
-        return refusal
     accounts.end_session(
         request.app.state.engine, session_id, actor=caller.name, now=clock(request)
     )
@@ -199,12 +196,9 @@ def end_session(request: Request, session_id: int, csrf: Csrf = None) -> Respons
 
 @router.post("/admin/tokens/{token_id}/revocar")
 async def end_token(request: Request, token_id: int, csrf: Csrf = None) -> Response:
-    caller = await run_in_threadpool(_admin, request)
+    caller = await run_in_threadpool(_admin_form, request, csrf)
     if isinstance(caller, Response):
         return caller
-    refusal = check_form(request, caller, csrf)
-    if refusal is not None:
-        return refusal
     await run_in_threadpool(
         accounts.end_token,
         request.app.state.engine,
