@@ -1,23 +1,31 @@
-"""``linde backup FILE`` and ``linde restore FILE``: the database and its photos, whole."""
+"""``linde backup FILE`` and ``linde restore FILE``: the database, its photos and its
+evidence files, whole."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import actor, err, fail, out
 from geo.errors import LindeError
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-def _engine_and_photos() -> tuple[object, Path]:
+
+def _engine_and_folders() -> tuple[Engine, Path, Path]:
     from layers.engine import make_engine
     from layers.settings import get_settings
 
     try:
         settings = get_settings()
-        return make_engine(settings=settings), settings.resolved_photos_dir()
+        return (
+            make_engine(settings=settings),
+            settings.resolved_photos_dir(),
+            settings.resolved_evidence_dir(),
+        )
     except LindeError as exc:
         fail(exc)
 
@@ -25,22 +33,24 @@ def _engine_and_photos() -> tuple[object, Path]:
 def backup_command(
     file: Annotated[Path, typer.Argument(help="The backup file to write (a tar), e.g. linde.tar.")],
 ) -> None:
-    """Back up the whole database and its photos into one file, while the service runs.
+    """Back up the whole database, its photos and evidence files into one file, while the
+    service runs.
 
     PostGIS: pg_dump from one snapshot (needs postgresql-client). SpatiaLite: SQLite's
     online backup. The schema is not migrated first: the backup is the database as it is.
     """
     from layers.backup import backup
 
-    engine, photos = _engine_and_photos()
+    engine, photos, evidence = _engine_and_folders()
     try:
-        report = backup(engine, file, photos)  # type: ignore[arg-type]
+        report = backup(engine, file, photos, evidence)
     except LindeError as exc:
         fail(exc)
     rows = sum(report.rows.values())
     out.print(
         f"{report.path}: {report.engine} at revision {report.revision}, "
         f"{len(report.rows)} tables, {rows:,} rows, {report.photos} photo(s), "
+        f"{report.evidence} evidence file(s), "
         f"{report.size_bytes / 1e6:.1f} MB in {report.seconds:.1f} s",
         highlight=False,
     )
@@ -48,6 +58,12 @@ def backup_command(
         err.print(
             f"warning: {len(report.missing_photos)} photo(s) the database refers to are not in "
             f"{photos}: {', '.join(report.missing_photos[:3])}",
+            highlight=False,
+        )
+    if report.missing_evidence:
+        err.print(
+            f"warning: {len(report.missing_evidence)} evidence file(s) the case files name are "
+            f"not in {evidence}: {', '.join(report.missing_evidence[:3])}",
             highlight=False,
         )
 
@@ -66,9 +82,11 @@ def restore_command(
     """
     from layers.backup import restore
 
-    engine, photos = _engine_and_photos()
+    engine, photos, evidence = _engine_and_folders()
     try:
-        report = restore(engine, file, photos, actor=actor(), replace=replace)  # type: ignore[arg-type]
+        report = restore(
+            engine, file, photos, actor=actor(), replace=replace, evidence_dir=evidence
+        )
     except LindeError as exc:
         fail(exc)
     rows = sum(report.rows.values())
@@ -76,6 +94,8 @@ def restore_command(
         f"restored {file} (made {report.made_at}, revision {report.revision}): "
         f"{len(report.rows)} tables, {rows:,} rows checked against the backup; "
         f"photos: {report.photos_written} written, {report.photos_present} already there; "
+        f"evidence files: {report.evidence_written} written, "
+        f"{report.evidence_present} already there; "
         f"schema now at {report.upgraded_to}; {report.seconds:.1f} s",
         highlight=False,
     )

@@ -1,4 +1,4 @@
-"""Backup and restore of a Linde database with its photo folder, on either engine.
+"""Backup and restore of a Linde database with its photo and evidence folders, on either engine.
 
 A backup is one tar file::
 
@@ -6,17 +6,18 @@ A backup is one tar file::
     database.dump            PostGIS: ``pg_dump --format=custom`` of the whole database
     database.sqlite          SpatiaLite: a copy made with SQLite's online backup API
     photos/<sha[:2]>/<sha>   every photo the database refers to
+    evidence/<sha[:2]>/<sha> every document attached to a case file (PDFs, images)
 
 Both copies are consistent snapshots taken while the service keeps running: on
 PostgreSQL ``pg_dump`` reads the snapshot of a REPEATABLE READ transaction exported
-by Linde, in which the rows are also counted and the photo list read; on SQLite the
+by Linde, in which the rows are also counted and the photo and evidence lists read; on SQLite the
 online backup copies the file page by page under a read lock. The tar is written
 under a temporary name and renamed when complete, so a failed backup leaves nothing.
 
 Restore checks the whole file before touching the target (every member's checksum,
 the engine, a schema revision this Linde knows), refuses a target that holds data
-unless told to replace it, writes the photos (content-addressed: existing files are
-kept), then replaces the database in one transaction (``pg_restore
+unless told to replace it, writes the photos and evidence files (content-addressed:
+existing files are kept), then replaces the database in one transaction (``pg_restore
 --single-transaction --clean``; SQLite's backup API into the target) and checks
 every table's row count against the manifest. Layer change counters are then moved
 past both their restored and their previous values, so no cached answer or ETag from
@@ -50,13 +51,14 @@ from sqlalchemy import Connection, Engine, create_engine, func, select, text, up
 from geo.errors import LindeError, Problem
 from layers import audit, migrate
 from layers.engine import engine_name
-from layers.schema import inspection_photos, layer_versions, metadata
+from layers.schema import case_events, inspection_photos, layer_versions, metadata
 
 FORMAT = "linde-backup/1"
 MANIFEST = "manifest.json"
 PG_MEMBER = "database.dump"
 SQLITE_MEMBER = "database.sqlite"
 PHOTOS = "photos"
+EVIDENCE = "evidence"
 #: tables whose rows do not make a database "hold data": made by the migrations
 _SEEDED = {"layer_versions", "inspection_categories"}
 #: A compressed backup may unpack to at most this many times its size: Linde writes
@@ -65,7 +67,8 @@ _SEEDED = {"layer_versions", "inspection_categories"}
 MAX_UNPACK_RATIO = 100
 #: Room left free on the disk the backup is unpacked on.
 UNPACK_MARGIN_BYTES = 64 * 1024 * 1024
-_PHOTO_MEMBER = re.compile(rf"^{PHOTOS}/([0-9a-f]{{2}})/([0-9a-f]{{64}})$")
+_FILE_MEMBER = re.compile(rf"^(?:{PHOTOS}|{EVIDENCE})/([0-9a-f]{{2}})/([0-9a-f]{{64}})$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BackupError(LindeError):
@@ -84,6 +87,8 @@ class BackupReport:
     missing_photos: list[str]
     size_bytes: int
     seconds: float
+    evidence: int = 0
+    missing_evidence: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +102,8 @@ class RestoreReport:
     upgraded_to: str
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    evidence_written: int = 0
+    evidence_present: int = 0
 
 
 def _tables() -> list[str]:
@@ -177,6 +184,7 @@ def _postgres_snapshot(engine: Engine, work: Path) -> Iterator[tuple[Path, dict[
             "revision": _revision(conn),
             "rows": _count_rows(conn),
             "photos": _photo_list(conn),
+            "evidence": _evidence_list(conn),
         }
         _run(
             [
@@ -205,6 +213,7 @@ def _sqlite_snapshot(engine: Engine, work: Path) -> Iterator[tuple[Path, dict[st
                 "revision": _revision(conn),
                 "rows": _count_rows(conn),
                 "photos": _photo_list(conn),
+                "evidence": _evidence_list(conn),
             }
     finally:
         copy_engine.dispose()
@@ -225,8 +234,45 @@ def _photo_list(conn: Connection) -> list[str]:
     return sorted(conn.execute(select(inspection_photos.c.sha256).distinct()).scalars().all())
 
 
-def backup(engine: Engine, path: Path, photos_dir: Path) -> BackupReport:
-    """Write a backup of the database behind ``engine`` and its photos to ``path``.
+def _evidence_list(conn: Connection) -> list[str]:
+    """The SHA-256 of every file an ``evidence`` event of a case file names."""
+    if "case_events" not in _existing_tables(conn):
+        return []
+    found: set[str] = set()
+    rows = conn.execute(select(case_events.c.details).where(case_events.c.kind == "evidence"))
+    for raw in rows.scalars():
+        details = json.loads(raw) if isinstance(raw, str) else raw
+        document = details.get("file") if isinstance(details, dict) else None
+        sha = document.get("sha256") if isinstance(document, dict) else None
+        if isinstance(sha, str) and _SHA256.match(sha):
+            found.add(sha)
+    return sorted(found)
+
+
+def _files(
+    prefix: str, folder: Path, shas: list[str], members: dict[str, str]
+) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The files of ``shas`` found in ``folder`` as (member name, path), listed in
+    ``members`` with their checksum; and the ones missing from the folder."""
+    present: list[tuple[str, Path]] = []
+    missing: list[str] = []
+    for sha in shas:
+        source = _photo_path(folder, sha)
+        if source.is_file():
+            name = f"{prefix}/{sha[:2]}/{sha}"
+            present.append((name, source))
+            members[name] = sha
+        else:
+            missing.append(sha)
+    return present, missing
+
+
+def backup(
+    engine: Engine, path: Path, photos_dir: Path, evidence_dir: Path | None = None
+) -> BackupReport:
+    """Write a backup of the database behind ``engine``, its photos and its evidence
+    files (``evidence_dir``; by default ``evidence`` beside the photos folder, as
+    ``Settings.resolved_evidence_dir``) to ``path``.
 
     Raises:
         BackupError: ``pg_dump`` missing or failing, or ``path`` not writable.
@@ -238,20 +284,16 @@ def backup(engine: Engine, path: Path, photos_dir: Path) -> BackupReport:
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent}: no such folder")
     kind = engine_name(engine)
+    evidence_folder = evidence_dir if evidence_dir is not None else photos_dir.parent / EVIDENCE
     with tempfile.TemporaryDirectory(prefix="linde-backup-", dir=path.parent) as tmp:
         work = Path(tmp)
         snapshot = _postgres_snapshot if kind == "postgis" else _sqlite_snapshot
         with snapshot(engine, work) as (database, facts):
             members: dict[str, str] = {database.name: _sha256_file(database)}
-            missing: list[str] = []
-            photos: list[tuple[str, Path]] = []
-            for sha in facts["photos"]:
-                source = _photo_path(photos_dir, sha)
-                if source.is_file():
-                    photos.append((f"{PHOTOS}/{sha[:2]}/{sha}", source))
-                    members[f"{PHOTOS}/{sha[:2]}/{sha}"] = sha
-                else:
-                    missing.append(sha)
+            photos, missing = _files(PHOTOS, photos_dir, facts["photos"], members)
+            documents, missing_documents = _files(
+                EVIDENCE, evidence_folder, facts["evidence"], members
+            )
             manifest = {
                 "format": FORMAT,
                 "engine": kind,
@@ -260,6 +302,7 @@ def backup(engine: Engine, path: Path, photos_dir: Path) -> BackupReport:
                 "rows": facts["rows"],
                 "members": members,
                 "missing_photos": missing,
+                "missing_evidence": missing_documents,
             }
             partial = work / "backup.tar"
             with tarfile.open(partial, "w") as tar:
@@ -269,7 +312,7 @@ def backup(engine: Engine, path: Path, photos_dir: Path) -> BackupReport:
                 info.mtime = int(time.time())
                 tar.addfile(info, io.BytesIO(body))
                 tar.add(database, arcname=database.name)
-                for name, source in photos:
+                for name, source in [*photos, *documents]:
                     tar.add(source, arcname=name)
             os.replace(partial, path)
     return BackupReport(
@@ -281,6 +324,8 @@ def backup(engine: Engine, path: Path, photos_dir: Path) -> BackupReport:
         missing_photos=missing,
         size_bytes=path.stat().st_size,
         seconds=time.perf_counter() - started,
+        evidence=len(documents),
+        missing_evidence=missing_documents,
     )
 
 
@@ -328,15 +373,16 @@ def _read_backup(path: Path, work: Path) -> dict[str, Any]:
 
 
 def _check_member_name(path: Path, name: str, sha: str) -> None:
-    """A member is the manifest, the database copy, or a photo named by its own SHA-256
-    (``photos/<first 2 hex>/<64 hex>``, the checksum the manifest lists for it)."""
+    """A member is the manifest, the database copy, or a photo or evidence file named by
+    its own SHA-256 (``photos/<first 2 hex>/<64 hex>``, ``evidence/…``, the checksum the
+    manifest lists for it)."""
     if name in (PG_MEMBER, SQLITE_MEMBER):
         return
-    photo = _PHOTO_MEMBER.match(name)
-    if photo is None or photo.group(2)[:2] != photo.group(1) or photo.group(2) != sha:
+    stored = _FILE_MEMBER.match(name)
+    if stored is None or stored.group(2)[:2] != stored.group(1) or stored.group(2) != sha:
         raise BackupError(
-            f"{path}: member {name!r} is neither the database nor a photo named by its "
-            "SHA-256; a Linde backup holds nothing else, so this one is refused",
+            f"{path}: member {name!r} is neither the database nor a photo or evidence file "
+            "named by its SHA-256; a Linde backup holds nothing else, so this one is refused",
             problems=[Problem("file", f"unexpected member {name[:80]!r}")],
         )
 
@@ -386,6 +432,26 @@ def _counters(engine: Engine) -> dict[str, int]:
         return {r.layer: int(r.version) for r in conn.execute(select(layer_versions))}
 
 
+def _put_files(manifest: dict[str, Any], work: Path, prefix: str, folder: Path) -> tuple[int, int]:
+    """Write the ``prefix`` members of a checked backup into ``folder`` (a file already
+    there with the right content is kept); (written, already there)."""
+    written = present = 0
+    for name in manifest["members"]:
+        if not name.startswith(f"{prefix}/"):
+            continue
+        sha = Path(name).name
+        destination = _photo_path(folder, sha)
+        if destination.is_file() and _sha256_file(destination) == sha:
+            present += 1
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staged = destination.with_name(f".{sha}.restoring")
+        shutil.copyfile(work / name, staged)
+        os.replace(staged, destination)
+        written += 1
+    return written, present
+
+
 def restore(
     engine: Engine,
     path: Path,
@@ -393,8 +459,10 @@ def restore(
     *,
     actor: str,
     replace: bool = False,
+    evidence_dir: Path | None = None,
 ) -> RestoreReport:
-    """Replace the database behind ``engine`` (and add to ``photos_dir``) from a backup.
+    """Replace the database behind ``engine`` (and add to ``photos_dir`` and
+    ``evidence_dir``, by default ``evidence`` beside the photos) from a backup.
 
     Raises:
         BackupError: the file is not a complete, undamaged Linde backup; it was made
@@ -437,20 +505,9 @@ def restore(
                 "not over one of another revision",
             )
         before = _counters(engine)
-        written = present_photos = 0
-        for name in manifest["members"]:
-            if not name.startswith(f"{PHOTOS}/"):
-                continue
-            sha = Path(name).name
-            destination = _photo_path(photos_dir, sha)
-            if destination.is_file() and _sha256_file(destination) == sha:
-                present_photos += 1
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            staged = destination.with_name(f".{sha}.restoring")
-            shutil.copyfile(work / name, staged)
-            os.replace(staged, destination)
-            written += 1
+        written, present_photos = _put_files(manifest, work, PHOTOS, photos_dir)
+        evidence_folder = evidence_dir if evidence_dir is not None else photos_dir.parent / EVIDENCE
+        evidence_written, evidence_present = _put_files(manifest, work, EVIDENCE, evidence_folder)
         engine.dispose()  # no pooled connection may hold the old database open
         if kind == "postgis":
             _restore_postgres(engine, work / PG_MEMBER)
@@ -493,7 +550,14 @@ def restore(
             f"{len(manifest['missing_photos'])} photo(s) were missing from the folder when "
             "the backup was made and could not be restored"
         )
+    if manifest.get("missing_evidence"):
+        warnings.append(
+            f"{len(manifest['missing_evidence'])} evidence file(s) were missing from the folder "
+            "when the backup was made and could not be restored"
+        )
     return RestoreReport(
+        evidence_written=evidence_written,
+        evidence_present=evidence_present,
         engine=kind,
         revision=revision,
         made_at=manifest["made_at"],

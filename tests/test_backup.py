@@ -23,7 +23,7 @@ import shapely
 from sqlalchemy import Engine, func, insert, select
 
 from layers.backup import BackupError, backup, restore
-from layers.disputes import zones
+from layers.disputes import evidence, zones
 from layers.geometry_io import to_db
 from layers.importers.municipalities import import_municipalities
 from layers.queries.lookup import lookup_point
@@ -34,6 +34,8 @@ from tests.helpers import flat, run_linde
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"linde test photo bytes" * 10
 PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
+ACTA = b"%PDF-1.4\n% acta de la reunion de limites\n%%EOF\n"
+ACTA_SHA = hashlib.sha256(ACTA).hexdigest()
 
 
 def _fill(db: Database, photos: Path) -> None:
@@ -41,13 +43,25 @@ def _fill(db: Database, photos: Path) -> None:
     add_user(db.engine, "ana", "commission", actor="test")
     # Los Sauces, by hand, between Oaxaca de Juárez and San Jacinto Amilpas
     area = shapely.box(-96.706, 17.083, -96.700, 17.088)
-    zones.register_zone(
+    zone = zones.register_zone(
         db.engine,
         name="Fraccionamiento Los Sauces",
         geom=shapely.MultiPolygon([area]),
         parties=["20067", "20157"],
         actor="test",
         notes=None,
+    )
+    # a document attached to the case file, stored beside the photos as Linde does
+    document = evidence.check_document(ACTA, file_name="acta.pdf", max_bytes=1 << 20)
+    evidence.store(photos.parent / "evidence", document)
+    zones.add_event(
+        db.engine,
+        int(zone["id"]),
+        kind="evidence",
+        actor="test",
+        expected_version=None,
+        summary="Acta de la reunión",
+        details={"document": "Acta 1/2026", "file": evidence.file_details(document)},
     )
     now = datetime.now(UTC)
     inspection_id = str(uuid.uuid4())
@@ -112,10 +126,17 @@ def test_round_trip_gives_back_every_table(db: Database, target: Database, tmp_p
     made = backup(db.engine, file, photos)
 
     assert made.photos == 1 and made.missing_photos == []
+    assert made.evidence == 1 and made.missing_evidence == []
     assert made.rows["municipalities"] == 26 and made.rows["disputed_zones"] == 1
-    report = restore(target.engine, file, restored_photos, actor="test-restore")
+    restored_evidence = tmp_path / "restored-evidence"
+    report = restore(
+        target.engine, file, restored_photos, actor="test-restore", evidence_dir=restored_evidence
+    )
     assert report.photos_written == 1
     assert (restored_photos / PHOTO_SHA[:2] / PHOTO_SHA).read_bytes() == PHOTO
+    # the case file's documents come back too: a restore loses no evidence
+    assert report.evidence_written == 1
+    assert (restored_evidence / ACTA_SHA[:2] / ACTA_SHA).read_bytes() == ACTA
 
     before, after = _tables(db.engine), _tables(target.engine)
     for name in before:
@@ -263,6 +284,7 @@ def test_cli_backup_and_restore(db: Database, target: Database, tmp_path: Path) 
     made = run_linde(db.url, "backup", file)
     assert made.returncode == 0, made.stderr
     assert f"{db.kind} at revision" in flat(made.stdout)
+    assert "0 evidence file(s)" in flat(made.stdout)
 
     done = run_linde(target.url, "restore", file)
     assert done.returncode == 0, done.stderr
