@@ -43,10 +43,10 @@
   }
 
   // --- the map: tap to place, or the device's location
-  var mapa = L.map("mapa", { zoomControl: true }).setView([17.065, -96.725], 13);
-  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 19, attribution: "© colaboradores de OpenStreetMap"
-  }).addTo(mapa);
+  // its layers (Linde's own, from the offline pack, and OpenStreetMap as an option) are
+  // added by mapa.js
+  var mapa = L.map("mapa", { zoomControl: true, maxZoom: 19 }).setView([17.065, -96.725], 13);
+  window.LindeInspecciones = { mapa: mapa };
   function capturar(lat, lon, precision) {
     // a new capture: its own UUID, its own moment, and an accuracy only from a GPS fix
     captura = { id: uuid(), momento: new Date(), precision: precision === undefined ? null : precision };
