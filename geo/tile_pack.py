@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import morecantile
+
 from geo.errors import InvalidParameter, Problem
 
 #: the zooms a pack is made of, when the area allows
@@ -25,6 +27,7 @@ LEAST_ZOOM_MAX = 13
 PAD_DEG = 0.01
 #: WebMercatorQuad's latitude limit
 _MAX_LAT = 85.0511287798
+_WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 
 BBox = tuple[float, float, float, float]
 Tile = tuple[int, int, int]  # (z, x, y), y from the top
@@ -52,12 +55,11 @@ class PackPlan:
 
 
 def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The tile holding (lon, lat) at zoom ``z``, clamped to the matrix (lon 180 and the
+    poles fall in the last row or column, not past it)."""
     n = 2**z
-    lat = max(-_MAX_LAT, min(_MAX_LAT, lat))
-    x = int((lon + 180.0) / 360.0 * n)
-    rad = math.radians(lat)
-    y = int((1.0 - math.asinh(math.tan(rad)) / math.pi) / 2.0 * n)
-    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+    tile = _WEB_MERCATOR.tile(lon, max(-_MAX_LAT, min(_MAX_LAT, lat)), z)
+    return min(max(tile.x, 0), n - 1), min(max(tile.y, 0), n - 1)
 
 
 def _ranges(bbox: BBox, z: int) -> tuple[range, range]:
