@@ -18,7 +18,7 @@ from api.downloads import TRANSPORT_KEY, ExportSlots
 from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import admin as admin_pages
-from api.pages import inspector_app, signin
+from api.pages import inspector_app, offline_map, signin
 from api.pages import routes as pages
 from api.replica import ReadReplica
 from api.routes import (
@@ -181,6 +181,7 @@ def create_app(
         signin,
         admin_pages,
         inspector_app,
+        offline_map,
     ):
         app.include_router(module.router)
     docs.install(app)  # /docs and /redoc, offline

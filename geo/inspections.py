@@ -27,6 +27,24 @@ SEVERITY_MIN, SEVERITY_MAX = 1, 5
 #: Phones' clocks run a little ahead; an observation this far in the future is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: the UTC offsets clocks use, in minutes (UTC-12:00 to UTC+14:00)
+OFFSET_RANGE_MIN = (-12 * 60, 14 * 60)
+
+
+def offset_minutes(moment: datetime) -> int | None:
+    """The UTC offset ``moment`` was written with, in minutes (-360 for -06:00).
+
+    None for a naive moment. Seconds in an offset (historical zones) are rounded.
+    """
+    offset = moment.utcoffset()
+    return None if offset is None else round(offset.total_seconds() / 60)
+
+
+def _offset_text(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 #: ids derived from an Idempotency-Key or from an import row live in this namespace
 ID_NAMESPACE = uuid.UUID("0b5e1d6c-3f0c-5a7e-9d1e-6c696e646521")
@@ -65,6 +83,9 @@ class Submission:
     gps_accuracy_m: float | None
     inspector: str
     photo_sha256: tuple[str, ...] = ()
+    #: the device's UTC offset in minutes as it sent ``observed_at`` (None: not known).
+    #: Not part of the fingerprint: the same instant is the same observation.
+    observed_offset_min: int | None = None
 
     def content_sha256(self) -> str:
         """A fingerprint of what was observed: a retry must carry the same one.
@@ -204,6 +225,15 @@ def check_fields(
     elif observed_at.tzinfo is None:
         problems.append(
             Problem("observed_at", "needs a time zone, e.g. 2024-05-01T10:30-06:00", row)
+        )
+    elif not (OFFSET_RANGE_MIN[0] <= (offset_minutes(observed_at) or 0) <= OFFSET_RANGE_MIN[1]):
+        problems.append(
+            Problem(
+                "observed_at",
+                f"UTC offset {_offset_text(offset_minutes(observed_at) or 0)} is not a time "
+                "zone a clock uses: write one from -12:00 to +14:00",
+                row,
+            )
         )
     elif observed_at > now + CLOCK_SKEW:
         problems.append(Problem("observed_at", f"{observed_at.isoformat()} is in the future", row))

@@ -239,6 +239,12 @@ INSPECTIONS = Collection(
     id_property=_p("id", _i.id, "str", "Identificador"),
     properties=(
         _p("observed_at", _i.observed_at, "datetime", "Observada el"),
+        _p(
+            "observed_offset_min",
+            _i.observed_offset_min,
+            "int",
+            "Desfase UTC del teléfono (min)",
+        ),
         _p("category", _i.category, "str", "Categoría"),
         _p("severity", _i.severity, "int", "Gravedad"),
         _p("description", _i.description, "str", "Descripción"),

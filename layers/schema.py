@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -192,6 +193,8 @@ inspections = Table(
     Column("bank_side", String(8)),
     Column("in_federal_zone", Boolean),
     Column("annotated_at", UTCDateTime()),
+    # migration 0007: the device's UTC offset (minutes) in observed_at; NULL when not kept
+    Column("observed_offset_min", SmallInteger),
 )
 
 # The categories inspectors choose from; the admin adds to them.

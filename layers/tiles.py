@@ -121,6 +121,8 @@ def _conditions(
     dialect: Dialect, c: Collection, q: TileQuery, lonlat: tuple[Any, Any, Any, Any]
 ) -> ColumnElement[bool]:
     out = [bbox_candidates(dialect, c.table, lonlat)]
+    if c.where is not None:  # as for items: only the rows that are features of the layer
+        out.append(c.where)
     if q.filter:
         queryables = {p.name: p.column for p in c.properties}
         queryables.setdefault(c.id_property.name, c.id_property.column)

@@ -11,6 +11,7 @@ leaflet                    1.9.4    BSD-2-Clause (``leaflet-1.9.4/LICENSE``)
 leaflet.markercluster      1.5.3    MIT (``leaflet.markercluster-1.5.3/MIT-LICENCE.txt``)
 leaflet.fullscreen         3.0.0    MIT (``leaflet.fullscreen-3.0.0/LICENSE``)
 leaflet-measure            2.1.7    MIT (``leaflet-measure-2.1.7/LICENSE``)
+leaflet.vectorgrid         1.3.0    Beerware (``leaflet.vectorgrid-1.3.0/LICENSE``)
 =========================  =======  ===========================================
 
 (the versions folium 0.20's plugins are written for; Leaflet 1.9.4 is the bug-fix

@@ -136,6 +136,37 @@ def test_post_once_retry_same_record_and_conflict(fresh: Database) -> None:
         assert list(actions) == ["inspection.created"]
 
 
+def test_the_devices_utc_offset_is_kept_and_returned(fresh: Database) -> None:
+    """observed_at is stored as the instant; the phone's offset comes back beside it."""
+    mexico, kathmandu = str(uuid.uuid4()), str(uuid.uuid4())
+    with fresh.client("inspector") as client:
+        made = client.post("/inspections", json=feature(mexico))
+        assert made.status_code == 201, made.text
+        assert made.json()["properties"]["observed_offset_min"] == -360
+        far = client.post(
+            "/inspections", json=feature(kathmandu, observed_at="2024-03-05T22:15:00+05:45")
+        )
+        assert far.json()["properties"]["observed_offset_min"] == 345
+        bogus = client.post(
+            "/inspections",
+            json=feature(str(uuid.uuid4()), observed_at="2024-03-05T10:30:00+23:00"),
+        )
+        assert bogus.status_code == 422
+        detail = bogus.json()["error"]["details"][0]
+        assert detail["field"] == "observed_at" and "-12:00 to +14:00" in detail["reason"]
+    with fresh.client("planner") as client:
+        items = client.get("/collections/inspections/items").json()["features"]
+        csv = client.get("/collections/inspections/items", params={"f": "csv"})
+    stored = {f["id"]: f["properties"] for f in items}
+    assert stored[mexico]["observed_offset_min"] == -360
+    assert stored[mexico]["observed_at"].startswith("2024-03-05T16:30:00")  # the instant, UTC
+    assert stored[kathmandu]["observed_offset_min"] == 345
+    header, *rows = csv.text.splitlines()
+    assert "observed_offset_min" in header.split(",")
+    assert any(",-360," in f",{r}," for r in rows)
+    assert count(fresh) == 2
+
+
 def test_concurrent_retries_store_one_row(fresh: Database) -> None:
     inspection_id = str(uuid.uuid4())
     codes: list[int] = []
@@ -631,6 +662,7 @@ def test_existing_rows_survive_the_upgrade(kind: str, tmp_path: Path) -> None:
         assert row["description"] == "antes" and row["inspector"] == "ana"
         assert row["observed_at"] == datetime(2024, 3, 5, 10, 30, tzinfo=UTC)
         assert row["review_status"] == "pending" and row["follow_up_status"] == "open"
+        assert row["observed_offset_min"] is None  # the offset was never kept: not guessed
         assert row["annotated_at"] is not None
         assert row["municipality_cvegeo"] == "20067"
         assert "graffiti" in categories  # a category in use is kept

@@ -10,6 +10,8 @@ under ``/inspecciones/``, the service worker's scope:
   the page asks the person before switching, never in the middle of sending the queue.
 * ``manifest.webmanifest`` and two PNG icons: the browser can install the app.
 * ``app.js``: the page's script (queue in IndexedDB, capture, export and import).
+* ``mapa.js``: the map's layers and the offline map pack (``api.pages.offline_map``):
+  Linde's own vector tiles drawn by Leaflet.VectorGrid, kept in Cache Storage.
 * ``sesion``: the signed-in person's name and current CSRF token, as JSON. A page
   opened from the cache carries the token of the session it was cached in; the queue
   asks here before each round of sends, so a new sign-in is used at once.
@@ -31,11 +33,13 @@ router = APIRouter(tags=["pages"])
 STATIC = Path(__file__).resolve().parent / "static" / "inspecciones"
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "inspeccion.html"
 LEAFLET = "/maps/static/leaflet-1.9.4"
+VECTORGRID = "/maps/static/leaflet.vectorgrid-1.3.0"
 
 #: What the service worker keeps so the app opens without signal.
 SHELL = (
     "/inspecciones/nueva",
     "/inspecciones/app.js",
+    "/inspecciones/mapa.js",
     "/inspecciones/manifest.webmanifest",
     "/inspecciones/icono-192.png",
     "/inspecciones/icono-512.png",
@@ -46,6 +50,7 @@ SHELL = (
     f"{LEAFLET}/images/marker-shadow.png",
     f"{LEAFLET}/images/layers.png",
     f"{LEAFLET}/images/layers-2x.png",
+    f"{VECTORGRID}/Leaflet.VectorGrid.bundled.min.js",
 )
 
 #: An accuracy worse than this (metres) is flagged on the phone before sending.
@@ -79,6 +84,12 @@ def service_worker() -> Response:
 @router.get("/inspecciones/app.js", include_in_schema=False)
 def app_script() -> Response:
     script = (STATIC / "app.js").read_text(encoding="utf-8")
+    return Response(script, media_type="text/javascript", headers=_NO_CACHE)
+
+
+@router.get("/inspecciones/mapa.js", include_in_schema=False)
+def map_script() -> Response:
+    script = (STATIC / "mapa.js").read_text(encoding="utf-8")
     return Response(script, media_type="text/javascript", headers=_NO_CACHE)
 
 

@@ -33,7 +33,7 @@ from api.deps import (
 )
 from api.fields import Moment, json_document
 from geo.errors import InvalidInput, NotFound, Problem
-from geo.inspections import Submission, id_from_key, normalize_id
+from geo.inspections import Submission, id_from_key, normalize_id, offset_minutes
 from geo.validation import PUNTUAL, parse_geojson_geometry
 from layers.access import inspection_reached
 from layers.engine import on_read_connection
@@ -113,6 +113,7 @@ def _submission(body: InspectionCreate, caller: str, idempotency_key: str | None
         lon=geom.x,  # type: ignore[attr-defined]
         lat=geom.y,  # type: ignore[attr-defined]
         observed_at=p.observed_at,
+        observed_offset_min=offset_minutes(p.observed_at),
         category=p.category,
         severity=p.severity,
         description=p.description,

@@ -165,16 +165,26 @@ def save(
                     s.gps_accuracy_m,
                     s.inspector,
                     shas.get(n) or s.content_sha256(),
+                    s.observed_offset_min,
                 )
                 for n, s in zip(chosen, map(subs.__getitem__, chosen), strict=True)
             ]
-            ids_, observed, categories_, severities, descriptions, accuracies, inspectors, fps = (
-                map(list, zip(*rows, strict=True))
-            )
+            (
+                ids_,
+                observed,
+                categories_,
+                severities,
+                descriptions,
+                accuracies,
+                inspectors,
+                fps,
+                offsets,
+            ) = map(list, zip(*rows, strict=True))
             count = len(chosen)
             yield {
                 "id": ids_,
                 "observed_at": observed,
+                "observed_offset_min": offsets,
                 "category": categories_,
                 "severity": severities,
                 "description": descriptions,

@@ -30,12 +30,23 @@
     return (m >= 0 ? "+" : "-") + dos(Math.floor(a / 60)) + ":" + dos(a % 60);
   }
   function conZona(d) { return local(d) + desfase(d); }  // e.g. 2026-12-06T18:15:07-06:00
+  // a stored moment told in the time of the phone that captured it (the server keeps its
+  // UTC offset); a point stored without one is told in this phone's time, and says so
+  function horaDeCaptura(instante, minutos) {
+    var t = Date.parse(instante);
+    if (isNaN(t)) { return ""; }
+    if (typeof minutos !== "number") { return new Date(t).toLocaleString("es-MX") + " (hora de este teléfono)"; }
+    var d = new Date(t + minutos * 60000), a = Math.abs(minutos);
+    return dos(d.getUTCDate()) + "/" + dos(d.getUTCMonth() + 1) + "/" + d.getUTCFullYear() + " " +
+      dos(d.getUTCHours()) + ":" + dos(d.getUTCMinutes()) + ":" + dos(d.getUTCSeconds()) + " (UTC" +
+      (minutos >= 0 ? "+" : "-") + dos(Math.floor(a / 60)) + ":" + dos(a % 60) + ")";
+  }
 
   // --- the map: tap to place, or the device's location
-  var mapa = L.map("mapa", { zoomControl: true }).setView([17.065, -96.725], 13);
-  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 19, attribution: "© colaboradores de OpenStreetMap"
-  }).addTo(mapa);
+  // its layers (Linde's own, from the offline pack, and OpenStreetMap as an option) are
+  // added by mapa.js
+  var mapa = L.map("mapa", { zoomControl: true, maxZoom: 19 }).setView([17.065, -96.725], 13);
+  window.LindeInspecciones = { mapa: mapa };
   function capturar(lat, lon, precision) {
     // a new capture: its own UUID, its own moment, and an accuracy only from a GPS fix
     captura = { id: uuid(), momento: new Date(), precision: precision === undefined ? null : precision };
@@ -205,7 +216,8 @@
       ul.textContent = "";
       lista.sort(function (a, b) { return b.enviada - a.enviada; }).slice(0, 20).forEach(function (e) {
         var p = (e.registro && e.registro.properties) || {}, partes = [];
-        partes.push(new Date(p.observed_at || e.enviada).toLocaleString("es-MX") + " · " + etiqueta(p.category));
+        partes.push(horaDeCaptura(p.observed_at || new Date(e.enviada).toISOString(), p.observed_offset_min) +
+          " · " + etiqueta(p.category));
         partes.push(p.municipality_name ? "Municipio: " + p.municipality_name : "Fuera de los municipios cargados");
         if (p.river_name) {
           partes.push("Río " + p.river_name + ", cadenamiento " + Math.round(p.chainage_m) + " m, a " +

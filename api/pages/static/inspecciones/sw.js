@@ -1,6 +1,7 @@
 // Linde · inspecciones: the service worker of the inspectors' app (scope /inspecciones/).
 // It keeps a versioned app shell so the app opens with no signal. It answers GETs of the
-// shell only: writes (POST) and API reads go to the network as if it were not here.
+// shell, and the offline map's tiles; writes (POST) and API reads go to the network as if
+// it were not here.
 "use strict";
 var VERSION = "__VERSION__";
 var CACHE = "linde-inspecciones-" + VERSION;
@@ -8,6 +9,9 @@ var SHELL = [
   __SHELL__
 ];
 var PAGE = "/inspecciones/nueva";
+// the offline map pack's tiles, kept by the page in caches named "linde-mapa-…"
+var TILES = "/inspecciones/mapa/teselas/";
+var MVT = "application/vnd.mapbox-vector-tile";
 
 function keepPage(cache, response) {
   // a redirect to /entrar (no session) is never kept as the app's page
@@ -61,6 +65,16 @@ self.addEventListener("fetch", function (event) {
           "<p>Sin señal, y esta aplicación aún no se guardó en el teléfono. " +
           "Ábrala una vez con señal.</p>",
           { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+      });
+    }));
+    return;
+  }
+  if (url.pathname.indexOf(TILES) === 0) {
+    if (url.search) { return; }  // the page downloading a pack: straight to the server
+    // a kept tile; else the server; with no signal, an empty tile (nothing drawn there)
+    event.respondWith(caches.match(url.pathname).then(function (kept) {
+      return kept || fetch(request).catch(function () {
+        return new Response(new Uint8Array(0), { status: 200, headers: { "Content-Type": MVT } });
       });
     }));
     return;
