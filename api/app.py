@@ -19,6 +19,7 @@ from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import admin as admin_pages
 from api.pages import inspector_app, signin
+from api.pages import review as review_page
 from api.pages import routes as pages
 from api.replica import ReadReplica
 from api.routes import (
@@ -30,6 +31,7 @@ from api.routes import (
     inspections,
     lookup,
     maps,
+    review,
     tiles,
     users,
     versions,
@@ -175,12 +177,14 @@ def create_app(
         disputes,
         evidence,
         inspections,
+        review,
         users,
         maps,
         pages,
         signin,
         admin_pages,
         inspector_app,
+        review_page,
     ):
         app.include_router(module.router)
     docs.install(app)  # /docs and /redoc, offline

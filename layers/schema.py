@@ -192,6 +192,8 @@ inspections = Table(
     Column("bank_side", String(8)),
     Column("in_federal_zone", Boolean),
     Column("annotated_at", UTCDateTime()),
+    # migration 0008: grows with every review or follow-up move (If-Match on review)
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 # The categories inspectors choose from; the admin adds to them.
