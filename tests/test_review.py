@@ -104,6 +104,11 @@ def test_filters_counts_and_scope(seeded: dict[str, Any]) -> None:
         assert "supervisores" in refused.json()["error"]["message"]
         bad = http.get("/inspections-review", params={"municipality": "Oaxaca"})
         assert bad.status_code == 422
+    with db.client("commission") as http:
+        for day in ("0", "2024-02-30"):
+            wrong = http.get("/inspections-review", params={"observed_to": day})
+            assert wrong.status_code == 422, wrong.text
+            assert wrong.json()["error"]["details"][0]["field"].endswith("observed_to")
     with db.client() as http:
         assert http.get("/inspections-review").status_code == 401
 

@@ -25,13 +25,32 @@ from sqlalchemy import Engine
 
 from api.deps import ConnectionDep, Credentials, EngineDep, Planner, admitted
 from api.downloads import spooled_download
-from geo.errors import Forbidden
+from geo.errors import Forbidden, InvalidInput, Problem
 from geo.roles import Role
 from layers.inspections.review import ReviewFilter
 from layers.users import Principal
 from services import review, review_export
 
 router = APIRouter(tags=["inspections"])
+
+#: a day as YYYY-MM-DD only (pydantic's date would also take ``0``, the epoch)
+Day = Annotated[
+    str | None,
+    Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A day, YYYY-MM-DD (UTC)."),
+]
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{name}: {value} no es un día del calendario (AAAA-MM-DD)",
+            problems=[Problem(name, f"{value} no es un día del calendario (AAAA-MM-DD)")],
+        ) from None
+
 
 Cvegeo = Annotated[str | None, Query(pattern=r"^\d{5}$", description="INEGI key, 5 digits.")]
 
@@ -44,13 +63,18 @@ def review_filter(
     disputed_zone_id: Annotated[int | None, Query(ge=1)] = None,
     category: Annotated[str | None, Query(max_length=32)] = None,
     severity_min: Annotated[int | None, Query(ge=1, le=5)] = None,
-    observed_from: Annotated[date | None, Query(description="First day (UTC).")] = None,
-    observed_to: Annotated[date | None, Query(description="Last day (UTC), included.")] = None,
+    observed_from: Day = None,
+    observed_to: Day = None,
     review_status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None,
     follow_up_status: Annotated[Literal["open", "referred", "attended"] | None, Query()] = None,
     inspector: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ReviewFilter:
-    """The filters as query parameters (the page keeps the same ones in its URL)."""
+    """The filters as query parameters (the page keeps the same ones in its URL).
+
+    Raises:
+        InvalidInput: a day that does not exist (``2024-02-30``), naming the parameter.
+    """
+    first, last = _day(observed_from, "observed_from"), _day(observed_to, "observed_to")
     return ReviewFilter(
         river_id=river_id,
         chainage_min_m=chainage_min_m,
@@ -59,10 +83,8 @@ def review_filter(
         disputed_zone_id=disputed_zone_id,
         category=category or None,
         severity_min=severity_min,
-        observed_from=datetime.combine(observed_from, time(), UTC) if observed_from else None,
-        observed_to=(
-            datetime.combine(observed_to + timedelta(days=1), time(), UTC) if observed_to else None
-        ),
+        observed_from=datetime.combine(first, time(), UTC) if first else None,
+        observed_to=datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
         review_status=review_status,
         follow_up_status=follow_up_status,
         inspector=inspector or None,
