@@ -65,11 +65,11 @@ def test_a_supervisor_filters_decides_and_exports(page_db: Database, browser: An
     assert page.locator("#inspecciones tbody tr").count() == 3
     assert page.locator("#mapa path.leaflet-interactive").count() == 3
     # beside them, the municipal limits and the rivers from Linde's own layers
-    page.wait_for_function(
-        "document.querySelectorAll('#mapa path:not(.leaflet-interactive)').length >= 2"
-    )
+    # (locator checks, not wait_for_function: the page's CSP forbids the eval it polls with)
+    expect(page.locator("#mapa path:not(.leaflet-interactive)").first).to_be_attached()
     expect(page.locator("#conteos li[data-revision=pending] b")).to_have_text("3")
     expect(_row(page, away["id"])).to_have_count(0)
+    shot(page, "revision-filtros", db.kind)
 
     # a record: its photo, annotations and (empty) history
     _row(page, a["id"]).click()
@@ -77,7 +77,7 @@ def test_a_supervisor_filters_decides_and_exports(page_db: Database, browser: An
     expect(page.locator("#ficha dl")).to_contain_text("Oaxaca de Juárez (20067)")
     image = page.locator("#ficha .fotos img")
     expect(image).to_have_count(1)
-    page.wait_for_function("document.querySelector('#ficha .fotos img').naturalWidth > 0")
+    expect(image).to_have_js_property("naturalWidth", 8)  # the photo itself, loaded
     shot(page, "revision-ficha", db.kind)
     page.fill("#a-motivo", "Bien documentada")
     page.click("#ficha button[data-accion=approve]")
