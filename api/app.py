@@ -19,6 +19,7 @@ from api.limits import BodyLimit
 from api.ogc.cache import ResponseCache
 from api.pages import admin as admin_pages
 from api.pages import inspector_app, offline_map, signin
+from api.pages import review as review_page
 from api.pages import routes as pages
 from api.replica import ReadReplica
 from api.routes import (
@@ -30,6 +31,7 @@ from api.routes import (
     inspections,
     lookup,
     maps,
+    review,
     tiles,
     users,
     versions,
@@ -175,6 +177,7 @@ def create_app(
         disputes,
         evidence,
         inspections,
+        review,
         users,
         maps,
         pages,
@@ -182,6 +185,7 @@ def create_app(
         admin_pages,
         inspector_app,
         offline_map,
+        review_page,
     ):
         app.include_router(module.router)
     docs.install(app)  # /docs and /redoc, offline

@@ -195,6 +195,8 @@ inspections = Table(
     Column("annotated_at", UTCDateTime()),
     # migration 0007: the device's UTC offset (minutes) in observed_at; NULL when not kept
     Column("observed_offset_min", SmallInteger),
+    # migration 0008: grows with every review or follow-up move (If-Match on review)
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 # The categories inspectors choose from; the admin adds to them.

@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     )
     photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     photos_per_inspection: int = Field(default=10, ge=0)
+    review_zip_max_bytes: int = Field(
+        default=500 * 1024 * 1024,
+        ge=0,
+        description="The most the photos of one review export (a ZIP with photos) may weigh.",
+    )
 
     evidence_dir: Path | None = Field(
         default=None,

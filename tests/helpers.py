@@ -358,3 +358,50 @@ def sign_in_in_browser(page: Any, base: str, name: str, then: str) -> None:
     page.fill("#contrasena", PASSWORD)
     page.click("form.caja button.primary")
     page.wait_for_url(f"**{then}")
+
+
+# --- inspections to review ------------------------------------------------------------------
+
+
+def png_photo(rgb: tuple[int, int, int] = (30, 120, 200)) -> bytes:
+    """A tiny real PNG (photos are checked by content)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def post_inspection(
+    db: Database,
+    at: tuple[float, float],
+    category: str,
+    severity: int,
+    when: str,
+    *,
+    photo: bytes | None = None,
+) -> dict[str, Any]:
+    """Record an inspection as the inspector does (multipart when it carries a photo)."""
+    body = {
+        "type": "Feature",
+        "id": str(uuid.uuid4()),
+        "geometry": {"type": "Point", "coordinates": list(at)},
+        "properties": {
+            "observed_at": when,
+            "category": category,
+            "severity": severity,
+            "description": "punto de prueba",
+        },
+    }
+    with db.client("inspector") as http:
+        if photo is not None:
+            r = http.post(
+                "/inspections",
+                data={"inspection": orjson.dumps(body).decode()},
+                files=[("photos", ("ribera.png", photo, "image/png"))],
+            )
+        else:
+            r = http.post("/inspections", json=body)
+    return dict(ok(r, 201))

@@ -82,6 +82,7 @@ ROUTES = [
     Route("GET", "/disputas", "/disputas", PUBLIC),  # the page; its list needs a token
     Route("GET", "/disputas/{zone_id}", "/disputas/987654", PUBLIC),
     Route("GET", "/inspecciones/nueva", "/inspecciones/nueva", PUBLIC),
+    Route("GET", "/inspecciones/revision", "/inspecciones/revision", PUBLIC),
     # the sign-in pages answer everyone (a form, or a redirect to /entrar)
     Route("GET", "/entrar", "/entrar", PUBLIC),
     Route("POST", "/entrar", "/entrar", PUBLIC, {}),
@@ -159,6 +160,10 @@ ROUTES = [
         "commission",
         {},
     ),
+    # the review list and exports refuse inspectors too (services.review.reader_scope)
+    Route("GET", "/inspections-review", "/inspections-review", "planner"),
+    Route("GET", "/inspections-review/export", "/inspections-review/export", "planner"),
+    Route("POST", "/inspections-review/actions", "/inspections-review/actions", "commission", {}),
     Route("GET", "/users", "/users", "admin"),
     Route("POST", "/users", "/users", "admin", {}),
     Route("POST", "/users/{name}/tokens", "/users/nadie/tokens", "admin", {}),

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
@@ -54,6 +54,15 @@ def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> No
 
 
 router = APIRouter(tags=["inspections"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The inspection's ETag as last read (GET /inspections/{id}): a move "
+        "from a stale read is refused (412). Optional: without it only the status is checked.",
+    ),
+]
 
 
 class InspectionCreate(BaseModel):
@@ -245,10 +254,13 @@ def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict
 
 @router.get("/inspections/{inspection_id}", summary="One inspection, annotated, with history")
 def get_inspection(
-    conn: ConnectionDep, caller: InspectionReader, inspection_id: str
+    conn: ConnectionDep, caller: InspectionReader, inspection_id: str, response: Response
 ) -> dict[str, Any]:
+    """``ETag`` names the version: send it back as ``If-Match`` with a review or follow-up."""
     reach_inspection(conn, caller, inspection_id)
-    return store.get(conn, inspection_id)
+    record = store.get(conn, inspection_id)
+    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    return record
 
 
 @router.get("/inspections/{inspection_id}/photos/{sha256}", summary="A photo of an inspection")
@@ -276,25 +288,38 @@ def get_photo(
 
 @router.post("/inspections/{inspection_id}/review", summary="Approve or reject (supervisors)")
 def review(
-    engine: EngineDep, caller: InspectionReviewer, inspection_id: str, body: StatusChange
+    engine: EngineDep,
+    caller: InspectionReviewer,
+    inspection_id: str,
+    body: StatusChange,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return store.change_status(
+    record = store.change_status(
         engine,
         inspection_id,
         kind="review",
         to_status=body.status,
         actor=caller.name,
         note=body.note,
+        expected_version=store.parse_if_match(if_match, inspection_id),
     )
+    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    return record
 
 
 @router.post("/inspections/{inspection_id}/follow-up", summary="Refer or mark attended")
 def follow_up(
-    engine: EngineDep, caller: InspectionFollowUp, inspection_id: str, body: StatusChange
+    engine: EngineDep,
+    caller: InspectionFollowUp,
+    inspection_id: str,
+    body: StatusChange,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """A municipality's representative follows up the inspections of its municipality."""
     on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
-    return store.change_status(
+    record = store.change_status(
         engine,
         inspection_id,
         kind="follow_up",
@@ -302,4 +327,7 @@ def follow_up(
         actor=caller.name,
         note=body.note,
         referred_to=body.referred_to,
+        expected_version=store.parse_if_match(if_match, inspection_id),
     )
+    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    return record

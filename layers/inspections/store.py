@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from geo.errors import Conflict, InvalidInput, NotFound, Problem
+from geo.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES, Submission, check_fields
 from layers import audit
 from layers.dialects import insert_new_batches, one_of, one_of_chunk
@@ -356,15 +356,46 @@ def change_status(
     actor: str,
     note: str | None = None,
     referred_to: str | None = None,
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Move an inspection's review (pending → approved/rejected) or follow-up
-    (open → referred → attended) and record who and when.
+    (open → referred → attended) and record who and when, in a transaction of its own
+    (see :func:`move` for the rules and the errors)."""
+    with write_connection(engine) as conn:
+        move(
+            conn,
+            inspection_id,
+            kind=kind,
+            to_status=to_status,
+            actor=actor,
+            note=note,
+            referred_to=referred_to,
+            expected_version=expected_version,
+        )
+        return get(conn, inspection_id)
 
-    The move is a compare-and-set on the status read, so two supervisors acting at
-    once cannot both succeed from the same state.
+
+def move(
+    conn: Connection,
+    inspection_id: str,
+    *,
+    kind: str,
+    to_status: str,
+    actor: str,
+    note: str | None = None,
+    referred_to: str | None = None,
+    expected_version: int | None = None,
+) -> int:
+    """Move one inspection's review or follow-up inside the caller's write transaction;
+    return its new version.
+
+    The move is a compare-and-set on the status read (and on ``expected_version`` when
+    given), in one statement, so two supervisors acting at once cannot both succeed
+    from the same state, and an edit made from a stale page is refused.
 
     Raises:
         NotFound: no such inspection, or ``referred_to`` is not a municipality.
+        PreconditionFailed: ``expected_version`` is not the inspection's version.
         Conflict: the move is not allowed from the current status.
         InvalidInput: a referral without the municipality it goes to.
     """
@@ -378,54 +409,88 @@ def change_status(
             "a referral names the municipality it goes to (referred_to, its cvegeo)",
             problems=[Problem("referred_to", "is missing")],
         )
-    with write_connection(engine) as conn:
-        current = conn.execute(
-            select(inspections.c[column]).where(inspections.c.id == inspection_id)
+    found = conn.execute(
+        select(inspections.c[column], inspections.c.version).where(
+            inspections.c.id == inspection_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no inspection {inspection_id}", problems=[Problem("id", "unknown")])
+    current, version = found
+    if expected_version is not None and expected_version != version:
+        raise PreconditionFailed(
+            f"inspection {inspection_id} is at version {version}, not {expected_version}: "
+            "someone changed it since you read it; read it again",
+            problems=[Problem("If-Match", f"version {expected_version} is stale")],
+        )
+    if to_status not in moves.get(current, set()):
+        allowed = ", ".join(sorted(moves.get(current, set()))) or "none"
+        raise Conflict(
+            f"{column.replace('_', ' ')} is {current}; it can move to: {allowed}",
+            problems=[Problem("status", f"not allowed from {current}")],
+        )
+    values: dict[str, Any] = {column: to_status, "version": version + 1}
+    if referred_to:
+        known = conn.execute(
+            select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == referred_to)
         ).scalar()
-        if current is None:
-            raise NotFound(f"no inspection {inspection_id}", problems=[Problem("id", "unknown")])
-        if to_status not in moves.get(current, set()):
-            allowed = ", ".join(sorted(moves.get(current, set()))) or "none"
-            raise Conflict(
-                f"{column.replace('_', ' ')} is {current}; it can move to: {allowed}",
-                problems=[Problem("status", f"not allowed from {current}")],
+        if known is None:
+            raise NotFound(
+                f"no municipality {referred_to}", problems=[Problem("referred_to", "unknown")]
             )
-        values: dict[str, Any] = {column: to_status}
-        if referred_to:
-            known = conn.execute(
-                select(municipalities.c.cvegeo).where(municipalities.c.cvegeo == referred_to)
-            ).scalar()
-            if known is None:
-                raise NotFound(
-                    f"no municipality {referred_to}", problems=[Problem("referred_to", "unknown")]
-                )
-            values["referred_to"] = referred_to
-        done = conn.execute(
-            update(inspections)
-            .where(inspections.c.id == inspection_id, inspections.c[column] == current)
-            .values(**values)
+        values["referred_to"] = referred_to
+    done = conn.execute(
+        update(inspections)
+        .where(
+            inspections.c.id == inspection_id,
+            inspections.c[column] == current,
+            inspections.c.version == version,
         )
-        if done.rowcount != 1:
-            raise Conflict(f"inspection {inspection_id} changed meanwhile; read it again")
-        at = audit.now()
-        conn.execute(
-            insert(inspection_events).values(
-                inspection_id=inspection_id,
-                kind=kind,
-                from_status=current,
-                to_status=to_status,
-                referred_to=referred_to,
-                note=note,
-                actor=actor,
-                at=at,
-            )
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        raise Conflict(f"inspection {inspection_id} changed meanwhile; read it again")
+    conn.execute(
+        insert(inspection_events).values(
+            inspection_id=inspection_id,
+            kind=kind,
+            from_status=current,
+            to_status=to_status,
+            referred_to=referred_to,
+            note=note,
+            actor=actor,
+            at=audit.now(),
         )
-        audit.record(
-            conn,
-            actor,
-            f"inspection.{kind}",
-            "inspection",
-            inspection_id,
-            {"from": current, "to": to_status, "referred_to": referred_to, "note": note},
+    )
+    audit.record(
+        conn,
+        actor,
+        f"inspection.{kind}",
+        "inspection",
+        inspection_id,
+        {"from": current, "to": to_status, "referred_to": referred_to, "note": note},
+    )
+    return int(version) + 1
+
+
+def etag(inspection_id: str, version: int) -> str:
+    return f'"inspection-{inspection_id}-v{version}"'
+
+
+def parse_if_match(value: str | None, inspection_id: str) -> int | None:
+    """The version an ``If-Match`` header names (``None`` when absent: the move then
+    checks only the status it read).
+
+    Raises:
+        PreconditionFailed: an ETag of another inspection, or ``*``.
+    """
+    if value is None or not value.strip():
+        return None
+    tag = value.strip().removeprefix("W/")
+    prefix = f'"inspection-{inspection_id}-v'
+    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
+        raise PreconditionFailed(
+            f"If-Match {value} is not an ETag of inspection {inspection_id}",
+            problems=[Problem("If-Match", "not this inspection's ETag")],
         )
-        return get(conn, inspection_id)
+    return int(tag[len(prefix) : -1])
