@@ -24,6 +24,7 @@ from api.replica import ReadReplica
 from api.routes import (
     claims,
     collections,
+    decisions,
     disputes,
     evidence,
     health,
@@ -174,6 +175,7 @@ def create_app(
         claims,
         disputes,
         evidence,
+        decisions,
         inspections,
         users,
         maps,
