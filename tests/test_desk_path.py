@@ -157,3 +157,64 @@ def test_on_a_phone_the_proposal_and_decision_forms_fit(metro: Database, browser
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
     assert record.page_errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
+def test_the_dossier_pdf_from_the_page_holds_parties_measures_and_decision(
+    metro: Database, browser: Any, tmp_path: Path
+) -> None:
+    import subprocess
+
+    zone = biggest(metro)
+    with metro.client("commission") as http:
+        opened = ok(
+            http.post(
+                f"/disputes/{zone['id']}/status",
+                json={"status": "open"},
+                headers={"If-Match": zone["etag"]},
+            )
+        )
+        ok(
+            http.post(
+                f"/disputes/{zone['id']}/decision-plan",
+                json={"split_along_official_line": True, "source_reference": "Acta CL/2026/020"},
+                headers={"If-Match": opened["etag"]},
+            )
+        )
+    add_user(metro.engine, "comision-pdf", "commission", actor="test", password=PASSWORD)
+    page, record = offline_page(browser, 1366, 768)
+    sign_in_in_browser(page, metro.base_url, "comision-pdf", f"/disputas/{zone['id']}")
+    expect(page.locator("#estado")).to_contain_text("Expediente al día", timeout=60_000)
+    with page.expect_download(timeout=90_000) as download:
+        page.click("#expediente-pdf")
+    pdf = tmp_path / "expediente.pdf"
+    pdf.write_bytes(Path(download.value.path()).read_bytes())
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "Oaxaca de Juárez",
+        "San Jacinto Amilpas",
+        "20157",
+        f"{zone['area_ha']:.2f} ha",
+        "Perímetro",
+        "Línea en disputa",
+        "Población afectada",
+        "Acta CL/2026/020",
+        "división por el límite oficial",
+        "Página 1 de",
+        "INEGI, Marco Geoestadístico",
+        "hora del centro de México",
+    ):
+        assert expected in text, f"{expected!r} is not in the dossier"
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "p")],
+        check=True,
+    )
+    for png in sorted(tmp_path.glob("p-*.png")):
+        (Path(__file__).resolve().parent / "artifacts").mkdir(exist_ok=True)
+        target = Path(__file__).resolve().parent / "artifacts" / f"expediente-{png.name}"
+        target.write_bytes(png.read_bytes())
+    assert record.page_errors == []

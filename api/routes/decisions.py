@@ -8,6 +8,8 @@
 * ``POST /disputes/{id}/decision-preview``: the decision (split along the official line,
   or adopt a proposal) rehearsed: the same code that applies it, rolled back.
 * ``POST /disputes/{id}/decision-plan``: the same decision applied (``If-Match``).
+* ``GET /disputes/{id}/expediente.pdf``: the zone's dossier, A4, for whoever reads the
+  zone (the page's link works with the session cookie).
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence
+from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence, ZoneReader
 from api.fields import RowId
 from api.routes.disputes import IfMatch, _with_etag, reach_zone
 from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.disputes import proposals, rehearsal, zones
 from layers.engine import on_read_connection
+from services.dossier import dossier_pdf
 
 router = APIRouter(tags=["disputes"])
 Key = Annotated[str, Field(pattern=r"^\d{5}$")]
@@ -154,3 +157,22 @@ def decision_plan(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version)
     )
     return _with_etag(response, zone)
+
+
+@router.get(
+    "/disputes/{zone_id}/expediente.pdf",
+    summary="The zone's dossier (expediente) as an A4 PDF: map, parties, measures, case file",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The dossier."}},
+)
+def dossier(request: Request, engine: EngineDep, caller: ZoneReader, zone_id: RowId) -> Response:
+    on_read_connection(engine, lambda conn: reach_zone(conn, caller, zone_id))
+    body = dossier_pdf(engine, request.app.state.renderer, zone_id, made_at=datetime.now(UTC))
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="expediente-zona-{zone_id}.pdf"',
+        },
+    )
