@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence, ZoneReader
-from api.fields import RowId
+from api.fields import INT64_MAX, RowId
 from api.routes.disputes import IfMatch, _with_etag, reach_zone
 from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
@@ -87,7 +87,7 @@ class DecisionPlan(BaseModel):
         default=False, description="Each party receives the zone inside its official polygon."
     )
     proposal_id: int | None = Field(
-        default=None, ge=1, description="Adopt this drawn proposal of the case file."
+        default=None, ge=1, le=INT64_MAX, description="Adopt this drawn proposal of the case file."
     )
     source_reference: str | None = Field(default=None, max_length=2000)
     summary: str | None = Field(default=None, max_length=20000)
