@@ -121,7 +121,7 @@ _SENTENCES: list[Sentence] = [
         r"the decision's parts must cover the zone exactly, without overlapping: (.*)",
         lambda m: (
             "Las partes de la resolución deben cubrir toda la zona sin encimarse: "
-            + "; ".join(say(r) for r in m[1].split("; "))
+            + "; ".join(say(r) or r for r in m[1].split("; "))
             + "."
         ),
     ),

@@ -218,3 +218,56 @@ def test_the_dossier_pdf_from_the_page_holds_parties_measures_and_decision(
         target = Path(__file__).resolve().parent / "artifacts" / f"expediente-{png.name}"
         target.write_bytes(png.read_bytes())
     assert record.page_errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
+def test_a_planner_reads_only_and_a_party_proposes_but_does_not_decide(
+    metro: Database, browser: Any
+) -> None:
+    zone = biggest(metro)
+    with metro.client("commission") as http:
+        ok(
+            http.post(
+                f"/disputes/{zone['id']}/status",
+                json={"status": "open"},
+                headers={"If-Match": zone["etag"]},
+            )
+        )
+    add_user(metro.engine, "planeacion-caso", "planner", actor="test", password=PASSWORD)
+    add_user(
+        metro.engine,
+        "rep-sja-caso",
+        "commission",
+        actor="test",
+        password=PASSWORD,
+        cvegeo=SAN_JACINTO,
+    )
+    seen = {}
+    for name in ("planeacion-caso", "rep-sja-caso"):
+        page, record = offline_page(browser, 1366, 768)
+        sign_in_in_browser(page, metro.base_url, name, f"/disputas/{zone['id']}")
+        expect(page.locator("#estado")).to_contain_text("Expediente al día", timeout=60_000)
+        page.frame_locator("#mapa").locator(".linde-legend").wait_for()
+        seen[name] = {
+            "propuesta": page.locator("#propuesta").is_visible(),
+            "resolucion": page.locator("#resolucion").is_visible(),
+            "acciones": page.locator("#acciones").is_visible(),
+            "dibujo": page.frame_locator("#mapa").locator(".leaflet-pm-toolbar").count() > 0,
+            "expediente": page.locator("#expediente-pdf").is_visible(),
+        }
+        assert record.page_errors == []
+    assert seen["planeacion-caso"] == {
+        "propuesta": False,
+        "resolucion": False,
+        "acciones": False,
+        "dibujo": False,
+        "expediente": True,
+    }
+    assert seen["rep-sja-caso"] == {
+        "propuesta": True,
+        "resolucion": False,
+        "acciones": False,
+        "dibujo": True,
+        "expediente": True,
+    }
