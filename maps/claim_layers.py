@@ -35,7 +35,7 @@ def label_point(claim: BaseGeometry, zone: BaseGeometry) -> tuple[float, float] 
     """Where a claim's name goes (lon, lat): on the land it claims near the zone, outside
     the zone if it claims any there, else inside; ``None`` if the claim misses the view."""
     west, south, east, north = zone.bounds
-    pad_x, pad_y = max(east - west, 1e-4) * 0.2, max(north - south, 1e-4) * 0.2
+    pad_x, pad_y = max(east - west, 1e-4) * 0.1, max(north - south, 1e-4) * 0.1
     view = shapely.box(west - pad_x, south - pad_y, east + pad_x, north + pad_y)
     near = shapely.intersection(claim, view)
     beside = shapely.difference(near, zone)
