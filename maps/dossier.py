@@ -83,7 +83,10 @@ def when(moment: datetime | str | None) -> str:
 def _event_rows(event: Mapping[str, Any], names: Mapping[str, str]) -> list[tuple[str, str]]:
     """The content of one case event as (term, text) pairs."""
     d: Mapping[str, Any] = event.get("details") or {}
-    party = lambda k: f"{names.get(k, k)} ({k})"  # noqa: E731
+
+    def party(key: str) -> str:
+        return f"{names.get(key, key)} ({key})"
+
     kind = event["kind"]
     rows: list[tuple[str, Any]] = []
     if kind == "meeting":
