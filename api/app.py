@@ -25,6 +25,7 @@ from api.replica import ReadReplica
 from api.routes import (
     claims,
     collections,
+    decisions,
     disputes,
     evidence,
     health,
@@ -176,6 +177,7 @@ def create_app(
         claims,
         disputes,
         evidence,
+        decisions,
         inspections,
         review,
         users,

@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from api.catalogue import in_spanish, wants_spanish
 from geo.errors import (
     Conflict,
     Forbidden,
@@ -93,6 +94,20 @@ def error_body(
     }
 
 
+def answer(
+    request: Request,
+    body: dict[str, Any],
+    status_code: int,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The error as JSON, its message in Spanish when ``Accept-Language`` prefers it
+    (``api.catalogue``; the pages send ``es-MX``); codes and fields never change."""
+    if wants_spanish(request.headers.get("accept-language")):
+        body = in_spanish(body)
+        headers = {**(headers or {}), "Content-Language": "es-MX"}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
 def status_of(exc: LindeError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -110,7 +125,8 @@ async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Basic realm="Linde"' if basic else "Bearer"}
     if isinstance(exc, TooManyRequests | ServiceUnavailable | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(
+    return answer(
+        request,
         error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),
         status_code=status_of(exc),
         headers=headers,
@@ -122,14 +138,14 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
         {"field": _location(tuple(e.get("loc", ()))), "reason": str(e.get("msg", "invalid"))}
         for e in exc.errors()
     ]
     message = "; ".join(f"{d['field']}: {d['reason']}" for d in details)
-    return JSONResponse(error_body("invalid_input", message, details), status_code=422)
+    return answer(request, error_body("invalid_input", message, details), status_code=422)
 
 
 def _routes(routes: Iterable[Any]) -> Iterable[Any]:
@@ -165,13 +181,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         allowed = sorted(_methods_of(request.app.router.routes, request.url.path))
         headers["Allow"] = ", ".join(allowed)
         message = f"{request.method} is not allowed here; use {', '.join(allowed)}"
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
+    return answer(request, error_body(code, message), status_code=exc.status_code, headers=headers)
 
 
 async def _too_large(request: Request, exc: Exception) -> JSONResponse:
     """A number too large for the database's integers (SQLite raises it in Python)."""
     log.info("number out of range on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
+    return answer(
+        request,
         error_body(
             "invalid_input", "a number in the request is too large to be stored or compared"
         ),
@@ -187,7 +204,8 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     log.info("refused value on %s %s: %s", request.method, request.url.path, reason)
     if "NUL" in reason:
         reason = "text may not contain the NUL character (\\u0000)"
-    return JSONResponse(
+    return answer(
+        request,
         error_body("invalid_input", f"a value in the request cannot be stored: {reason}"),
         status_code=422,
     )
@@ -220,7 +238,8 @@ async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
     """Input nested deeper than Python recurses (a JSON document of 100,000 brackets
     parsed somewhere other than ``api.fields.json_document``): the input's fault."""
     log.info("input nested too deeply on %s %s", request.method, request.url.path)
-    return JSONResponse(
+    return answer(
+        request,
         error_body("invalid_input", "the request nests too deeply to be read"),
         status_code=422,
     )
@@ -230,7 +249,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     # The server drops the connection after an unhandled error: say so, so the client
     # opens a new one for its next request instead of failing on a dead one.
-    return JSONResponse(
+    return answer(
+        request,
         error_body("internal_error", "Linde could not complete the request; the error was logged."),
         status_code=500,
         headers={"Connection": "close"},

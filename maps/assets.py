@@ -12,10 +12,14 @@ leaflet.markercluster      1.5.3    MIT (``leaflet.markercluster-1.5.3/MIT-LICEN
 leaflet.fullscreen         3.0.0    MIT (``leaflet.fullscreen-3.0.0/LICENSE``)
 leaflet-measure            2.1.7    MIT (``leaflet-measure-2.1.7/LICENSE``)
 leaflet.vectorgrid         1.3.0    Beerware (``leaflet.vectorgrid-1.3.0/LICENSE``)
+@geoman-io/leaflet-geoman  2.20.2   MIT (``leaflet-geoman-free-2.20.2/LICENSE``)
 =========================  =======  ===========================================
 
 (the versions folium 0.20's plugins are written for; Leaflet 1.9.4 is the bug-fix
-release of folium's 1.9.3.) Nothing is fetched at run time.
+release of folium's 1.9.3.) leaflet-geoman-free (``dist/leaflet-geoman.min.js`` and
+``.css``, their ``sourceMappingURL`` comments removed: the maps are not shipped) is the
+drawing tool of the dispute page, loaded into its map frame with ``linde/propuesta.js``.
+Nothing is fetched at run time.
 
 Before a map is rendered, :func:`localize` rewrites every asset reference of every
 element to a Linde asset; a reference Linde does not ship raises

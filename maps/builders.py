@@ -29,10 +29,11 @@ from geo.simplify import (
     simplify_coverage,
     tolerance_for_extent,
 )
+from maps.claim_layers import OFFICIAL_COLOR, add_claims
 from maps.elements import DateFilter, Frame, HatchPattern, Labels, Legend, LegendEntry, PointCluster
 from maps.legend import (
     CHOROPLETH_COLORS,
-    PARTY_COLORS,
+    OFFICIAL_DASH,
     category_color,
     category_label,
     classify,
@@ -518,29 +519,22 @@ def dispute_map(
     )
     if bounds is None:
         return _finish(m, text, None, "Esta zona no tiene geometría registrada.")
-    entries: list[LegendEntry] = []
-    if len(official):
+    zone_shape = shapely.union_all(area.geometry.values)
+    official_layer = (
         GeoJsonLayer(
             _features(official.geometry.values, official, ["cvegeo", "name"], "cvegeo"),
             "Límite oficial (INEGI)",
-            {"fill": False, "color": "#111111", "weight": 2.5, "dashArray": "6 4"},
+            {"fill": False, "color": OFFICIAL_COLOR, "weight": 2.5, "dashArray": OFFICIAL_DASH},
             tooltip_fields=["name", "cvegeo"],
             tooltip_aliases=["Municipio", "Clave"],
-        ).add_to(m)
-        entries.append(LegendEntry("Límite oficial (INEGI)", "#111111", "line"))
-    for i, (_, claim) in enumerate(claims.iterrows()):
-        color = PARTY_COLORS[i % len(PARTY_COLORS)]
-        name = str(claim.get("municipality") or claim.get("cvegeo") or f"Parte {i + 1}")
-        GeoJsonLayer(
-            _collection(claim.geometry),
-            f"Reclamo de {name}",
-            {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.12},
-            tooltip_text=f"Límite reclamado por {name}",
-        ).add_to(m)
-        entries.append(LegendEntry(f"Reclamado por {name}", color))
+        )
+        if len(official)
+        else None
+    )
+    entries = add_claims(m, official, claims, zone_shape, official_layer)
     m.add_child(HatchPattern("#d7301f"))
     GeoJsonLayer(
-        _collection(shapely.union_all(area.geometry.values)),
+        _collection(zone_shape),
         "Zona en disputa",
         {"color": "#d7301f", "weight": 2.5, "className": "linde-hatch"},
         tooltip_text="En disputa",

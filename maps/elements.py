@@ -155,6 +155,10 @@ class LegendEntry:
     label: str
     color: str
     kind: Literal["fill", "line", "point", "hatch", "outline"] = "fill"
+    #: a line's dash pattern as Leaflet's ``dashArray`` (``"8 5"``); ``""`` solid. Given,
+    #: the swatch is that line drawn over a pale fill, so a dash tells the line apart
+    #: where colour alone would not (printed in grey, or a reader who does not see it)
+    dash: str | None = None
 
 
 class Legend(DataElement):
@@ -173,6 +177,7 @@ class Legend(DataElement):
 .linde-legend i.point { border-radius: 50%; width: 11px; height: 11px; border: 1px solid #333; }
 .linde-legend i.line { height: 0; border-top: 3px solid; }
 .linde-legend i.outline { border: 2px solid; background: transparent !important; }
+.linde-legend svg.dash { width: 22px; height: 12px; margin-right: 6px; vertical-align: middle; }
 .linde-legend i.hatch { background: repeating-linear-gradient(45deg, var(--c) 0 2px, transparent 2px 6px) !important;
   border: 1px solid var(--c); }
 </style>
@@ -186,6 +191,23 @@ class Legend(DataElement):
     var h = L.DomUtil.create("h2", "", div); h.textContent = title;
     entries.forEach(function (e) {
       var row = L.DomUtil.create("div", "", div);
+      if (e.dash !== null && e.dash !== undefined) {
+        var NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg");
+        svg.setAttribute("class", "dash"); svg.setAttribute("viewBox", "0 0 22 12");
+        if (e.kind !== "line") {
+          var fill = document.createElementNS(NS, "rect");
+          fill.setAttribute("width", "22"); fill.setAttribute("height", "12");
+          fill.setAttribute("fill", e.color); fill.setAttribute("fill-opacity", "0.15");
+          svg.appendChild(fill);
+        }
+        var ln = document.createElementNS(NS, "line");
+        ln.setAttribute("x1", "0"); ln.setAttribute("y1", "6"); ln.setAttribute("x2", "22");
+        ln.setAttribute("y2", "6"); ln.setAttribute("stroke", e.color); ln.setAttribute("stroke-width", "3");
+        if (e.dash) { ln.setAttribute("stroke-dasharray", e.dash); }
+        svg.appendChild(ln); row.appendChild(svg);
+        row.appendChild(document.createTextNode(e.label));
+        return;
+      }
       var sw = L.DomUtil.create("i", e.kind, row);
       sw.style.setProperty("--c", e.color);
       if (e.kind === "line" || e.kind === "outline") { sw.style.borderColor = e.color; }
@@ -204,7 +226,9 @@ class Legend(DataElement):
         super().__init__()
         self._name = "Legend"
         self.title = title
-        self.entries = [{"label": e.label, "color": e.color, "kind": e.kind} for e in entries]
+        self.entries = [
+            {"label": e.label, "color": e.color, "kind": e.kind, "dash": e.dash} for e in entries
+        ]
 
     def data(self) -> Any:
         return {"title": self.title, "entries": self.entries}

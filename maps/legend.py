@@ -39,6 +39,11 @@ CATEGORY_COLORS: dict[str, str] = {
 }
 #: the claim of each party of a dispute, in order
 PARTY_COLORS = ("#2166ac", "#1b9e77", "#e7298a", "#e6ab02", "#66a61e", "#a6761d")
+#: the line of each party's claim, in the same order: solid, dotted, dash-dot, long dash
+#: (the official line is black, dashed ``OFFICIAL_DASH``), so claims are told apart by
+#: their line as well as their colour
+PARTY_DASHES = ("", "2 6", "12 5 2 5", "14 6")
+OFFICIAL_DASH = "7 4"
 #: five classes, light to dark (ColorBrewer YlOrRd)
 CHOROPLETH_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 

@@ -31,6 +31,7 @@ import shutil
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from geo.errors import RendererBusy, RendererUnavailable
@@ -125,6 +126,17 @@ def document_policy(tile_origins: Collection[str]) -> str:
             "form-action 'none'",
         ]
     )
+
+
+@dataclass(frozen=True)
+class Paged:
+    """A PDF of as many pages as the document needs (a dossier, not a map): printed
+    with margins and ``footer_html`` at the foot of each page, where Chromium fills
+    ``<span class="pageNumber">`` and ``<span class="totalPages">``. The footer is
+    Linde's own markup: no text from data goes into it."""
+
+    footer_html: str
+    margin_mm: float = 16.0
 
 
 class Renderer:
@@ -240,13 +252,14 @@ class Renderer:
         tile_origins: Collection[str] = (),
         paper: str = "a4",
         orientation: str = "landscape",
+        paged: Paged | None = None,
     ) -> bytes:
         """:meth:`render` for a caller already inside :meth:`admitted` (one that also
         had other work to do, such as reading the map's features, while it held a slot)."""
         executable = chromium_path()
         loop = self._ensure_loop()
         size_mm = page_mm(paper, orientation)
-        job = self._render(executable, document, fmt, frozenset(tile_origins), size_mm)
+        job = self._render(executable, document, fmt, frozenset(tile_origins), size_mm, paged)
         future = asyncio.run_coroutine_threadsafe(job, loop)
         try:
             return future.result(timeout=self.timeout_s + 5)
@@ -297,12 +310,14 @@ class Renderer:
         fmt: str,
         tile_origins: frozenset[str],
         size_mm: tuple[float, float],
+        paged: Paged | None = None,
     ) -> bytes:
         from playwright.async_api import Error as PlaywrightError
 
         try:
             return await asyncio.wait_for(
-                self._draw(executable, document, fmt, tile_origins, size_mm), self.timeout_s
+                self._draw(executable, document, fmt, tile_origins, size_mm, paged),
+                self.timeout_s,
             )
         except PlaywrightError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -319,6 +334,7 @@ class Renderer:
         fmt: str,
         tile_origins: frozenset[str],
         size_mm: tuple[float, float],
+        paged: Paged | None = None,
     ) -> bytes:
         from playwright.async_api import Error as PlaywrightError
 
@@ -371,6 +387,19 @@ class Renderer:
                 )
             if fmt == "png":
                 return bytes(await page.screenshot(full_page=False, type="png"))
+            if paged is not None:
+                margin = f"{paged.margin_mm}mm"
+                return bytes(
+                    await page.pdf(
+                        width=f"{size_mm[0]}mm",
+                        height=f"{size_mm[1]}mm",
+                        print_background=True,
+                        display_header_footer=True,
+                        header_template="<span></span>",
+                        footer_template=paged.footer_html,
+                        margin={"top": margin, "right": margin, "bottom": margin, "left": margin},
+                    )
+                )
             return bytes(
                 await page.pdf(
                     width=f"{size_mm[0]}mm",

@@ -141,6 +141,15 @@ ROUTES = [
     Route("GET", "/disputes/{zone_id}/evidence/{sha256}", f"{ZONE}/evidence/{'0' * 64}", "planner"),
     Route("GET", "/disputes/{zone_id}/geometries", f"{ZONE}/geometries", "planner"),
     Route("POST", "/disputes/{zone_id}/decision", f"{ZONE}/decision", "commission", {}),
+    Route(
+        "POST", "/disputes/{zone_id}/proposal-preview", f"{ZONE}/proposal-preview", "commission", {}
+    ),
+    Route("POST", "/disputes/{zone_id}/proposals", f"{ZONE}/proposals", "commission", {}),
+    Route(
+        "POST", "/disputes/{zone_id}/decision-preview", f"{ZONE}/decision-preview", "commission", {}
+    ),
+    Route("POST", "/disputes/{zone_id}/decision-plan", f"{ZONE}/decision-plan", "commission", {}),
+    Route("GET", "/disputes/{zone_id}/expediente.pdf", f"{ZONE}/expediente.pdf", "planner"),
     Route("POST", "/inspections", "/inspections", "inspector", {}),
     Route("POST", "/inspections/import", "/inspections/import", "inspector", {}),
     Route("GET", "/inspections/categories", "/inspections/categories", "planner"),

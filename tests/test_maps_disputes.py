@@ -48,3 +48,44 @@ def test_cli_writes_the_dispute_map(metro: Database, tmp_path: Path) -> None:
     assert "Reclamado por San Jacinto Amilpas" in decoded(out.read_text(encoding="utf-8"))
     missing = run_linde(metro.url, "map", "dispute", "987654", "-o", str(out))
     assert missing.returncode == 2 and "no disputed zone 987654" in flat(missing.stderr)
+
+
+def test_claims_are_told_apart_by_line_and_labelled() -> None:
+    """Each claim has its colour and its own dash; the official line is dashed black;
+    each claim is named on the map, on its own land beside the zone."""
+    import folium
+    import geopandas as gpd
+    import shapely
+
+    from maps.builders import dispute_map
+    from maps.claim_layers import label_point
+    from maps.legend import OFFICIAL_DASH, PARTY_DASHES
+
+    zone = shapely.box(-96.70, 17.07, -96.69, 17.08)
+    west = shapely.box(-96.72, 17.06, -96.69, 17.09)
+    east = shapely.box(-96.70, 17.06, -96.67, 17.09)
+    claims = gpd.GeoDataFrame(
+        {"cvegeo": ["20067", "20157"], "municipality": ["Oaxaca de Juárez", "San Jacinto"]},
+        geometry=[west, east],
+        crs=4326,
+    )
+    official = gpd.GeoDataFrame(
+        {"cvegeo": ["20067", "20157"], "name": ["Oaxaca de Juárez", "San Jacinto"]},
+        geometry=[
+            shapely.box(-96.72, 17.06, -96.695, 17.09),
+            shapely.box(-96.695, 17.06, -96.67, 17.09),
+        ],
+        crs=4326,
+    )
+    area = gpd.GeoDataFrame({"id": [1]}, geometry=[zone], crs=4326)
+    m = dispute_map({"name": "Prueba"}, area, official, claims, tiles=False)
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert f'"dashArray": "{PARTY_DASHES[1]}"' in html or PARTY_DASHES[1] in html
+    assert OFFICIAL_DASH in html
+    assert "Reclamo de San Jacinto" in html and "Reclamo de Oaxaca de Ju" in html
+    # each name sits on its own side, outside the zone where both claims overlap
+    west_at = label_point(west, zone)
+    east_at = label_point(east, zone)
+    assert west_at is not None and east_at is not None
+    assert west_at[0] < -96.70 and east_at[0] > -96.69

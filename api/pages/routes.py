@@ -28,7 +28,7 @@ from api.pages.common import to_sign_in
 from api.pages.inspector_app import ACCURACY_WARNING_M
 from geo.disputes import ADMIN_MOVES, MOVES
 from layers.maps import map_choices
-from maps.legend import CATEGORY_LABELS, STATUS_ES
+from maps.legend import CATEGORY_LABELS, PARTY_COLORS, STATUS_ES
 
 router = APIRouter(tags=["pages"])
 _env = Environment(
@@ -99,6 +99,7 @@ def dispute_page(request: Request, zone_id: RowId) -> Response:
         admin_moves=admin_moves,
         status_es=STATUS_ES,
         categories_es=CATEGORY_LABELS,
+        party_colors=PARTY_COLORS,
         evidence_max_mb=request.app.state.settings.evidence_max_bytes // (1024 * 1024),
     )
 
