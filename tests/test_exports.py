@@ -26,16 +26,16 @@ from pyproj import Transformer
 from shapely.geometry import MultiLineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import InvalidInput
-from layers.exports import (
+from api.media_types import format_for_media_type
+from formats import (
     FORMATS,
     TEMP_PREFIX,
     Field,
     FieldKind,
-    format_for_media_type,
     shapefile_field_names,
     stream_export,
 )
+from geo.errors import InvalidInput
 
 GDAL_FORMATS = ["gpkg", "shp", "kml", "fgb"]
 

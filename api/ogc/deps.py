@@ -30,11 +30,11 @@ from api.ogc.params import (
     single,
 )
 from api.ogc.render import PAGE_FORMATS, wanted
+from formats import FORMATS, ExportFormat
 from geo.access import Action
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import Forbidden, InvalidParameter, NotFound, Problem, Unauthenticated
 from layers.collections import COLLECTIONS, Collection
-from layers.exports import FORMATS, ExportFormat
 from layers.queries.items import ItemsQuery
 from layers.users import Principal
 

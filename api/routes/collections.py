@@ -47,6 +47,7 @@ from api.ogc.render import (
     url_for,
     wanted,
 )
+from formats import FORMATS, ExportFormat, Field, stream_export
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
     InvalidInput,
@@ -58,7 +59,6 @@ from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
 from layers.engine import on_read_connection
-from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.queries import versions
 
