@@ -45,7 +45,7 @@ from formats.base import (
     utc,
     wkb_bytes,
 )
-from formats.shapefile import shapefile_field_names, zip_parts
+from formats.shapefile import FIELD_MAP_SUFFIX, field_map_csv, shapefile_field_names, zip_parts
 
 log = logging.getLogger("linde.exports")
 
@@ -198,7 +198,9 @@ def gdal_file(
                     raise feed.error from None
                 raise
         if fmt.key == "shp":
-            yield from zip_parts(workdir, layer_name)
+            names = [(ID_COLUMN, ID_COLUMN), *((c.name, c.source) for c in feed.columns)]
+            extra = {layer_name + FIELD_MAP_SUFFIX: field_map_csv(names)}
+            yield from zip_parts(workdir, layer_name, extra)
         else:
             yield from _file_pieces(path)
     finally:

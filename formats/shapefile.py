@@ -3,6 +3,7 @@ characters, and a ZIP of its parts made while it is sent."""
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -16,6 +17,9 @@ from formats.base import COPY_BYTES
 
 SHAPEFILE_NAME_LENGTH = 10
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+#: The file beside the .shp that maps each .dbf name to the column's full name.
+FIELD_MAP_SUFFIX = "_campos.csv"
+FIELD_MAP_HEADER = ("campo_shp", "nombre_completo")
 
 
 def shapefile_field_names(names: Sequence[str]) -> dict[str, str]:
@@ -51,6 +55,17 @@ def shapefile_field_names(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def field_map_csv(names: Sequence[tuple[str, str]]) -> bytes:
+    """The field-name map as CSV (UTF-8 with a BOM, for Excel): one row per column,
+    its .dbf name first and its full name second, in the order of the .dbf."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FIELD_MAP_HEADER)
+    writer.writerows(names)
+    return buffer.getvalue().encode("utf-8")
+
+
 class _Pending(io.RawIOBase):
     """A write-only, unseekable sink: ``zipfile`` writes into it, we drain it."""
 
@@ -71,8 +86,11 @@ class _Pending(io.RawIOBase):
         return out
 
 
-def zip_parts(workdir: str, base: str) -> Iterator[bytes]:
-    """A ZIP of the Shapefile's parts, made while it is sent (data descriptors, no seek)."""
+def zip_parts(workdir: str, base: str, extra: dict[str, bytes] | None = None) -> Iterator[bytes]:
+    """A ZIP of the Shapefile's parts, made while it is sent (data descriptors, no seek).
+
+    ``extra`` adds small files after the parts (name → content), such as the field map.
+    """
     sink = _Pending()
     now = time.localtime()
     stamp = (now.tm_year, now.tm_mon, now.tm_mday, now.tm_hour, now.tm_min, now.tm_sec)
@@ -89,6 +107,10 @@ def zip_parts(workdir: str, base: str) -> Iterator[bytes]:
                     dst.write(piece)
                     if data := sink.drain():
                         yield data
+            if data := sink.drain():
+                yield data
+        for name, content in (extra or {}).items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), content, zipfile.ZIP_DEFLATED)
             if data := sink.drain():
                 yield data
     yield sink.drain()

@@ -42,6 +42,7 @@ STANDARD = (
     "properties",
     "sortby",
     "csv-geometry",
+    "labels",
 )
 
 
