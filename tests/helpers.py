@@ -4,6 +4,7 @@ here (and from conftest), never from one another."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import threading
@@ -21,6 +22,7 @@ import orjson
 import pytest
 import shapely
 import shapely.geometry
+from PIL import Image
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -358,3 +360,32 @@ def sign_in_in_browser(page: Any, base: str, name: str, then: str) -> None:
     page.fill("#contrasena", PASSWORD)
     page.click("form.caja button.primary")
     page.wait_for_url(f"**{then}")
+
+
+# --- inspections a planner downloads -------------------------------------------------------
+
+
+def two_inspections_on_the_atoyac(db: Database) -> None:
+    """Post, as the inspector, two solid-waste points on the Atoyac's left bank in Oaxaca
+    de Juárez (ids ``UUID(int=1)`` and ``UUID(int=2)``); the first with a PNG photo."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (30, 120, 200)).save(buffer, "PNG")
+    with db.client("inspector") as http:
+        for n, photo in enumerate((buffer.getvalue(), None)):
+            body = {
+                "type": "Feature",
+                "id": str(uuid.UUID(int=n + 1)),
+                "geometry": {"type": "Point", "coordinates": [-96.73815, 17.06201 + n * 0.001]},
+                "properties": {
+                    "observed_at": "2024-03-05T10:30:00-06:00",
+                    "category": "solid_waste",
+                    "severity": 3,
+                    "description": f"residuos en la ribera {n}",
+                },
+            }
+            if photo is None:
+                ok(http.post("/inspections", json=body), 201)
+            else:
+                form = {"inspection": orjson.dumps(body).decode()}
+                files = [("photos", ("ribera.png", photo, "image/png"))]
+                ok(http.post("/inspections", data=form, files=files), 201)

@@ -131,8 +131,10 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     )
     exported = Path(saved.path()).read_text(encoding="utf-8")
     assert "linde-title" in exported and "<script src=" not in exported  # self-contained
+    page.select_option("select[name=capa]", "rivers")
+    page.select_option("select[name=formato_datos]", "geojson")
     with page.expect_download() as data:
-        page.click("button[data-datos=geojson]")
+        page.click("#descargar-datos")
     assert '"Atoyac"' in Path(data.value.path()).read_text(encoding="utf-8")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import subprocess
 import uuid
 import zipfile
@@ -15,14 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from formats import FORMATS
 from layers.users import add_user
 from tests.conftest import METRO_2020, Database
-from tests.helpers import PASSWORD, ok, sign_in
-
-SPOT = (-96.73815, 17.06201)  # on the Atoyac's left bank, in Oaxaca de Juárez
+from tests.helpers import PASSWORD, ok, sign_in, two_inspections_on_the_atoyac
 
 
 @pytest.fixture(scope="module")
@@ -31,29 +27,7 @@ def planners(engine_kind: str, seeded_database: Any) -> Database:
     database: Database = seeded_database(
         engine_kind, "planner_downloads", metro_zones=(METRO_2020,)
     )
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (30, 120, 200)).save(buffer, "PNG")
-    with database.client("inspector") as http:
-        for n, photo in enumerate((buffer.getvalue(), None)):
-            body = {
-                "type": "Feature",
-                "id": str(uuid.UUID(int=n + 1)),
-                "geometry": {"type": "Point", "coordinates": [SPOT[0], SPOT[1] + n * 0.001]},
-                "properties": {
-                    "observed_at": "2024-03-05T10:30:00-06:00",
-                    "category": "solid_waste",
-                    "severity": 3,
-                    "description": f"residuos en la ribera {n}",
-                },
-            }
-            if photo is None:
-                ok(http.post("/inspections", json=body), 201)
-            else:
-                files = [("photos", ("ribera.png", photo, "image/png"))]
-                ok(
-                    http.post("/inspections", data={"inspection": json.dumps(body)}, files=files),
-                    201,
-                )
+    two_inspections_on_the_atoyac(database)
     add_user(database.engine, "planificadora", "planner", actor="test", password=PASSWORD)
     return database
 
