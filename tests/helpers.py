@@ -389,3 +389,11 @@ def two_inspections_on_the_atoyac(db: Database) -> None:
                 form = {"inspection": orjson.dumps(body).decode()}
                 files = [("photos", ("ribera.png", photo, "image/png"))]
                 ok(http.post("/inspections", data=form, files=files), 201)
+
+
+def river_id(db: Database, key: str) -> str:
+    """The id of the river keyed ``key`` ("Atoyac", "Atoyac #2" …), as the picker's value."""
+    with db.client() as http:
+        found = http.get("/collections/rivers/items", params={"key": key}).json()["features"]
+    assert len(found) == 1, found
+    return str(found[0]["id"])

@@ -17,6 +17,7 @@ from tests.conftest import METRO_2020, Database
 from tests.helpers import (
     PASSWORD,
     offline_page,
+    river_id,
     shot,
     sign_in_in_browser,
     two_inspections_on_the_atoyac,
@@ -92,7 +93,7 @@ def test_a_planner_downloads_what_the_map_shows(
     shot(page, "mapas-datos-zona", page_data.kind)
 
     page.check("input[value=rio]")
-    page.select_option("select[name=rio]", label="Atoyac")
+    page.select_option("select[name=rio]", river_id(page_data, "Atoyac"))
     expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     page.uncheck("input[name=etiquetas_es]")
     along = ogrinfo(download(page, "inspections", "fgb"))
@@ -112,3 +113,26 @@ def test_a_session_that_ended_is_explained_in_spanish(page_data: Database, brows
     expect(page.locator("#estado")).to_contain_text("solo se entrega con sesión")
     page.locator("#datos").scroll_into_view_if_needed()
     shot(page, "mapas-datos-telefono", page_data.kind)
+
+
+def test_the_river_picker_groups_and_searches_as_one_types(
+    page_data: Database, browser: Any
+) -> None:
+    page, record = offline_page(browser, 1366, 768)
+    page.goto(f"{page_data.base_url}/mapas")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    page.check("input[value=rio]")
+    groups = page.locator("select[name=rio] optgroup")
+    assert groups.count() == 2  # Atoyac (three lines) and Salado (two), not five entries
+    atoyacs = page.locator("select[name=rio] optgroup[label=Atoyac] option").all_inner_texts()
+    assert len(atoyacs) == 3 and any(t.startswith("Atoyac · Oaxaca · ") for t in atoyacs)
+    assert all(t.endswith(" km") for t in atoyacs)
+
+    page.fill("input[name=buscar_rio]", "sALÁ")
+    expect(page.locator("#rios-hallados")).to_have_text("2 ríos")
+    assert page.locator("select[name=rio] optgroup").count() == 1
+    expect(page.frame_locator("#mapa").locator(".linde-title h1")).to_have_text("Río Salado")
+    shot(page, "mapas-rios-busqueda", page_data.kind)
+    page.fill("input[name=buscar_rio]", "ningún río así")
+    expect(page.locator("#rios-hallados")).to_have_text("Ningún río con ese nombre.")
+    assert record.page_errors == [] and record.unexpected_console_errors() == []

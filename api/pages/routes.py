@@ -28,8 +28,11 @@ from api.pages.common import to_sign_in
 from api.pages.inspector_app import ACCURACY_WARNING_M
 from formats import FORMATS
 from geo.disputes import ADMIN_MOVES, MOVES
+from geo.river_names import grouped
+from geo.river_names import label as river_label
 from layers.collections import COLLECTIONS
 from layers.maps import map_choices
+from layers.river_index import river_entries
 from layers.users import Principal
 from maps.legend import CATEGORY_LABELS, STATUS_ES
 
@@ -70,10 +73,16 @@ def _data_layers(caller: Principal | None) -> list[dict[str, object]]:
 def maps_page(request: Request, conn: ConnectionDep) -> HTMLResponse:
     caller = session_of(request)
     choices = map_choices(conn)
+    entries = river_entries(conn)
     html = _env.get_template("mapas.html").render(
         caller=caller,
         data_layers=_data_layers(caller),
         formats=list(FORMATS.values()),
+        river_groups=[
+            {"name": g.name, "rivers": [{"id": r.id, "label": river_label(r)} for r in g.rivers]}
+            for g in grouped(entries)
+        ],
+        river_count=len(entries),
         **choices,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
