@@ -118,6 +118,7 @@ ROUTES = [
     Route("GET", "/maps/metro-zones/{code}", "/maps/metro-zones/99.9.99", OPTIONAL),
     Route("GET", "/maps/rivers/{river_id}", "/maps/rivers/987654", OPTIONAL),
     Route("GET", "/maps/river-choices", "/maps/river-choices?q=atoyac", PUBLIC),
+    Route("POST", "/maps/logos", "/maps/logos", "planner", {}),
     Route("GET", "/maps/disputes/{zone_id}", f"/maps{ZONE}", "planner"),
     Route("GET", "/lookup", "/lookup?lon=-96.72&lat=17.06", "planner"),
     Route("GET", "/me", "/me", "planner"),

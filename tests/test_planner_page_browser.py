@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from layers.users import add_user
@@ -136,3 +137,25 @@ def test_the_river_picker_groups_and_searches_as_one_types(
     page.fill("input[name=buscar_rio]", "ningún río así")
     expect(page.locator("#rios-hallados")).to_have_text("Ningún río con ese nombre.")
     assert record.page_errors == [] and record.unexpected_console_errors() == []
+
+
+def test_a_planner_adds_a_logo_and_a_wrong_file_is_explained(
+    page_data: Database, browser: Any, tmp_path: Path
+) -> None:
+    logo = tmp_path / "escudo.png"
+    Image.new("RGB", (300, 120), (156, 42, 60)).save(logo, "PNG")
+    svg = tmp_path / "escudo.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+    page, record = offline_page(browser, 1366, 768)
+    sign_in_in_browser(page, page_data.base_url, "planeacion-datos", "/mapas")
+    expect(page.locator("#estado")).to_have_text("Vista previa lista.")
+    page.fill("input[name=institucion]", "Instituto de Planeación")
+    page.set_input_files("input[name=logotipo]", str(svg))
+    expect(page.locator("#estado")).to_contain_text("No se aceptó el logotipo")
+    page.set_input_files("input[name=logotipo]", str(logo))
+    frame = page.frame_locator("#mapa")
+    expect(frame.locator(".linde-title img.linde-logo")).to_be_visible()
+    shot(page, "mapas-logotipo", page_data.kind)
+    # Chromium logs the refused SVG's 422 itself; nothing else may fail
+    others = [e for e in record.unexpected_console_errors() if not e[1].endswith("/maps/logos")]
+    assert record.page_errors == [] and others == []
