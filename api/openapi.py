@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.ogc.params import PAGE_LIMIT_DEFAULT
+from formats import FORMATS
 from layers.collections import COLLECTIONS, Collection
-from layers.exports import FORMATS
 
 #: FastAPI writes OpenAPI 3.1; the landing page's ``service-desc`` link says so
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.1"

@@ -2,7 +2,7 @@
 
 Streams the 2,474 full-detail INEGI municipalities (read lazily from the zipped
 GeoJSON with ``pyogrio.raw.open_arrow``, a few hundred features at a time, as a
-database cursor would hand them over) through ``layers.exports.stream_export``
+database cursor would hand them over) through ``formats.stream_export``
 into a sink that only counts bytes, and reports per format: wall-clock seconds,
 bytes of output and peak resident memory.
 
@@ -44,7 +44,7 @@ import pyogrio.raw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
 
 from bench.shared_data import MEXICO, require
-from layers.exports import CHUNK_FEATURES, FORMATS, Field, stream_export
+from formats import CHUNK_FEATURES, FORMATS, Field, stream_export
 
 DEFAULT_FILE = MEXICO
 EXPECTED_FEATURES = 2474

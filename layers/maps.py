@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import Connection, Select, case, select
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Select, case, func, select
 
 from layers import dialects
 from layers.geometry_io import from_db
@@ -201,3 +203,39 @@ def map_choices(conn: Connection) -> dict[str, list[dict[str, Any]]]:
         select(rivers.c.id, rivers.c.key, rivers.c.name).order_by(rivers.c.name, rivers.c.id)
     ).mappings()
     return {"metro_zones": [dict(z) for z in zones], "rivers": [dict(r) for r in river_rows]}
+
+
+#: degrees kept by a state's outline for a locator inset (~500 m): an inset is 150 px wide
+INSET_TOLERANCE_DEG = 0.005
+
+
+def state_codes_in_bbox(conn: Connection, bbox: tuple[float, float, float, float]) -> list[str]:
+    """The states (INEGI codes) of the loaded municipalities that meet a lon/lat box."""
+    m = municipalities.c
+    rows = conn.execute(
+        select(m.state_code)
+        .distinct()
+        .where(dialects.intersects_bbox(conn.dialect, municipalities, bbox))
+        .order_by(m.state_code)
+    )
+    return [code for (code,) in rows if code]
+
+
+def state_outline(conn: Connection, state_codes: list[str]) -> tuple[str, BaseGeometry | None]:
+    """The states' names ("Oaxaca", "Oaxaca y Puebla") and their outline for a locator
+    inset: the loaded municipalities of those states, simplified in the database and
+    merged; ``None`` when none is loaded."""
+    if not state_codes:
+        return "", None
+    m = municipalities.c
+    simple = func.ST_AsBinary(func.ST_SimplifyPreserveTopology(m.geom, INSET_TOLERANCE_DEG))
+    rows = conn.execute(
+        select(m.state_name, simple).where(dialects.one_of(conn.dialect, m.state_code, state_codes))
+    ).all()
+    if not rows:
+        return "", None
+    names = sorted({name for name, _ in rows if name})
+    geoms = shapely.make_valid(shapely.from_wkb([bytes(wkb) for _, wkb in rows if wkb is not None]))
+    outline = shapely.union_all(shapely.buffer(geoms, 0.0005))  # closes slivers between them
+    label = " y ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+    return label, outline

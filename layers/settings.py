@@ -220,6 +220,10 @@ class Settings(BaseSettings):
             return self.evidence_dir.expanduser()
         return self.resolved_photos_dir().parent / "evidence"
 
+    def resolved_logos_dir(self) -> Path:
+        """Institution logos for printed maps (``layers.logos``), beside the photos."""
+        return self.resolved_photos_dir().parent / "logos"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -75,6 +75,7 @@ class Frame(DataElement):
   box-shadow: 0 1px 4px rgba(0,0,0,.3); text-align: center; max-width: 60%; pointer-events: none; }
 .linde-title h1 { font-size: 17px; margin: 0; }
 .linde-title p { font-size: 12px; margin: 2px 0 0; color: #444; }
+.linde-title img.linde-logo { display: block; margin: 0 auto 3px; max-height: 46px; max-width: 180px; }
 .linde-title p.linde-institution { margin: 0 0 2px; font-size: 12px; font-weight: 600;
   color: #555; }
 .linde-note { background: rgba(255,255,255,.9); padding: 3px 8px; font-size: 11px; color: #333;
@@ -97,6 +98,9 @@ class Frame(DataElement):
 {% macro script(this, kwargs) %}
 (function (map, d) {
   var title = L.DomUtil.create("div", "linde-title", map.getContainer());
+  if (d.logo && d.logo.indexOf("data:image/png;base64,") === 0) {
+    var logo = L.DomUtil.create("img", "linde-logo", title); logo.src = d.logo; logo.alt = d.institution || "Logotipo";
+  }
   if (d.institution) { L.DomUtil.create("p", "linde-institution", title).textContent = d.institution; }
   var h1 = L.DomUtil.create("h1", "", title); h1.textContent = d.title;
   if (d.subtitle) { var sub = L.DomUtil.create("p", "", title); sub.textContent = d.subtitle; }
@@ -135,6 +139,8 @@ class Frame(DataElement):
         super().__init__()
         self._name = "Frame"
         self.institution = institution
+        #: a data: URI of a PNG the server re-drew (``layers.logos``), or ""
+        self.logo = ""
         self.title = title
         self.subtitle = subtitle
         self.note = note
@@ -143,6 +149,7 @@ class Frame(DataElement):
     def data(self) -> Any:
         return {
             "institution": self.institution,
+            "logo": self.logo,
             "title": self.title,
             "subtitle": self.subtitle,
             "note": self.note,

@@ -9,6 +9,7 @@ adds them with pypdf without touching the pages.
 
 from __future__ import annotations
 
+import base64
 import io
 
 import folium
@@ -28,9 +29,11 @@ def set_heading(
     title: str | None = None,
     subtitle: str | None = None,
     institution: str | None = None,
+    logo_png: bytes | None = None,
 ) -> folium.Map:
     """The map with the planner's own title, subtitle or institution in place of the
-    builder's (each left as it was when ``None``). The words are data: they reach the
+    builder's (each left as it was when ``None``), and the logo above them
+    (``logo_png``: a PNG ``layers.logos`` checked and re-drew). The words are data: they reach the
     page as JSON and are shown as text.
 
     Raises:
@@ -45,6 +48,8 @@ def set_heading(
         frame.subtitle = subtitle.strip()
     if institution is not None:
         frame.institution = institution.strip()
+    if logo_png is not None:
+        frame.logo = "data:image/png;base64," + base64.b64encode(logo_png).decode("ascii")
     return m
 
 

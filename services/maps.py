@@ -8,6 +8,7 @@ command line is the map the service serves; the builders in ``maps/`` stay pure.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import folium
 import numpy as np
@@ -20,6 +21,7 @@ from geo.simplify import within_distance
 from layers import maps as map_layers
 from maps.builders import dispute_map, has_numbers, metro_zone_map, river_map
 from maps.legend import STATUS_ES
+from maps.locator import add_locator
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
 CHOROPLETHS = {
@@ -91,7 +93,7 @@ def metro_zone(
             f"by; draw the map without --choropleth, or import municipalities that carry it"
         )
     rivers = map_layers.rivers_in_bbox(conn, tuple(members.total_bounds)) if len(members) else None
-    return metro_zone_map(
+    m = metro_zone_map(
         zone,
         members,
         rivers=rivers,
@@ -100,6 +102,15 @@ def metro_zone(
         tiles=tiles,
         made_on=made_on,
     )
+    if not len(members):
+        return m
+    codes = sorted({str(c)[:2] for c in members["cvegeo"]})
+    return add_locator(m, *map_layers.state_outline(conn, codes), _bounds(members.total_bounds))
+
+
+def _bounds(values: Any) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = (float(v) for v in values)
+    return minx, miny, maxx, maxy
 
 
 def river(
@@ -145,7 +156,7 @@ def river(
         )
         keep = within_distance(candidates.geometry.values, line, near_m)
         points = candidates[np.asarray(keep, dtype=bool)]
-    return river_map(
+    m = river_map(
         info,
         lines,
         points,
@@ -154,6 +165,11 @@ def river(
         tiles=tiles,
         made_on=made_on,
     )
+    if not len(lines) or lines.geometry.is_empty.all():
+        return m
+    area = _bounds(lines.total_bounds)
+    codes = map_layers.state_codes_in_bbox(conn, area)
+    return add_locator(m, *map_layers.state_outline(conn, codes), area)
 
 
 #: a zone's status as the commission says it

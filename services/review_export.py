@@ -20,9 +20,9 @@ from typing import IO, Any
 
 from sqlalchemy import Connection
 
+import formats as exports
 from geo.access import RowScope
 from geo.errors import InvalidInput, NotFound, Problem
-from layers import exports
 from layers.inspections import photos as photo_store
 from layers.inspections import review as queries
 from layers.inspections.review import ReviewFilter

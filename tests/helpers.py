@@ -4,6 +4,7 @@ here (and from conftest), never from one another."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import threading
@@ -21,6 +22,7 @@ import orjson
 import pytest
 import shapely
 import shapely.geometry
+from PIL import Image
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -365,9 +367,6 @@ def sign_in_in_browser(page: Any, base: str, name: str, then: str) -> None:
 
 def png_photo(rgb: tuple[int, int, int] = (30, 120, 200)) -> bytes:
     """A tiny real PNG (photos are checked by content)."""
-    import io
-
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), rgb).save(buffer, "PNG")
@@ -382,17 +381,19 @@ def post_inspection(
     when: str,
     *,
     photo: bytes | None = None,
+    inspection_id: str | None = None,
+    description: str = "punto de prueba",
 ) -> dict[str, Any]:
     """Record an inspection as the inspector does (multipart when it carries a photo)."""
     body = {
         "type": "Feature",
-        "id": str(uuid.uuid4()),
+        "id": inspection_id or str(uuid.uuid4()),
         "geometry": {"type": "Point", "coordinates": list(at)},
         "properties": {
             "observed_at": when,
             "category": category,
             "severity": severity,
-            "description": "punto de prueba",
+            "description": description,
         },
     }
     with db.client("inspector") as http:
@@ -405,3 +406,30 @@ def post_inspection(
         else:
             r = http.post("/inspections", json=body)
     return dict(ok(r, 201))
+
+
+# --- inspections a planner downloads -------------------------------------------------------
+
+
+def two_inspections_on_the_atoyac(db: Database) -> None:
+    """Post, as the inspector, two solid-waste points on the Atoyac's left bank in Oaxaca
+    de Juárez (ids ``UUID(int=1)`` and ``UUID(int=2)``); the first with a PNG photo."""
+    for n, photo in enumerate((png_photo(), None)):
+        post_inspection(
+            db,
+            (-96.73815, 17.06201 + n * 0.001),
+            "solid_waste",
+            3,
+            "2024-03-05T10:30:00-06:00",
+            photo=photo,
+            inspection_id=str(uuid.UUID(int=n + 1)),
+            description=f"residuos en la ribera {n}",
+        )
+
+
+def river_id(db: Database, key: str) -> str:
+    """The id of the river keyed ``key`` ("Atoyac", "Atoyac #2" …), as the picker's value."""
+    with db.client() as http:
+        found = http.get("/collections/rivers/items", params={"key": key}).json()["features"]
+    assert len(found) == 1, found
+    return str(found[0]["id"])

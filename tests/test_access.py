@@ -83,6 +83,14 @@ ROUTES = [
     Route("GET", "/disputas/{zone_id}", "/disputas/987654", PUBLIC),
     Route("GET", "/inspecciones/nueva", "/inspecciones/nueva", PUBLIC),
     Route("GET", "/inspecciones/revision", "/inspecciones/revision", PUBLIC),
+    Route("GET", "/inspecciones/mapa/areas", "/inspecciones/mapa/areas", "planner"),
+    Route("GET", "/inspecciones/mapa/plan", "/inspecciones/mapa/plan?municipio=20067", "planner"),
+    Route(
+        "GET",
+        "/inspecciones/mapa/teselas/{z}/{x}/{y}",
+        "/inspecciones/mapa/teselas/10/236/462",
+        "planner",
+    ),
     # the sign-in pages answer everyone (a form, or a redirect to /entrar)
     Route("GET", "/entrar", "/entrar", PUBLIC),
     Route("POST", "/entrar", "/entrar", PUBLIC, {}),
@@ -118,6 +126,8 @@ ROUTES = [
     ],
     Route("GET", "/maps/metro-zones/{code}", "/maps/metro-zones/99.9.99", OPTIONAL),
     Route("GET", "/maps/rivers/{river_id}", "/maps/rivers/987654", OPTIONAL),
+    Route("GET", "/maps/river-choices", "/maps/river-choices?q=atoyac", PUBLIC),
+    Route("POST", "/maps/logos", "/maps/logos", "planner", {}),
     Route("GET", "/maps/disputes/{zone_id}", f"/maps{ZONE}", "planner"),
     Route("GET", "/lookup", "/lookup?lon=-96.72&lat=17.06", "planner"),
     Route("GET", "/me", "/me", "planner"),

@@ -26,16 +26,16 @@ from pyproj import Transformer
 from shapely.geometry import MultiLineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import InvalidInput
-from layers.exports import (
+from api.media_types import format_for_media_type
+from formats import (
     FORMATS,
     TEMP_PREFIX,
     Field,
     FieldKind,
-    format_for_media_type,
     shapefile_field_names,
     stream_export,
 )
+from geo.errors import InvalidInput
 
 GDAL_FORMATS = ["gpkg", "shp", "kml", "fgb"]
 
@@ -487,10 +487,44 @@ def test_shapefile_zip_holds_all_parts_in_utf8(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = sorted(archive.namelist())
         assert names == sorted(
-            f"municipalities.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")
+            [
+                *(f"municipalities.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")),
+                "municipalities_campos.csv",
+            ]
         )
         assert archive.read("municipalities.cpg").strip().upper() in (b"UTF-8", b"UTF8")
         assert archive.testzip() is None
+
+
+def test_shapefile_zip_maps_every_short_name_to_the_full_one(tmp_path: Path) -> None:
+    """Names longer than 10 characters are not cut silently: the ZIP holds a CSV beside
+    the .shp with each .dbf name and the column's full name, in the .dbf's order."""
+    layer = Layer(
+        "long_names",
+        "Point",
+        [
+            Field("municipality_name", "str"),
+            Field("municipality_cvegeo", "str"),
+            Field("Categoría", "str"),
+            Field("name", "str"),
+        ],
+        [("a", {"municipality_name": "Oaxaca", "name": "x"}, Point(-96.7, 17.0))],
+    )
+    data = export("shp", layer)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        text = archive.read("long_names_campos.csv").decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        archive.extractall(tmp_path)
+    dbf_names = pyogrio.read_info(tmp_path / "long_names.shp")["fields"].tolist()
+    assert rows == [
+        ["campo_shp", "nombre_completo"],
+        ["id", "id"],
+        ["municipali", "municipality_name"],
+        ["municipa_1", "municipality_cvegeo"],
+        ["Categoria", "Categoría"],
+        ["name", "name"],
+    ]
+    assert dbf_names == [short for short, _ in rows[1:]]
 
 
 def test_shapefile_field_names_are_short_unique_and_stable() -> None:

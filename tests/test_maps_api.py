@@ -147,7 +147,7 @@ def test_maps_page_in_spanish_lists_zones_and_rivers(oaxaca: Database):
         r = http.get("/mapas")
     assert r.status_code == 200 and '<html lang="es">' in r.text
     assert "Zona metropolitana de Oaxaca (2020, 20.1.01)" in r.text
-    assert 'data-key="Atoyac"' in r.text
+    assert '<optgroup label="Atoyac">' in r.text and "Atoyac · Oaxaca · " in r.text
     for words in ("Vista previa", "Descargar el mapa", "Descargar los datos", "Hoja del informe"):
         assert words in r.text
 

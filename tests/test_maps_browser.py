@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from layers.users import add_user
 from tests.conftest import Database
-from tests.helpers import PASSWORD, offline_page, shot, sign_in_in_browser
+from tests.helpers import PASSWORD, offline_page, river_id, shot, sign_in_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -69,13 +69,10 @@ def test_maps_page_shows_only_the_last_preview_asked_for(oaxaca: Database, brows
     page.check("input[value=rio]")
     expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     options = page.locator("select[name=rio] option")
-    values = {
-        options.nth(i).inner_text(): options.nth(i).get_attribute("value")
-        for i in range(options.count())
-    }
-    atoyac = values["Atoyac"]
+    values = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    atoyac = river_id(oaxaca, "Atoyac")
     shown = page.locator("select[name=rio]").input_value()
-    stale = next(v for v in values.values() if v not in (atoyac, shown))
+    stale = next(v for v in values if v not in (atoyac, shown))
     held: list[Any] = []
 
     def hold_the_stale_one(route: Any) -> None:
@@ -115,7 +112,7 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     shot(page, "mapas-zone", oaxaca.kind)
 
     page.check("input[value=rio]")
-    page.select_option("select[name=rio]", label="Atoyac")
+    page.select_option("select[name=rio]", river_id(oaxaca, "Atoyac"))
     # a locator, not wait_for_function: that evaluates a string, which the pages' CSP forbids
     expect(page.locator("#estado")).to_have_text("Vista previa lista.")
     frame.locator(".linde-title h1", has_text="Río Atoyac").wait_for()
@@ -131,8 +128,10 @@ def test_maps_page_previews_a_zone_then_a_river(oaxaca: Database, browser: Any):
     )
     exported = Path(saved.path()).read_text(encoding="utf-8")
     assert "linde-title" in exported and "<script src=" not in exported  # self-contained
+    page.select_option("select[name=capa]", "rivers")
+    page.select_option("select[name=formato_datos]", "geojson")
     with page.expect_download() as data:
-        page.click("button[data-datos=geojson]")
+        page.click("#descargar-datos")
     assert '"Atoyac"' in Path(data.value.path()).read_text(encoding="utf-8")
 
 
@@ -161,7 +160,7 @@ def test_planner_sees_clustered_inspections_and_filters_them_by_date(
     add_user(db.engine, "planeacion-mapas", "planner", actor="test", password=PASSWORD)
     sign_in_in_browser(page, db.base_url, "planeacion-mapas", "/mapas")
     page.check("input[value=rio]")
-    page.select_option("select[name=rio]", label="Atoyac")
+    page.select_option("select[name=rio]", river_id(db, "Atoyac"))
     frame = page.frame_locator("#mapa")
     frame.locator(".linde-filter .linde-count").wait_for()
     frame.locator(".linde-count", has_text="de ").wait_for()

@@ -30,11 +30,11 @@ from api.ogc.params import (
     single,
 )
 from api.ogc.render import PAGE_FORMATS, wanted
+from formats import FORMATS, ExportFormat
 from geo.access import Action
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import Forbidden, InvalidParameter, NotFound, Problem, Unauthenticated
 from layers.collections import COLLECTIONS, Collection
-from layers.exports import FORMATS, ExportFormat
 from layers.queries.items import ItemsQuery
 from layers.users import Principal
 
@@ -161,6 +161,15 @@ CsvGeometry = Annotated[
     WithJsonSchema({"type": "string", "enum": ["wkt", "lonlat"], "default": "wkt"}),
 ]
 
+Labels = Annotated[
+    str | None,
+    Query(
+        description="Column names of a download: en (stable English keys, the default) or es "
+        "(Spanish titles, and category codes written as their Spanish labels).",
+    ),
+    WithJsonSchema({"type": "string", "enum": ["en", "es"], "default": "en"}),
+]
+
 
 #: the action of ``geo.access.SPEC`` that reading each protected collection is
 READ_ACTIONS = {
@@ -217,6 +226,8 @@ class ItemsRequest:
     fmt: str | ExportFormat
     query: ItemsQuery
     csv_geometry: str
+    #: ``en`` or ``es``: the column names and codes of a download
+    labels: str = "en"
 
 
 async def items_request(
@@ -235,6 +246,7 @@ async def items_request(
     properties: Properties = None,
     sortby: Sortby = None,
     csv_geometry: CsvGeometry = None,
+    labels: Labels = None,
 ) -> ItemsRequest:
     """The declared parameters, checked in the standard's order of concerns (400 each).
 
@@ -242,7 +254,7 @@ async def items_request(
     so a repetition is refused here, in the one place parameters are read.
     """
     params = request.query_params
-    for name in (*StandardParams.__dataclass_fields__, "f", "csv_geometry"):
+    for name in (*StandardParams.__dataclass_fields__, "f", "csv_geometry", "labels"):
         single(params, name.replace("_", "-"))
     fmt = wanted(request, downloads=True)
     given = StandardParams(
@@ -270,8 +282,10 @@ async def items_request(
         )
     if csv_geometry not in (None, "wkt", "lonlat"):
         raise bad("csv-geometry", f"{csv_geometry!r}: use wkt or lonlat")
+    if labels not in (None, "en", "es"):
+        raise bad("labels", f"{labels!r}: use es for Spanish column names, or en (the default)")
     q = items_query(c, given, property_equals(c, params), download=download)
-    return ItemsRequest(c, fmt, q, csv_geometry or "wkt")
+    return ItemsRequest(c, fmt, q, csv_geometry or "wkt", labels or "en")
 
 
 ItemsRequestDep = Annotated[ItemsRequest, Depends(items_request)]

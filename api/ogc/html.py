@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from formats import FORMATS
 from layers.collections import Collection
-from layers.exports import FORMATS
 from layers.queries.items import Item, ItemsQuery
 
 

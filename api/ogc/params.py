@@ -43,6 +43,7 @@ STANDARD = (
     "properties",
     "sortby",
     "csv-geometry",
+    "labels",
 )
 
 

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Request
 
+from api.media_types import format_for_media_type
+from formats import FORMATS, ExportFormat
 from geo.errors import InvalidParameter, Problem
-from layers.exports import FORMATS, ExportFormat, format_for_media_type
 from layers.queries.items import Item
 
 GEOJSON = "application/geo+json"

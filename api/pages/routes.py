@@ -26,8 +26,14 @@ from api.deps import ConnectionDep
 from api.fields import RowId
 from api.pages.common import to_sign_in
 from api.pages.inspector_app import ACCURACY_WARNING_M
+from formats import FORMATS
 from geo.disputes import ADMIN_MOVES, MOVES
+from geo.river_names import grouped
+from geo.river_names import label as river_label
+from layers.collections import COLLECTIONS
 from layers.maps import map_choices
+from layers.river_index import river_entries
+from layers.users import Principal
 from maps.legend import CATEGORY_LABELS, PARTY_COLORS, STATUS_ES
 
 router = APIRouter(tags=["pages"])
@@ -39,11 +45,46 @@ _env = Environment(
 )
 
 
+#: the layers /mapas offers as data, in its order, as a planner names them
+DATA_LAYERS_ES = {
+    "municipalities": "Municipios (límite oficial)",
+    "metro_zones": "Zona metropolitana (contorno)",
+    "claims": "Límites reclamados",
+    "rivers": "Ríos",
+    "inspections": "Inspecciones de campo",
+    "disputed_zones": "Zonas en disputa",
+}
+
+
+def _data_layers(caller: Principal | None) -> list[dict[str, object]]:
+    """Each layer with whether this person may read it, and if not, why (in Spanish)."""
+    out: list[dict[str, object]] = []
+    for key, label in DATA_LAYERS_ES.items():
+        role = COLLECTIONS[key].read_role
+        readable = role is None or (caller is not None and caller.role.can_act_as(role))
+        why = ""
+        if not readable:
+            why = "requiere sesión" if caller is None else "su rol no la puede leer"
+        out.append({"id": key, "label": label, "readable": readable, "why": why})
+    return out
+
+
 @router.get("/mapas", response_class=HTMLResponse, summary="Página de mapas (es-MX)")
 def maps_page(request: Request, conn: ConnectionDep) -> HTMLResponse:
     caller = session_of(request)
     choices = map_choices(conn)
-    html = _env.get_template("mapas.html").render(caller=caller, **choices)
+    entries = river_entries(conn)
+    html = _env.get_template("mapas.html").render(
+        caller=caller,
+        data_layers=_data_layers(caller),
+        formats=list(FORMATS.values()),
+        river_groups=[
+            {"name": g.name, "rivers": [{"id": r.id, "label": river_label(r)} for r in g.rivers]}
+            for g in grouped(entries)
+        ],
+        river_count=len(entries),
+        **choices,
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

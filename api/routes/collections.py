@@ -53,6 +53,7 @@ from api.ogc.render import (
     url_for,
     wanted,
 )
+from formats import FORMATS, ExportFormat
 from geo.access import RowScope
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
@@ -65,10 +66,11 @@ from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
 from layers.engine import on_read_connection
-from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
 from layers.queries import versions
+from layers.queries.items import ItemsQuery
 from layers.users import Principal
+from services.exports import export_layer
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -444,42 +446,33 @@ async def sortables(request: Request, c: ReadableCollection) -> Response:
 # -- items ----------------------------------------------------------------------------------
 
 
-def _fields(c: Collection, names: tuple[str, ...] | None) -> list[Field]:
-    return [Field(p.name, p.kind) for p in item_queries.wanted_properties(c, names)]
-
-
 def _file_name(c: Collection, fmt: ExportFormat, filtered: bool) -> str:
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     return f"linde_{c.id}{'_filtrado' if filtered else ''}_{day}.{fmt.extension}"
 
 
 def _export(
-    engine: Engine,
-    c: Collection,
-    fmt: ExportFormat,
-    q: item_queries.ItemsQuery,
-    csv_geometry: str,
+    engine: Engine, c: Collection, fmt: ExportFormat, asked: ItemsRequest, q: ItemsQuery, base: str
 ) -> Iterator[bytes]:
     """The file's bytes; read whole into a temporary file before any is sent (see
     ``api.downloads``), so a bad query is a 400, never a cut file."""
-    with engine.connect() as conn, _as_parameter_errors():
-        yield from stream_export(
+    with _as_parameter_errors():
+        yield from export_layer(
+            engine,
+            c,
             fmt,
-            _fields(c, q.properties),
-            ((i.id, i.properties, i.geometry) for i in item_queries.stream(conn, c, q)),
-            geometry_type=c.geometry_type,
-            epsg=q.crs.epsg,
-            layer_name=c.id,
-            csv_geometry=csv_geometry,  # type: ignore[arg-type]
+            q,
+            csv_geometry=asked.csv_geometry,  # type: ignore[arg-type]
+            labels=asked.labels,  # type: ignore[arg-type]
+            photo_url=base + "/inspections/{id}/photos/{sha256}",
         )
 
 
 async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Response:
     c, q, fmt = asked.collection, _scoped(request, asked.query), asked.fmt
     assert isinstance(fmt, ExportFormat)
-    csv_geometry = asked.csv_geometry
     filtered = any(
-        k not in ("f", "crs", "properties", "csv-geometry") for k in request.query_params
+        k not in ("f", "crs", "properties", "csv-geometry", "labels") for k in request.query_params
     )
     name = _file_name(c, fmt, filtered)
     headers = {
@@ -488,7 +481,7 @@ async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Re
     }
     return await spooled_download(
         request,
-        lambda: _export(engine, c, fmt, q, csv_geometry),
+        lambda: _export(engine, c, fmt, asked, q, url_for(request, "")),
         media_type=fmt.media_type,
         headers=headers,
     )

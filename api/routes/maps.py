@@ -25,6 +25,7 @@ from api.ogc.params import parse_bbox, single
 from api.routes.disputes import reach_zone
 from geo.roles import Role
 from layers.engine import on_read_connection
+from layers.logos import read_logo
 from layers.users import Principal
 from maps.export import MEDIA_TYPES, tile_origins, to_html
 from maps.renderer import Renderer
@@ -86,6 +87,14 @@ class Report:
             max_length=120, description="The institution named above the title (and as PDF author)."
         ),
     ] = None
+    logo: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9a-f]{64}$",
+            description="An institution logo kept by POST /maps/logos (its SHA-256), shown "
+            "above the title.",
+        ),
+    ] = None
     paper: Annotated[Paper, Query(description="PNG and PDF: a4 or letter.")] = Paper.a4
     orientation: Annotated[
         Orientation, Query(description="PNG and PDF: landscape or portrait.")
@@ -112,6 +121,11 @@ def _respond(
     it as HTML or draw it. A PNG or PDF first takes a place at the renderer (or gets 503
     with ``Retry-After`` at once), so a burst of renders never holds connections."""
     engine = read_target(request).engine
+    logo_png = (
+        read_logo(request.app.state.settings.resolved_logos_dir(), report.logo)
+        if report.logo
+        else None
+    )
 
     def build_for_report(conn: Connection) -> folium.Map:
         return set_heading(
@@ -119,6 +133,7 @@ def _respond(
             title=report.title,
             subtitle=report.subtitle,
             institution=report.institution,
+            logo_png=logo_png,
         )
 
     if fmt is MapFormat.html:

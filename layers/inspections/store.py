@@ -347,6 +347,22 @@ def photo_of(conn: Connection, inspection_id: str, sha256: str) -> tuple[str, st
     return row[0], row[1]
 
 
+def photo_hashes(conn: Connection, inspection_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The SHA-256 of each photo of the given inspections (by id; sorted), for the
+    links an export carries. Inspections without photos are left out."""
+    out: dict[str, list[str]] = {}
+    if not inspection_ids:
+        return out
+    rows = conn.execute(
+        select(inspection_photos.c.inspection_id, inspection_photos.c.sha256)
+        .where(one_of(conn.dialect, inspection_photos.c.inspection_id, list(inspection_ids)))
+        .order_by(inspection_photos.c.inspection_id, inspection_photos.c.sha256)
+    )
+    for inspection_id, sha256 in rows:
+        out.setdefault(inspection_id, []).append(sha256)
+    return out
+
+
 def change_status(
     engine: Engine,
     inspection_id: str,
