@@ -73,7 +73,7 @@ def detect_cmd(
     ] = 100.0,
 ) -> None:
     """Find overlaps and gaps between the claims in force and update the disputed zones."""
-    from layers.disputes.detection import run_detection
+    from services.detection import run_detection
 
     engine = ready_engine()
     try:

@@ -35,6 +35,7 @@ from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.access import zone_reached
 from layers.disputes import desk, detection, zones
 from layers.engine import on_read_connection
+from services.detection import run_detection
 
 router = APIRouter(tags=["disputes"])
 
@@ -70,7 +71,7 @@ class DetectionCreate(BaseModel):
 
 @router.post("/detection-runs", status_code=201, summary="Detect overlaps and gaps in a scope")
 def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) -> dict[str, Any]:
-    return detection.run_detection(
+    return run_detection(
         engine,
         actor=caller.name,
         zone=body.zone,
