@@ -43,7 +43,8 @@ from geo.validation import POLYGONAL, check_geometries
 from layers import audit
 from layers.accounts import set_password
 from layers.claims import add_claim, list_claims
-from layers.disputes.zones import edit_zone, get_zone
+from layers.disputes.zone_edits import edit_zone
+from layers.disputes.zones import get_zone
 from layers.engine import write_connection
 from layers.importers.localities import import_localities
 from layers.importers.metro_zones import import_metro_zones

@@ -25,6 +25,7 @@ from geo.measures import measure
 from geo.metric import to_lonlat
 from layers import audit
 from layers.disputes import detection as store
+from layers.disputes.scopes import resolve_scope
 from layers.engine import write_connection
 
 
@@ -64,7 +65,7 @@ def run_detection(
     if at.tzinfo is None:
         raise InvalidInput("as_of needs a time zone", problems=[Problem("as_of", "no time zone")])
     with engine.connect() as conn:
-        scope = store.resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeos)
+        scope = resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeos)
         inputs = store.read_inputs(conn, scope, at)
     detected = detect(inputs.keys, inputs.claims_m, inputs.official_m, min_area_m2=min_area_m2)
     zones = detected.zones

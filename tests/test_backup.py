@@ -23,7 +23,7 @@ import shapely
 from sqlalchemy import Engine, func, insert, select
 
 from layers.backup import BackupError, backup, restore
-from layers.disputes import zones
+from layers.disputes import zone_edits
 from layers.geometry_io import to_db
 from layers.importers.municipalities import import_municipalities
 from layers.queries.lookup import lookup_point
@@ -41,7 +41,7 @@ def _fill(db: Database, photos: Path) -> None:
     add_user(db.engine, "ana", "commission", actor="test")
     # Los Sauces, by hand, between Oaxaca de Juárez and San Jacinto Amilpas
     area = shapely.box(-96.706, 17.083, -96.700, 17.088)
-    zones.register_zone(
+    zone_edits.register_zone(
         db.engine,
         name="Fraccionamiento Los Sauces",
         geom=shapely.MultiPolygon([area]),

@@ -704,7 +704,7 @@ def test_registered_zone_and_its_closing_reannotate(fresh: Database) -> None:
     """The disputed-zone writes of issue 4 keep the inspections' dispute up to date."""
     import shapely
 
-    from layers.disputes.zones import move_status, register_zone
+    from layers.disputes.zone_edits import move_status, register_zone
 
     inspection_id = str(uuid.uuid4())
     with fresh.client("inspector") as client:

@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from api.ogc.render import feature_bytes
 from geo.crs import CRS84, EPSG4326, EPSG6372
 from layers.collections import COLLECTIONS
-from layers.disputes.zones import register_zone
+from layers.disputes.zone_edits import register_zone
 from layers.geometry_io import to_db
 from layers.queries import items as item_queries
 from layers.queries.items import ItemsQuery
