@@ -31,14 +31,13 @@ from geo.detection_plan import (
 from geo.disputes import CLOSED, ZoneKind, ZoneStatus
 from geo.errors import NotFound
 from geo.metric import to_metric
-from layers import audit
+from layers import audit, reference_changes
 from layers.claims import geometries_in_force, official_geometries
 from layers.dialects import as_wkb, geometry_from_wkb
 from layers.disputes import case_file
 from layers.disputes.case_file import CaseEvent
 from layers.disputes.scopes import Scope
 from layers.geometry_io import from_db, to_db, to_wkb
-from layers.inspections import annotate as inspection_notes
 from layers.schema import (
     SRID,
     detection_runs,
@@ -322,8 +321,8 @@ def apply_plan(
             "unchanged": len(planned.kept),
         },
     )
-    # inspections' dispute annotation follows the zones, in this same transaction
-    inspection_notes.refresh_for_zones(conn, [*created, *changed, *vanished])
+    # inspections' dispute annotation follows the zones before this transaction commits
+    reference_changes.changed(conn, disputed_zone_ids=[*created, *changed, *vanished])
     ids_by_index = dict(zip(planned.created, created, strict=True))
     ids_by_index.update(planned.continues)
     return Applied(created, changed, vanished, len(planned.kept), ids_by_index)

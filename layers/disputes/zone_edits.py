@@ -26,14 +26,13 @@ from geo.disputes import CLOSED, ZoneKind, ZoneStatus, check_move
 from geo.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from geo.measures import outlines, zone_measures
 from geo.metric import to_metric
-from layers import audit
+from layers import audit, reference_changes
 from layers.claims import geometries_in_force, official_geometries
 from layers.disputes import case_file
 from layers.disputes.case_file import EVENT_KINDS, CaseEvent
 from layers.disputes.zones import _row, etag, get_zone, list_events
 from layers.engine import write_connection
 from layers.geometry_io import to_db
-from layers.inspections import annotate as inspection_notes
 from layers.schema import disputed_zone_geometries, disputed_zone_parties, disputed_zones
 
 _z = disputed_zones.c
@@ -66,7 +65,7 @@ def _bump(conn: Connection, zone_id: int, expected: int | None, **values: Any) -
             problems=[Problem("version", "stale")],
         )
     if "status" in values or "geom" in values:  # inspections' dispute annotation follows
-        inspection_notes.refresh_for_zones(conn, [zone_id])
+        reference_changes.changed(conn, disputed_zone_ids=[zone_id])
     return base + 1
 
 
@@ -151,7 +150,7 @@ def register_zone(
                 geom=to_db([multi])[0],
             )
         )
-        inspection_notes.refresh_for_zones(conn, [zone_id])
+        reference_changes.changed(conn, disputed_zone_ids=[zone_id])
         _event(
             conn,
             zone_id,
