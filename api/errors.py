@@ -38,9 +38,11 @@ from geo.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    Problem,
     RendererBusy,
     RendererUnavailable,
     ServiceUnavailable,
+    StaleVersion,
     TooManyRequests,
     Unauthenticated,
     UnreadableFile,
@@ -59,6 +61,7 @@ STATUS: dict[type[LindeError], int] = {
     NotFound: 404,
     Conflict: 409,
     PreconditionFailed: 412,
+    StaleVersion: 412,
     PreconditionRequired: 428,
     Unauthenticated: 401,
     Forbidden: 403,
@@ -125,9 +128,13 @@ async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Basic realm="Linde"' if basic else "Bearer"}
     if isinstance(exc, TooManyRequests | ServiceUnavailable | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
+    problems = exc.problems
+    if isinstance(exc, StaleVersion):
+        # over HTTP the version a write expected travels in If-Match: name that field
+        problems = [Problem("If-Match", p.reason) if p.field == "version" else p for p in problems]
     return answer(
         request,
-        error_body(exc.code, exc.message, [p.as_dict() for p in exc.problems]),
+        error_body(exc.code, exc.message, [p.as_dict() for p in problems]),
         status_code=status_of(exc),
         headers=headers,
     )

@@ -137,9 +137,9 @@ def _all_keys(conn: Any) -> list[str]:
 
 
 def detect_twice(url: str) -> dict[str, Any]:
-    from layers.disputes.detection import run_detection
     from layers.engine import make_engine
     from layers.settings import Settings
+    from services.detection import run_detection
 
     engine = make_engine(url, Settings(database_url=url))
     with engine.connect() as conn:

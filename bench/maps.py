@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.shared_data import MEXICO, OAXACA_STATE, require  # noqa: E402
-from maps.builders import MapText, municipalities_map  # noqa: E402
+from maps.builders import municipalities_map  # noqa: E402
+from maps.common import MapText  # noqa: E402
 from maps.export import to_html  # noqa: E402
 
 OAXACA = OAXACA_STATE

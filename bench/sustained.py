@@ -60,8 +60,8 @@ from bench.ingest_inspections import (
     free_port,
     metro_outline,
     recreate_database,
-    synthetic_file,
 )
+from tests.helpers import synthetic_inspections
 
 DB = "linde_bench_sustained"
 SEEDED = 1_000
@@ -104,7 +104,7 @@ def prepare() -> tuple[str, str, str]:
     import_rivers(engine, RIVERS, actor="bench", skip_unnamed=True)
     with tempfile.TemporaryDirectory(prefix="linde_sustained_") as tmp:
         path = Path(tmp) / "semilla.geojson"
-        synthetic_file(path, SEEDED, metro_outline())
+        synthetic_inspections(path, SEEDED, metro_outline())
         import_inspections(engine, path, actor="bench")
     planner = add_user(engine, "bench-planner", "planner", actor="bench")[1]
     inspector = add_user(engine, "bench-inspector", "inspector", actor="bench")[1]

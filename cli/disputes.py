@@ -73,7 +73,7 @@ def detect_cmd(
     ] = 100.0,
 ) -> None:
     """Find overlaps and gaps between the claims in force and update the disputed zones."""
-    from layers.disputes.detection import run_detection
+    from services.detection import run_detection
 
     engine = ready_engine()
     try:
@@ -163,7 +163,8 @@ def status_cmd(
     admin: Annotated[bool, typer.Option(help="Act as admin (re-open a dismissed case).")] = False,
 ) -> None:
     """Move a zone to another status (the rules say which moves are allowed)."""
-    from layers.disputes.zones import get_zone, move_status
+    from layers.disputes.zone_edits import move_status
+    from layers.disputes.zones import get_zone
 
     engine = ready_engine()
     try:
@@ -189,7 +190,8 @@ def decide_cmd(
     reference: Annotated[str | None, typer.Option(help="The decision's document.")] = None,
 ) -> None:
     """Apply a decision dividing a zone: new claims of the parties, zone resolved."""
-    from layers.disputes.zones import apply_decision, get_zone
+    from layers.disputes.decisions import apply_decision
+    from layers.disputes.zones import get_zone
 
     engine = ready_engine()
     try:
@@ -220,7 +222,7 @@ def claims_official_cmd(
     ] = None,
 ) -> None:
     """Record each municipality's official INEGI line as its claim (skips those already so)."""
-    from layers.disputes.detection import official_claims_in_scope
+    from layers.disputes.scopes import official_claims_in_scope
 
     engine = ready_engine()
     try:

@@ -252,7 +252,7 @@ def lookup_cmd(
 def demo_cmd() -> None:
     """Load the Oaxaca metro zone (real INEGI, Natural Earth and CONAGUA data from data/),
     two illustrative claims and their disputed zone, and one user per role."""
-    from layers.demo import demo_users, dispute_zone_id, load_demo
+    from services.demo import demo_users, dispute_zone_id, load_demo
 
     engine = ready_engine()
     try:

@@ -81,6 +81,20 @@ class Conflict(LindeError):
     code = "conflict"
 
 
+class StaleVersion(LindeError):
+    """A shared record changed since the caller read it: the version the write expected
+    is not the current one (optimistic concurrency). ``current_version`` is the one
+    now stored, when known. Same wire code as a stale ``If-Match``."""
+
+    code = "precondition_failed"
+
+    def __init__(
+        self, message: str, *, current_version: int | None, problems: list[Problem] | None = None
+    ) -> None:
+        super().__init__(message, problems=problems)
+        self.current_version = current_version
+
+
 class PreconditionFailed(LindeError):
     """The record changed since the caller read it (a stale ``If-Match``)."""
 

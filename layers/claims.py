@@ -18,11 +18,11 @@ from geo.disputes import diff_claims
 from geo.errors import Conflict, InvalidInput, NotFound, Problem
 from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
-from layers import audit
+from layers import audit, reference_changes
 from layers.dialects import as_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
-from layers.inspections import annotate as inspection_notes
+from layers.inspections.annotate import geometry_bbox
 from layers.schema import SRID, claims, municipalities
 
 
@@ -184,9 +184,7 @@ def record_claim(
         },
     )
     # the claims in force at each inspection's observation time may have changed here
-    inspection_notes.refresh(
-        conn, bboxes=[inspection_notes.geometry_bbox(geom)], claim_keys=[cvegeo]
-    )
+    reference_changes.changed(conn, bboxes=[geometry_bbox(geom)], claim_keys=[cvegeo])
     if not read_back:
         return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}
     return get_claim(conn, claim_id)

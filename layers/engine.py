@@ -9,7 +9,8 @@ from __future__ import annotations
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -221,13 +222,23 @@ def _make_spatialite_engine(database: str | None, library: str, busy_s: float) -
     return engine
 
 
-def write_connection(engine: Engine) -> Any:
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
     """``with write_connection(engine) as conn:`` — one write transaction, committed on success.
 
     On SpatiaLite it takes the database's write lock at the start; on PostGIS it is a
-    plain transaction.
+    plain transaction. Just before the commit, the inspections' annotations follow
+    whatever reference layer the transaction changed (``layers.reference_changes``).
     """
-    return engine.execution_options(linde_write=True).begin()
+    from layers import reference_changes
+
+    with engine.execution_options(linde_write=True).begin() as conn:
+        reference_changes.begin(conn)
+        try:
+            yield conn
+            reference_changes.flush(conn)
+        finally:
+            reference_changes.discard(conn)
 
 
 class DriverStatement:

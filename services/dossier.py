@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from layers.disputes import zones
 from layers.engine import on_read_connection
-from maps.builders import today_in_mexico
+from maps.common import today_in_mexico
 from maps.dossier import FOOTER, dossier_html
 from maps.export import to_html
 from maps.renderer import Paged, Renderer

@@ -19,7 +19,8 @@ from geo.counts import points_per_polygon
 from geo.errors import InvalidParameter, NotFound, Unauthenticated
 from geo.simplify import within_distance
 from layers import maps as map_layers
-from maps.builders import dispute_map, has_numbers, metro_zone_map, river_map
+from maps.builders import dispute_map, metro_zone_map, river_map
+from maps.common import has_numbers
 from maps.legend import STATUS_ES
 from maps.locator import add_locator
 

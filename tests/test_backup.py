@@ -23,7 +23,7 @@ import shapely
 from sqlalchemy import Engine, func, insert, select
 
 from layers.backup import BackupError, backup, restore
-from layers.disputes import evidence, zones
+from layers.disputes import evidence, zone_edits
 from layers.geometry_io import to_db
 from layers.importers.municipalities import import_municipalities
 from layers.queries.lookup import lookup_point
@@ -43,7 +43,7 @@ def _fill(db: Database, photos: Path) -> None:
     add_user(db.engine, "ana", "commission", actor="test")
     # Los Sauces, by hand, between Oaxaca de Juárez and San Jacinto Amilpas
     area = shapely.box(-96.706, 17.083, -96.700, 17.088)
-    zone = zones.register_zone(
+    zone = zone_edits.register_zone(
         db.engine,
         name="Fraccionamiento Los Sauces",
         geom=shapely.MultiPolygon([area]),
@@ -54,7 +54,7 @@ def _fill(db: Database, photos: Path) -> None:
     # a document attached to the case file, stored beside the photos as Linde does
     document = evidence.check_document(ACTA, file_name="acta.pdf", max_bytes=1 << 20)
     evidence.store(photos.parent / "evidence", document)
-    zones.add_event(
+    zone_edits.add_event(
         db.engine,
         int(zone["id"]),
         kind="evidence",

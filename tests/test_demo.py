@@ -8,7 +8,9 @@ import re
 import httpx
 from sqlalchemy import func, select
 
-from layers.demo import (
+from layers.queries.lookup import lookup_point
+from layers.schema import claims, inspections, localities, metro_zones, municipalities, rivers
+from services.demo import (
     DEMO_USERS,
     DISPUTE_NAME,
     ZONE_CODE,
@@ -16,8 +18,6 @@ from layers.demo import (
     dispute_zone_id,
     load_demo,
 )
-from layers.queries.lookup import lookup_point
-from layers.schema import claims, inspections, localities, metro_zones, municipalities, rivers
 from tests.conftest import Database
 from tests.helpers import sign_in
 

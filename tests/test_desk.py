@@ -180,7 +180,9 @@ def test_the_case_file_speaks_spanish_and_measures_a_proposal(metro: Database) -
         events = ok(http.get(f"/disputes/{zone['id']}/events"))["events"]
         assert events[0]["kind"] == "detection"
         assert re.match(
-            r"detección \d+: traslape reclamado por 20067, 20157, ", events[0]["summary"]
+            r"corrida \d+: traslape reclamado por Oaxaca de Juárez \(20067\) y "
+            r"San Jacinto Amilpas \(20157\), [\d,.]+ ha$",
+            events[0]["summary"],
         )
         assert "run" not in events[0]["summary"] and "overlap" not in events[0]["summary"]
         ok(

@@ -6,10 +6,12 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, box
 
+from geo.detection_plan import FoundZone, OpenZone, created_summary, describe, plan
 from geo.disputes import (
     MOVES,
+    Zone,
     ZoneKind,
     ZoneStatus,
     apply_parts,
@@ -183,3 +185,63 @@ def test_detected_zones_are_measured_like_a_single_zone() -> None:
     slow = [zone_measures(z.geom, z.parties, outlines(claims)) for z in found]
     assert fast == slow
     assert fast[0]["contested_length_m"] == pytest.approx(1000)
+
+
+def _open(zone_id: int, zone: Zone, *, claim_ids: dict[str, int | None]) -> OpenZone:
+    return OpenZone(
+        id=zone_id,
+        kind=zone.kind.value,
+        parties_key=zone.parties_key,
+        geom_m=zone.geom,
+        version=3,
+        geom_revision=2,
+        status="open",
+        geom_lonlat=MultiPolygon([zone.geom]),
+        contested_length_m=10.0,
+        claim_ids=claim_ids,
+    )
+
+
+def _found(zone: Zone, length_m: float = 10.0) -> FoundZone:
+    measures = {"area_m2": zone.geom.area, "area_ha": zone.geom.area / 1e4}
+    return FoundZone(zone, {**measures, "contested_length_m": length_m}, MultiPolygon([zone.geom]))
+
+
+def test_a_detection_plan_says_what_appears_changes_stays_and_vanishes() -> None:
+    pair = ("20001", "20002")
+    stays = Zone(ZoneKind.overlap, pair, box(900, 0, 1000, 100))
+    grows = Zone(ZoneKind.overlap, pair, box(900, 500, 1000, 600))
+    gone = Zone(ZoneKind.overlap, ("20002", "20003"), box(1900, 0, 2000, 100))
+    bigger = Zone(ZoneKind.overlap, pair, box(850, 500, 1000, 600))
+    new = Zone(ZoneKind.gap, pair, box(900, 800, 1100, 900))
+    previous = [
+        _open(1, stays, claim_ids={"20001": 7, "20002": None}),
+        _open(2, grows, claim_ids={"20001": 7, "20002": None}),
+        _open(3, gone, claim_ids={}),
+    ]
+    found = [_found(stays, 12.0), _found(bigger), _found(new)]
+    result = plan(previous, found, {"20001": 8, "20002": None, "20003": None})
+
+    assert result.created == [2]
+    assert [(k.index, k.zone_id, k.contested_length_m) for k in result.kept] == [(0, 1, 12.0)]
+    assert result.kept[0].claim_ids == {"20001": 8}  # only the party whose claim moved
+    (changed,) = result.changed
+    assert (changed.zone_id, changed.version, changed.geom_revision) == (2, 4, 3)
+    assert (changed.gained_m2, changed.lost_m2) == (5000.0, 0.0)
+    (vanished,) = result.vanished
+    assert (vanished.zone_id, vanished.lost_m2, vanished.from_status) == (3, 10000.0, "open")
+    assert result.continues == {0: 1, 1: 2}
+
+
+def test_the_case_file_names_the_municipalities_in_spanish() -> None:
+    zone = Zone(ZoneKind.overlap, ("20067", "20157"), box(0, 0, 1, 1))
+    names = {"20067": "Oaxaca de Juárez", "20157": "San Jacinto Amilpas"}
+    assert created_summary(1, zone, 36.78, names) == (
+        "corrida 1: traslape reclamado por Oaxaca de Juárez (20067) y "
+        "San Jacinto Amilpas (20157), 36.78 ha"
+    )
+    gap = Zone(ZoneKind.gap, ("20001", "20067", "20157"), box(0, 0, 1, 1))
+    assert describe(gap, names) == (
+        "hueco que nadie reclama, junto a 20001, Oaxaca de Juárez (20067) y "
+        "San Jacinto Amilpas (20157)"
+    )

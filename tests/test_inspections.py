@@ -401,7 +401,9 @@ def test_annotations_follow_claims_and_disputed_zones(fresh: Database) -> None:
                 updated_at=datetime.now(UTC),
                 geom=to_db(to_multi([zone]))[0],
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert zone_id is not None
+        zone_id = zone_id[0]
         conn.execute(
             insert(disputed_zone_parties),
             [{"zone_id": zone_id, "cvegeo": "20067"}, {"zone_id": zone_id, "cvegeo": "20157"}],
@@ -736,7 +738,7 @@ def test_registered_zone_and_its_closing_reannotate(fresh: Database) -> None:
     """The disputed-zone writes of issue 4 keep the inspections' dispute up to date."""
     import shapely
 
-    from layers.disputes.zones import move_status, register_zone
+    from layers.disputes.zone_edits import move_status, register_zone
 
     inspection_id = str(uuid.uuid4())
     with fresh.client("inspector") as client:

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select, text, update
 
 import layers.engine as engine_module
-from layers.demo import DISPUTE_PARTIES, disputed_zone, load_demo, official_municipalities
 from layers.dialects import intersects_point
-from layers.disputes.detection import run_detection
 from layers.engine import ASYNC_READS_NAME, read_connection, write_connection
 from layers.queries.lookup import lookup_point
 from layers.schema import municipalities, rivers
+from services.demo import DISPUTE_PARTIES, disputed_zone, load_demo, official_municipalities
+from services.detection import run_detection
 from tests.conftest import CONAGUA_SITES, OAXACA, PG_ADMIN, Database, _pg_conninfo
 
 # Sites whose recorded municipality disagrees with the INEGI polygon or is mis-encoded

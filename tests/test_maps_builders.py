@@ -26,7 +26,8 @@ from geo.simplify import (
     tolerance_for_extent,
 )
 from maps.assets import AssetMissing
-from maps.builders import MapText, dispute_map, metro_zone_map, municipalities_map, river_map
+from maps.builders import dispute_map, metro_zone_map, municipalities_map, river_map
+from maps.common import MapText
 from maps.export import to_html
 from tests import maps_data
 from tests.conftest import OAXACA

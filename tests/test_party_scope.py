@@ -22,7 +22,7 @@ from shapely.geometry import box
 
 from geo.access import Action, Reach, allows, scope
 from geo.roles import Role
-from layers.disputes.zones import register_zone
+from layers.disputes.zone_edits import register_zone
 from layers.importers.municipalities import import_municipalities
 from layers.users import add_user
 from tests.conftest import Database

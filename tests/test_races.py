@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import shapely
 
-from layers.disputes import zones
+from layers.disputes import zone_edits
 from layers.users import add_user
 from tests.conftest import Database
 from tests.helpers import load_metro
@@ -56,7 +56,7 @@ def test_racing_commission_clients_lose_nothing(api: Database, tmp_path: Path) -
     ids = []
     for n in range(3):
         x = -96.74 + n * 0.01
-        zone = zones.register_zone(
+        zone = zone_edits.register_zone(
             api.engine,
             name=f"Zona de prueba {n}",
             geom=shapely.MultiPolygon([shapely.box(x, 17.06, x + 0.005, 17.065)]),

@@ -21,13 +21,13 @@ from sqlalchemy import insert
 from api.ogc.render import feature_bytes
 from geo.crs import CRS84, EPSG4326, EPSG6372
 from layers.collections import COLLECTIONS
-from layers.demo import ZONE_CODE, load_demo
-from layers.disputes.detection import run_detection
-from layers.disputes.zones import register_zone
+from layers.disputes.zone_edits import register_zone
 from layers.geometry_io import to_db
 from layers.queries import items as item_queries
 from layers.queries.items import ItemsQuery
 from layers.schema import inspections, metro_zone_members, metro_zones
+from services.demo import ZONE_CODE, load_demo
+from services.detection import run_detection
 from tests.conftest import Database
 
 AWKWARD_ID = "00000000-0000-4000-8000-000000000001"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from tests.conftest import Database
 from tests.helpers import ok, problem
@@ -73,7 +74,7 @@ def test_instants_at_the_edges_of_time(metro: Database) -> None:
         assert listed.status_code == 422 and "as_of" in listed.text, listed.text
     point = {"type": "Point", "coordinates": [-96.7266, 17.0654]}
     with metro.client("inspector") as http:
-        one = {
+        one: dict[str, Any] = {
             "type": "Feature",
             "id": str(uuid.uuid4()),
             "geometry": point,

@@ -15,7 +15,7 @@ from geo.access import allows
 from geo.errors import Forbidden, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
-from layers.disputes.detection import official_claims_in_scope
+from layers.disputes.scopes import official_claims_in_scope
 
 router = APIRouter(tags=["claims"])
 

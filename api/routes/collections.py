@@ -13,24 +13,20 @@ matching ``If-None-Match`` gets 304 without touching the data.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, HeldConnection, access_of, caller_of, read_target
+from api.deps import EngineDep, access_of, caller_of
 from api.downloads import spooled_download
 from api.ogc import html
-from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
+from api.ogc.cache import Cached
 from api.ogc.deps import (
     READ_ACTIONS,
     ItemsRequest,
@@ -53,11 +49,21 @@ from api.ogc.render import (
     url_for,
     wanted,
 )
+from api.ogc.respond import (
+    all_versions,
+    as_parameter_errors,
+    cacheable_version,
+    collection_version,
+    html_body,
+    json_body,
+    respond,
+    scoped,
+)
+from api.ogc.schemas import property_schema
 from formats import FORMATS, ExportFormat
 from geo.access import RowScope
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
-    InvalidInput,
     InvalidParameter,
     NotFound,
     Problem,
@@ -65,7 +71,6 @@ from geo.errors import (
 from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
-from layers.engine import on_read_connection
 from layers.queries import items as item_queries
 from layers.queries import versions
 from layers.queries.items import ItemsQuery
@@ -103,123 +108,6 @@ DOWNLOADS = tuple(f for key, f in FORMATS.items() if key != "json")
 CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLECTIONS))]
 
 
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _scoped(request: Request, q: item_queries.ItemsQuery) -> item_queries.ItemsQuery:
-    """``q`` limited to the rows the caller reaches (set by ``readable_collection``)."""
-    rows = getattr(request.state, "rows", None)
-    return q if rows is None or rows.everything else replace(q, rows=rows)
-
-
-def _cacheable_version(request: Request, version: str | None) -> str | None:
-    """A caller who reaches only some rows gets an answer of their own: never cached."""
-    rows = getattr(request.state, "rows", None)
-    return version if rows is None or rows.everything else None
-
-
-def _cache(request: Request) -> ResponseCache:
-    cache: ResponseCache = request.app.state.response_cache
-    return cache
-
-
-@contextmanager
-def _as_parameter_errors() -> Iterator[None]:
-    """Input problems found while building a query are a 400 about a parameter."""
-    try:
-        yield
-    except InvalidParameter:
-        raise
-    except InvalidInput as exc:
-        raise InvalidParameter(exc.message, problems=exc.problems) from exc
-
-
-async def _counters(request: Request) -> list[tuple[str, int]]:
-    """The layers' change counters, read on the event loop: without blocking it on
-    PostgreSQL (``AsyncReader``; requests waiting at the same moment share one read,
-    see ``SharedCounterReads``), on a connection held only for them on SQLite. With a
-    read replica, from the database this request reads (``api.replica``)."""
-    target = read_target(request)
-    shared: registry.SharedCounterReads | None = request.app.state.counter_reads
-    if shared is not None and target.reader is shared.reader:
-        return await shared.read()
-    if target.reader is not None:
-        return await registry.counters_async(target.reader, target.engine)
-    async with HeldConnection(request) as conn:
-        return registry.counters(conn)
-
-
-async def _version(request: Request, c: Collection) -> str | None:
-    return registry.versions(await _counters(request), c)
-
-
-async def _respond(
-    request: Request,
-    version: str | None,
-    build: Callable[[Connection], Cached],
-    *,
-    private: bool,
-    cache: ResponseCache | None = None,
-    build_async: Callable[[], Awaitable[Cached]] | None = None,
-) -> Response:
-    """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
-
-    The change counters (``version``) were read on the event loop; only a cache miss
-    takes a connection (within the loop's connection slots) and goes to a worker
-    thread to query and render. A hit or a 304 takes none. ``cache``: another cache
-    than the responses' (vector tiles keep their own, so neither evicts the other).
-    ``build_async``: a miss is built by it instead, on the event loop, without a
-    connection slot or a thread (a read through the ``AsyncReader``).
-    """
-    negotiated = request.headers.get("accept", "")
-    headers = {
-        "Vary": "Accept, Authorization, Cookie",
-        "Cache-Control": ("private" if private else "public") + ", no-cache",
-    }
-    # the body is read from the database the counters came from, so a lagging replica's
-    # body is never stored under the primary's newer ETag
-    engine = read_target(request).engine
-    slots: asyncio.Semaphore = request.app.state.connection_slots
-    if version is None:  # no change counters: nothing can be cached safely
-        if build_async is not None:
-            fresh = await build_async()
-        else:
-            async with slots:
-                fresh = await run_in_threadpool(on_read_connection, engine, build)
-        return Response(
-            fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
-        )
-    tag = etag(version, str(request.url), negotiated)
-    headers["ETag"] = tag
-    if matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    cache = cache if cache is not None else _cache(request)
-    resource = resource_key(str(request.url), negotiated)
-    entry = cache.get(resource, tag)
-    if entry is None:
-        if build_async is not None:
-            entry = await build_async()
-        else:
-            async with slots:
-                entry = await run_in_threadpool(on_read_connection, engine, build)
-        cache.offer(resource, tag, entry)
-    return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
-
-
-def _json(value: Any, media_type: str = JSON, **headers: str) -> Cached:
-    return Cached(dumps(value), media_type, tuple(headers.items()))
-
-
-def _html(body: str) -> Cached:
-    return Cached(body.encode(), "text/html; charset=utf-8", ())
-
-
-async def _all_versions(request: Request) -> str | None:
-    counted = await _counters(request)
-    parts = [registry.versions(counted, c) for c in COLLECTIONS.values()]
-    return None if any(p is None for p in parts) else "|".join(p or "" for p in parts)
-
-
 # -- landing, conformance -------------------------------------------------------------------
 
 
@@ -247,9 +135,9 @@ async def landing(request: Request) -> Response:
                 link(url_for(request, "/collections"), "data", JSON, "Colecciones"),
             ],
         }
-        return _html(html.render("landing.html", doc=doc)) if fmt == "html" else _json(doc)
+        return html_body(html.render("landing.html", doc=doc)) if fmt == "html" else json_body(doc)
 
-    return await _respond(request, STATIC_VERSION, build, private=False)
+    return await respond(request, STATIC_VERSION, build, private=False)
 
 
 @router.get("/conformance", summary="Conformance classes Linde implements")
@@ -258,9 +146,11 @@ async def conformance(request: Request) -> Response:
 
     def build(_conn: Connection) -> Cached:
         doc = {"conformsTo": CONFORMANCE}
-        return _html(html.render("conformance.html", doc=doc)) if fmt == "html" else _json(doc)
+        return (
+            html_body(html.render("conformance.html", doc=doc)) if fmt == "html" else json_body(doc)
+        )
 
-    return await _respond(request, STATIC_VERSION, build, private=False)
+    return await respond(request, STATIC_VERSION, build, private=False)
 
 
 # -- collections ----------------------------------------------------------------------------
@@ -348,12 +238,14 @@ async def collections(request: Request) -> Response:
             "links": self_and_alternates(request, JSON),
             "collections": [_describe(request, conn, c, reach[c.id]) for c in visible],
         }
-        return _html(html.render("collections.html", doc=doc)) if fmt == "html" else _json(doc)
+        return (
+            html_body(html.render("collections.html", doc=doc)) if fmt == "html" else json_body(doc)
+        )
 
-    version = await _all_versions(request)
+    version = await all_versions(request)
     role = principal.role.value if principal else "anonymous"
     scoped = any(rows is not None and not rows.everything for rows in reach.values())
-    return await _respond(
+    return await respond(
         request,
         # a caller who reaches only some rows gets extents of their own: never shared
         None if version is None or scoped else f"{version}|{role}",
@@ -374,61 +266,20 @@ async def collection(request: Request, c: ReadableCollection) -> Response:
     def build(conn: Connection) -> Cached:
         doc = _describe(request, conn, c, getattr(request.state, "rows", None))
         if fmt == "html":
-            return _html(html.render("collection.html", doc=doc, collection=c))
-        return _json(doc)
+            return html_body(html.render("collection.html", doc=doc, collection=c))
+        return json_body(doc)
 
-    version = _cacheable_version(request, await _version(request, c))
-    return await _respond(request, version, build, private=c.read_role is not None)
-
-
-_JSON_SCHEMA_TYPES = {
-    "str": {"type": "string"},
-    "int": {"type": "integer"},
-    "float": {"type": "number"},
-    "bool": {"type": "boolean"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "date": {"type": "string", "format": "date"},
-    "json": {},
-}
-_GEOMETRY_SCHEMAS = {
-    "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
-    "MultiLineString": "https://geojson.org/schema/MultiLineString.json",
-    "Point": "https://geojson.org/schema/Point.json",
-}
-
-
-def _property_schema(
-    request: Request, c: Collection, document: str, *, geometry: bool
-) -> dict[str, Any]:
-    """The JSON Schema of a collection's queryables (with the geometry) or sortables."""
-    props: dict[str, Any] = {}
-    if geometry:
-        props["geometry"] = {
-            "title": "Geometría",
-            "x-ogc-role": "primary-geometry",
-            "format": f"geometry-{c.geometry_type.lower()}",
-            "$ref": _GEOMETRY_SCHEMAS[c.geometry_type],
-        }
-    for p in (c.id_property, *c.properties):
-        if geometry or p.kind != "json":  # a JSON value has no order
-            props[p.name] = {"title": p.title, **_JSON_SCHEMA_TYPES[p.kind]}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": url_for(request, f"/collections/{c.id}/{document}"),
-        "type": "object",
-        "title": c.title,
-        "properties": props,
-        "additionalProperties": False,
-    }
+    version = cacheable_version(request, await collection_version(request, c))
+    return await respond(request, version, build, private=c.read_role is not None)
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
 async def queryables(request: Request, c: ReadableCollection) -> Response:
     def build(_conn: Connection) -> Cached:
-        doc = _property_schema(request, c, "queryables", geometry=True)
-        return _json(doc, "application/schema+json")
+        doc = property_schema(request, c, "queryables", geometry=True)
+        return json_body(doc, "application/schema+json")
 
-    return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
+    return await respond(request, "static-" + c.id, build, private=c.read_role is not None)
 
 
 @router.get(
@@ -437,10 +288,10 @@ async def queryables(request: Request, c: ReadableCollection) -> Response:
 )
 async def sortables(request: Request, c: ReadableCollection) -> Response:
     def build(_conn: Connection) -> Cached:
-        doc = _property_schema(request, c, "sortables", geometry=False)
-        return _json(doc, "application/schema+json")
+        doc = property_schema(request, c, "sortables", geometry=False)
+        return json_body(doc, "application/schema+json")
 
-    return await _respond(request, "static-" + c.id, build, private=c.read_role is not None)
+    return await respond(request, "static-" + c.id, build, private=c.read_role is not None)
 
 
 # -- items ----------------------------------------------------------------------------------
@@ -456,7 +307,7 @@ def _export(
 ) -> Iterator[bytes]:
     """The file's bytes; read whole into a temporary file before any is sent (see
     ``api.downloads``), so a bad query is a 400, never a cut file."""
-    with _as_parameter_errors():
+    with as_parameter_errors():
         yield from export_layer(
             engine,
             c,
@@ -469,7 +320,7 @@ def _export(
 
 
 async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Response:
-    c, q, fmt = asked.collection, _scoped(request, asked.query), asked.fmt
+    c, q, fmt = asked.collection, scoped(request, asked.query), asked.fmt
     assert isinstance(fmt, ExportFormat)
     filtered = any(
         k not in ("f", "crs", "properties", "csv-geometry", "labels") for k in request.query_params
@@ -493,14 +344,14 @@ async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Re
     response_class=Response,
 )
 async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
-    c, fmt, q = asked.collection, asked.fmt, _scoped(request, asked.query)
+    c, fmt, q = asked.collection, asked.fmt, scoped(request, asked.query)
     if isinstance(fmt, ExportFormat):
         return await _download(request, engine, asked)
     count_cap: int = request.app.state.settings.count_cap
 
     def build(conn: Connection) -> Cached:
         page: list[item_queries.Item] = []
-        with _as_parameter_errors():
+        with as_parameter_errors():
             rendered = item_queries.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
             if rendered is None:
                 page = item_queries.page(conn, c, q)
@@ -533,7 +384,7 @@ async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> 
                 )
             )
         if fmt == "html":
-            return _html(html.render_items(c, q, page, matched, links))
+            return html_body(html.render_items(c, q, page, matched, links))
         if rendered is not None:
             features = [f.encode() for f in rendered.features]
         else:
@@ -543,8 +394,8 @@ async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> 
         )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
-    version = _cacheable_version(request, await _version(request, c))
-    return await _respond(request, version, build, private=c.read_role is not None)
+    version = cacheable_version(request, await collection_version(request, c))
+    return await respond(request, version, build, private=c.read_role is not None)
 
 
 @router.get(
@@ -582,7 +433,7 @@ async def item(
     except InvalidParameter:
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
-    rows = _scoped(request, item_queries.ItemsQuery()).rows
+    rows = scoped(request, item_queries.ItemsQuery()).rows
 
     def build(conn: Connection) -> Cached:
         headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
@@ -606,7 +457,7 @@ async def item(
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
         links = item_links()
         if fmt == "html":
-            return _html(html.render_item(c, found, links))
+            return html_body(html.render_item(c, found, links))
         return Cached(feature_bytes(found, links), GEOJSON, headers)
 
     def item_links() -> list[dict[str, Any]]:
@@ -625,5 +476,5 @@ async def item(
             )
         return links
 
-    version = _cacheable_version(request, await _version(request, c))
-    return await _respond(request, version, build, private=c.read_role is not None)
+    version = cacheable_version(request, await collection_version(request, c))
+    return await respond(request, version, build, private=c.read_role is not None)

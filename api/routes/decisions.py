@@ -21,12 +21,13 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from api.concurrency import ExpectedZoneVersion
 from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence, ZoneReader
 from api.fields import INT64_MAX, RowId
-from api.routes.disputes import IfMatch, _with_etag, reach_zone
+from api.routes.disputes import _with_etag, reach_zone
 from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
-from layers.disputes import proposals, rehearsal, zones
+from layers.disputes import decisions, proposals, rehearsal, zones
 from layers.engine import on_read_connection
 from services.dossier import dossier_pdf
 
@@ -63,11 +64,9 @@ def record_proposal(
     zone_id: RowId,
     body: ProposalDraft,
     response: Response,
-    if_match: IfMatch = None,
+    version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
     on_read_connection(engine, lambda conn: reach_zone(conn, caller, zone_id))
-    version = zones.parse_if_match(if_match, zone_id)
-    assert version is not None
     drawn = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     event = proposals.record(
         engine,
@@ -94,7 +93,7 @@ class DecisionPlan(BaseModel):
 
 
 def _decision(engine: Engine, caller: Any, zone_id: int, plan: DecisionPlan, version: int) -> Any:
-    """The keyword arguments of ``zones.apply_decision`` for a plan."""
+    """The keyword arguments of ``decisions.apply_decision`` for a plan."""
     if plan.split_along_official_line == (plan.proposal_id is not None):
         raise InvalidInput(
             "choose one: split_along_official_line, or the proposal_id to adopt",
@@ -130,10 +129,8 @@ def decision_preview(
     caller: ZoneDecider,
     zone_id: RowId,
     body: DecisionPlan,
-    if_match: IfMatch = None,
+    version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
-    version = zones.parse_if_match(if_match, zone_id)
-    assert version is not None
     return rehearsal.preview_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version)
     )
@@ -149,11 +146,9 @@ def decision_plan(
     zone_id: RowId,
     body: DecisionPlan,
     response: Response,
-    if_match: IfMatch = None,
+    version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
-    version = zones.parse_if_match(if_match, zone_id)
-    assert version is not None
-    zone = zones.apply_decision(
+    zone = decisions.apply_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version)
     )
     return _with_etag(response, zone)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from api.concurrency import ExpectedZoneVersion, OptionalZoneVersion
 from api.deps import (
     Access,
     ConnectionDep,
@@ -32,8 +33,9 @@ from geo.errors import Forbidden, NotFound
 from geo.roles import Role
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.access import zone_reached
-from layers.disputes import desk, detection, zones
+from layers.disputes import decisions, desk, detection, zone_edits, zones
 from layers.engine import on_read_connection
+from services.detection import run_detection
 
 router = APIRouter(tags=["disputes"])
 
@@ -48,9 +50,6 @@ def reach_zone(conn: Connection, access: Access, zone_id: int) -> None:
         raise NotFound(f"no disputed zone {zone_id}")
 
 
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="The zone's ETag, as last read.")
-]
 Key = Annotated[str, Field(pattern=r"^\d{5}$")]
 
 
@@ -69,7 +68,7 @@ class DetectionCreate(BaseModel):
 
 @router.post("/detection-runs", status_code=201, summary="Detect overlaps and gaps in a scope")
 def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) -> dict[str, Any]:
-    return detection.run_detection(
+    return run_detection(
         engine,
         actor=caller.name,
         zone=body.zone,
@@ -176,7 +175,7 @@ def register_zone(
     engine: EngineDep, caller: ZoneDecider, body: ZoneCreate, response: Response
 ) -> dict[str, Any]:
     geom = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
-    zone = zones.register_zone(
+    zone = zone_edits.register_zone(
         engine,
         name=body.name,
         geom=geom,
@@ -207,11 +206,9 @@ def edit_zone(
     zone_id: RowId,
     body: ZoneEdit,
     response: Response,
-    if_match: IfMatch = None,
+    version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
-    version = zones.parse_if_match(if_match, zone_id)
-    assert version is not None
-    zone = zones.edit_zone(
+    zone = zone_edits.edit_zone(
         engine,
         zone_id,
         actor=caller.name,
@@ -234,11 +231,9 @@ def move_status(
     zone_id: RowId,
     body: StatusMove,
     response: Response,
-    if_match: IfMatch = None,
+    version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
-    version = zones.parse_if_match(if_match, zone_id)
-    assert version is not None
-    zone = zones.move_status(
+    zone = zone_edits.move_status(
         engine,
         zone_id,
         body.status.value,
@@ -278,7 +273,7 @@ def add_event(
     zone_id: RowId,
     body: EventCreate,
     response: Response,
-    if_match: IfMatch = None,
+    expected: OptionalZoneVersion,
 ) -> dict[str, Any]:
     """The new event; ``ETag`` is the zone's new version (appending bumps it). A
     municipality's representative adds evidence, proposals and notes to the zones its
@@ -297,12 +292,12 @@ def add_event(
         if body.geometry is not None
         else None
     )
-    event = zones.add_event(
+    event = zone_edits.add_event(
         engine,
         zone_id,
         kind=body.kind,
         actor=caller.name,
-        expected_version=zones.parse_if_match(if_match, zone_id, required=False),
+        expected_version=expected,
         occurred_at=body.occurred_at,
         summary=body.summary,
         details=body.details,
@@ -341,10 +336,8 @@ def apply_decision(
     zone_id: RowId,
     body: DecisionCreate,
     response: Response,
-    if_match: IfMatch = None,
+    version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
-    version = zones.parse_if_match(if_match, zone_id)
-    assert version is not None
     parts = None
     if body.parts is not None:
         parts = {}
@@ -352,7 +345,7 @@ def apply_decision(
             parts[part.cvegeo] = parse_geojson_geometry(
                 part.geometry, allowed_types=POLYGONAL, field=f"parts.{i}.geometry"
             )
-    zone = zones.apply_decision(
+    zone = decisions.apply_decision(
         engine,
         zone_id,
         actor=caller.name,

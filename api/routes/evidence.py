@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
+from api.concurrency import OptionalZoneVersion
 from api.deps import ConnectionDep, EngineDep, ZoneEvidence, ZoneReader
 from api.fields import RowId
-from api.routes.disputes import IfMatch, reach_zone
-from layers.disputes import evidence, zones
+from api.routes.disputes import reach_zone
+from layers.disputes import evidence, zone_edits, zones
 from layers.engine import on_read_connection
 from layers.settings import Settings
 
@@ -40,10 +41,10 @@ async def attach_evidence(
     caller: ZoneEvidence,
     zone_id: RowId,
     response: Response,
+    expected: OptionalZoneVersion,
     file: Annotated[UploadFile, File(description="The document: PDF or image.")],
     document: Annotated[str, Form(min_length=1, max_length=500, description="Its title.")],
     summary: Annotated[str | None, Form(max_length=20000)] = None,
-    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """The new ``evidence`` event (``details.file``: SHA-256, type, size); ``ETag`` is the
     zone's new version. 422 naming ``file`` when it is empty, too large, or not a PDF or
@@ -54,9 +55,8 @@ async def attach_evidence(
     found = evidence.check_document(
         data, file_name=file.filename, max_bytes=settings.evidence_max_bytes
     )
-    expected = zones.parse_if_match(if_match, zone_id, required=False)
     evidence.store(settings.resolved_evidence_dir(), found)
-    event = zones.add_event(
+    event = zone_edits.add_event(
         engine,
         zone_id,
         kind="evidence",

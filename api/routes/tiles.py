@@ -26,12 +26,8 @@ from api.ogc.cache import Cached, ResponseCache
 from api.ogc.deps import readable_collection
 from api.ogc.params import single
 from api.ogc.render import JSON, dumps, link, url_for
-from api.routes.collections import (
-    CollectionId,
-    _as_parameter_errors,
-    _respond,
-    _version,
-)
+from api.ogc.respond import as_parameter_errors, collection_version, respond
+from api.routes.collections import CollectionId
 from geo.errors import InvalidParameter, Problem
 from geo.tiles import MVT, SUPPORTED_TMS, check_tile, tile_bounds, tile_matrix_set
 from layers import collections as registry
@@ -98,7 +94,7 @@ def _template(request: Request, c: Collection, tms_id: str, xyz: bool = True) ->
     return f"{base}/{path}{_query_suffix(request)}"
 
 
-def _json(value: Any, media_type: str = JSON) -> Cached:
+def json_body(value: Any, media_type: str = JSON) -> Cached:
     return Cached(dumps(value), media_type, ())
 
 
@@ -126,9 +122,9 @@ async def tile_matrix_sets(request: Request) -> Response:
                 for tms_id in SUPPORTED_TMS
             ]
         }
-        return _json(doc)
+        return json_body(doc)
 
-    return await _respond(request, TMS_STATIC, build, private=False)
+    return await respond(request, TMS_STATIC, build, private=False)
 
 
 @router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set (OGC TMS 2.0 JSON)")
@@ -138,7 +134,7 @@ async def tile_matrix_set_doc(request: Request, tms_id: TmsId) -> Response:
     def build(_conn: Connection) -> Cached:
         return Cached(tms.model_dump_json(exclude_none=True).encode(), JSON, ())
 
-    return await _respond(request, TMS_STATIC, build, private=False)
+    return await respond(request, TMS_STATIC, build, private=False)
 
 
 # -- tilesets of a collection -------------------------------------------------------------------
@@ -235,23 +231,23 @@ async def tilesets(request: Request, collection_id: CollectionId) -> Response:
             ],
             "tilesets": sets,
         }
-        return _json(doc)
+        return json_body(doc)
 
-    return await _respond(request, f"static-tiles-{c.id}", build, private=c.read_role is not None)
+    return await respond(request, f"static-tiles-{c.id}", build, private=c.read_role is not None)
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="A tileset's metadata")
 async def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
     c = await readable_collection(request, collection_id)
     tile_matrix_set(tms_id)
-    with _as_parameter_errors():
+    with as_parameter_errors():
         _tile_params(request)
 
     def build(conn: Connection) -> Cached:
-        return _json(_tileset(request, conn, c, tms_id))
+        return json_body(_tileset(request, conn, c, tms_id))
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
+    return await respond(
+        request, await collection_version(request, c), build, private=c.read_role is not None
     )
 
 
@@ -259,7 +255,7 @@ async def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) 
 async def tilejson(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
     c = await readable_collection(request, collection_id)
     tile_matrix_set(tms_id)
-    with _as_parameter_errors():
+    with as_parameter_errors():
         _filter, names = _tile_params(request)
         props = tile_properties(c, names)
 
@@ -286,10 +282,10 @@ async def tilejson(request: Request, collection_id: CollectionId, tms_id: TmsId)
                 }
             ],
         }
-        return _json(doc)
+        return json_body(doc)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
+    return await respond(
+        request, await collection_version(request, c), build, private=c.read_role is not None
     )
 
 
@@ -300,7 +296,7 @@ async def tilejson(request: Request, collection_id: CollectionId, tms_id: TmsId)
 async def style(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
     c = await readable_collection(request, collection_id)
     tile_matrix_set(tms_id)
-    with _as_parameter_errors():
+    with as_parameter_errors():
         _tile_params(request)
 
     def build(conn: Connection) -> Cached:
@@ -313,10 +309,10 @@ async def style(request: Request, collection_id: CollectionId, tms_id: TmsId) ->
             MAX_ZOOM,
             _ATTRIBUTION,
         )
-        return _json(doc)
+        return json_body(doc)
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
+    return await respond(
+        request, await collection_version(request, c), build, private=c.read_role is not None
     )
 
 
@@ -344,13 +340,13 @@ async def tile(
     c = await readable_collection(request, collection_id)
     tms = tile_matrix_set(tms_id)
     check_tile(tms, z, x, y)
-    with _as_parameter_errors():
+    with as_parameter_errors():
         wanted_filter, names = _tile_params(request)
         tile_properties(c, names)
     q = TileQuery(z, tile_bounds(tms, z, x, y), wanted_filter, names)
 
     def build(conn: Connection) -> Cached:
-        with _as_parameter_errors():
+        with as_parameter_errors():
             return Cached(render_tile(conn, c, q), MVT, ())
 
     reader: AsyncReader | None = request.app.state.tile_reader
@@ -361,9 +357,9 @@ async def tile(
             body = await render_tile_async(reader, request.app.state.engine, c, q)
             return Cached(body, MVT, ())
 
-    return await _respond(
+    return await respond(
         request,
-        await _version(request, c),
+        await collection_version(request, c),
         build,
         private=c.read_role is not None,
         cache=_tile_cache(request),

@@ -19,7 +19,7 @@ from api.ogc.cache import Cached
 from api.ogc.deps import ReadableCollection
 from api.ogc.params import typed_value
 from api.ogc.render import GEOJSON, JSON, collection_bytes, feature_bytes, link, url_for
-from api.routes.collections import _respond, _version
+from api.ogc.respond import collection_version, respond
 from geo.crs import parse_crs
 from geo.errors import InvalidParameter, NotFound
 from layers.queries import items as item_queries
@@ -73,6 +73,6 @@ async def feature_versions(
         )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
 
-    return await _respond(
-        request, await _version(request, c), build, private=c.read_role is not None
+    return await respond(
+        request, await collection_version(request, c), build, private=c.read_role is not None
     )

@@ -22,7 +22,7 @@ from geo.errors import InvalidInput, NotFound, Problem
 from geo.metric import to_lonlat, to_metric
 from geo.proposals import balance, proposal_parts
 from layers.claims import official_geometries
-from layers.disputes import zones
+from layers.disputes import zone_edits, zones
 from layers.engine import on_read_connection
 from layers.geometry_io import from_db
 from layers.schema import case_events, disputed_zones
@@ -92,7 +92,7 @@ def record(
         Conflict: the zone is closed.
     """
     seen = on_read_connection(engine, lambda conn: preview(conn, zone_id, proposed, party))
-    return zones.add_event(
+    return zone_edits.add_event(
         engine,
         zone_id,
         kind="proposal",

@@ -1,4 +1,4 @@
-"""A decision rehearsed before it is confirmed: the very ``zones.apply_decision``, run
+"""A decision rehearsed before it is confirmed: the very ``decisions.apply_decision``, run
 in a transaction that is rolled back.
 
 The preview the commission sees is therefore what confirming would do, checks and
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, select
 
 from geo.metric import to_metric
 from layers.claims import geometries_in_force
-from layers.disputes import zones
+from layers.disputes import decisions
 from layers.engine import write_connection
 from layers.geometry_io import from_db
 from layers.schema import case_events, claims, disputed_zones, municipalities
@@ -51,7 +51,7 @@ class _OneConnection:
 
 
 def preview_decision(engine: Engine, zone_id: int, **decision: Any) -> dict[str, Any]:
-    """What ``zones.apply_decision(engine, zone_id, **decision)`` would do, undone.
+    """What ``decisions.apply_decision(engine, zone_id, **decision)`` would do, undone.
 
     Returns:
         ``{"zone": <the zone as it would be>, "parties": [{cvegeo, name, part_m2,
@@ -66,7 +66,7 @@ def preview_decision(engine: Engine, zone_id: int, **decision: Any) -> dict[str,
             keys = _parties(conn, zone_id)
             found = geometries_in_force(conn, keys, decision["valid_from"])
             before = _areas({k: geom for k, (_, geom) in found.items()})
-            zone = zones.apply_decision(cast(Engine, _OneConnection(conn)), zone_id, **decision)
+            zone = decisions.apply_decision(cast(Engine, _OneConnection(conn)), zone_id, **decision)
             raise _Rehearsed(_outcome(conn, zone_id, zone, before))
     except _Rehearsed as done:
         return done.outcome

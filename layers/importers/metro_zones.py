@@ -22,11 +22,10 @@ from sqlalchemy import Engine, delete, insert, select, update
 from geo.errors import ImportRejected, Problem, ProblemList
 from geo.fingerprint import fingerprint
 from geo.mexico import normalize_cvegeo
-from layers import audit, metro_zones
+from layers import audit, metro_zones, reference_changes
 from layers.engine import write_connection
 from layers.importers.files import find_column, read_table
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
-from layers.inspections import annotate as inspection_notes
 from layers.schema import metro_zone_members, municipalities
 from layers.schema import metro_zones as zones_table
 
@@ -189,7 +188,7 @@ def import_metro_zones(
             progress(n, len(zones))
         metro_zones.refresh_geometries(conn, touched)
         if touched:  # inspections in a member municipality, old members or new
-            inspection_notes.refresh(
+            reference_changes.changed(
                 conn,
                 municipality_keys=sorted(
                     {k for z in zones if z.code in touched for k in z.members}

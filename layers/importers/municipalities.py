@@ -23,12 +23,12 @@ from geo.errors import ImportRejected, Problem, ProblemList
 from geo.fingerprint import fingerprint
 from geo.mexico import normalize_cvegeo, state_of
 from geo.validation import DEFAULT_MAX_VERTICES, POLYGONAL, check_geometries, to_multi
-from layers import audit, metro_zones
+from layers import audit, metro_zones, reference_changes
 from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
-from layers.inspections import annotate as inspection_notes
+from layers.inspections.annotate import geometry_bbox
 from layers.schema import municipalities, municipality_versions
 
 KEY_COLUMNS = ("cvegeo",)
@@ -327,9 +327,9 @@ def write_municipalities(
         touched = {r.cvegeo for r in created} | {r.cvegeo for r in changed}
         if touched:
             metro_zones.refresh_geometries(conn, metro_zones.zones_with_members(conn, touched))
-            inspection_notes.refresh(
+            reference_changes.changed(
                 conn,
-                bboxes=[inspection_notes.geometry_bbox(r.geom) for r in (*created, *changed)],
+                bboxes=[geometry_bbox(r.geom) for r in (*created, *changed)],
                 municipality_keys=sorted(touched),
             )
         return run.finish()

@@ -19,12 +19,12 @@ from sqlalchemy import Engine, insert, select, update
 from geo.errors import ImportRejected, Problem, ProblemList
 from geo.fingerprint import fingerprint
 from geo.validation import DEFAULT_MAX_VERTICES, LINEAR, check_geometries, to_multi
-from layers import audit
+from layers import audit, reference_changes
 from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
-from layers.inspections import annotate as inspection_notes
+from layers.inspections.annotate import river_bbox
 from layers.schema import rivers
 
 DEFAULT_FEDERAL_ZONE_WIDTH_M = 10.0
@@ -166,9 +166,9 @@ def import_rivers(
             progress(n, len(keep))
         audit.record_many(conn, actor, entries)
         if moved:  # nearest river, distance, chainage or side may change near these lines
-            inspection_notes.refresh(
+            reference_changes.changed(
                 conn,
-                bboxes=[inspection_notes.river_bbox(line) for line in moved],
+                bboxes=[river_bbox(line) for line in moved],
                 river_ids=list(
                     conn.execute(
                         select(rivers.c.id).where(rivers.c.key.in_(changed_keys))

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from geo.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES, Submission, check_fields
 from layers import audit
-from layers.dialects import insert_new_batches, one_of, one_of_chunk
+from layers.bulk import insert_new_batches
+from layers.dialects import one_of, one_of_chunk
 from layers.engine import write_connection
 from layers.geometry_io import points_to_db
 from layers.inspections import photos as photo_store

@@ -43,8 +43,8 @@ from geo.validation import POLYGONAL, check_geometries
 from layers import audit
 from layers.accounts import set_password
 from layers.claims import add_claim, list_claims
-from layers.disputes.detection import run_detection
-from layers.disputes.zones import edit_zone, get_zone
+from layers.disputes.zone_edits import edit_zone
+from layers.disputes.zones import get_zone
 from layers.engine import write_connection
 from layers.importers.localities import import_localities
 from layers.importers.metro_zones import import_metro_zones
@@ -53,6 +53,7 @@ from layers.importers.rivers import import_rivers
 from layers.inspections import store as inspection_store
 from layers.schema import disputed_zone_parties, disputed_zones
 from layers.users import add_user, new_token
+from services.detection import run_detection
 
 #: the real extract shipped with Linde (data/README.md)
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -1,0 +1,62 @@
+"""Optimistic concurrency over HTTP: ``If-Match`` read as a dependency.
+
+Storage takes the version a write expects as an integer (``expected_version``) and
+raises ``StaleVersion`` when it is no longer current; how a client names that version
+is HTTP's business and lives here: the zone's ETag (``layers.disputes.zones.etag``,
+``"zone-7-v3"``) sent back in ``If-Match``. An edit without it is refused with 428,
+an ETag of another zone (or ``*``, which never names a version) with 412.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from api.fields import RowId
+from geo.errors import PreconditionFailed, PreconditionRequired, Problem
+
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="The zone's ETag, as last read.")
+]
+
+
+def zone_version(value: str | None, zone_id: int, *, required: bool) -> int | None:
+    """The zone version named by an ``If-Match`` header (``None`` if absent and optional).
+
+    Raises:
+        PreconditionRequired: absent while required (HTTP 428).
+        PreconditionFailed: an ETag of another zone, or ``*`` (never matches a version).
+    """
+    if value is None or not value.strip():
+        if required:
+            raise PreconditionRequired(
+                "editing a disputed zone needs If-Match with the ETag you read "
+                "(GET /disputes/{id}), so a stale edit cannot overwrite someone else's",
+                problems=[Problem("If-Match", "missing")],
+            )
+        return None
+    tag = value.strip().removeprefix("W/")
+    prefix = f'"zone-{zone_id}-v'
+    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
+        raise PreconditionFailed(
+            f"If-Match {value} is not an ETag of zone {zone_id}",
+            problems=[Problem("If-Match", "not this zone's ETag")],
+        )
+    return int(tag[len(prefix) : -1])
+
+
+def _required(zone_id: RowId, if_match: IfMatch = None) -> int:
+    version = zone_version(if_match, zone_id, required=True)
+    assert version is not None
+    return version
+
+
+def _optional(zone_id: RowId, if_match: IfMatch = None) -> int | None:
+    return zone_version(if_match, zone_id, required=False)
+
+
+#: the zone version an edit expects: ``If-Match`` required (428 without it)
+ExpectedZoneVersion = Annotated[int, Depends(_required)]
+#: the zone version an append expects, if the client sent one (checked only then)
+OptionalZoneVersion = Annotated[int | None, Depends(_optional)]
