@@ -11,10 +11,16 @@ leaflet                    1.9.4    BSD-2-Clause (``leaflet-1.9.4/LICENSE``)
 leaflet.markercluster      1.5.3    MIT (``leaflet.markercluster-1.5.3/MIT-LICENCE.txt``)
 leaflet.fullscreen         3.0.0    MIT (``leaflet.fullscreen-3.0.0/LICENSE``)
 leaflet-measure            2.1.7    MIT (``leaflet-measure-2.1.7/LICENSE``)
+leaflet.vectorgrid         1.3.0    Beerware; bundles pbf, vector-tile, topojson
+                                    (BSD) and geojson-vt (ISC)
+                                    (``leaflet.vectorgrid-1.3.0/LICENSE``)
 =========================  =======  ===========================================
 
 (the versions folium 0.20's plugins are written for; Leaflet 1.9.4 is the bug-fix
-release of folium's 1.9.3.) Nothing is fetched at run time.
+release of folium's 1.9.3.) Leaflet.VectorGrid is ``dist/Leaflet.VectorGrid.bundled.min.js``
+of the npm tarball, byte for byte (sha256 ``ed1e89e4…93aa4d5``; the tarball has no
+licence file, so ``LICENSE`` quotes its README's "Legalese"); it draws the pages' big
+layers from Linde's vector tiles (``maps.vector_tiles``). Nothing is fetched at run time.
 
 Before a map is rendered, :func:`localize` rewrites every asset reference of every
 element to a Linde asset; a reference Linde does not ship raises
@@ -44,6 +50,7 @@ _BY_NAME: dict[str, str] = {
     "Control.FullScreen.css": "leaflet.fullscreen-3.0.0/Control.FullScreen.css",
     "leaflet_measure_js": "leaflet-measure-2.1.7/leaflet-measure.min.js",
     "leaflet_measure_css": "leaflet-measure-2.1.7/leaflet-measure.css",
+    "leaflet_vectorgrid": "leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
 }
 #: folium.Map loads these for its Bootstrap popups and awesome-markers icons, which
 #: Linde's maps do not use; dropping them saves ~300 kB per exported file
