@@ -20,6 +20,7 @@ from geo.simplify import within_distance
 from layers import maps as map_layers
 from maps.builders import dispute_map, has_numbers, metro_zone_map, river_map
 from maps.legend import STATUS_ES
+from maps.vector_tiles import TileSource
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
 CHOROPLETHS = {
@@ -39,6 +40,7 @@ def metro_zone(
     tiles: bool = True,
     made_on: date | None = None,
     require_numbers: bool = False,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """The map of a metro zone.
 
@@ -50,6 +52,8 @@ def metro_zone(
         require_numbers: refuse a choropleth with no figure to colour by (the CLI,
             which should say so rather than write a plain map); otherwise such a map is
             drawn plain and says so.
+        tile_source: a map for Linde's pages: big layers from vector tiles
+            (``maps.vector_tiles``); ``None`` for files.
 
     Raises:
         NotFound: no zone with that code (404).
@@ -99,6 +103,7 @@ def metro_zone(
         choropleth_title=CHOROPLETHS.get(choropleth or ""),
         tiles=tiles,
         made_on=made_on,
+        tile_source=tile_source,
     )
 
 
@@ -158,7 +163,12 @@ def river(
 
 #: a zone's status as the commission says it
 def dispute(
-    conn: Connection, zone_id: int, *, tiles: bool = True, made_on: date | None = None
+    conn: Connection,
+    zone_id: int,
+    *,
+    tiles: bool = True,
+    made_on: date | None = None,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """The commission's map of a disputed zone: the official line, each party's claim in
     force, the zone hatched, the localities and inspection points in it, a measure tool.
@@ -183,4 +193,5 @@ def dispute(
         inspections=found["inspections"],
         tiles=tiles,
         made_on=made_on,
+        tile_source=tile_source,
     )
