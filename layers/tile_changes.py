@@ -29,6 +29,10 @@ from layers.schema import layer_changes, layer_versions
 
 #: a lon/lat box: west, south, east, north
 Box = tuple[float, float, float, float]
+#: degrees added around a change's box: the spatial indexes that pick a tile's rows
+#: compare single-precision boxes (about 1e-5 degree at Mexico's longitudes), so a
+#: feature just outside the tile's box may still be among its rows
+PAD_DEG = 1e-4
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,12 @@ class Change:
         if self.box is None:
             return True
         west, south, east, north = self.box
-        return west <= tile[2] and east >= tile[0] and south <= tile[3] and north >= tile[1]
+        return (
+            west - PAD_DEG <= tile[2]
+            and east + PAD_DEG >= tile[0]
+            and south - PAD_DEG <= tile[3]
+            and north + PAD_DEG >= tile[1]
+        )
 
 
 @dataclass(frozen=True)
