@@ -124,13 +124,14 @@ def test_maps_page_draws_a_state_sized_layer_from_tiles(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["desktop", "phone"])
 def test_dispute_page_draws_private_claims_from_tiles_with_the_session(
-    metro: Database, serve: Any, browser: Any
+    metro: Database, serve: Any, browser: Any, size: tuple[int, int]
 ) -> None:
     base = serve(metro, **LOW)
     zone = biggest(metro)
     add_user(metro.engine, "comision-teselas", "commission", actor="test", password=PASSWORD)
-    page, record = offline_page(browser, 1366, 768)
+    page, record = offline_page(browser, *size)
     tiles = _tile_log(page)
     page.goto(f"{base}/disputas/{zone['id']}")
     page.wait_for_url(re.compile(r"/entrar\?siguiente="))
@@ -146,8 +147,9 @@ def test_dispute_page_draws_private_claims_from_tiles_with_the_session(
     _frame(page).wait_for_function(
         "() => document.querySelectorAll('svg.leaflet-tile path').length > 0", polling=100
     )
+    page.locator("#mapa").scroll_into_view_if_needed()
     page.wait_for_timeout(500)  # let the last tiles paint before the picture
-    shot(page, "disputa-teselas", metro.kind)
+    shot(page, f"disputa-teselas-{size[0]}", metro.kind)
     claims = [t for t in tiles if t[0] == "claims"]
     assert claims and all(status == 200 for _c, _z, status in claims), tiles
     assert any(t[0] == "municipalities" for t in tiles), tiles
