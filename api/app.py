@@ -55,6 +55,7 @@ from layers.engine import (
     make_engine,
 )
 from layers.settings import Settings, get_settings
+from layers.tile_changes import ChangeLogs
 from maps.assets import STATIC_DIR
 from maps.renderer import Renderer
 
@@ -150,6 +151,7 @@ def create_app(
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.tile_cache = ResponseCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.tile_changes = ChangeLogs()
     app.state.signin_throttle = SignInThrottle(
         settings.failed_signins_per_minute,
         settings.failed_signins_per_name_per_minute,

@@ -60,7 +60,7 @@ SQLITE_MEMBER = "database.sqlite"
 PHOTOS = "photos"
 EVIDENCE = "evidence"
 #: tables whose rows do not make a database "hold data": made by the migrations
-_SEEDED = {"layer_versions", "inspection_categories"}
+_SEEDED = {"layer_versions", "inspection_categories", "layer_changes"}
 #: A compressed backup may unpack to at most this many times its size: Linde writes
 #: plain tars, the database copy packs a few times, photos not at all; a gzip bomb
 #: packs zeros a thousand times.
@@ -529,7 +529,11 @@ def restore(
             conn.execute(
                 update(layer_versions)
                 .where(layer_versions.c.layer == layer)
-                .values(version=max(version, before.get(layer, 0)) + 1)
+                # the restored rows may differ anywhere: every tile of the layer is new
+                .values(
+                    version=max(version, before.get(layer, 0)) + 1,
+                    changes_from=max(version, before.get(layer, 0)) + 1,
+                )
             )
         audit.record(
             conn,

@@ -326,6 +326,24 @@ layer_versions = Table(
     metadata,
     Column("layer", String(64), primary_key=True),
     Column("version", BigInteger, nullable=False),
+    #: the log in ``layer_changes`` is complete after this counter value (migration 0007)
+    Column("changes_from", BigInteger, nullable=False, server_default="0"),
+)
+
+# Where each change of a layer happened (migration 0007): the lon/lat box of the old
+# and new geometry, logged by the same trigger that bumps the counter, under the value
+# it bumped to; NULL box: the whole layer. Vector tiles keep their ETag unless a change
+# meets them (``layers.tile_changes``). Indexed on (layer, version) by the migration.
+layer_changes = Table(
+    "layer_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("layer", String(64), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("west", Float),
+    Column("south", Float),
+    Column("east", Float),
+    Column("north", Float),
 )
 
 # --- the limits commission (migration 0003) ---

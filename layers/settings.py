@@ -114,6 +114,17 @@ class Settings(BaseSettings):
         description="Memory per worker for vector tiles, apart from other responses so "
         "neither evicts the other; 0 turns it off.",
     )
+    map_inline_max_features: int = Field(
+        default=300,
+        ge=0,
+        description="A page's map draws a layer of more features than this from Linde's "
+        "vector tiles instead of inline GeoJSON (files always inline); see maps.vector_tiles.",
+    )
+    map_inline_max_vertices: int = Field(
+        default=100_000,
+        ge=0,
+        description="Likewise for a layer of more vertices than this.",
+    )
     count_cap: int = Field(
         default=100_000,
         ge=1,

@@ -11,14 +11,20 @@ leaflet                    1.9.4    BSD-2-Clause (``leaflet-1.9.4/LICENSE``)
 leaflet.markercluster      1.5.3    MIT (``leaflet.markercluster-1.5.3/MIT-LICENCE.txt``)
 leaflet.fullscreen         3.0.0    MIT (``leaflet.fullscreen-3.0.0/LICENSE``)
 leaflet-measure            2.1.7    MIT (``leaflet-measure-2.1.7/LICENSE``)
-leaflet.vectorgrid         1.3.0    Beerware (``leaflet.vectorgrid-1.3.0/LICENSE``)
+leaflet.vectorgrid         1.3.0    Beerware; bundles pbf, vector-tile, topojson
+                                    (BSD) and geojson-vt (ISC)
+                                    (``leaflet.vectorgrid-1.3.0/LICENSE``)
 @geoman-io/leaflet-geoman  2.20.2   MIT (``leaflet-geoman-free-2.20.2/LICENSE``)
 =========================  =======  ===========================================
 
 (the versions folium 0.20's plugins are written for; Leaflet 1.9.4 is the bug-fix
-release of folium's 1.9.3.) leaflet-geoman-free (``dist/leaflet-geoman.min.js`` and
-``.css``, their ``sourceMappingURL`` comments removed: the maps are not shipped) is the
-drawing tool of the dispute page, loaded into its map frame with ``linde/propuesta.js``.
+release of folium's 1.9.3.) Leaflet.VectorGrid is ``dist/Leaflet.VectorGrid.bundled.min.js``
+of the npm tarball, byte for byte (sha256 ``ed1e89e4…93aa4d5``; the tarball has no
+licence file, so ``LICENSE`` quotes its README's "Legalese"); it draws the pages' big
+layers from Linde's vector tiles (``maps.vector_tiles``) and the inspectors' offline map.
+leaflet-geoman-free (``dist/leaflet-geoman.min.js`` and ``.css``, their
+``sourceMappingURL`` comments removed: the maps are not shipped) is the drawing tool of
+the dispute page, loaded into its map frame with ``linde/propuesta.js``.
 Nothing is fetched at run time.
 
 Before a map is rendered, :func:`localize` rewrites every asset reference of every
@@ -49,6 +55,7 @@ _BY_NAME: dict[str, str] = {
     "Control.FullScreen.css": "leaflet.fullscreen-3.0.0/Control.FullScreen.css",
     "leaflet_measure_js": "leaflet-measure-2.1.7/leaflet-measure.min.js",
     "leaflet_measure_css": "leaflet-measure-2.1.7/leaflet-measure.css",
+    "leaflet_vectorgrid": "leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
 }
 #: folium.Map loads these for its Bootstrap popups and awesome-markers icons, which
 #: Linde's maps do not use; dropping them saves ~300 kB per exported file

@@ -37,6 +37,7 @@ from maps.common import (
     _for_scale,
     _lonlat,
     _outline,
+    _plain,
     has_numbers,
     no_numbers_notice,
 )
@@ -51,6 +52,7 @@ from maps.legend import (
 )
 from maps.river_layers import DEFAULT_FEDERAL_ZONE_M, add_river
 from maps.vector import GeoJsonLayer
+from maps.vector_tiles import TileSource, VectorTileLayer, quoted_list
 
 #: a municipality without a value on a choropleth
 NO_DATA_COLOR = "#cccccc"
@@ -68,6 +70,7 @@ def municipalities_map(
     tiles: bool = True,
     empty_message: str = "No hay municipios cargados para este mapa.",
     rivers: gpd.GeoDataFrame | None = None,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """A map of municipalities: styled, labelled, population on hover, optional choropleth.
 
@@ -84,6 +87,11 @@ def municipalities_map(
         tiles: add the online OpenStreetMap basemap (the map stays readable without it).
         rivers: river lines (``name``, ``federal_zone_width_m``) to draw over the
             municipalities with their federal zone, clipped to the municipalities.
+        tile_source: for a map shown in Linde's pages: when the municipalities are too
+            many to inline (``TileSource.too_big``), they are drawn from Linde's vector
+            tiles of ``municipalities`` (filtered to these keys, coloured by key) and
+            not simplified here; labels, outline and rivers stay inline. ``None`` (files)
+            always inlines.
 
     A choropleth column that holds no number at all (every value missing, as when the
     municipalities were imported without population) gives the plain map, and its
@@ -102,7 +110,14 @@ def municipalities_map(
         return _finish(m, text, None, empty_message)
 
     tolerance, decimals = _for_scale(bounds)
-    geoms = quantize(simplify_coverage(munis.geometry.values, tolerance), decimals)
+    from_tiles = tile_source is not None and tile_source.too_big(munis.geometry.values)
+    # from tiles, each tile is simplified for its zoom by the tile server: the stored
+    # shapes only place the labels and make the outline (simplified on its own below)
+    geoms = (
+        munis.geometry.values
+        if from_tiles
+        else quantize(simplify_coverage(munis.geometry.values, tolerance), decimals)
+    )
 
     columns = ["cvegeo", "name", "population"]
     legend_entries: list[LegendEntry] = []
@@ -127,26 +142,55 @@ def municipalities_map(
         if choropleth not in columns:
             columns.append(choropleth)
     munis = munis.assign(_fill=colors)
-    data = _features(geoms, munis, [*columns, "_fill"], "cvegeo")
 
     tooltip_fields = ["name", "cvegeo", "population"]
     aliases = ["Municipio", "Clave", "Población"]
     if choropleth is not None and choropleth not in tooltip_fields:
         tooltip_fields.append(choropleth)
         aliases.append(choropleth_title or choropleth)
-    GeoJsonLayer(
-        data,
-        "Municipios",
-        {"fillOpacity": 0.7, "color": "#4a5a6a", "weight": 1},
-        fill_property="_fill",
-        highlight={"weight": 3, "color": "#1d2b36"},
-        tooltip_fields=tooltip_fields,
-        tooltip_aliases=aliases,
-        smooth_factor=0.5,
-    ).add_to(m)
+    muni_style = {"fillOpacity": 0.7, "color": "#4a5a6a", "weight": 1}
+    muni_highlight = {"weight": 3, "color": "#1d2b36"}
+    if tile_source is not None and from_tiles:
+        keys = [str(k) for k in munis["cvegeo"]]
+        extra = (
+            {k: {choropleth: _plain(v)} for k, v in zip(keys, munis[choropleth], strict=True)}
+            if choropleth is not None and choropleth not in ("cvegeo", "name", "population")
+            else {}
+        )
+        VectorTileLayer(
+            tile_source.url(
+                "municipalities",
+                f"cvegeo IN ({quoted_list(keys)})",
+                ("cvegeo", "name", "population"),
+            ),
+            "municipalities",
+            "Municipios",
+            {**muni_style, "fillColor": colors[0] if len(set(colors)) == 1 else NO_DATA_COLOR},
+            id_property="cvegeo",
+            fills=dict(zip(keys, colors, strict=True)),
+            extra=extra,
+            tooltip_fields=tooltip_fields,
+            tooltip_aliases=aliases,
+            highlight=muni_highlight,
+        ).add_to(m)
+    else:
+        data = _features(geoms, munis, [*columns, "_fill"], "cvegeo")
+        GeoJsonLayer(
+            data,
+            "Municipios",
+            muni_style,
+            fill_property="_fill",
+            highlight=muni_highlight,
+            tooltip_fields=tooltip_fields,
+            tooltip_aliases=aliases,
+            smooth_factor=0.5,
+        ).add_to(m)
 
     if outline_name:
         outline = _outline(geoms)
+        if from_tiles:
+            # one polygon is a coverage of its own: simplified as the map's scale wants
+            outline = quantize(simplify_coverage([outline], tolerance), decimals)[0]
         GeoJsonLayer(
             _collection(outline),
             outline_name,
@@ -201,6 +245,7 @@ def metro_zone_map(
     tiles: bool = True,
     made_on: date | None = None,
     rivers: gpd.GeoDataFrame | None = None,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """A metro zone: its municipalities, its outline and the rivers crossing it.
 
@@ -208,6 +253,7 @@ def metro_zone_map(
         zone: ``code``, ``name``, ``delimitation_year`` and optionally ``source``.
         municipalities: the zone's members (see :func:`municipalities_map`), with
             an optional ``source`` column cited in the note.
+        tile_source: see :func:`municipalities_map`.
     """
     sources = [str(zone.get("source") or "")]
     if "source" in municipalities.columns:
@@ -229,6 +275,7 @@ def metro_zone_map(
         empty_message="Ninguno de los municipios de esta zona está cargado en Linde todavía: "
         "no hay nada que dibujar.",
         rivers=rivers,
+        tile_source=tile_source,
     )
 
 
@@ -356,6 +403,7 @@ def dispute_map(
     inspections: gpd.GeoDataFrame | None = None,
     tiles: bool = True,
     made_on: date | None = None,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """A disputed zone for the commission.
 
@@ -368,6 +416,12 @@ def dispute_map(
             party's own colour, in the order given.
         localities: polygons or points (``name``, optional ``population``) inside.
         inspections: inspection points inside (see :func:`river_map`).
+        tile_source: for a map shown in Linde's pages: when the official polygons and
+            the claims together are too big to inline (``TileSource.too_big``), both
+            are drawn from Linde's vector tiles (``municipalities`` filtered to the
+            parties, ``claims`` to each party's claim in force, which needs the role:
+            the page fetches the tiles with the person's session). ``None`` (files)
+            always inlines.
 
     A measure tool (distances in m, areas in ha) lets the commission measure on the map.
     """
@@ -393,18 +447,50 @@ def dispute_map(
     if bounds is None:
         return _finish(m, text, None, "Esta zona no tiene geometría registrada.")
     zone_shape = shapely.union_all(area.geometry.values)
-    official_layer = (
-        GeoJsonLayer(
+    from_tiles = tile_source is not None and tile_source.too_big(
+        np.concatenate([official.geometry.values, claims.geometry.values])
+    )
+    official_style = {
+        "fill": False,
+        "color": OFFICIAL_COLOR,
+        "weight": 2.5,
+        "dashArray": OFFICIAL_DASH,
+    }
+    official_layer: GeoJsonLayer | VectorTileLayer | None = None
+    claim_tiles = None
+    if from_tiles and tile_source is not None:
+        source = tile_source
+        if len(official):
+            official_layer = VectorTileLayer(
+                source.url(
+                    "municipalities",
+                    f"cvegeo IN ({quoted_list([str(k) for k in official['cvegeo']])})",
+                    ("cvegeo", "name"),
+                ),
+                "municipalities",
+                "Límite oficial (INEGI)",
+                official_style,
+                id_property="cvegeo",
+                tooltip_fields=["name", "cvegeo"],
+                tooltip_aliases=["Municipio", "Clave"],
+            )
+
+        def claim_tiles(cvegeo: str) -> str:
+            return source.url(
+                "claims",
+                f"cvegeo = {quoted_list([cvegeo])} AND valid_to IS NULL",
+                ("cvegeo", "municipality"),
+            )
+
+    elif len(official):
+        official_layer = GeoJsonLayer(
             _features(official.geometry.values, official, ["cvegeo", "name"], "cvegeo"),
             "Límite oficial (INEGI)",
-            {"fill": False, "color": OFFICIAL_COLOR, "weight": 2.5, "dashArray": OFFICIAL_DASH},
+            official_style,
             tooltip_fields=["name", "cvegeo"],
             tooltip_aliases=["Municipio", "Clave"],
         )
-        if len(official)
-        else None
-    )
-    entries = add_claims(m, official, claims, zone_shape, official_layer)
+    entries = add_claims(m, official, claims, zone_shape, official_layer, claim_tiles)
     m.add_child(HatchPattern("#d7301f"))
     GeoJsonLayer(
         _collection(zone_shape),

@@ -10,6 +10,8 @@ every claim overlaps). The legend shows each line as it is drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import folium
 import geopandas as gpd
 import shapely
@@ -18,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from maps.elements import Labels, LegendEntry
 from maps.legend import OFFICIAL_DASH, PARTY_COLORS, PARTY_DASHES
 from maps.vector import GeoJsonLayer
+from maps.vector_tiles import VectorTileLayer
 
 OFFICIAL_COLOR = "#111111"
 
@@ -51,10 +54,14 @@ def add_claims(
     official: gpd.GeoDataFrame,
     claims: gpd.GeoDataFrame,
     zone: BaseGeometry | None,
-    official_layer: GeoJsonLayer | None,
+    official_layer: GeoJsonLayer | VectorTileLayer | None,
+    claim_tiles: Callable[[str], str] | None = None,
 ) -> list[LegendEntry]:
     """Draw the official line (``official_layer``, made by the caller) and each claim in
-    its colour and dash, with a label per claim; return their legend entries."""
+    its colour and dash, with a label per claim; return their legend entries.
+
+    ``claim_tiles``: for a layer too big to inline, the tile URL of a municipality's
+    claim in force (``maps.vector_tiles``); the claim is then drawn from tiles."""
     entries: list[LegendEntry] = []
     if official_layer is not None and len(official):
         official_layer.add_to(m)
@@ -75,12 +82,22 @@ def add_claims(
         }
         if dash:
             style["dashArray"] = dash
-        GeoJsonLayer(
-            _collection(claim.geometry),
-            f"Reclamo de {name}",
-            style,
-            tooltip_text=f"Límite reclamado por {name}",
-        ).add_to(m)
+        if claim_tiles is not None and claim.get("cvegeo"):
+            VectorTileLayer(
+                claim_tiles(str(claim["cvegeo"])),
+                "claims",
+                f"Reclamo de {name}",
+                style,
+                id_property="cvegeo",
+                tooltip_text=f"Límite reclamado por {name}",
+            ).add_to(m)
+        else:
+            GeoJsonLayer(
+                _collection(claim.geometry),
+                f"Reclamo de {name}",
+                style,
+                tooltip_text=f"Límite reclamado por {name}",
+            ).add_to(m)
         entries.append(LegendEntry(f"Reclamado por {name}", color, "fill", dash=dash))
         at = label_point(claim.geometry, zone) if zone is not None else None
         if at is not None:

@@ -23,6 +23,7 @@ from maps.builders import dispute_map, metro_zone_map, river_map
 from maps.common import has_numbers
 from maps.legend import STATUS_ES
 from maps.locator import add_locator
+from maps.vector_tiles import TileSource
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles
 CHOROPLETHS = {
@@ -42,6 +43,7 @@ def metro_zone(
     tiles: bool = True,
     made_on: date | None = None,
     require_numbers: bool = False,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """The map of a metro zone.
 
@@ -53,6 +55,8 @@ def metro_zone(
         require_numbers: refuse a choropleth with no figure to colour by (the CLI,
             which should say so rather than write a plain map); otherwise such a map is
             drawn plain and says so.
+        tile_source: a map for Linde's pages: big layers from vector tiles
+            (``maps.vector_tiles``); ``None`` for files.
 
     Raises:
         NotFound: no zone with that code (404).
@@ -102,6 +106,7 @@ def metro_zone(
         choropleth_title=CHOROPLETHS.get(choropleth or ""),
         tiles=tiles,
         made_on=made_on,
+        tile_source=tile_source,
     )
     if not len(members):
         return m
@@ -175,7 +180,12 @@ def river(
 
 #: a zone's status as the commission says it
 def dispute(
-    conn: Connection, zone_id: int, *, tiles: bool = True, made_on: date | None = None
+    conn: Connection,
+    zone_id: int,
+    *,
+    tiles: bool = True,
+    made_on: date | None = None,
+    tile_source: TileSource | None = None,
 ) -> folium.Map:
     """The commission's map of a disputed zone: the official line, each party's claim in
     force, the zone hatched, the localities and inspection points in it, a measure tool.
@@ -200,4 +210,5 @@ def dispute(
         inspections=found["inspections"],
         tiles=tiles,
         made_on=made_on,
+        tile_source=tile_source,
     )

@@ -30,6 +30,7 @@ from layers.users import Principal
 from maps.export import MEDIA_TYPES, tile_origins, to_html
 from maps.renderer import Renderer
 from maps.report import pdf_metadata, set_heading, with_metadata
+from maps.vector_tiles import TileSource
 from services import maps as map_requests
 
 router = APIRouter(tags=["maps"])
@@ -58,6 +59,15 @@ AssetsQuery = Annotated[
     ),
 ]
 TilesQuery = Annotated[bool, Query(description="Add the online OpenStreetMap basemap.")]
+VectorTilesQuery = Annotated[
+    bool,
+    Query(
+        description="HTML with assets=server only (a map shown in Linde's pages): draw "
+        "layers too big to inline (a state, the country) from this service's vector tiles, "
+        "fetched by the page with the person's session. Ignored for files (assets=inline, "
+        "png, pdf), which keep inline GeoJSON and work offline."
+    ),
+]
 DownloadQuery = Annotated[bool, Query(description="Send as an attachment (a file download).")]
 
 
@@ -102,6 +112,19 @@ class Report:
 
 
 ReportQuery = Annotated[Report, Depends()]
+
+
+def _tile_source(
+    request: Request, vector_tiles: bool, fmt: MapFormat, assets: Assets
+) -> TileSource | None:
+    """Where a page's map reads big layers from; None for anything that is a file."""
+    if not vector_tiles or fmt is not MapFormat.html or assets is not Assets.server:
+        return None
+    settings = request.app.state.settings
+    return TileSource(
+        max_features=settings.map_inline_max_features,
+        max_vertices=settings.map_inline_max_vertices,
+    )
 
 
 def _may_see_inspections(caller: Principal | None) -> bool:
@@ -178,12 +201,14 @@ def metro_zone_map(
         Query(description="Colour municipalities by: population, or inspections (planner)."),
     ] = None,
     tiles: TilesQuery = True,
+    vector_tiles: VectorTilesQuery = False,
     download: DownloadQuery = False,
     report: ReportQuery = Report(),
 ) -> Response:
     """404 for an unknown zone; a zone whose municipalities are not imported gives a map
     that says so. PNG and PDF need headless Chromium on the server (503 saying why
     when it is missing)."""
+    source = _tile_source(request, vector_tiles, fmt, assets)
 
     def build(conn: Connection) -> folium.Map:
         return map_requests.metro_zone(
@@ -192,6 +217,7 @@ def metro_zone_map(
             choropleth=choropleth,
             may_see_inspections=_may_see_inspections(caller),
             tiles=tiles,
+            tile_source=source,
         )
 
     return _respond(request, build, fmt, assets, download, f"zona-metropolitana-{code}", report)
@@ -257,14 +283,16 @@ def dispute_map(
     fmt: FormatQuery = MapFormat.html,
     assets: AssetsQuery = Assets.inline,
     tiles: TilesQuery = True,
+    vector_tiles: VectorTilesQuery = False,
     download: DownloadQuery = False,
     report: ReportQuery = Report(),
 ) -> Response:
     """The official line, each party's claim in its own colour, the zone hatched, the
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
+    source = _tile_source(request, vector_tiles, fmt, assets)
 
     def build(conn: Connection) -> folium.Map:
         reach_zone(conn, caller, zone_id)
-        return map_requests.dispute(conn, zone_id, tiles=tiles)
+        return map_requests.dispute(conn, zone_id, tiles=tiles, tile_source=source)
 
     return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}", report)

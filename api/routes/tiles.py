@@ -19,20 +19,23 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
+from api.deps import read_target
 from api.ogc.cache import Cached, ResponseCache
 from api.ogc.deps import readable_collection
 from api.ogc.params import single
 from api.ogc.render import JSON, dumps, link, url_for
-from api.ogc.respond import as_parameter_errors, collection_version, respond
+from api.ogc.respond import as_parameter_errors, collection_version, counters, respond
 from api.routes.collections import CollectionId
 from geo.errors import InvalidParameter, Problem
 from geo.tiles import MVT, SUPPORTED_TMS, check_tile, tile_bounds, tile_matrix_set
 from layers import collections as registry
 from layers.collections import Collection
-from layers.engine import AsyncReader
+from layers.engine import AsyncReader, on_read_connection
+from layers.tile_changes import ChangeLogs
 from layers.tiles import (
     FIELD_TYPES,
     TileQuery,
@@ -319,6 +322,35 @@ async def style(request: Request, collection_id: CollectionId, tms_id: TmsId) ->
 # -- tiles ----------------------------------------------------------------------------------------
 
 
+async def _tile_version(request: Request, c: Collection, q: TileQuery) -> str | None:
+    """The tile's version: the collection's counters, with its own layer's counter
+    replaced by the last change that met the tile (``layers.tile_changes``), so an edit
+    elsewhere leaves this tile's ETag and cached body as they were.
+
+    The layer's change log is read (from the database the counters came from) only
+    when its counter moved since this process last read it."""
+    counted = await counters(request)
+    if registry.versions(counted, c) is None:
+        return None
+    counter = dict(counted)
+    own = c.table.name
+    logs: ChangeLogs = request.app.state.tile_changes
+    log = logs.current(own, counter[own]) if own in counter else None
+    if own in counter and log is None:
+        engine = read_target(request).engine
+        async with request.app.state.connection_slots:
+            log = await run_in_threadpool(
+                on_read_connection, engine, lambda conn: logs.refresh(conn, own, counter[own])
+            )
+    parts = [
+        f"t{log.version_for(counter[name], q.bounds.lonlat_buffered)}"
+        if log is not None and name == own
+        else str(counter[name])
+        for name in c.layers
+    ]
+    return ".".join(parts)
+
+
 @router.get(
     "/collections/{collection_id}/tiles/{tms_id}/{z}/{y}/{x}",
     summary="One vector tile (MVT): tileMatrix z, tileRow y, tileCol x",
@@ -359,7 +391,7 @@ async def tile(
 
     return await respond(
         request,
-        await collection_version(request, c),
+        await _tile_version(request, c, q),
         build,
         private=c.read_role is not None,
         cache=_tile_cache(request),
