@@ -85,3 +85,24 @@ def test_old(oaxaca):
     result = pytester.runpytest_inprocess("-p", "tests.collection", "--collect-only", "-q")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*does not choose an engine; mark the test postgis_only*"])
+
+
+def test_each_worker_starts_with_its_share_of_the_long_tests() -> None:
+    """Two workers under ``--dist worksteal`` each get one half of the list: each half
+    opens with its turn of the long ones (fuzz before crash, the two engines of a test
+    on different workers), and the rest keep their order."""
+    from tests.collection import longest_first
+
+    kinds = {"fuzz[pg]": 0, "fuzz[sl]": 0, "crash[pg]": 1, "crash[sl]": 1}
+    items = ["a", "crash[pg]", "b", "fuzz[pg]", "c", "crash[sl]", "d", "fuzz[sl]", "e", "f"]
+
+    def rank(item: str) -> tuple[int, str] | None:
+        return (kinds[item], item.split("[")[0]) if item in kinds else None
+
+    two = longest_first(items, 2, rank)
+    assert two[:5] == ["fuzz[pg]", "crash[pg]", "a", "b", "c"]
+    assert two[5:] == ["fuzz[sl]", "crash[sl]", "d", "e", "f"]
+    assert longest_first(items, 1, rank) == [
+        "fuzz[pg]", "fuzz[sl]", "crash[pg]", "crash[sl]", "a", "b", "c", "d", "e", "f"
+    ]  # fmt: skip
+    assert longest_first(["a", "b"], 2, rank) == ["a", "b"]

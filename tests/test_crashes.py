@@ -81,14 +81,19 @@ class Server:
             stderr=subprocess.DEVNULL,
         )
         self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # a wait for the event (it answers, or it died), not a bound on the machine's
+        # speed: after a kill its start migrates and reads every page of a SpatiaLite
+        # file, which took over a minute on the shared machine; 10 minutes means a hang
+        deadline = time.monotonic() + 600
+        while self.proc.poll() is None and time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        pytest.fail("linde serve did not start")
+        if self.proc.poll() is None:
+            self.proc.kill()
+        pytest.fail(f"linde serve did not start (exit status {self.proc.wait()})")
 
     def kill(self) -> None:
         assert self.proc is not None
