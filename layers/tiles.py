@@ -37,8 +37,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from geo.access import RowScope
 from geo.errors import InvalidParameter, Problem
 from geo.tiles import BUFFER, EXTENT, TileBounds, TileFeature, encode_tile, snap_size_deg
+from layers.access import row_condition
 from layers.collections import Collection, Kind, Property
 from layers.cql2 import compile_filter
 from layers.dialects import bbox_candidates
@@ -92,6 +94,8 @@ class TileQuery:
     filter: str | None = None
     #: property names; None = the collection's :data:`TILE_PROPERTIES`
     properties: tuple[str, ...] | None = None
+    #: the rows the caller reaches (``geo.access``); None: every row
+    rows: RowScope | None = None
 
 
 def tile_properties(c: Collection, names: Sequence[str] | None = None) -> list[Property]:
@@ -123,6 +127,9 @@ def _conditions(
     out = [bbox_candidates(dialect, c.table, lonlat)]
     if c.where is not None:  # as for items: only the rows that are features of the layer
         out.append(c.where)
+    reached = row_condition(c.table, q.rows)
+    if reached is not None:  # as for items: only the rows this caller reaches
+        out.append(reached)
     if q.filter:
         queryables = {p.name: p.column for p in c.properties}
         queryables.setdefault(c.id_property.name, c.id_property.column)
@@ -246,8 +253,9 @@ def _values(q: TileQuery) -> dict[str, float]:
 
 def can_render_async(reader: AsyncReader | None, q: TileQuery) -> bool:
     """Whether :func:`render_tile_async` can make ``q``: on PostgreSQL, without a filter
-    (a CQL2 filter's statement differs per filter; it goes the synchronous way)."""
-    return reader is not None and q.filter is None
+    and for a caller who reaches every row (a CQL2 filter's statement, or a scope's,
+    differs per caller; it goes the synchronous way)."""
+    return reader is not None and q.filter is None and (q.rows is None or q.rows.everything)
 
 
 async def render_tile_async(

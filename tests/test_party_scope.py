@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import morecantile
 import pytest
 from shapely.geometry import box
 
 from geo.access import Action, Reach, allows, scope
 from geo.roles import Role
+from geo.tiles import decode_tile
 from layers.disputes.zone_edits import register_zone
 from layers.importers.municipalities import import_municipalities
 from layers.users import add_user
@@ -321,3 +323,25 @@ def test_detection_runs_are_read_by_those_who_read_every_zone(world: World) -> N
                 refused = http.get(path)
                 assert refused.status_code == 403, (caller, path, refused.text)
                 assert "/disputes" in refused.json()["error"]["message"]
+
+
+def test_tiles_hold_only_the_rows_a_caller_reaches(world: World) -> None:
+    """A tile of disputed zones or inspections is a list of rows like any other: each
+    caller's tile holds the rows it reaches, whoever asked for the same tile before
+    (a tile is never shared between callers who reach different rows)."""
+    tms = morecantile.tms.get("WebMercatorQuad")
+    t = tms.tile(-96.725, 17.06, 10)  # one tile (with its buffer) over the three squares
+
+    def features(caller: str, collection: str) -> int:
+        with world.client(caller) as http:
+            got = http.get(f"/collections/{collection}/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}")
+        assert got.status_code in (200, 204), got.text
+        return len(decode_tile(got.content).get(collection, [])) if got.content else 0
+
+    for _ in range(2):  # the second round meets every tile already asked for once
+        assert features("comision", "disputed_zones") == 2
+        assert features("rep-20067", "disputed_zones") == 1
+        assert features("rep-20385", "disputed_zones") == 1
+        assert features("comision", "inspections") == 3  # the tile's buffer reaches 20385
+        assert features("rep-20067", "inspections") == 1
+        assert features("planeacion-20157", "inspections") == 1

@@ -28,7 +28,13 @@ from api.ogc.cache import Cached, ResponseCache
 from api.ogc.deps import readable_collection
 from api.ogc.params import single
 from api.ogc.render import JSON, dumps, link, url_for
-from api.ogc.respond import as_parameter_errors, collection_version, counters, respond
+from api.ogc.respond import (
+    as_parameter_errors,
+    cacheable_version,
+    collection_version,
+    counters,
+    respond,
+)
 from api.routes.collections import CollectionId
 from geo.errors import InvalidParameter, Problem
 from geo.tiles import MVT, SUPPORTED_TMS, check_tile, tile_bounds, tile_matrix_set
@@ -375,7 +381,10 @@ async def tile(
     with as_parameter_errors():
         wanted_filter, names = _tile_params(request)
         tile_properties(c, names)
-    q = TileQuery(z, tile_bounds(tms, z, x, y), wanted_filter, names)
+    # the rows this caller reaches (set by readable_collection): a representative's tile
+    # of disputed zones or inspections holds its rows only, as its items do
+    rows = getattr(request.state, "rows", None)
+    q = TileQuery(z, tile_bounds(tms, z, x, y), wanted_filter, names, rows)
 
     def build(conn: Connection) -> Cached:
         with as_parameter_errors():
@@ -391,7 +400,8 @@ async def tile(
 
     return await respond(
         request,
-        await _tile_version(request, c, q),
+        # a caller who reaches only some rows gets a tile of its own: never cached or shared
+        cacheable_version(request, await _tile_version(request, c, q)),
         build,
         private=c.read_role is not None,
         cache=_tile_cache(request),
