@@ -362,6 +362,23 @@ def sign_in_in_browser(page: Any, base: str, name: str, then: str) -> None:
     page.wait_for_url(f"**{then}")
 
 
+def person_with_password(db: Database, role: str, cvegeo: str | None = None) -> str:
+    """A person with a password (``PASSWORD``), of ``role``, to sign in through the page."""
+    from layers.users import add_user
+
+    name = f"{role}-persona" + (f"-{cvegeo}" if cvegeo else "")
+    add_user(db.engine, name, role, actor="test", password=PASSWORD, cvegeo=cvegeo)
+    return name
+
+
+def sign_in_where_sent(page: Any, name: str) -> None:
+    """On /entrar, where a page without a session sends the browser: name, password."""
+    page.wait_for_url(re.compile(r"/entrar\?siguiente="))
+    page.fill("#nombre", name)
+    page.fill("#contrasena", PASSWORD)
+    page.click("form.caja button.primary")
+
+
 # --- inspections to review ------------------------------------------------------------------
 
 

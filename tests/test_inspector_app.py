@@ -22,8 +22,16 @@ from sqlalchemy import func, select
 
 from layers.schema import inspection_photos, inspections
 from tests.conftest import Database
-from tests.helpers import CHROMIUM, FLAGS, load_metro, offline_page, shot
-from tests.test_pages_browser import PASSWORD, _person, _sign_in
+from tests.helpers import (
+    CHROMIUM,
+    FLAGS,
+    PASSWORD,
+    load_metro,
+    offline_page,
+    person_with_password,
+    shot,
+    sign_in_where_sent,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -56,9 +64,9 @@ def _stored(db: Database) -> list[dict[str, Any]]:
 
 def _open_signed_in(page: Any, db: Database, role: str = "inspector", name: str = "") -> str:
     """Sign in (as ``name``, or a new person of ``role``) and open the app; who it is."""
-    name = name or _person(db, role)
+    name = name or person_with_password(db, role)
     page.goto(f"{db.base_url}/inspecciones/nueva")
-    _sign_in(page, name)
+    sign_in_where_sent(page, name)
     page.wait_for_url("**/inspecciones/nueva")
     # the service worker is active only once the whole shell is kept (install waits for it)
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
@@ -278,7 +286,7 @@ def test_a_send_refused_for_the_role_waits_for_the_right_sign_in(
     # the old session's CSRF token, sends the queue when the signal comes back, once
     other = page.context.new_page()
     other.goto(f"{api.base_url}/entrar?siguiente=/cuenta")
-    other.fill("#nombre", _person(api, "inspector"))
+    other.fill("#nombre", person_with_password(api, "inspector"))
     other.fill("#contrasena", PASSWORD)
     other.click("form.caja button.primary")
     other.wait_for_url("**/cuenta")

@@ -7,7 +7,6 @@ screenshots kept in ``tests/artifacts/``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
@@ -16,29 +15,18 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from layers.schema import inspections
-from layers.users import add_user
 from tests.conftest import Database
-from tests.helpers import biggest, load_metro, offline_page, shot
+from tests.helpers import (
+    PASSWORD,
+    biggest,
+    load_metro,
+    offline_page,
+    person_with_password,
+    shot,
+    sign_in_where_sent,
+)
 
 pytestmark = pytest.mark.browser
-
-
-PASSWORD = "contraseña-de-navegador"
-
-
-def _person(db: Database, role: str, cvegeo: str | None = None) -> str:
-    """A person with a password, of ``role``, to sign in through the page."""
-    name = f"{role}-persona" + (f"-{cvegeo}" if cvegeo else "")
-    add_user(db.engine, name, role, actor="test", password=PASSWORD, cvegeo=cvegeo)
-    return name
-
-
-def _sign_in(page: Any, name: str) -> None:
-    """On /entrar (where a page without a session sends the browser): name, password."""
-    page.wait_for_url(re.compile(r"/entrar\?siguiente="))
-    page.fill("#nombre", name)
-    page.fill("#contrasena", PASSWORD)
-    page.click("form.caja button.primary")
 
 
 def _no_credential_a_script_can_read(page: Any) -> None:
@@ -59,9 +47,9 @@ def test_commission_reviews_a_zone_adds_a_note_and_moves_it(
 ) -> None:
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
-    person = _person(metro, "commission")
+    person = person_with_password(metro, "commission")
     page.goto(f"{metro.base_url}/disputas/{zone['id']}")
-    _sign_in(page, person)
+    sign_in_where_sent(page, person)
     expect(page.locator("#estado")).to_contain_text("Expediente al día")
     _no_credential_a_script_can_read(page)
     # the map beside the case file: the zone hatched, the parties' claims, the legend
@@ -112,7 +100,7 @@ def test_a_planner_reads_the_case_file_without_actions(
     zone = biggest(metro)
     page, record = offline_page(browser, 1400, 900)
     page.goto(f"{metro.base_url}/disputas/{zone['id']}")
-    _sign_in(page, _person(metro, "planner"))
+    sign_in_where_sent(page, person_with_password(metro, "planner"))
     expect(page.locator("#estado")).to_contain_text("Expediente al día")
     assert page.locator("#acciones").is_hidden()
     assert page.locator("button[data-destino]").count() == 0
@@ -143,7 +131,7 @@ def test_an_inspector_records_points_online_offline_and_through_a_lost_answer(
         permissions=["geolocation"],
     )
     page.goto(f"{api.base_url}/inspecciones/nueva")
-    _sign_in(page, _person(api, "inspector"))
+    sign_in_where_sent(page, person_with_password(api, "inspector"))
     page.wait_for_url("**/inspecciones/nueva")
     _no_credential_a_script_can_read(page)
 
@@ -218,7 +206,7 @@ def test_a_refused_submission_stays_on_the_phone_with_the_reason(
     load_metro(api, tmp_path)
     page, record = _phone(browser)
     page.goto(f"{api.base_url}/inspecciones/nueva")
-    _sign_in(page, _person(api, "inspector"))
+    sign_in_where_sent(page, person_with_password(api, "inspector"))
     page.wait_for_url("**/inspecciones/nueva")
     page.locator("#mapa").click(position={"x": 200, "y": 150})
     page.select_option("#categoria", "debris_fill")
@@ -248,11 +236,11 @@ def test_a_person_signs_in_acts_and_signs_out_and_another_site_cannot_act(
     api: Database,
     browser: Any,
 ) -> None:
-    person = _person(api, "admin")
+    person = person_with_password(api, "admin")
     page, record = offline_page(browser, 1366, 768)
     page.goto(f"{api.base_url}/mapas")
     page.click("text=Entrar")
-    _sign_in(page, person)
+    sign_in_where_sent(page, person)
     page.wait_for_url("**/mapas")
     expect(page.locator("aside")).to_contain_text(f"Sesión de {person}")
     _no_credential_a_script_can_read(page)
@@ -295,7 +283,7 @@ def test_a_person_signs_in_acts_and_signs_out_and_another_site_cannot_act(
 
 
 def test_the_sign_in_page_on_a_phone(api: Database, browser: Any) -> None:
-    person = _person(api, "inspector", None)
+    person = person_with_password(api, "inspector", None)
     page, record = _phone(browser)
     page.goto(f"{api.base_url}/cuenta")
     expect(page.locator("h1")).to_have_text("Entrar a Linde")
