@@ -13,24 +13,20 @@ matching ``If-None-Match`` gets 304 without touching the data.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, HeldConnection, caller_of, read_target
+from api.deps import EngineDep, caller_of, read_target
 from api.downloads import spooled_download
 from api.ogc import html
-from api.ogc.cache import Cached, ResponseCache, etag, matches, resource_key
+from api.ogc.cache import Cached
 from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
 from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
@@ -47,20 +43,24 @@ from api.ogc.render import (
     url_for,
     wanted,
 )
-from geo.crs import CRS84, SUPPORTED, parse_crs
-from geo.errors import (
-    InvalidInput,
-    InvalidParameter,
-    NotFound,
-    Problem,
+from api.ogc.respond import (
+    Counters,
+    _as_parameter_errors,
+    _cacheable_version,
+    _counters,
+    _respond,
+    _scoped,
+    _version,
+    respond_fresh,
 )
+from geo.crs import CRS84, SUPPORTED, parse_crs
+from geo.errors import InvalidParameter, NotFound, Problem
 from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
-from layers.engine import on_read_connection
 from layers.exports import FORMATS, ExportFormat, Field, stream_export
 from layers.queries import items as item_queries
-from layers.queries import versions
+from layers.queries import rendered, versions
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -90,110 +90,12 @@ CONFORMANCE = [
 STATIC_VERSION = "static-" + hashlib.sha256("\n".join(CONFORMANCE).encode()).hexdigest()[:12]
 DOWNLOADS = tuple(f for key, f in FORMATS.items() if key != "json")
 
+__all__ = ["CollectionId", "_as_parameter_errors", "_respond", "_version", "router"]
+
 CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLECTIONS))]
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _scoped(request: Request, q: item_queries.ItemsQuery) -> item_queries.ItemsQuery:
-    """``q`` limited to the rows the caller reaches (set by ``readable_collection``)."""
-    rows = getattr(request.state, "rows", None)
-    return q if rows is None or rows.everything else replace(q, rows=rows)
-
-
-def _cacheable_version(request: Request, version: str | None) -> str | None:
-    """A caller who reaches only some rows gets an answer of their own: never cached."""
-    rows = getattr(request.state, "rows", None)
-    return version if rows is None or rows.everything else None
-
-
-def _cache(request: Request) -> ResponseCache:
-    cache: ResponseCache = request.app.state.response_cache
-    return cache
-
-
-@contextmanager
-def _as_parameter_errors() -> Iterator[None]:
-    """Input problems found while building a query are a 400 about a parameter."""
-    try:
-        yield
-    except InvalidParameter:
-        raise
-    except InvalidInput as exc:
-        raise InvalidParameter(exc.message, problems=exc.problems) from exc
-
-
-async def _counters(request: Request) -> list[tuple[str, int]]:
-    """The layers' change counters, read on the event loop: without blocking it on
-    PostgreSQL (``AsyncReader``; requests waiting at the same moment share one read,
-    see ``SharedCounterReads``), on a connection held only for them on SQLite. With a
-    read replica, from the database this request reads (``api.replica``)."""
-    target = read_target(request)
-    shared: registry.SharedCounterReads | None = request.app.state.counter_reads
-    if shared is not None and target.reader is shared.reader:
-        return await shared.read()
-    if target.reader is not None:
-        return await registry.counters_async(target.reader, target.engine)
-    async with HeldConnection(request) as conn:
-        return registry.counters(conn)
-
-
-async def _version(request: Request, c: Collection) -> str | None:
-    return registry.versions(await _counters(request), c)
-
-
-async def _respond(
-    request: Request,
-    version: str | None,
-    build: Callable[[Connection], Cached],
-    *,
-    private: bool,
-    cache: ResponseCache | None = None,
-    build_async: Callable[[], Awaitable[Cached]] | None = None,
-) -> Response:
-    """Serve ``build(conn)``'s body with an ETag; 304 or a cached body when possible.
-
-    The change counters (``version``) were read on the event loop; only a cache miss
-    takes a connection (within the loop's connection slots) and goes to a worker
-    thread to query and render. A hit or a 304 takes none. ``cache``: another cache
-    than the responses' (vector tiles keep their own, so neither evicts the other).
-    ``build_async``: a miss is built by it instead, on the event loop, without a
-    connection slot or a thread (a read through the ``AsyncReader``).
-    """
-    negotiated = request.headers.get("accept", "")
-    headers = {
-        "Vary": "Accept, Authorization, Cookie",
-        "Cache-Control": ("private" if private else "public") + ", no-cache",
-    }
-    # the body is read from the database the counters came from, so a lagging replica's
-    # body is never stored under the primary's newer ETag
-    engine = read_target(request).engine
-    slots: asyncio.Semaphore = request.app.state.connection_slots
-    if version is None:  # no change counters: nothing can be cached safely
-        if build_async is not None:
-            fresh = await build_async()
-        else:
-            async with slots:
-                fresh = await run_in_threadpool(on_read_connection, engine, build)
-        return Response(
-            fresh.body, media_type=fresh.media_type, headers=headers | dict(fresh.headers)
-        )
-    tag = etag(version, str(request.url), negotiated)
-    headers["ETag"] = tag
-    if matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    cache = cache if cache is not None else _cache(request)
-    resource = resource_key(str(request.url), negotiated)
-    entry = cache.get(resource, tag)
-    if entry is None:
-        if build_async is not None:
-            entry = await build_async()
-        else:
-            async with slots:
-                entry = await run_in_threadpool(on_read_connection, engine, build)
-        cache.offer(resource, tag, entry)
-    return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 
 
 def _json(value: Any, media_type: str = JSON, **headers: str) -> Cached:
@@ -488,50 +390,70 @@ async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> 
     def build(conn: Connection) -> Cached:
         page: list[item_queries.Item] = []
         with _as_parameter_errors():
-            rendered = item_queries.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
-            if rendered is None:
+            done = rendered.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
+            if done is None:
                 page = item_queries.page(conn, c, q)
                 returned = len(page)
                 matched = item_queries.matched(conn, c, q, returned, count_cap)
             else:
-                returned, matched = len(rendered.features), rendered.matched
-        limit = q.limit or 0
-        links = [
-            *self_and_alternates(request, GEOJSON, DOWNLOADS),
-            link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
-        ]
-        more = returned == limit and (matched is None or q.offset + returned < matched)
-        if more:
-            links.append(
-                link(
-                    same_query(request, offset=q.offset + limit),
-                    "next",
-                    GEOJSON,
-                    "Página siguiente",
-                )
-            )
-        if q.offset > 0:
-            links.append(
-                link(
-                    same_query(request, offset=max(q.offset - limit, 0) or None),
-                    "prev",
-                    GEOJSON,
-                    "Página anterior",
-                )
-            )
+                returned, matched = done.returned, done.matched
+        links = _page_links(request, c, q, returned, matched)
         if fmt == "html":
             return _html(html.render_items(c, q, page, matched, links))
-        if rendered is not None:
-            features = [f.encode() for f in rendered.features]
-        else:
-            features = [feature_bytes(i) for i in page]
-        body = collection_bytes(
-            features, number_matched=matched, number_returned=returned, links=links
-        )
-        return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
+        features = done.features if done is not None else b",".join(map(feature_bytes, page))
+        return _page_body(q, features, returned, matched, links)
 
-    version = _cacheable_version(request, await _version(request, c))
-    return await _respond(request, version, build, private=c.read_role is not None)
+    reader = read_target(request).pages
+    fetch = None
+    if fmt == "json" and reader is not None and rendered.renders_async(reader, c, q):
+
+        async def fetch() -> tuple[Cached, Counters]:
+            with _as_parameter_errors():
+                done, counted = await rendered.page_geojson_async(
+                    reader, engine.dialect, c, q, count_cap
+                )
+            links = _page_links(request, c, q, done.returned, done.matched)
+            body = _page_body(q, done.features, done.returned, done.matched, links)
+            return body, counted
+
+    return await respond_fresh(request, c, build, fetch)
+
+
+def _page_links(
+    request: Request, c: Collection, q: item_queries.ItemsQuery, returned: int, matched: int | None
+) -> list[dict[str, Any]]:
+    """A page's links: self, alternates and downloads, its collection, next and prev."""
+    limit = q.limit or 0
+    links = [
+        *self_and_alternates(request, GEOJSON, DOWNLOADS),
+        link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
+    ]
+    more = returned == limit and (matched is None or q.offset + returned < matched)
+    if more:
+        links.append(
+            link(same_query(request, offset=q.offset + limit), "next", GEOJSON, "Página siguiente")
+        )
+    if q.offset > 0:
+        links.append(
+            link(
+                same_query(request, offset=max(q.offset - limit, 0) or None),
+                "prev",
+                GEOJSON,
+                "Página anterior",
+            )
+        )
+    return links
+
+
+def _page_body(
+    q: item_queries.ItemsQuery,
+    features: bytes,
+    returned: int,
+    matched: int | None,
+    links: list[dict[str, Any]],
+) -> Cached:
+    body = collection_bytes(features, number_matched=matched, number_returned=returned, links=links)
+    return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
 
 @router.get(
@@ -570,23 +492,26 @@ async def item(
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
     rows = _scoped(request, item_queries.ItemsQuery()).rows
+    headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
+
+    def with_links(feature: bytes) -> bytes:
+        # the database's Feature ends with "}": the links go in before it
+        return feature[:-1] + b',"links":' + dumps(item_links()) + b"}"
 
     def build(conn: Connection) -> Cached:
-        headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
         found: item_queries.Item | None
+        memento: tuple[tuple[str, str], ...] = ()
         if at is not None:
             version = versions.valid_at(conn, c.id, key, at, crs)
             if version is None:
                 raise NotFound(f"no version of {feature_id!r} in {c.id} was valid at {datetime_}")
             found = item_queries.Item(version.id, version.properties, version.geometry)
-            headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
+            memento = (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
         elif fmt != "html" and item_queries.renders_geojson(conn, c):
-            rendered = item_queries.get_geojson(conn, c, key, crs, rows)
-            if rendered is None:
+            text = item_queries.get_geojson(conn, c, key, crs, rows)
+            if text is None:
                 raise NotFound(f"no feature {feature_id!r} in {c.id}")
-            # the database's Feature ends with "}": the links go in before it
-            body = rendered[:-1].encode() + b',"links":' + dumps(item_links()) + b"}"
-            return Cached(body, GEOJSON, headers)
+            return Cached(with_links(text.encode()), GEOJSON, headers)
         else:
             found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
@@ -594,7 +519,7 @@ async def item(
         links = item_links()
         if fmt == "html":
             return _html(html.render_item(c, found, links))
-        return Cached(feature_bytes(found, links), GEOJSON, headers)
+        return Cached(feature_bytes(found, links), GEOJSON, headers + memento)
 
     def item_links() -> list[dict[str, Any]]:
         links = [
@@ -612,5 +537,16 @@ async def item(
             )
         return links
 
-    version = _cacheable_version(request, await _version(request, c))
-    return await _respond(request, version, build, private=c.read_role is not None)
+    reader = read_target(request).pages
+    fetch = None
+    if at is None and fmt != "html" and reader is not None and rows is None:
+
+        async def fetch() -> tuple[Cached, Counters]:
+            text, counted = await rendered.feature_geojson_async(
+                reader, request.app.state.engine.dialect, c, key, crs
+            )
+            if text is None:
+                raise NotFound(f"no feature {feature_id!r} in {c.id}")
+            return Cached(with_links(text), GEOJSON, headers), counted
+
+    return await respond_fresh(request, c, build, fetch)
