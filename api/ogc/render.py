@@ -3,7 +3,7 @@
 Feature collections are assembled as bytes: the geometry arrives from the
 database as GeoJSON text and is spliced in without being parsed and re-encoded;
 only the properties go through ``orjson``. On PostGIS a page's features arrive
-whole, written by the database (``layers.queries.items.page_geojson``), and only
+whole, written by the database (``layers.queries.rendered``), and only
 the collection around them is written here.
 """
 

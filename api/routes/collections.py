@@ -23,11 +23,18 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, caller_of, read_target
+from api.deps import caller_of, read_target
 from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached
-from api.ogc.deps import ItemsRequest, ItemsRequestDep, ReadableCollection, _readable
+from api.ogc.deps import (
+    ITEMS_PARAMETERS,
+    ItemsRequest,
+    ReadableCollection,
+    _readable,
+    items_request,
+    readable_collection,
+)
 from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
     GEOJSON,
@@ -380,8 +387,13 @@ async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Re
     "/collections/{collection_id}/items",
     summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
     response_class=Response,
+    openapi_extra={"parameters": ITEMS_PARAMETERS},
 )
-async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
+async def items(request: Request, collection_id: CollectionId) -> Response:
+    # the collection and the parameters are read here, not as FastAPI dependencies:
+    # resolving those cost more per request than the rest of a page's Python
+    asked = await items_request(request, await readable_collection(request, collection_id))
+    engine: Engine = request.app.state.engine
     c, fmt, q = asked.collection, asked.fmt, _scoped(request, asked.query)
     if isinstance(fmt, ExportFormat):
         return await _download(request, engine, asked)

@@ -297,7 +297,7 @@ def get_geojson(
     conn: Connection, c: Collection, feature_id: Any, crs: Crs, rows: RowScope | None = None
 ) -> str | None:
     """One feature by id rendered by the database as GeoJSON text in ``crs``, as pages
-    are (``page_geojson``); None when there is none or it is outside the caller's
+    are (``layers.queries.rendered``); None when there is none or it is outside the caller's
     ``rows``. Only where ``renders_geojson``: elsewhere (SpatiaLite) use ``get``."""
     feature = feature_sql(conn.dialect, c, None, crs)
     assert feature is not None, "the engine does not render GeoJSON: use get()"
