@@ -298,4 +298,3 @@ async def items_request(request: Request, c: ReadableCollection) -> ItemsRequest
         raise bad("csv-geometry", f"{csv_geometry!r}: use wkt or lonlat")
     q = items_query(c, given, property_equals(c, params), download=download)
     return ItemsRequest(c, fmt, q, csv_geometry or "wkt")
-
