@@ -47,6 +47,8 @@ from layers import migrate
 from layers.clock import SYSTEM_CLOCK, Clock
 from layers.collections import SharedCounterReads
 from layers.engine import (
+    FEATURE_READ_CONNECTIONS,
+    FEATURE_READS_NAME,
     POOL_CAPACITY,
     TILE_READ_CONNECTIONS,
     TILE_READS_NAME,
@@ -119,19 +121,29 @@ def create_app(
         app.state.tile_reader = AsyncReader.for_engine(
             app.state.engine, settings, TILE_READ_CONNECTIONS, TILE_READS_NAME
         )
-        for reader in (app.state.async_reader, app.state.tile_reader):
+        # feature pages and single features read on the event loop (layers.queries.rendered)
+        app.state.page_reader = AsyncReader.for_engine(
+            app.state.engine, settings, FEATURE_READ_CONNECTIONS, FEATURE_READS_NAME
+        )
+        own_readers = (app.state.async_reader, app.state.tile_reader, app.state.page_reader)
+        for reader in own_readers:
             if reader is not None:
                 await reader.open()
-        app.state.read_engine, app.state.read_async_reader = await open_replica(
-            settings, app.state.engine, app.state.async_reader
+        (
+            app.state.read_engine,
+            app.state.read_async_reader,
+            app.state.read_page_reader,
+        ) = await open_replica(
+            settings, app.state.engine, app.state.async_reader, app.state.page_reader
         )
         try:
             yield
         finally:
             if settings.read_database_url:
                 await app.state.read_async_reader.close()
+                await app.state.read_page_reader.close()
                 app.state.read_engine.dispose()
-            for reader in (app.state.async_reader, app.state.tile_reader):
+            for reader in own_readers:
                 if reader is not None:
                     await reader.close()
             app.state.renderer.close()
@@ -203,15 +215,19 @@ def create_app(
 
 
 async def open_replica(
-    settings: Settings, primary: Engine, primary_reader: AsyncReader | None
-) -> tuple[Engine, AsyncReader | None]:
-    """The read replica's engine and event-loop reader; the primary's without one.
+    settings: Settings,
+    primary: Engine,
+    primary_reader: AsyncReader | None,
+    primary_pages: AsyncReader | None = None,
+) -> tuple[Engine, AsyncReader | None, AsyncReader | None]:
+    """The read replica's engine and event-loop readers (short reads, features); the
+    primary's without one.
 
     Raises:
         InvalidInput: a replica configured beside SpatiaLite, or not PostgreSQL.
     """
     if not settings.read_database_url:
-        return primary, primary_reader
+        return primary, primary_reader, primary_pages
     replica = make_engine(settings.read_database_url, settings)
     if engine_name(primary) != "postgis" or engine_name(replica) != "postgis":
         replica.dispose()
@@ -220,5 +236,7 @@ async def open_replica(
             "LINDE_DATABASE_URL; SpatiaLite has no replicas (unset it)"
         )
     reader = AsyncReader(replica, settings)
+    pages = AsyncReader(replica, settings, FEATURE_READ_CONNECTIONS, FEATURE_READS_NAME)
     await reader.open()
-    return replica, reader
+    await pages.open()
+    return replica, reader, pages

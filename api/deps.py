@@ -40,7 +40,8 @@ def read_target(request: Request) -> ReadTarget:
     caught up with the caller's last write (see ``api.replica``), else the primary."""
     target: ReadTarget | None = request.scope.get("state", {}).get("linde_read_target")
     if target is None:
-        return ReadTarget(request.app.state.engine, request.app.state.async_reader)
+        state = request.app.state
+        return ReadTarget(state.engine, state.async_reader, state.page_reader)
     return target
 
 

@@ -38,10 +38,12 @@ _READS = {"GET", "HEAD", "OPTIONS"}
 
 @dataclass(frozen=True)
 class ReadTarget:
-    """The database a request's reads go to, and its event-loop reader (PostgreSQL)."""
+    """The database a request's reads go to, and its event-loop readers (PostgreSQL):
+    ``reader`` for short reads, ``pages`` for features (``layers.queries.rendered``)."""
 
     engine: Engine
     reader: AsyncReader | None
+    pages: AsyncReader | None = None
 
 
 class ReadReplica:
@@ -53,8 +55,8 @@ class ReadReplica:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
-        primary = ReadTarget(state.engine, state.async_reader)
-        replica = ReadTarget(state.read_engine, state.read_async_reader)
+        primary = ReadTarget(state.engine, state.async_reader, state.page_reader)
+        replica = ReadTarget(state.read_engine, state.read_async_reader, state.read_page_reader)
         if scope["method"] in _READS:
             after = valid_lsn(_header(scope, HEADER.encode()) or _cookie(scope))
             caught_up = after is None or await _replayed(replica.reader, after)

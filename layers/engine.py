@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import Dialect, make_url
@@ -61,6 +62,11 @@ ASYNC_READS_NAME = "linde-async-reads"
 #: counters every request reads would wait). Tiles no longer take the engine's pool.
 TILE_READ_CONNECTIONS = 8
 TILE_READS_NAME = "linde-tile-reads"
+#: Connections each process keeps for feature pages and single features read on the
+#: event loop (``layers.queries.rendered``): a page's statement takes milliseconds, and
+#: behind them the counters' short reads would wait, as behind tiles.
+FEATURE_READ_CONNECTIONS = 8
+FEATURE_READS_NAME = "linde-feature-reads"
 
 
 def make_engine(url: str | None = None, settings: Settings | None = None) -> Engine:
@@ -326,6 +332,8 @@ class AsyncReader:
             kwargs={
                 "autocommit": True,
                 "application_name": name,
+                # text read as bytes (``text_as_bytes``) is UTF-8 whatever the server's default
+                "client_encoding": "UTF8",
                 "connect_timeout": max(2, round(timeout_s)),
                 **driver_options(settings),
             },
@@ -363,30 +371,50 @@ class AsyncReader:
         if idle_since is not None and time.monotonic() - idle_since >= PING_AFTER_IDLE_S:
             await conn.execute("SELECT 1")  # raising makes the pool discard it
 
-    async def one(self, statement: DriverStatement, values: dict[str, Any]) -> tuple[Any, ...]:
-        """``statement``'s one row for ``values``, read without blocking the loop."""
-        rows = await self.all(statement, values, limit=1)
+    async def one(
+        self, statement: DriverStatement, values: dict[str, Any], *, text_as_bytes: bool = False
+    ) -> tuple[Any, ...]:
+        """``statement``'s one row for ``values``, read without blocking the loop.
+        ``text_as_bytes``: text columns come as the UTF-8 bytes PostgreSQL sent, not
+        decoded (a body written by the database goes to the socket as it came)."""
+        rows = await self.all(statement, values, limit=1, text_as_bytes=text_as_bytes)
         return _only_row(rows[0] if rows else None)
 
     async def all(
-        self, statement: DriverStatement, values: dict[str, Any], *, limit: int | None = None
+        self,
+        statement: DriverStatement,
+        values: dict[str, Any],
+        *,
+        limit: int | None = None,
+        text_as_bytes: bool = False,
     ) -> list[tuple[Any, ...]]:
         """``statement``'s rows for ``values`` (the first ``limit`` of them), read without
-        blocking the loop."""
+        blocking the loop; ``text_as_bytes`` as in :meth:`one`."""
         if not statement.on_driver:
             raise ValueError("an AsyncReader runs PostgreSQL DriverStatements only")
         params = {**statement.fixed, **values}
         try:
-            return await self._rows(statement.sql, params, limit)
+            return await self._rows(statement.sql, params, limit, text_as_bytes)
         except psycopg.OperationalError:
             await self.pool.check()  # drops every broken connection
-            return await self._rows(statement.sql, params, limit)
+            return await self._rows(statement.sql, params, limit, text_as_bytes)
 
     async def _rows(
-        self, sql: str, params: dict[str, Any], limit: int | None
+        self, sql: str, params: dict[str, Any], limit: int | None, text_as_bytes: bool
     ) -> list[tuple[Any, ...]]:
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(sql, params, prepare=True)
+            cursor = conn.cursor()
+            if text_as_bytes:
+                cursor.adapters.register_loader("text", TextAsBytes)
+            await cursor.execute(sql, params, prepare=True)
             if limit is None:
                 return await cursor.fetchall()
             return await cursor.fetchmany(limit)
+
+
+class TextAsBytes(Loader):
+    """psycopg loader of a text column as the bytes the server sent (UTF-8, the
+    connection's encoding): no decoding into ``str`` and encoding back for the socket."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)

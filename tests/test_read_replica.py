@@ -134,3 +134,50 @@ def test_a_replica_beside_spatialite_is_refused(tmp_path: Path) -> None:
             asyncio.run(open_replica(settings, primary, None))
     finally:
         primary.dispose()
+
+
+_RIVER = (
+    "INSERT INTO rivers (key, name, source, federal_zone_width_m, content_sha256, updated_at, "
+    "geom) VALUES (%s, %s, 'test', 10, repeat('0', 64), now(), "
+    "ST_GeomFromText('MULTILINESTRING((-96.72 17.05, -96.70 17.07))', 4326))"
+)
+
+
+@pytest.mark.postgis_only
+def test_pages_and_items_are_read_on_the_replica_with_its_own_etag(
+    pair: tuple[StreamingPair, str],
+) -> None:
+    """A page and a feature come from the replica, body and ETag from one snapshot of
+    it (the event-loop statement reads both), while the primary is ahead."""
+    made, _token = pair
+    with psycopg.connect(made.primary_url, autocommit=True) as primary:
+        primary.execute(_RIVER, ("atoyac-replica", "Atoyac"))
+        row = primary.execute("SELECT id FROM rivers WHERE key = 'atoyac-replica'").fetchone()
+    assert row is not None
+    river_id = row[0]
+    made.catch_up()
+    settings = Settings(database_url=made.primary_url, read_database_url=made.replica_url)
+    with served(settings) as base, httpx.Client(base_url=base, timeout=30) as reader:
+        before = reader.get("/collections/rivers/items")
+        item = reader.get(f"/collections/rivers/items/{river_id}")
+        assert before.status_code == 200 and item.status_code == 200, before.text
+        made.pause_replay()
+        try:
+            with psycopg.connect(made.primary_url, autocommit=True) as primary:
+                primary.execute(_RIVER, ("salado-replica", "Salado"))
+            lagging = reader.get("/collections/rivers/items")
+            names = {f["properties"]["name"] for f in lagging.json()["features"]}
+            assert "Salado" not in names and "Atoyac" in names
+            # the replica has not changed: the same ETag, and a 304 for it
+            assert lagging.headers["ETag"] == before.headers["ETag"]
+            again = reader.get(
+                f"/collections/rivers/items/{river_id}",
+                headers={"If-None-Match": item.headers["ETag"]},
+            )
+            assert again.status_code == 304
+        finally:
+            made.resume_replay()
+        made.catch_up()
+        caught_up = reader.get("/collections/rivers/items")
+        names = {f["properties"]["name"] for f in caught_up.json()["features"]}
+        assert "Salado" in names and caught_up.headers["ETag"] != before.headers["ETag"]

@@ -84,3 +84,16 @@ def test_off_stores_nothing() -> None:
     for _ in range(3):
         assert cache.get(PAGE, '"v"') is None
         assert cache.offer(PAGE, '"v"', body(1)) is False
+
+
+def test_holds_answers_without_an_etag_and_counts_a_miss_when_not() -> None:
+    """``holds`` lets a request skip the counters' read when no body could be served:
+    it is a miss then, and the body built without the counters is offered as usual."""
+    cache = ResponseCache(1000)
+    assert cache.holds(PAGE) is False
+    cache.offer(PAGE, '"v1"', body(10))
+    assert cache.holds(PAGE) is False
+    cache.offer(PAGE, '"v1"', body(10))  # the second miss under this ETag: stored
+    assert cache.holds(PAGE) is True  # under any ETag: the caller reads the counters
+    assert cache.get(PAGE, '"v2"') is None  # and a stale body is still dropped by get
+    assert cache.stats()["misses"] == 3 and cache.stats()["dropped_stale"] == 1

@@ -1,8 +1,8 @@
 """Pages rendered by PostGIS read exactly as pages rendered in Python.
 
 On PostGIS a GeoJSON page's features are written by the database
-(``layers.queries.items.page_geojson``); HTML pages, single features and
-SpatiaLite go through Python (``page`` + ``api.ogc.render.feature_bytes``). Every
+(``layers.queries.rendered``, on a request's connection or on the event loop);
+HTML pages and SpatiaLite go through Python (``page`` + ``api.ogc.render.feature_bytes``). Every
 collection, with the demo's data, a detection run's zones and one inspection of
 awkward values, must read the same both ways: the same ids, properties, values
 and types, geometry, order, and ``numberMatched``.
@@ -10,6 +10,7 @@ and types, geometry, order, and ``numberMatched``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,10 @@ from api.ogc.render import feature_bytes
 from geo.crs import CRS84, EPSG4326, EPSG6372
 from layers.collections import COLLECTIONS
 from layers.disputes.zone_edits import register_zone
+from layers.engine import AsyncReader
 from layers.geometry_io import to_db
 from layers.queries import items as item_queries
+from layers.queries import rendered
 from layers.queries.items import ItemsQuery
 from layers.schema import inspections, metro_zone_members, metro_zones
 from services.demo import ZONE_CODE, load_demo
@@ -104,10 +107,31 @@ def python_rendered(db: Database, collection: str, q: ItemsQuery) -> tuple[list[
 
 def sql_rendered(db: Database, collection: str, q: ItemsQuery) -> tuple[list[Any], Any] | None:
     with db.engine.connect() as conn:
-        rendered = item_queries.page_geojson(conn, COLLECTIONS[collection], q, cap=100_000)
-    if rendered is None:
+        page = rendered.page_geojson(conn, COLLECTIONS[collection], q, cap=100_000)
+    if page is None:
         return None
-    return [json.loads(f) for f in rendered.features], rendered.matched
+    features = json.loads(b"[" + page.features + b"]")
+    assert page.returned == len(features)
+    return features, page.matched
+
+
+def sql_rendered_on_the_loop(
+    db: Database, collection: str, q: ItemsQuery
+) -> tuple[list[Any], Any, list[tuple[str, int]]]:
+    """The same page through the event-loop statement (bound values, bytes as sent)."""
+
+    async def read() -> tuple[rendered.RenderedPage, list[tuple[str, int]]]:
+        reader = AsyncReader.for_engine(db.engine)
+        assert reader is not None
+        await reader.open()
+        try:
+            c = COLLECTIONS[collection]
+            return await rendered.page_geojson_async(reader, db.engine.dialect, c, q, 100_000)
+        finally:
+            await reader.close()
+
+    page, counters = asyncio.run(read())
+    return json.loads(b"[" + page.features + b"]"), page.matched, counters
 
 
 def same_types(a: Any, b: Any) -> bool:
@@ -159,6 +183,10 @@ def test_database_rendered_pages_read_as_python_rendered(db: Database, query: st
             assert got[1] == expected[1], (collection, variant)
             assert [f["id"] for f in got[0]] == [f["id"] for f in expected[0]], collection
             assert same_types(got[0], expected[0]), (collection, variant)
+            on_loop = sql_rendered_on_the_loop(db, collection, variant)
+            assert same_types(on_loop[0], expected[0]), (collection, variant, "loop")
+            assert on_loop[1] == expected[1], (collection, variant, "loop")
+            assert {layer for layer, _ in on_loop[2]} >= set(c.layers)
             if query == "default":
                 assert got[0], f"{collection} has no features to compare"
                 if collection in ("metro_zones", "disputed_zones"):

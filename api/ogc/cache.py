@@ -103,6 +103,16 @@ class ResponseCache:
             self.misses += 1
             return None
 
+    def holds(self, resource: bytes) -> bool:
+        """Whether a body of ``resource`` is held, under any ETag. When not, it is a miss
+        (counted as :meth:`get` would): the caller builds the body without reading
+        the change counters first, then offers it (:meth:`offer`)."""
+        with self._lock:
+            if resource in self._entries:
+                return True
+            self.misses += 1
+            return False
+
     def offer(self, resource: bytes, tag: str, entry: Cached) -> bool:
         """A body just rendered after a miss; stored if it is the resource's second miss
         under this ETag and it fits. Whether it was stored."""

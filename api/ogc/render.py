@@ -3,13 +3,13 @@
 Feature collections are assembled as bytes: the geometry arrives from the
 database as GeoJSON text and is spliced in without being parsed and re-encoded;
 only the properties go through ``orjson``. On PostGIS a page's features arrive
-whole, written by the database (``layers.queries.items.page_geojson``), and only
+whole, written by the database (``layers.queries.rendered``), and only
 the collection around them is written here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -52,20 +52,26 @@ def same_query(request: Request, **changes: Any) -> str:
 def self_and_alternates(
     request: Request, data_type: str, downloads: Sequence[ExportFormat] = ()
 ) -> list[dict[str, Any]]:
-    """``self`` in the negotiated JSON type, ``alternate`` HTML and download formats."""
+    """``self`` in the negotiated JSON type, ``alternate`` HTML and download formats.
+
+    The same URLs as :func:`same_query` with ``f`` changed, the request's URL and
+    query taken apart once for all of them (a page has eight such links).
+    """
+    url = str(request.url)
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "f"])
+    stem = url.split("?", 1)[0].split("#", 1)[0] + "?" + query
+
+    def with_f(key: str | None) -> str:
+        if key is None:
+            return stem if query else stem[:-1]
+        return stem + ("&" if query else "") + "f=" + key
+
     links = [
-        link(same_query(request, f=None), "self", data_type, "Este documento"),
-        link(same_query(request, f="html"), "alternate", HTML, "Este documento en HTML"),
+        link(with_f(None), "self", data_type, "Este documento"),
+        link(with_f("html"), "alternate", HTML, "Este documento en HTML"),
     ]
     for fmt in downloads:
-        links.append(
-            link(
-                same_query(request, f=fmt.key),
-                "enclosure",
-                fmt.media_type,
-                f"Descargar: {fmt.title}",
-            )
-        )
+        links.append(link(with_f(fmt.key), "enclosure", fmt.media_type, f"Descargar: {fmt.title}"))
     return links
 
 
@@ -132,7 +138,7 @@ def feature_bytes(item: Item, links: list[dict[str, Any]] | None = None) -> byte
 
 
 def collection_bytes(
-    features: Iterable[bytes],
+    features: bytes,
     *,
     number_matched: int | None,
     number_returned: int,
@@ -144,4 +150,4 @@ def collection_bytes(
     head["numberReturned"] = number_returned
     head["links"] = links
     opening = dumps(head)[:-1]  # drop the closing brace, features follow
-    return b"".join([opening, b',"features":[', b",".join(features), b"]}"])
+    return b"".join([opening, b',"features":[', features, b"]}"])

@@ -23,16 +23,18 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api.deps import EngineDep, access_of, caller_of
+from api.deps import access_of, caller_of, read_target
 from api.downloads import spooled_download
 from api.ogc import html
 from api.ogc.cache import Cached
 from api.ogc.deps import (
+    ITEMS_PARAMETERS,
     READ_ACTIONS,
     ItemsRequest,
-    ItemsRequestDep,
     ReadableCollection,
     _readable,
+    items_request,
+    readable_collection,
 )
 from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
@@ -50,6 +52,7 @@ from api.ogc.render import (
     wanted,
 )
 from api.ogc.respond import (
+    Counters,
     all_versions,
     as_parameter_errors,
     cacheable_version,
@@ -57,6 +60,7 @@ from api.ogc.respond import (
     html_body,
     json_body,
     respond,
+    respond_fresh,
     scoped,
 )
 from api.ogc.schemas import property_schema
@@ -72,7 +76,7 @@ from layers import collections as registry
 from layers import cql2
 from layers.collections import COLLECTIONS, Collection
 from layers.queries import items as item_queries
-from layers.queries import versions
+from layers.queries import rendered, versions
 from layers.queries.items import ItemsQuery
 from layers.users import Principal
 from services.exports import export_layer
@@ -342,8 +346,13 @@ async def _download(request: Request, engine: Engine, asked: ItemsRequest) -> Re
     "/collections/{collection_id}/items",
     summary="Features of a collection: bbox, datetime, property filters, CQL2, sortby, crs",
     response_class=Response,
+    openapi_extra={"parameters": ITEMS_PARAMETERS},
 )
-async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> Response:
+async def items(request: Request, collection_id: CollectionId) -> Response:
+    # the collection and the parameters are read here, not as FastAPI dependencies:
+    # resolving those cost more per request than the rest of a page's Python
+    asked = await items_request(request, await readable_collection(request, collection_id))
+    engine: Engine = request.app.state.engine
     c, fmt, q = asked.collection, asked.fmt, scoped(request, asked.query)
     if isinstance(fmt, ExportFormat):
         return await _download(request, engine, asked)
@@ -352,50 +361,70 @@ async def items(request: Request, engine: EngineDep, asked: ItemsRequestDep) -> 
     def build(conn: Connection) -> Cached:
         page: list[item_queries.Item] = []
         with as_parameter_errors():
-            rendered = item_queries.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
-            if rendered is None:
+            done = rendered.page_geojson(conn, c, q, count_cap) if fmt == "json" else None
+            if done is None:
                 page = item_queries.page(conn, c, q)
                 returned = len(page)
                 matched = item_queries.matched(conn, c, q, returned, count_cap)
             else:
-                returned, matched = len(rendered.features), rendered.matched
-        limit = q.limit or 0
-        links = [
-            *self_and_alternates(request, GEOJSON, DOWNLOADS),
-            link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
-        ]
-        more = returned == limit and (matched is None or q.offset + returned < matched)
-        if more:
-            links.append(
-                link(
-                    same_query(request, offset=q.offset + limit),
-                    "next",
-                    GEOJSON,
-                    "Página siguiente",
-                )
-            )
-        if q.offset > 0:
-            links.append(
-                link(
-                    same_query(request, offset=max(q.offset - limit, 0) or None),
-                    "prev",
-                    GEOJSON,
-                    "Página anterior",
-                )
-            )
+                returned, matched = done.returned, done.matched
+        links = _page_links(request, c, q, returned, matched)
         if fmt == "html":
             return html_body(html.render_items(c, q, page, matched, links))
-        if rendered is not None:
-            features = [f.encode() for f in rendered.features]
-        else:
-            features = [feature_bytes(i) for i in page]
-        body = collection_bytes(
-            features, number_matched=matched, number_returned=returned, links=links
-        )
-        return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
+        features = done.features if done is not None else b",".join(map(feature_bytes, page))
+        return _page_body(q, features, returned, matched, links)
 
-    version = cacheable_version(request, await collection_version(request, c))
-    return await respond(request, version, build, private=c.read_role is not None)
+    reader = read_target(request).pages
+    fetch = None
+    if fmt == "json" and reader is not None and rendered.renders_async(reader, c, q):
+
+        async def fetch() -> tuple[Cached, Counters]:
+            with as_parameter_errors():
+                done, counted = await rendered.page_geojson_async(
+                    reader, engine.dialect, c, q, count_cap
+                )
+            links = _page_links(request, c, q, done.returned, done.matched)
+            body = _page_body(q, done.features, done.returned, done.matched, links)
+            return body, counted
+
+    return await respond_fresh(request, c, build, fetch)
+
+
+def _page_links(
+    request: Request, c: Collection, q: item_queries.ItemsQuery, returned: int, matched: int | None
+) -> list[dict[str, Any]]:
+    """A page's links: self, alternates and downloads, its collection, next and prev."""
+    limit = q.limit or 0
+    links = [
+        *self_and_alternates(request, GEOJSON, DOWNLOADS),
+        link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
+    ]
+    more = returned == limit and (matched is None or q.offset + returned < matched)
+    if more:
+        links.append(
+            link(same_query(request, offset=q.offset + limit), "next", GEOJSON, "Página siguiente")
+        )
+    if q.offset > 0:
+        links.append(
+            link(
+                same_query(request, offset=max(q.offset - limit, 0) or None),
+                "prev",
+                GEOJSON,
+                "Página anterior",
+            )
+        )
+    return links
+
+
+def _page_body(
+    q: item_queries.ItemsQuery,
+    features: bytes,
+    returned: int,
+    matched: int | None,
+    links: list[dict[str, Any]],
+) -> Cached:
+    body = collection_bytes(features, number_matched=matched, number_returned=returned, links=links)
+    return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
 
 @router.get(
@@ -434,23 +463,26 @@ async def item(
         raise NotFound(f"no feature {feature_id!r} in {c.id}") from None
 
     rows = scoped(request, item_queries.ItemsQuery()).rows
+    headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
+
+    def with_links(feature: bytes) -> bytes:
+        # the database's Feature ends with "}": the links go in before it
+        return feature[:-1] + b',"links":' + dumps(item_links()) + b"}"
 
     def build(conn: Connection) -> Cached:
-        headers: tuple[tuple[str, str], ...] = (("Content-Crs", f"<{crs.uri}>"),)
         found: item_queries.Item | None
+        memento: tuple[tuple[str, str], ...] = ()
         if at is not None:
             version = versions.valid_at(conn, c.id, key, at, crs)
             if version is None:
                 raise NotFound(f"no version of {feature_id!r} in {c.id} was valid at {datetime_}")
             found = item_queries.Item(version.id, version.properties, version.geometry)
-            headers += (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
+            memento = (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
         elif fmt != "html" and item_queries.renders_geojson(conn, c):
-            rendered = item_queries.get_geojson(conn, c, key, crs, rows)
-            if rendered is None:
+            text = item_queries.get_geojson(conn, c, key, crs, rows)
+            if text is None:
                 raise NotFound(f"no feature {feature_id!r} in {c.id}")
-            # the database's Feature ends with "}": the links go in before it
-            body = rendered[:-1].encode() + b',"links":' + dumps(item_links()) + b"}"
-            return Cached(body, GEOJSON, headers)
+            return Cached(with_links(text.encode()), GEOJSON, headers)
         else:
             found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
@@ -458,7 +490,7 @@ async def item(
         links = item_links()
         if fmt == "html":
             return html_body(html.render_item(c, found, links))
-        return Cached(feature_bytes(found, links), GEOJSON, headers)
+        return Cached(feature_bytes(found, links), GEOJSON, headers + memento)
 
     def item_links() -> list[dict[str, Any]]:
         links = [
@@ -476,5 +508,16 @@ async def item(
             )
         return links
 
-    version = cacheable_version(request, await collection_version(request, c))
-    return await respond(request, version, build, private=c.read_role is not None)
+    reader = read_target(request).pages
+    fetch = None
+    if at is None and fmt != "html" and reader is not None and rows is None:
+
+        async def fetch() -> tuple[Cached, Counters]:
+            text, counted = await rendered.feature_geojson_async(
+                reader, request.app.state.engine.dialect, c, key, crs
+            )
+            if text is None:
+                raise NotFound(f"no feature {feature_id!r} in {c.id}")
+            return Cached(with_links(text), GEOJSON, headers), counted
+
+    return await respond_fresh(request, c, build, fetch)

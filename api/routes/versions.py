@@ -69,7 +69,10 @@ async def feature_versions(
             link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
         ]
         body = collection_bytes(
-            features, number_matched=len(features), number_returned=len(features), links=links
+            b",".join(features),
+            number_matched=len(features),
+            number_returned=len(features),
+            links=links,
         )
         return Cached(body, GEOJSON, (("Content-Crs", f"<{crs.uri}>"),))
 

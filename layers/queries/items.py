@@ -20,7 +20,6 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
-    case,
     func,
     or_,
     select,
@@ -76,13 +75,13 @@ class Item:
     geometry: Any  # GeoJSON text (pages) or WKB bytes (exports); None when empty
 
 
-def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnElement[bool]]:
+def _conditions(dialect: Dialect, c: Collection, q: ItemsQuery) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = [] if c.where is None else [c.where]
     reached = row_condition(c.table, q.rows)
     if reached is not None:
         out.append(reached)
     if q.bbox is not None:
-        out.append(dialects.intersects_bbox(conn.dialect, c.table, q.bbox))
+        out.append(dialects.intersects_bbox(dialect, c.table, q.bbox))
     if q.interval is not None:
         if c.time is None:
             raise InvalidParameter(
@@ -116,7 +115,7 @@ def _conditions(conn: Connection, c: Collection, q: ItemsQuery) -> list[ColumnEl
                 queryables,
                 c.geometry,
                 c.table,
-                conn.dialect,
+                dialect,
                 lang="cql2-json" if q.filter_lang == "cql2-json" else "cql2-text",
                 crs=q.filter_crs,
                 arrays=frozenset(p.name for p in c.properties if p.key_list),
@@ -155,7 +154,7 @@ def _query(conn: Connection, c: Collection, q: ItemsQuery, geometry: Any) -> Sel
         .select_from(c.source)
         .order_by(*_order(c, q))
     )
-    conditions = _conditions(conn, c, q)
+    conditions = _conditions(conn.dialect, c, q)
     if conditions:
         query = query.where(and_(*conditions))
     if q.limit is not None:
@@ -207,7 +206,7 @@ def _compile_prebuilt(element: _Prebuilt, compiler: SQLCompiler, **kw: Any) -> s
 
 
 @lru_cache(maxsize=256)
-def _feature_geojson(
+def feature_sql(
     dialect: Dialect, c: Collection, properties: tuple[str, ...] | None, crs: Crs
 ) -> ColumnElement[str] | None:
     """The SQL of a rendered feature, built once per collection, choice of properties
@@ -223,66 +222,6 @@ def _feature_geojson(
     if feature is None:
         return None
     return _Prebuilt(feature, f"{c.id}|{properties}|{crs.uri}")
-
-
-@dataclass(frozen=True)
-class RenderedPage:
-    """A page whose features the database rendered as GeoJSON text."""
-
-    features: list[str]
-    #: ``numberMatched``: None when more than the count's cap
-    matched: int | None
-
-
-def page_geojson(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> RenderedPage | None:
-    """One page of features rendered by the database as GeoJSON text in ``q.crs``, and
-    the number matched, in one statement; None where the engine cannot render (then use
-    ``page`` and ``matched``).
-
-    The page is chosen first by key and sort keys alone, then joined back to its rows
-    to be rendered: no feature is written for the rows an ``offset`` skips, and the
-    rendered text is not buffered by the window that counts the page. The capped count
-    is in the same statement and runs only when the page is full: a scalar subquery
-    behind a ``CASE`` on the rows returned, which PostgreSQL evaluates only when
-    needed.
-    """
-    assert q.limit is not None, "pages have a limit"
-    feature = _feature_geojson(conn.dialect, c, q.properties, q.crs)
-    if feature is None:
-        return None
-    keys = _sort_keys(c, q)
-    conditions = _conditions(conn, c, q)
-    where = and_(*conditions) if conditions else true()
-    key = c.id_property.column
-    sort_columns = [k.label(f"s{i}") for i, (k, _) in enumerate(keys)]
-    page = (
-        select(key.label("key"), *sort_columns)
-        .select_from(c.source)
-        .where(where)
-        .order_by(*_order(c, q))
-        .limit(q.limit)
-        .offset(q.offset)
-        .subquery("page")
-    )
-    numbered = select(page, func.count().over().label("returned")).subquery("numbered")
-    counted = _capped_count(c, where, cap).scalar_subquery()
-    full = numbered.c.returned == q.limit
-    outer = (
-        select(feature, case((full, counted), else_=None))
-        .select_from(numbered.join(c.source, key == numbered.c.key))
-        .order_by(
-            *(
-                numbered.c[f"s{i}"].desc() if down else numbered.c[f"s{i}"].asc()
-                for i, (_, down) in enumerate(keys)
-            )
-        )
-    )
-    rows = conn.execute(outer).all()
-    features = [row[0] for row in rows]
-    if len(features) == q.limit:
-        n = rows[0][1]
-        return RenderedPage(features, None if n > cap else int(n))
-    return RenderedPage(features, matched(conn, c, q, len(features), cap))
 
 
 def matched(conn: Connection, c: Collection, q: ItemsQuery, returned: int, cap: int) -> int | None:
@@ -314,7 +253,7 @@ def count(conn: Connection, c: Collection, q: ItemsQuery, cap: int) -> int | Non
     A capped count keeps ``numberMatched`` cheap on large tables: the standard
     allows leaving it out, and the ``next`` links page through any size.
     """
-    conditions = _conditions(conn, c, q)
+    conditions = _conditions(conn.dialect, c, q)
     where = and_(*conditions) if conditions else true()
     n = conn.execute(_capped_count(c, where, cap)).scalar_one()
     return None if n > cap else int(n)
@@ -351,16 +290,16 @@ def get(
 
 def renders_geojson(conn: Connection, c: Collection) -> bool:
     """Whether the database writes this collection's features as GeoJSON itself."""
-    return _feature_geojson(conn.dialect, c, None, CRS84) is not None
+    return feature_sql(conn.dialect, c, None, CRS84) is not None
 
 
 def get_geojson(
     conn: Connection, c: Collection, feature_id: Any, crs: Crs, rows: RowScope | None = None
 ) -> str | None:
     """One feature by id rendered by the database as GeoJSON text in ``crs``, as pages
-    are (``page_geojson``); None when there is none or it is outside the caller's
+    are (``layers.queries.rendered``); None when there is none or it is outside the caller's
     ``rows``. Only where ``renders_geojson``: elsewhere (SpatiaLite) use ``get``."""
-    feature = _feature_geojson(conn.dialect, c, None, crs)
+    feature = feature_sql(conn.dialect, c, None, crs)
     assert feature is not None, "the engine does not render GeoJSON: use get()"
     query = select(feature).select_from(c.source).where(c.id_property.column == feature_id)
     if c.where is not None:
