@@ -12,8 +12,11 @@ engine is missing fails the run instead of passing silently.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -49,6 +52,15 @@ from layers.users import add_user
 from tests.collection import ENGINES as ENGINES  # where the engines are chosen per test
 
 # The real extract shipped in the repository (data/README.md): the Oaxaca metro zone.
+# No test may read or write the user's own Linde data folder (~/.local/share/linde: the
+# demo's database and photos): the suite's default data folder is one of its own, so a
+# command run without LINDE_DATABASE_URL meets an empty database, never a real one.
+_OWN_DATA_HOME = tempfile.mkdtemp(prefix="linde-test-data-")
+atexit.register(shutil.rmtree, _OWN_DATA_HOME, ignore_errors=True)
+os.environ["XDG_DATA_HOME"] = _OWN_DATA_HOME
+os.environ.pop("LINDE_DATABASE_URL", None)
+os.environ.pop("LINDE_PHOTOS_DIR", None)
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 OAXACA = DATA / "municipios_zm_oaxaca_inegi.geojson"  # the 26 municipalities of ZM Oaxaca
 LOCALITIES = DATA / "localidades_zm_oaxaca_inegi.geojson"  # their 235 locality polygons

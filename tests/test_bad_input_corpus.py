@@ -172,6 +172,7 @@ def test_bad_polygons_are_refused_by_every_endpoint(seeded: Seeded, case: corpus
     seeded.report()
 
 
+@pytest.mark.usefixtures("cli_engine")
 @pytest.mark.parametrize("case", corpus.POINTS, ids=lambda c: c.name)
 def test_bad_points_are_refused_by_capture_and_import(
     seeded: Seeded, case: corpus.Case, tmp_path: Path
