@@ -91,9 +91,13 @@ def _success_types(path: str) -> dict[str, Any] | None:
         return types
     if path in ("/", "/conformance", "/collections", "/collections/{collection_id}"):
         return _OGC_VIEWS
-    if path.startswith("/maps/"):
+    if path.startswith("/maps/") and path not in _MAP_DATA:
         return {"text/html": _TEXT, "image/png": _ANY, "application/pdf": _ANY}
     return None
+
+
+#: routes under /maps/ that answer data (JSON), not a map
+_MAP_DATA = ("/maps/river-choices", "/maps/logos")
 
 
 _WRITES = (409, 412, 413, 415, 428, 507)

@@ -114,8 +114,18 @@ def _run(database: Database, caller: str, tmp: Path) -> tuple[Coverage, str]:
     if not SCHEMATHESIS.exists() and shutil.which("schemathesis") is None:
         pytest.fail("schemathesis is missing: scripts/setup.sh --test installs it")
     report = tmp / f"{caller}.ndjson"
+    # A conditional write (If-Match) is judged before its content (RFC 9110, 13.2.2): a
+    # stale or foreign ETag is a 412 whatever the body holds, so 412 rejects bad data too.
+    config = tmp / "schemathesis.toml"
+    config.write_text(
+        "[checks.negative_data_rejection]\n"
+        'expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412",'
+        ' "413", "415", "422", "428", "429"]\n'
+    )
     command = [
         str(SCHEMATHESIS),
+        "--config-file",
+        str(config),
         "run",
         f"{database.base_url}/openapi.json",
         "--checks",
