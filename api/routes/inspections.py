@@ -39,7 +39,7 @@ from layers.access import inspection_reached
 from layers.engine import on_read_connection
 from layers.importers.inspections import import_inspections
 from layers.inspections import photos as photo_store
-from layers.inspections import store
+from layers.inspections import status_moves, store
 from layers.settings import Settings
 
 
@@ -259,7 +259,7 @@ def get_inspection(
     """``ETag`` names the version: send it back as ``If-Match`` with a review or follow-up."""
     reach_inspection(conn, caller, inspection_id)
     record = store.get(conn, inspection_id)
-    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -295,16 +295,16 @@ def review(
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    record = store.change_status(
+    record = status_moves.change_status(
         engine,
         inspection_id,
         kind="review",
         to_status=body.status,
         actor=caller.name,
         note=body.note,
-        expected_version=store.parse_if_match(if_match, inspection_id),
+        expected_version=status_moves.parse_if_match(if_match, inspection_id),
     )
-    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -319,7 +319,7 @@ def follow_up(
 ) -> dict[str, Any]:
     """A municipality's representative follows up the inspections of its municipality."""
     on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
-    record = store.change_status(
+    record = status_moves.change_status(
         engine,
         inspection_id,
         kind="follow_up",
@@ -327,7 +327,7 @@ def follow_up(
         actor=caller.name,
         note=body.note,
         referred_to=body.referred_to,
-        expected_version=store.parse_if_match(if_match, inspection_id),
+        expected_version=status_moves.parse_if_match(if_match, inspection_id),
     )
-    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
     return record
