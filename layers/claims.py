@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.errors import Conflict, InvalidInput, NotFound, Problem
 from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
-from geo.disputes import diff_claims
+from geo.zone_decisions import diff_claims
 from layers import audit, reference_changes
 from layers.dialects import as_wkb
 from layers.engine import write_connection
