@@ -18,6 +18,8 @@ from api.concurrency import OptionalZoneVersion
 from api.deps import ConnectionDep, EngineDep, ZoneEvidence, ZoneReader
 from api.fields import RowId
 from api.routes.disputes import reach_zone
+from api.wire import answers
+from api.wire import disputes as wire
 from layers.disputes import evidence, zone_edits, zones
 from layers.engine import on_read_connection
 from layers.settings import Settings
@@ -34,6 +36,7 @@ def _settings(request: Request) -> Settings:
     "/disputes/{zone_id}/evidence",
     status_code=201,
     summary="Attach a document (PDF, JPEG, PNG, WebP) to the case file",
+    responses=answers(wire.CaseEvent, 201),
 )
 async def attach_evidence(
     request: Request,
