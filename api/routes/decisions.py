@@ -78,7 +78,7 @@ def record_proposal(
         proposed=drawn,
         party=body.party,
         actor=caller.name,
-        expected_version=version,
+        expected_version=version.expected(),
         summary=body.summary,
     )
     response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
@@ -137,7 +137,7 @@ def decision_preview(
     version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
     return rehearsal.preview_decision(
-        engine, zone_id, **_decision(engine, caller, zone_id, body, version)
+        engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
 
 
@@ -155,7 +155,7 @@ def decision_plan(
     version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
     zone = decisions.apply_decision(
-        engine, zone_id, **_decision(engine, caller, zone_id, body, version)
+        engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
     return _with_etag(response, zone)
 

@@ -242,7 +242,7 @@ def edit_zone(
         engine,
         zone_id,
         actor=caller.name,
-        expected_version=version,
+        expected_version=version.expected(),
         name=body.name,
         notes=body.notes,
     )
@@ -273,7 +273,7 @@ def move_status(
         body.status.value,
         actor=caller.name,
         admin=caller.caller.role is Role.admin,
-        expected_version=version,
+        expected_version=version.expected(),
         note=body.note,
     )
     return _with_etag(response, zone)
@@ -340,7 +340,7 @@ def add_event(
         zone_id,
         kind=body.kind,
         actor=caller.name,
-        expected_version=expected,
+        expected_version=expected.expected(),
         occurred_at=body.occurred_at,
         summary=body.summary,
         details=body.details,
@@ -397,7 +397,7 @@ def apply_decision(
         engine,
         zone_id,
         actor=caller.name,
-        expected_version=version,
+        expected_version=version.expected(),
         valid_from=body.valid_from or datetime.now(UTC),
         parts=parts,
         split_along_official_line=body.split_along_official_line,

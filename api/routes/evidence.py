@@ -64,7 +64,7 @@ async def attach_evidence(
         zone_id,
         kind="evidence",
         actor=caller.name,
-        expected_version=expected,
+        expected_version=expected.expected(),
         summary=summary,
         details={"document": document.strip(), "file": evidence.file_details(found)},
     )
