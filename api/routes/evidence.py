@@ -18,17 +18,17 @@ from api.concurrency import OptionalZoneVersion
 from api.deps import ConnectionDep, EngineDep, ZoneEvidence, ZoneReader
 from api.fields import RowId
 from api.routes.disputes import reach_zone
+from api.settings import AppSettings
 from api.wire import answers
 from api.wire import disputes as wire
 from layers.disputes import evidence, zone_edits, zones
 from layers.engine import on_read_connection
-from layers.settings import Settings
 
 router = APIRouter(tags=["disputes"])
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _settings(request: Request) -> AppSettings:
+    settings: AppSettings = request.app.state.settings
     return settings
 
 

@@ -32,6 +32,7 @@ from api.deps import (
     Planner,
 )
 from api.fields import Moment, json_document
+from api.settings import AppSettings
 from api.wire import answers
 from api.wire import inspections as wire
 from geo.errors import InvalidInput, NotFound, Problem
@@ -42,7 +43,6 @@ from layers.engine import on_read_connection
 from layers.importers.inspections import import_inspections
 from layers.inspections import photos as photo_store
 from layers.inspections import status_moves, store
-from layers.settings import Settings
 
 
 def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> None:
@@ -78,8 +78,8 @@ class CategoryCreate(BaseModel):
     label: str = Field(min_length=1, max_length=200)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _settings(request: Request) -> AppSettings:
+    settings: AppSettings = request.app.state.settings
     return settings
 
 
