@@ -39,6 +39,7 @@ from api.routes import (
     users,
     versions,
 )
+from api.settings import AppSettings, app_settings
 from api.store import limits_storage
 from api.throttle import SignInThrottle
 from api.tokens import TokenCache
@@ -65,7 +66,7 @@ from maps.renderer import Renderer
 DOWNLOAD_CONNECTIONS = 5
 
 
-def proxy_options(settings: Settings) -> dict[str, Any]:
+def proxy_options(settings: AppSettings) -> dict[str, Any]:
     """uvicorn's options for proxy headers: believed only from ``LINDE_TRUSTED_PROXIES``.
 
     Empty (the default), ``X-Forwarded-For``/``-Proto`` are ignored from everyone, loopback
@@ -100,7 +101,7 @@ def create_app(
     Every worker process holds only its own connection pool; nothing is shared in
     memory, so processes can be added behind a load balancer.
     """
-    settings = settings or get_settings()
+    settings = app_settings(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,10 +5,16 @@ raises ``StaleVersion`` when it is no longer current; how a client names that ve
 is HTTP's business and lives here: the zone's ETag (``layers.disputes.zones.etag``,
 ``"zone-7-v3"``) sent back in ``If-Match``. An edit without it is refused with 428,
 an ETag of another zone (or ``*``, which never names a version) with 412.
+
+The 412 is raised when the route reads the version (``ZoneIfMatch.expected``), not in
+the dependency: FastAPI runs dependencies before it checks the body, so a dependency
+that raised would answer a malformed body with 412 instead of the 422 naming what is
+wrong in it. A missing header is still refused first (428).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -46,17 +52,41 @@ def zone_version(value: str | None, zone_id: int, *, required: bool) -> int | No
     return int(tag[len(prefix) : -1])
 
 
-def _required(zone_id: RowId, if_match: IfMatch = None) -> int:
-    version = zone_version(if_match, zone_id, required=True)
-    assert version is not None
-    return version
+@dataclass(frozen=True)
+class ZoneIfMatch:
+    """The ``If-Match`` a request sent for a zone, read once the request is valid."""
+
+    header: str | None
+    zone_id: int
+
+    def expected(self) -> int | None:
+        """The version it names, ``None`` when absent.
+
+        Raises:
+            PreconditionFailed: an ETag of another zone, or ``*`` (412).
+        """
+        return zone_version(self.header, self.zone_id, required=False)
 
 
-def _optional(zone_id: RowId, if_match: IfMatch = None) -> int | None:
-    return zone_version(if_match, zone_id, required=False)
+@dataclass(frozen=True)
+class RequiredZoneIfMatch(ZoneIfMatch):
+    def expected(self) -> int:
+        version = zone_version(self.header, self.zone_id, required=True)
+        assert version is not None
+        return version
+
+
+def _required(zone_id: RowId, if_match: IfMatch = None) -> RequiredZoneIfMatch:
+    if if_match is None or not if_match.strip():
+        zone_version(if_match, zone_id, required=True)  # 428
+    return RequiredZoneIfMatch(if_match, zone_id)
+
+
+def _optional(zone_id: RowId, if_match: IfMatch = None) -> ZoneIfMatch:
+    return ZoneIfMatch(if_match, zone_id)
 
 
 #: the zone version an edit expects: ``If-Match`` required (428 without it)
-ExpectedZoneVersion = Annotated[int, Depends(_required)]
+ExpectedZoneVersion = Annotated[RequiredZoneIfMatch, Depends(_required)]
 #: the zone version an append expects, if the client sent one (checked only then)
-OptionalZoneVersion = Annotated[int | None, Depends(_optional)]
+OptionalZoneVersion = Annotated[ZoneIfMatch, Depends(_optional)]

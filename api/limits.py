@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import HTTP_CODES, error_body
-from layers.settings import Settings
+from api.settings import AppSettings
 
 MB = 1024 * 1024
 _NO_BODY = {"GET", "HEAD", "OPTIONS", "DELETE"}
@@ -43,7 +43,7 @@ class BodyTooLarge(HTTPException):
 
 
 def limit_for(
-    method: str, path: str, content_type: str, settings: Settings
+    method: str, path: str, content_type: str, settings: AppSettings
 ) -> tuple[int, str] | None:
     """The body limit in bytes and the setting that sets it; None when not limited here."""
     if method in _NO_BODY:
@@ -60,7 +60,7 @@ def limit_for(
 class BodyLimit:
     """Pure ASGI middleware: counts the body as it is received, whoever reads it."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: AppSettings) -> None:
         self.app = app
         self.settings = settings
 

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.ogc.params import PAGE_LIMIT_DEFAULT
+from api.wire.inspections import REQUEST_MODELS
 from formats import FORMATS
 from layers.collections import COLLECTIONS, Collection
 
@@ -81,6 +82,9 @@ _OBJECT = {"schema": {"type": "object"}}
 _OGC_VIEWS = {"application/json": _OBJECT, "text/html": _TEXT}
 
 
+_MAPS = ("/maps/metro-zones/", "/maps/rivers/", "/maps/disputes/")
+
+
 def _success_types(path: str) -> dict[str, Any] | None:
     if path.endswith(("/queryables", "/sortables")):
         return {"application/schema+json": _OBJECT, "text/html": _TEXT}
@@ -91,13 +95,9 @@ def _success_types(path: str) -> dict[str, Any] | None:
         return types
     if path in ("/", "/conformance", "/collections", "/collections/{collection_id}"):
         return _OGC_VIEWS
-    if path.startswith("/maps/") and path not in _MAP_DATA:
+    if path.startswith(_MAPS):  # the maps drawn; /maps/logos and /maps/river-choices are JSON
         return {"text/html": _TEXT, "image/png": _ANY, "application/pdf": _ANY}
     return None
-
-
-#: routes under /maps/ that answer data (JSON), not a map
-_MAP_DATA = ("/maps/river-choices", "/maps/logos")
 
 
 _WRITES = (409, 412, 413, 415, 428, 507)
@@ -158,6 +158,30 @@ def _declare_items(schema: dict[str, Any]) -> None:
         schema["paths"][f"/collections/{c.id}/items"] = {"get": _items_operation(generic, c)}
 
 
+def _typed_success(operation: dict[str, Any]) -> None:
+    """Keep only the model's ``$ref`` where a route names its success body
+    (``api.wire.answers``): FastAPI merges it into the untyped object it infers from a
+    route's ``dict[str, Any]`` annotation."""
+    for code, response in operation.get("responses", {}).items():
+        if not code.startswith("2"):
+            continue
+        for content in response.get("content", {}).values():
+            schema = content.get("schema", {})
+            if "$ref" in schema:
+                content["schema"] = {"$ref": schema["$ref"]}
+            elif schema.get("type") == "array" and "$ref" in schema.get("items", {}):
+                content["schema"] = {"type": "array", "items": schema["items"]}
+
+
+def _request_models(schema: dict[str, Any]) -> None:
+    """The models a route names only in ``openapi_extra`` (``POST /inspections``)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in REQUEST_MODELS:
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components[model.__name__] = body
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -170,6 +194,7 @@ def install(app: FastAPI) -> None:
             routes=app.routes,
         )
         _declare_items(schema)
+        _request_models(schema)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)
@@ -183,6 +208,7 @@ def install(app: FastAPI) -> None:
                 # public routes that show more to a signed-in caller: a token is optional
                 if operation.pop("x-linde-auth", None) == "optional":
                     operation["security"] = [{}, *operation.get("security", [])]
+                _typed_success(operation)
                 success = _success_types(path)
                 if success is not None and "200" in operation.get("responses", {}):
                     operation["responses"]["200"]["content"] = success

@@ -85,8 +85,8 @@ def setup(url: str, dataset: str) -> dict[str, Any]:
     import numpy as np
     import shapely
 
-    from geo.disputes import as_valid_multipolygon
     from geo.metric import to_lonlat, to_metric
+    from geo.zone_decisions import as_valid_multipolygon
     from layers.claims import add_claims, official_geometries
     from layers.engine import make_engine
     from layers.importers.municipalities import import_municipalities

@@ -39,7 +39,7 @@ def backup_command(
     PostGIS: pg_dump from one snapshot (needs postgresql-client). SpatiaLite: SQLite's
     online backup. The schema is not migrated first: the backup is the database as it is.
     """
-    from layers.backup import backup
+    from layers.backup.write import backup
 
     engine, photos, evidence = _engine_and_folders()
     try:
@@ -80,7 +80,7 @@ def restore_command(
     The file is checked whole first (checksums, engine, schema revision); a database
     holding data is replaced only with --replace. Stop the service before restoring.
     """
-    from layers.backup import restore
+    from layers.backup.restore import restore
 
     engine, photos, evidence = _engine_and_folders()
     try:

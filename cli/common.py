@@ -17,7 +17,7 @@ from geo.errors import LindeError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from layers.settings import Settings
+    from api.settings import AppSettings
 
 # soft_wrap: a message is one line however narrow the terminal, so it can be grepped
 out = Console(soft_wrap=True)
@@ -121,7 +121,7 @@ class LindeTyper(typer.Typer):
             sys.exit(2)
 
 
-def workers_notes(engine: str, workers: int, settings: Settings) -> list[str]:
+def workers_notes(engine: str, workers: int, settings: AppSettings) -> list[str]:
     """What ``linde serve --workers N`` guarantees on this engine and configuration,
     as lines for the operator; none for one worker."""
     if workers <= 1:

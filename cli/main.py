@@ -310,12 +310,12 @@ def serve_cmd(
     import uvicorn
 
     from api.app import proxy_options
+    from api.settings import get_app_settings
     from layers.engine import engine_name
-    from layers.settings import get_settings
 
     engine = ready_engine(check_file=True)
     err.print(f"Linde on {engine_name(engine)}: http://{host}:{port}/docs")
-    for line in workers_notes(engine_name(engine), workers, get_settings()):
+    for line in workers_notes(engine_name(engine), workers, get_app_settings()):
         err.print(line)
     engine.dispose()
     uvicorn.run(
@@ -327,7 +327,7 @@ def serve_cmd(
         log_level=log_level.value,
         access_log=access_log,
         # X-Forwarded-For only from LINDE_TRUSTED_PROXIES, never from loopback by default
-        **proxy_options(get_settings()),
+        **proxy_options(get_app_settings()),
     )
 
 

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import Conflict, InvalidInput, Problem
 
 DEFAULT_MIN_AREA_M2 = 100.0
-#: a decision's parts may miss or double this much of the zone (float noise of overlays)
-PARTITION_TOLERANCE_M2 = 1.0
 #: pieces smaller than this are rounding noise of overlays, not counted as slivers
 NOISE_M2 = 1.0
 #: claims closer than this to a gap border it (overlay output is not bit-exact)
@@ -109,7 +107,7 @@ class Detection:
         return self.overlaps + self.gaps
 
 
-def _polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Polygon parts of each geometry (collections flattened) and the index they came from."""
     parts, index = shapely.get_parts(geoms, return_index=True)
     # a GeometryCollection may hold a MultiPolygon: flatten once more
@@ -163,7 +161,7 @@ def detect(
     pieces: list[tuple[tuple[str, ...], Polygon]] = []
     if len(left):
         shared = shapely.intersection(claim_arr[left], claim_arr[right])
-        polys, which = _polygons(shared)
+        polys, which = polygon_parts(shared)
         nonzero = shapely.area(polys) > 0
         for poly, w in zip(polys[nonzero], which[nonzero], strict=True):
             parties = tuple(sorted((str(key_arr[left[w]]), str(key_arr[right[w]]))))
@@ -197,12 +195,12 @@ def _gaps(
     """
     residual = shapely.difference(official_arr, claim_arr)
     excess = shapely.difference(claim_arr, official_arr)
-    res_polys, res_owner = _polygons(residual)
+    res_polys, res_owner = polygon_parts(residual)
     positive = shapely.area(res_polys) > 0
     res_polys, res_owner = res_polys[positive], res_owner[positive]
     if not len(res_polys):
         return []
-    exc_polys, _ = _polygons(excess)
+    exc_polys, _ = polygon_parts(excess)
     exc_polys = exc_polys[shapely.area(exc_polys) > 0]
     reaching: dict[int, list[int]] = defaultdict(list)
     if len(exc_polys):
@@ -218,7 +216,7 @@ def _gaps(
 
     # GEOS releases the GIL: the rims are cut on every core
     left = np.array(_parallel_map(cut, range(len(res_polys))), dtype=object)
-    pieces, which = _polygons(left)
+    pieces, which = polygon_parts(left)
     positive = shapely.area(pieces) > 0
     pieces, owners = pieces[positive], res_owner[which[positive]]
     # pieces left on either side of an official line touch: they are one gap
@@ -229,7 +227,9 @@ def _gaps(
         if len(members) == 1:
             polys = [pieces[members[0]]]
         else:
-            polys = list(_polygons(np.array([shapely.union_all(pieces[members])], dtype=object))[0])
+            polys = list(
+                polygon_parts(np.array([shapely.union_all(pieces[members])], dtype=object))[0]
+            )
         owned = {str(key_arr[owners[m]]) for m in members}
         for poly in polys:
             merged.append(poly)
@@ -316,7 +316,7 @@ def _split_multiparty(
             out.append(pieces[members[0]])
             continue
         outlines = shapely.union_all(shapely.boundary(geoms[members]))
-        faces, _ = _polygons(np.array([shapely.polygonize([outlines])], dtype=object))
+        faces, _ = polygon_parts(np.array([shapely.polygonize([outlines])], dtype=object))
         points = shapely.point_on_surface(faces)
         by_parties: dict[tuple[str, ...], list[Polygon]] = defaultdict(list)
         for face, point in zip(faces, points, strict=True):
@@ -327,7 +327,7 @@ def _split_multiparty(
             if parties:
                 by_parties[tuple(sorted(parties))].append(face)
         for parties_t, faces_t in by_parties.items():
-            merged, _ = _polygons(np.array([shapely.union_all(faces_t)], dtype=object))
+            merged, _ = polygon_parts(np.array([shapely.union_all(faces_t)], dtype=object))
             out.extend((parties_t, poly) for poly in merged)
     return out
 
@@ -413,93 +413,3 @@ def change(old: BaseGeometry, new: BaseGeometry) -> tuple[float, float]:
         float(shapely.area(shapely.difference(new, old))),
         float(shapely.area(shapely.difference(old, new))),
     )
-
-
-# --- decisions ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Partition:
-    missing_m2: float
-    doubled_m2: float
-    outside_m2: float
-
-
-def check_partition(
-    zone: BaseGeometry,
-    parts: Mapping[str, BaseGeometry],
-    *,
-    tolerance_m2: float = PARTITION_TOLERANCE_M2,
-) -> Partition:
-    """Check that a decision's parts cover the zone exactly and do not overlap.
-
-    Args:
-        zone: the zone, metric.
-        parts: party key -> the land assigned to it, metric.
-        tolerance_m2: how much missing, doubled or outside area is float noise.
-
-    Raises:
-        InvalidInput: naming the area missing, doubled or outside the zone.
-    """
-    geoms = [g for g in parts.values() if g is not None and not g.is_empty]
-    covered = shapely.union_all(geoms) if geoms else Polygon()
-    missing = float(shapely.area(shapely.difference(zone, covered)))
-    outside = float(shapely.area(shapely.difference(covered, zone)))
-    doubled = float(sum(shapely.area(g) for g in geoms) - shapely.area(covered))
-    result = Partition(missing, max(doubled, 0.0), outside)
-    problems = []
-    if missing > tolerance_m2:
-        problems.append(
-            Problem("parts", f"the parts leave {missing:,.1f} m² of the zone unassigned")
-        )
-    if doubled > tolerance_m2:
-        problems.append(Problem("parts", f"the parts overlap: {doubled:,.1f} m² assigned twice"))
-    if outside > tolerance_m2:
-        problems.append(Problem("parts", f"the parts reach {outside:,.1f} m² outside the zone"))
-    if problems:
-        raise InvalidInput(
-            "the decision's parts must cover the zone exactly, without overlapping: "
-            + "; ".join(p.reason for p in problems),
-            problems=problems,
-        )
-    return result
-
-
-def split_by_official(
-    zone: BaseGeometry, official: Mapping[str, BaseGeometry]
-) -> dict[str, BaseGeometry]:
-    """Each party's part of the zone along the official line: zone ∩ its official polygon."""
-    return {key: shapely.intersection(zone, geom) for key, geom in official.items()}
-
-
-def apply_parts(
-    claims: Mapping[str, BaseGeometry], zone: BaseGeometry, parts: Mapping[str, BaseGeometry]
-) -> dict[str, MultiPolygon]:
-    """The new claim of each party: its claim without the zone, plus the part it was given.
-
-    Works for an overlap (both claimed the zone) and a gap (neither did) alike.
-    """
-    out: dict[str, MultiPolygon] = {}
-    for key, claim in claims.items():
-        kept = shapely.difference(claim, zone)
-        part = parts.get(key)
-        merged = shapely.union(kept, part) if part is not None and not part.is_empty else kept
-        polys, _ = _polygons(np.array([merged], dtype=object))
-        out[key] = MultiPolygon(list(polys))
-    return out
-
-
-def as_valid_multipolygon(geom: BaseGeometry) -> MultiPolygon:
-    """The polygonal part of a geometry, repaired if invalid (``make_valid``), as a
-    MultiPolygon; lines and points that a repair or an overlay leaves are dropped."""
-    if not shapely.is_valid(geom):
-        geom = shapely.make_valid(geom)
-    polys, _ = _polygons(np.array([geom], dtype=object))
-    return MultiPolygon(list(polys))
-
-
-def diff_claims(old: BaseGeometry, new: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
-    """(gained, lost) land going from one claim version to another (metric, polygonal)."""
-    gained, _ = _polygons(np.array([shapely.difference(new, old)], dtype=object))
-    lost, _ = _polygons(np.array([shapely.difference(old, new)], dtype=object))
-    return MultiPolygon(list(gained)), MultiPolygon(list(lost))

@@ -14,15 +14,15 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from geo.disputes import diff_claims
 from geo.errors import Conflict, InvalidInput, NotFound, Problem
 from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
+from geo.zone_decisions import diff_claims
 from layers import audit, reference_changes
 from layers.dialects import as_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
-from layers.inspections.annotate import geometry_bbox
+from layers.inspections.reference_layers import geometry_bbox
 from layers.schema import SRID, claims, municipalities
 
 

@@ -49,7 +49,7 @@ def changed(
 
     Args:
         bboxes: old and new extents of changed geometries (rivers: widened by the
-            river search radius, ``annotate.river_bbox``).
+            river search radius, ``reference_layers.river_bbox``).
         the keys: inspections whose annotation names one of them are reconsidered.
     """
     pending = conn.info.get(_PENDING) if _gathering(conn) else ReferenceChange()

@@ -5,6 +5,10 @@ to it), never touches the database, and returns a map with a layer control, a
 metric scale bar, a full-screen button, a north arrow, a title, the date it was
 made and a source note. Saving, serving and static export are separate steps
 (``maps.export``). An empty input gives a map that says so, not a blank page.
+
+This module holds the municipalities and metro-zone maps; the river map is in
+``maps.river_map``, the disputed-zone map in ``maps.dispute_map``, and the
+inspection points both of them draw in ``maps.inspection_points``.
 """
 
 from __future__ import annotations
@@ -18,16 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from folium import plugins
 
 from geo.simplify import (
     quantize,
     simplify_coverage,
 )
-from maps.claim_layers import OFFICIAL_COLOR, add_claims
 from maps.common import (
-    DEFAULT_SOURCE,
-    MEXICO_TZ,
     MapText,
     _base_map,
     _bounds,
@@ -41,14 +41,10 @@ from maps.common import (
     has_numbers,
     no_numbers_notice,
 )
-from maps.elements import DateFilter, HatchPattern, Labels, Legend, LegendEntry, PointCluster
+from maps.elements import Labels, Legend, LegendEntry
 from maps.legend import (
     CHOROPLETH_COLORS,
-    OFFICIAL_DASH,
-    category_color,
-    category_label,
     classify,
-    format_number,
 )
 from maps.river_layers import DEFAULT_FEDERAL_ZONE_M, add_river
 from maps.vector import GeoJsonLayer
@@ -277,248 +273,3 @@ def metro_zone_map(
         rivers=rivers,
         tile_source=tile_source,
     )
-
-
-def _popup(row: pd.Series) -> dict[str, Any]:
-    """An inspection point's popup as text: its category, then one line per fact."""
-    observed = row.get("observed_at")
-    observed_text = "—"
-    if observed is not None and not pd.isna(observed):
-        moment = pd.Timestamp(observed)
-        # the hour as the inspector lived it, in Mexico City's time
-        moment = moment.tz_convert(MEXICO_TZ) if moment.tzinfo else moment
-        observed_text = moment.strftime("%d/%m/%Y %H:%M")
-    lines = [f"Observada: {observed_text}"]
-    if pd.notna(row.get("severity")):
-        lines.append(f"Gravedad: {int(row['severity'])} de 5")
-    if row.get("description"):
-        lines.append(str(row["description"]))
-    return {"title": category_label(str(row.get("category"))), "lines": lines}
-
-
-def _add_points(
-    m: folium.Map,
-    points: gpd.GeoDataFrame,
-    date_from: date | None,
-    date_to: date | None,
-) -> list[LegendEntry]:
-    """Inspection points clustered by category with a date filter; the legend rows."""
-    entries: list[LegendEntry] = []
-    if not len(points):
-        return entries
-    points = points.copy()
-    if "category" not in points.columns:
-        points["category"] = "other"
-    if "observed_at" not in points.columns:
-        points["observed_at"] = None
-    observed = pd.to_datetime(points["observed_at"], utc=True)
-    points["_day"] = observed.dt.strftime("%Y-%m-%d").fillna("")
-    for category, group in points.groupby("category", sort=True):
-        color = category_color(str(category))
-        label = category_label(str(category))
-        rows = [
-            [round(g.y, 6), round(g.x, 6), day, _popup(r)]
-            for g, day, (_, r) in zip(group.geometry, group["_day"], group.iterrows(), strict=True)
-        ]
-        PointCluster(rows, f"Inspecciones: {label} ({len(rows)})", color).add_to(m)
-        entries.append(LegendEntry(label, color, "point"))
-    days = points["_day"][points["_day"] != ""]
-    start = date_from.isoformat() if date_from else (days.min() if len(days) else None)
-    end = date_to.isoformat() if date_to else (days.max() if len(days) else None)
-    m.add_child(DateFilter(start, end))
-    return entries
-
-
-def river_map(
-    river: dict[str, Any],
-    lines: gpd.GeoDataFrame,
-    inspections: gpd.GeoDataFrame | None = None,
-    *,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    tiles: bool = True,
-    made_on: date | None = None,
-) -> folium.Map:
-    """A river stretch: the river, its federal zone band and inspection points.
-
-    Args:
-        river: ``name``, ``federal_zone_width_m`` and optionally ``id`` and ``source``.
-        lines: the river's line geometry (the stretch to show).
-        inspections: any point features with ``category`` and optionally
-            ``observed_at``, ``severity`` and ``description``; clustered by category,
-            with a Spanish legend and a date filter.
-        date_from, date_to: the filter's initial range (the points given are all kept,
-            so the reader can widen it).
-
-    The federal zone band is a buffer of ``federal_zone_width_m`` metres on each side
-    of the line, computed in EPSG:6372.
-    """
-    lines = _lonlat(lines)
-    points = _lonlat(inspections)
-    width_m = float(river.get("federal_zone_width_m") or 10.0)
-    bounds = _bounds(lines, points)
-    m = _base_map(bounds, tiles)
-    period = ""
-    if date_from or date_to:
-        start = date_from.strftime("%d/%m/%Y") if date_from else "…"
-        end = date_to.strftime("%d/%m/%Y") if date_to else "…"
-        period = f" · inspecciones del {start} al {end}"
-    text = MapText(
-        title=f"Río {river['name']}"
-        if not str(river["name"]).lower().startswith("río")
-        else str(river["name"]),
-        subtitle=f"Zona federal de {format_number(width_m)} m a cada lado del cauce{period}",
-        sources=[str(river.get("source") or ""), "Linde, inspecciones de campo"],
-        made_on=made_on,
-    )
-    if bounds is None or not len(lines):
-        return _finish(m, text, None, "El río no tiene geometría en el tramo pedido.")
-
-    tolerance, decimals = _for_scale(bounds)
-    # the band is drawn from the full line, then simplified like it: it must stay centred
-    entries = add_river(m, lines, width_m, tolerance, decimals, tooltip=text.title)
-    point_entries = _add_points(m, points, date_from, date_to)
-    if inspections is not None and not point_entries:
-        entries.append(
-            LegendEntry("Sin inspecciones en este tramo y periodo", "#ffffff", "outline")
-        )
-    return _finish(m, text, Legend("Río e inspecciones", entries + point_entries))
-
-
-def _cited(frame: gpd.GeoDataFrame, column: str, default: str) -> list[str]:
-    """The sources a layer names in ``column`` (so illustrative data says so), else ``default``."""
-    if column not in frame.columns:
-        return [default]
-    named = [str(s) for s in frame[column].dropna().unique() if str(s).strip()]
-    return named or [default]
-
-
-def dispute_map(
-    zone: dict[str, Any],
-    zone_geometry: gpd.GeoDataFrame,
-    official: gpd.GeoDataFrame,
-    claims: gpd.GeoDataFrame,
-    *,
-    localities: gpd.GeoDataFrame | None = None,
-    inspections: gpd.GeoDataFrame | None = None,
-    tiles: bool = True,
-    made_on: date | None = None,
-    tile_source: TileSource | None = None,
-) -> folium.Map:
-    """A disputed zone for the commission.
-
-    Args:
-        zone: ``name`` and optionally ``status`` (Spanish) and ``area_ha``.
-        zone_geometry: the disputed zone's polygon(s), drawn hatched.
-        official: the parties' official polygons (``cvegeo``, ``name``), drawn as
-            the official line.
-        claims: each party's claimed polygon (``cvegeo``, ``municipality``), in the
-            party's own colour, in the order given.
-        localities: polygons or points (``name``, optional ``population``) inside.
-        inspections: inspection points inside (see :func:`river_map`).
-        tile_source: for a map shown in Linde's pages: when the official polygons and
-            the claims together are too big to inline (``TileSource.too_big``), both
-            are drawn from Linde's vector tiles (``municipalities`` filtered to the
-            parties, ``claims`` to each party's claim in force, which needs the role:
-            the page fetches the tiles with the person's session). ``None`` (files)
-            always inlines.
-
-    A measure tool (distances in m, areas in ha) lets the commission measure on the map.
-    """
-    area = _lonlat(zone_geometry)
-    official = _lonlat(official)
-    claims = _lonlat(claims)
-    places = _lonlat(localities)
-    points = _lonlat(inspections)
-    bounds = _bounds(area) or _bounds(claims, official)
-    m = _base_map(bounds, tiles)
-    subtitle = "Zona en disputa"
-    if zone.get("status"):
-        subtitle += f" · estado: {zone['status']}"
-    if zone.get("area_ha") is not None:
-        subtitle += f" · {format_number(float(zone['area_ha']), 1)} ha"
-    text = MapText(
-        title=str(zone["name"]),
-        subtitle=subtitle,
-        sources=_cited(official, "source", DEFAULT_SOURCE)
-        + _cited(claims, "source_reference", "límites reclamados registrados en Linde"),
-        made_on=made_on,
-    )
-    if bounds is None:
-        return _finish(m, text, None, "Esta zona no tiene geometría registrada.")
-    zone_shape = shapely.union_all(area.geometry.values)
-    from_tiles = tile_source is not None and tile_source.too_big(
-        np.concatenate([official.geometry.values, claims.geometry.values])
-    )
-    official_style = {
-        "fill": False,
-        "color": OFFICIAL_COLOR,
-        "weight": 2.5,
-        "dashArray": OFFICIAL_DASH,
-    }
-    official_layer: GeoJsonLayer | VectorTileLayer | None = None
-    claim_tiles = None
-    if from_tiles and tile_source is not None:
-        source = tile_source
-        if len(official):
-            official_layer = VectorTileLayer(
-                source.url(
-                    "municipalities",
-                    f"cvegeo IN ({quoted_list([str(k) for k in official['cvegeo']])})",
-                    ("cvegeo", "name"),
-                ),
-                "municipalities",
-                "Límite oficial (INEGI)",
-                official_style,
-                id_property="cvegeo",
-                tooltip_fields=["name", "cvegeo"],
-                tooltip_aliases=["Municipio", "Clave"],
-            )
-
-        def claim_tiles(cvegeo: str) -> str:
-            return source.url(
-                "claims",
-                f"cvegeo = {quoted_list([cvegeo])} AND valid_to IS NULL",
-                ("cvegeo", "municipality"),
-            )
-
-    elif len(official):
-        official_layer = GeoJsonLayer(
-            _features(official.geometry.values, official, ["cvegeo", "name"], "cvegeo"),
-            "Límite oficial (INEGI)",
-            official_style,
-            tooltip_fields=["name", "cvegeo"],
-            tooltip_aliases=["Municipio", "Clave"],
-        )
-    entries = add_claims(m, official, claims, zone_shape, official_layer, claim_tiles)
-    m.add_child(HatchPattern("#d7301f"))
-    GeoJsonLayer(
-        _collection(zone_shape),
-        "Zona en disputa",
-        {"color": "#d7301f", "weight": 2.5, "className": "linde-hatch"},
-        tooltip_text="En disputa",
-    ).add_to(m)
-    entries.append(LegendEntry("En disputa", "#d7301f", "hatch"))
-    if len(places):
-        places = places.copy()
-        for column in ("name", "population"):
-            if column not in places.columns:
-                places[column] = None
-        GeoJsonLayer(
-            _features(places.geometry.values, places, ["name", "population"], None),
-            f"Localidades ({len(places)})",
-            {"color": "#525252", "weight": 1, "fillColor": "#969696", "fillOpacity": 0.15},
-            tooltip_fields=["name", "population"],
-            tooltip_aliases=["Localidad", "Población"],
-        ).add_to(m)
-        entries.append(LegendEntry("Localidad (INEGI)", "#969696"))
-    entries += _add_points(m, points, None, None)
-    plugins.MeasureControl(
-        position="topleft",
-        primary_length_unit="meters",
-        secondary_length_unit="kilometers",
-        primary_area_unit="hectares",
-        secondary_area_unit="sqmeters",
-        localization="es",
-    ).add_to(m)
-    return _finish(m, text, Legend("Zona en disputa", entries))

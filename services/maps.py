@@ -1,5 +1,5 @@
 """The "build a map" use case: read the features (``layers.maps``), build the map
-(``maps.builders``).
+(``maps.builders``, ``maps.river_map``, ``maps.dispute_map``).
 
 The API routes and the ``linde map`` commands both call these, so a map from the
 command line is the map the service serves; the builders in ``maps/`` stay pure.
@@ -19,10 +19,12 @@ from geo.counts import points_per_polygon
 from geo.errors import InvalidParameter, NotFound, Unauthenticated
 from geo.simplify import within_distance
 from layers import maps as map_layers
-from maps.builders import dispute_map, metro_zone_map, river_map
+from maps.builders import metro_zone_map
 from maps.common import has_numbers
+from maps.dispute_map import dispute_map
 from maps.legend import STATUS_ES
 from maps.locator import add_locator
+from maps.river_map import river_map
 from maps.vector_tiles import TileSource
 
 #: the numeric columns a metro-zone map can be coloured by, with their legend titles

@@ -30,7 +30,7 @@ from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES
 from geo.roles import Role
 from layers.engine import write_connection
 from layers.inspections import review as queries
-from layers.inspections import store
+from layers.inspections import status_moves
 from layers.inspections.review import ReviewFilter
 from layers.schema import inspections
 from layers.users import Principal
@@ -152,7 +152,7 @@ def act(
             refusal = _refusal(conn, rows, kind, to_status, item)
             if refusal is None:
                 try:
-                    version = store.move(
+                    version = status_moves.move(
                         conn,
                         item.id,
                         kind=kind,

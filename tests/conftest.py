@@ -33,6 +33,7 @@ import uvicorn
 from sqlalchemy import Engine, delete, insert
 
 from api.app import create_app, proxy_options
+from api.settings import AppSettings
 from layers.clock import SYSTEM_CLOCK, Clock
 from layers.engine import make_engine
 from layers.geometry_io import to_db
@@ -204,7 +205,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     def start(database: Database, clock: Clock = SYSTEM_CLOCK, **settings: Any) -> str:
         port = free_port()
         photos = tmp_path_factory.mktemp("photos")
-        app_settings = Settings(database_url=database.url, photos_dir=photos, **settings)
+        app_settings = AppSettings(database_url=database.url, photos_dir=photos, **settings)
         app = create_app(app_settings, clock=clock)
         first = not database.base_url
         if first:

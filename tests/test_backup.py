@@ -22,7 +22,9 @@ import pytest
 import shapely
 from sqlalchemy import Engine, func, insert, select
 
-from layers.backup import BackupError, backup, restore
+from layers.backup.archive import BackupError
+from layers.backup.restore import restore
+from layers.backup.write import backup
 from layers.disputes import evidence, zone_edits
 from layers.geometry_io import to_db
 from layers.importers.municipalities import import_municipalities

@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.settings import AppSettings
 from layers.engine import make_engine
 from layers.migrate import upgrade
-from layers.settings import Settings
 from layers.users import add_user
 from tests.conftest import Database
 from tests.helpers import REPO
@@ -96,7 +96,7 @@ def plugged(db: Database, tmp_path: Path) -> Iterator[tuple[str, Plug, str]]:
     _user, token = add_user(db.engine, "planner-plug", "planner", actor="test")
     plug = Plug()
     url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{plug.port}")
-    app = create_app(Settings(database_url=url, photos_dir=tmp_path, database_timeout_seconds=2))
+    app = create_app(AppSettings(database_url=url, photos_dir=tmp_path, database_timeout_seconds=2))
     base, stop = start(app)
     yield base, plug, token
     stop()
@@ -129,7 +129,7 @@ def test_an_unreachable_database_is_a_503_and_linde_recovers(
 @only_spatialite
 def test_a_busy_spatialite_file_is_a_503_and_then_works(db: Database, tmp_path: Path) -> None:
     app = create_app(
-        Settings(
+        AppSettings(
             database_url=db.url, photos_dir=tmp_path, sqlite_busy_seconds=0.2, token_cache_seconds=0
         )
     )
@@ -188,12 +188,12 @@ def damage(path: Path) -> None:
 def test_a_damaged_spatialite_file_is_told_at_start_and_by_health(tmp_path: Path) -> None:
     path = tmp_path / "linde.sqlite"
     url = f"sqlite:///{path}"
-    engine = make_engine(url, Settings(database_url=url))
+    engine = make_engine(url, AppSettings(database_url=url))
     upgrade(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    app = create_app(Settings(database_url=url, photos_dir=tmp_path))
+    app = create_app(AppSettings(database_url=url, photos_dir=tmp_path))
     base, stop = start(app)
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
@@ -234,7 +234,7 @@ def _no_bigger_files(limit: int) -> None:
 def test_a_full_disk_during_a_cli_import_is_one_line_without_data(tmp_path: Path) -> None:
     path = tmp_path / "linde.sqlite"
     url = f"sqlite:///{path}"
-    engine = make_engine(url, Settings(database_url=url))
+    engine = make_engine(url, AppSettings(database_url=url))
     upgrade(engine)
     engine.dispose()
     secret = "Valor-Privado-20067"

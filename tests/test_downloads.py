@@ -26,8 +26,8 @@ from fastapi import FastAPI
 from PIL import Image
 
 from api.app import create_app
+from api.settings import AppSettings
 from layers.importers.municipalities import import_municipalities
-from layers.settings import Settings
 from tests.conftest import Database
 from tests.servers import start
 
@@ -70,7 +70,7 @@ def guarded(big_layer: Database, tmp_path: Path) -> Iterator[Callable[..., tuple
     stops: list[Callable[[], None]] = []
 
     def make(**settings: Any) -> tuple[str, FastAPI]:
-        app = create_app(Settings(database_url=big_layer.url, photos_dir=tmp_path, **settings))
+        app = create_app(AppSettings(database_url=big_layer.url, photos_dir=tmp_path, **settings))
         url, stop = start(app)
         stops.append(stop)
         return url, app
@@ -215,7 +215,7 @@ def test_stalled_answers_of_ordinary_routes_hold_no_connection(
     """Not only downloads: a route's connection is given back before its answer is sent,
     so clients that never read a photo do not hold the connections (and the loop's
     connection slots) every other route needs."""
-    app = create_app(Settings(database_url=api.url, photos_dir=tmp_path))
+    app = create_app(AppSettings(database_url=api.url, photos_dir=tmp_path))
     url, stop = start(app)
     try:
         feature = {

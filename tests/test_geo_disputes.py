@@ -14,16 +14,13 @@ from geo.disputes import (
     Zone,
     ZoneKind,
     ZoneStatus,
-    apply_parts,
     check_move,
-    check_partition,
     detect,
-    diff_claims,
     match_zones,
-    split_by_official,
 )
 from geo.errors import Conflict, InvalidInput
 from geo.measures import measure, outlines, zone_measures
+from geo.zone_decisions import apply_parts, check_partition, diff_claims, split_by_official
 
 # a row of three 1 km municipalities (metres), touching along x = 1000 and x = 2000
 A, B, C = box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(2000, 0, 3000, 1000)

@@ -26,7 +26,7 @@ from layers.engine import make_engine, write_connection
 from layers.importers.inspections import import_inspections
 from layers.importers.municipalities import import_municipalities
 from layers.importers.rivers import import_rivers
-from layers.inspections import annotate, store
+from layers.inspections import annotate, reference_layers, store
 from layers.schema import (
     audit_log,
     disputed_zone_parties,
@@ -408,7 +408,7 @@ def test_annotations_follow_claims_and_disputed_zones(fresh: Database) -> None:
             insert(disputed_zone_parties),
             [{"zone_id": zone_id, "cvegeo": "20067"}, {"zone_id": zone_id, "cvegeo": "20157"}],
         )
-        assert annotate.refresh(conn, bboxes=[annotate.geometry_bbox(zone)]) == 1
+        assert annotate.refresh(conn, bboxes=[reference_layers.geometry_bbox(zone)]) == 1
     with fresh.client("planner") as client:
         props = client.get(f"/inspections/{inspection_id}").json()["properties"]
         looked = client.get("/lookup", params={"lon": SPOT[0], "lat": SPOT[1]}).json()

@@ -66,11 +66,11 @@ def test_the_map_is_dated_in_mexico_not_in_utc() -> None:
 def test_an_inspections_hour_is_shown_in_mexico_city_time() -> None:
     import pandas as pd
 
-    from maps.builders import _popup
+    from maps.inspection_points import inspection_popup
 
     row = pd.Series({"observed_at": pd.Timestamp("2026-03-10T01:30:00Z"), "category": "discharge"})
     # Mexico City keeps UTC-6 all year since 2022
-    assert _popup(row)["lines"][0] == "Observada: 09/03/2026 19:30"
+    assert inspection_popup(row)["lines"][0] == "Observada: 09/03/2026 19:30"
 
 
 def test_names_shorten_as_printed_maps_write_them() -> None:

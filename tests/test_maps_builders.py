@@ -26,9 +26,11 @@ from geo.simplify import (
     tolerance_for_extent,
 )
 from maps.assets import AssetMissing
-from maps.builders import dispute_map, metro_zone_map, municipalities_map, river_map
+from maps.builders import metro_zone_map, municipalities_map
 from maps.common import MapText
+from maps.dispute_map import dispute_map
 from maps.export import to_html
+from maps.river_map import river_map
 from tests import maps_data
 from tests.conftest import OAXACA
 

@@ -57,8 +57,8 @@ def test_claims_are_told_apart_by_line_and_labelled() -> None:
     import geopandas as gpd
     import shapely
 
-    from maps.builders import dispute_map
     from maps.claim_layers import label_point
+    from maps.dispute_map import dispute_map
     from maps.legend import OFFICIAL_DASH, PARTY_DASHES
 
     zone = shapely.box(-96.70, 17.07, -96.69, 17.08)

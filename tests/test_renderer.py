@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from layers.settings import Settings
+from api.settings import AppSettings
 from maps.renderer import Renderer, chromium_path
 from tests.conftest import Database, free_port
 
@@ -173,7 +173,7 @@ def test_the_queue_admits_pages_then_a_bounded_number_of_waiters() -> None:
 def one_page_server(hostile_data: Database) -> Iterator[tuple[Any, str]]:
     """Linde over HTTP with one render page and no queue; the app is at hand."""
     app = create_app(
-        Settings(database_url=hostile_data.url, render_pages=1, render_queue=0, render_wait_s=60)
+        AppSettings(database_url=hostile_data.url, render_pages=1, render_queue=0, render_wait_s=60)
     )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -21,11 +21,11 @@ import httpx
 import pytest
 import redis
 
+from api.settings import AppSettings
 from api.store import is_shared, limits_storage
 from api.throttle import SignInThrottle
 from cli.common import workers_notes
 from geo.errors import TooManyRequests
-from layers.settings import Settings
 from tests.conftest import Database, free_port, strict
 
 REDIS_URL = os.environ.get("LINDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -46,20 +46,20 @@ def redis_url() -> str:
 
 
 def test_without_redis_each_process_keeps_its_own_windows() -> None:
-    assert not is_shared(limits_storage(Settings(redis_url=None)))
-    notes = workers_notes("postgis", 4, Settings(redis_url=None))
+    assert not is_shared(limits_storage(AppSettings(redis_url=None)))
+    notes = workers_notes("postgis", 4, AppSettings(redis_url=None))
     assert any("up to 4x" in line and "LINDE_REDIS_URL" in line for line in notes)
-    assert workers_notes("postgis", 1, Settings()) == []
+    assert workers_notes("postgis", 1, AppSettings()) == []
 
 
 def test_a_url_that_is_not_redis_is_refused() -> None:
     with pytest.raises(ValueError, match="LINDE_REDIS_URL"):
-        limits_storage(Settings(redis_url="postgresql://127.0.0.1/x"))
+        limits_storage(AppSettings(redis_url="postgresql://127.0.0.1/x"))
 
 
 def test_two_throttles_on_redis_share_one_window(redis_url: str) -> None:
     """Two workers' throttles (one per process) count in the same window."""
-    settings = Settings(redis_url=redis_url)
+    settings = AppSettings(redis_url=redis_url)
     prefix = f"linde-test-{uuid.uuid4().hex}"
     first = SignInThrottle(3, storage=limits_storage(settings, prefix))
     second = SignInThrottle(3, storage=limits_storage(settings, prefix))

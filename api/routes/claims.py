@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import ClaimRecorder, ConnectionDep, EngineDep, OfficialRecorder, Planner
 from api.fields import Moment, Offset, RowId
+from api.wire import answers
+from api.wire import claims as wire
 from geo.access import allows
 from geo.errors import Forbidden, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
@@ -39,7 +41,7 @@ def _public(claim: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/claims", summary="Claims (newest version first)")
+@router.get("/claims", summary="Claims (newest version first)", responses=answers(wire.Claims))
 def list_claims(
     conn: ConnectionDep,
     _caller: Planner,
@@ -52,12 +54,16 @@ def list_claims(
     return {"type": "FeatureCollection", "features": [_public(r) for r in rows]}
 
 
-@router.get("/claims/{claim_id:int}", summary="One claim")
+@router.get("/claims/{claim_id:int}", summary="One claim", responses=answers(wire.Claim))
 def get_claim(conn: ConnectionDep, _caller: Planner, claim_id: RowId) -> dict[str, Any]:
     return _public(claim_store.get_claim(conn, claim_id))
 
 
-@router.get("/claims/{claim_id:int}/diff", summary="Land a claim gains and loses")
+@router.get(
+    "/claims/{claim_id:int}/diff",
+    summary="Land a claim gains and loses",
+    responses=answers(wire.ClaimDiff),
+)
 def diff_claim(
     conn: ConnectionDep,
     _caller: Planner,
@@ -86,6 +92,7 @@ class OfficialClaims(BaseModel):
     "/claims/official",
     status_code=201,
     summary="Record the official INEGI line as the claim of each municipality in a scope",
+    responses=answers(wire.OfficialClaimsRecorded, 201),
 )
 def official_claims(
     engine: EngineDep, caller: OfficialRecorder, body: OfficialClaims
@@ -100,7 +107,12 @@ def official_claims(
     )
 
 
-@router.post("/claims", status_code=201, summary="Record a new claimed boundary version")
+@router.post(
+    "/claims",
+    status_code=201,
+    summary="Record a new claimed boundary version",
+    responses=answers(wire.Claim, 201),
+)
 def create_claim(engine: EngineDep, caller: ClaimRecorder, body: ClaimCreate) -> dict[str, Any]:
     """A municipality's representative records its own municipality's claims only."""
     if not allows(caller.rows, cvegeo=body.cvegeo):

@@ -25,6 +25,8 @@ from api.concurrency import ExpectedZoneVersion
 from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence, ZoneReader
 from api.fields import INT64_MAX, RowId
 from api.routes.disputes import _with_etag, reach_zone
+from api.wire import answers
+from api.wire import disputes as wire
 from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.disputes import decisions, proposals, rehearsal, zones
@@ -44,6 +46,7 @@ class ProposalDraft(BaseModel):
 @router.post(
     "/disputes/{zone_id}/proposal-preview",
     summary="What each party would receive, gain and lose under a drawn proposal",
+    responses=answers(wire.ProposalPreview),
 )
 def proposal_preview(
     conn: ConnectionDep, caller: ZoneEvidence, zone_id: RowId, body: ProposalDraft
@@ -57,6 +60,7 @@ def proposal_preview(
     "/disputes/{zone_id}/proposals",
     status_code=201,
     summary="Record a drawn proposal in the case file, with its balance (If-Match)",
+    responses=answers(wire.CaseEvent, 201),
 )
 def record_proposal(
     engine: EngineDep,
@@ -74,7 +78,7 @@ def record_proposal(
         proposed=drawn,
         party=body.party,
         actor=caller.name,
-        expected_version=version,
+        expected_version=version.expected(),
         summary=body.summary,
     )
     response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
@@ -123,6 +127,7 @@ def _decision(engine: Engine, caller: Any, zone_id: int, plan: DecisionPlan, ver
 @router.post(
     "/disputes/{zone_id}/decision-preview",
     summary="Rehearse a decision: the resulting parts and claims, nothing written (If-Match)",
+    responses=answers(wire.DecisionPreview),
 )
 def decision_preview(
     engine: EngineDep,
@@ -132,13 +137,14 @@ def decision_preview(
     version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
     return rehearsal.preview_decision(
-        engine, zone_id, **_decision(engine, caller, zone_id, body, version)
+        engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
 
 
 @router.post(
     "/disputes/{zone_id}/decision-plan",
     summary="Apply a decision: split along the official line or adopt a proposal (If-Match)",
+    responses=answers(wire.DecidedZone),
 )
 def decision_plan(
     engine: EngineDep,
@@ -149,7 +155,7 @@ def decision_plan(
     version: ExpectedZoneVersion,
 ) -> dict[str, Any]:
     zone = decisions.apply_decision(
-        engine, zone_id, **_decision(engine, caller, zone_id, body, version)
+        engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
     return _with_etag(response, zone)
 

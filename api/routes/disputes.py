@@ -27,6 +27,8 @@ from api.deps import (
     ZoneReader,
 )
 from api.fields import Moment, Offset, RowId
+from api.wire import answers
+from api.wire import disputes as wire
 from geo.access import PARTY_EVENT_KINDS
 from geo.disputes import ZoneKind, ZoneStatus
 from geo.errors import Forbidden, NotFound
@@ -66,7 +68,12 @@ class DetectionCreate(BaseModel):
     min_area_m2: float = Field(default=100.0, ge=0, description="Slivers below this are ignored.")
 
 
-@router.post("/detection-runs", status_code=201, summary="Detect overlaps and gaps in a scope")
+@router.post(
+    "/detection-runs",
+    status_code=201,
+    summary="Detect overlaps and gaps in a scope",
+    responses=answers(wire.DetectionResult, 201),
+)
 def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) -> dict[str, Any]:
     return run_detection(
         engine,
@@ -93,7 +100,11 @@ def whole_state(caller: Access) -> None:
         )
 
 
-@router.get("/detection-runs", summary="Detection runs, newest first")
+@router.get(
+    "/detection-runs",
+    summary="Detection runs, newest first",
+    responses=answers(wire.DetectionRuns),
+)
 def list_runs(
     conn: ConnectionDep,
     caller: ZoneReader,
@@ -104,13 +115,15 @@ def list_runs(
     return {"runs": detection.list_runs(conn, limit=limit, offset=offset)}
 
 
-@router.get("/detection-runs/{run_id}", summary="One detection run")
+@router.get(
+    "/detection-runs/{run_id}", summary="One detection run", responses=answers(wire.DetectionRun)
+)
 def get_run(conn: ConnectionDep, caller: ZoneReader, run_id: RowId) -> dict[str, Any]:
     whole_state(caller)
     return detection.get_run(conn, run_id)
 
 
-@router.get("/disputes", summary="Disputed zones, largest first")
+@router.get("/disputes", summary="Disputed zones, largest first", responses=answers(wire.ZoneList))
 def list_zones(
     conn: ConnectionDep,
     caller: ZoneReader,
@@ -134,7 +147,11 @@ def list_zones(
     return {"zones": rows}
 
 
-@router.get("/disputes-overview", summary="Zones for the commission's list: map, counts, people")
+@router.get(
+    "/disputes-overview",
+    summary="Zones for the commission's list: map, counts, people",
+    responses=answers(wire.ZonesOverview),
+)
 def zones_overview(
     conn: ConnectionDep,
     caller: ZoneReader,
@@ -170,7 +187,12 @@ class ZoneCreate(BaseModel):
     notes: str | None = Field(default=None, max_length=10000)
 
 
-@router.post("/disputes", status_code=201, summary="Register a named zone by hand")
+@router.post(
+    "/disputes",
+    status_code=201,
+    summary="Register a named zone by hand",
+    responses=answers(wire.Zone, 201),
+)
 def register_zone(
     engine: EngineDep, caller: ZoneDecider, body: ZoneCreate, response: Response
 ) -> dict[str, Any]:
@@ -186,7 +208,11 @@ def register_zone(
     return _with_etag(response, zone)
 
 
-@router.get("/disputes/{zone_id}", summary="A zone: parties, measures, localities, inspections")
+@router.get(
+    "/disputes/{zone_id}",
+    summary="A zone: parties, measures, localities, inspections",
+    responses=answers(wire.ZoneDetail),
+)
 def get_zone(
     conn: ConnectionDep, caller: ZoneReader, zone_id: RowId, response: Response
 ) -> dict[str, Any]:
@@ -199,7 +225,11 @@ class ZoneEdit(BaseModel):
     notes: str | None = Field(default=None, max_length=10000)
 
 
-@router.patch("/disputes/{zone_id}", summary="Rename a zone or change its notes (If-Match)")
+@router.patch(
+    "/disputes/{zone_id}",
+    summary="Rename a zone or change its notes (If-Match)",
+    responses=answers(wire.Zone),
+)
 def edit_zone(
     engine: EngineDep,
     caller: ZoneDecider,
@@ -212,7 +242,7 @@ def edit_zone(
         engine,
         zone_id,
         actor=caller.name,
-        expected_version=version,
+        expected_version=version.expected(),
         name=body.name,
         notes=body.notes,
     )
@@ -224,7 +254,11 @@ class StatusMove(BaseModel):
     note: str | None = Field(default=None, max_length=10000)
 
 
-@router.post("/disputes/{zone_id}/status", summary="Move a zone to another status (If-Match)")
+@router.post(
+    "/disputes/{zone_id}/status",
+    summary="Move a zone to another status (If-Match)",
+    responses=answers(wire.Zone),
+)
 def move_status(
     engine: EngineDep,
     caller: ZoneDecider,
@@ -239,7 +273,7 @@ def move_status(
         body.status.value,
         actor=caller.name,
         admin=caller.caller.role is Role.admin,
-        expected_version=version,
+        expected_version=version.expected(),
         note=body.note,
     )
     return _with_etag(response, zone)
@@ -260,13 +294,22 @@ class EventCreate(BaseModel):
     )
 
 
-@router.get("/disputes/{zone_id}/events", summary="The zone's case file, oldest first")
+@router.get(
+    "/disputes/{zone_id}/events",
+    summary="The zone's case file, oldest first",
+    responses=answers(wire.CaseEvents),
+)
 def list_events(conn: ConnectionDep, caller: ZoneReader, zone_id: RowId) -> dict[str, Any]:
     reach_zone(conn, caller, zone_id)
     return {"events": zones.list_events(conn, zone_id)}
 
 
-@router.post("/disputes/{zone_id}/events", status_code=201, summary="Append to the case file")
+@router.post(
+    "/disputes/{zone_id}/events",
+    status_code=201,
+    summary="Append to the case file",
+    responses=answers(wire.CaseEvent, 201),
+)
 def add_event(
     engine: EngineDep,
     caller: ZoneEvidence,
@@ -297,7 +340,7 @@ def add_event(
         zone_id,
         kind=body.kind,
         actor=caller.name,
-        expected_version=expected,
+        expected_version=expected.expected(),
         occurred_at=body.occurred_at,
         summary=body.summary,
         details=body.details,
@@ -307,7 +350,11 @@ def add_event(
     return event
 
 
-@router.get("/disputes/{zone_id}/geometries", summary="Every geometry the zone has had")
+@router.get(
+    "/disputes/{zone_id}/geometries",
+    summary="Every geometry the zone has had",
+    responses=answers(wire.GeometryRevisions),
+)
 def geometry_history(conn: ConnectionDep, caller: ZoneReader, zone_id: RowId) -> dict[str, Any]:
     reach_zone(conn, caller, zone_id)
     return {"revisions": zones.geometry_history(conn, zone_id)}
@@ -329,6 +376,7 @@ class DecisionCreate(BaseModel):
 @router.post(
     "/disputes/{zone_id}/decision",
     summary="Divide the zone between its parties: new claims, zone resolved (If-Match)",
+    responses=answers(wire.DecidedZone),
 )
 def apply_decision(
     engine: EngineDep,
@@ -349,7 +397,7 @@ def apply_decision(
         engine,
         zone_id,
         actor=caller.name,
-        expected_version=version,
+        expected_version=version.expected(),
         valid_from=body.valid_from or datetime.now(UTC),
         parts=parts,
         split_along_official_line=body.split_along_official_line,

@@ -18,15 +18,17 @@ from api.concurrency import OptionalZoneVersion
 from api.deps import ConnectionDep, EngineDep, ZoneEvidence, ZoneReader
 from api.fields import RowId
 from api.routes.disputes import reach_zone
+from api.settings import AppSettings
+from api.wire import answers
+from api.wire import disputes as wire
 from layers.disputes import evidence, zone_edits, zones
 from layers.engine import on_read_connection
-from layers.settings import Settings
 
 router = APIRouter(tags=["disputes"])
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _settings(request: Request) -> AppSettings:
+    settings: AppSettings = request.app.state.settings
     return settings
 
 
@@ -34,6 +36,7 @@ def _settings(request: Request) -> Settings:
     "/disputes/{zone_id}/evidence",
     status_code=201,
     summary="Attach a document (PDF, JPEG, PNG, WebP) to the case file",
+    responses=answers(wire.CaseEvent, 201),
 )
 async def attach_evidence(
     request: Request,
@@ -61,7 +64,7 @@ async def attach_evidence(
         zone_id,
         kind="evidence",
         actor=caller.name,
-        expected_version=expected,
+        expected_version=expected.expected(),
         summary=summary,
         details={"document": document.strip(), "file": evidence.file_details(found)},
     )

@@ -32,6 +32,9 @@ from api.deps import (
     Planner,
 )
 from api.fields import Moment, json_document
+from api.settings import AppSettings
+from api.wire import answers
+from api.wire import inspections as wire
 from geo.errors import InvalidInput, NotFound, Problem
 from geo.inspections import Submission, id_from_key, normalize_id, offset_minutes
 from geo.validation import PUNTUAL, parse_geojson_geometry
@@ -39,8 +42,7 @@ from layers.access import inspection_reached
 from layers.engine import on_read_connection
 from layers.importers.inspections import import_inspections
 from layers.inspections import photos as photo_store
-from layers.inspections import store
-from layers.settings import Settings
+from layers.inspections import status_moves, store
 
 
 def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> None:
@@ -65,27 +67,6 @@ IfMatch = Annotated[
 ]
 
 
-class InspectionCreate(BaseModel):
-    """A GeoJSON Feature (Point) whose properties are the observation."""
-
-    type: Literal["Feature"] = "Feature"
-    id: str | None = Field(default=None, description="The client's UUID for this inspection.")
-    geometry: dict[str, Any]
-    properties: InspectionProperties
-
-
-class InspectionProperties(BaseModel):
-    observed_at: Moment
-    category: str = Field(max_length=32)
-    severity: int
-    description: str | None = Field(default=None, max_length=10000)
-    gps_accuracy_m: float | None = None
-    inspector: str | None = Field(default=None, max_length=200, description="Default: caller.")
-
-
-InspectionCreate.model_rebuild()
-
-
 class StatusChange(BaseModel):
     status: str
     note: str | None = Field(default=None, max_length=10000)
@@ -97,12 +78,14 @@ class CategoryCreate(BaseModel):
     label: str = Field(min_length=1, max_length=200)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _settings(request: Request) -> AppSettings:
+    settings: AppSettings = request.app.state.settings
     return settings
 
 
-def _submission(body: InspectionCreate, caller: str, idempotency_key: str | None) -> Submission:
+def _submission(
+    body: wire.InspectionCreate, caller: str, idempotency_key: str | None
+) -> Submission:
     geom = parse_geojson_geometry(body.geometry, allowed_types=PUNTUAL)
     if body.id is not None:
         inspection_id = normalize_id(body.id)
@@ -131,9 +114,9 @@ def _submission(body: InspectionCreate, caller: str, idempotency_key: str | None
     )
 
 
-def _parse_body(raw: Any) -> InspectionCreate:
+def _parse_body(raw: Any) -> wire.InspectionCreate:
     try:
-        return InspectionCreate.model_validate(raw)
+        return wire.InspectionCreate.model_validate(raw)
     except ValidationError as exc:
         problems = [
             Problem(".".join(str(x) for x in e["loc"]) or "body", e["msg"]) for e in exc.errors()
@@ -145,9 +128,14 @@ def _parse_body(raw: Any) -> InspectionCreate:
     "/inspections",
     summary="Record an inspection exactly once (JSON Feature, or multipart with photos)",
     responses={
-        200: {"description": "Already recorded (a retry)"},
+        201: {
+            "model": wire.Inspection,
+            "description": "Recorded: the stored, annotated inspection",
+        },
+        200: {"model": wire.Inspection, "description": "Already recorded (a retry)"},
         409: {"description": "Id taken"},
     },
+    openapi_extra={"requestBody": wire.INSPECTION_BODY},
 )
 async def create_inspection(
     request: Request,
@@ -206,7 +194,11 @@ async def create_inspection(
     )
 
 
-@router.post("/inspections/import", summary="Import a file of inspections")
+@router.post(
+    "/inspections/import",
+    summary="Import a file of inspections",
+    responses=answers(wire.ImportReport),
+)
 def import_file(
     engine: EngineDep,
     caller: Inspector,
@@ -242,24 +234,37 @@ def import_file(
     return summary.report()
 
 
-@router.get("/inspections/categories", summary="The categories an inspection may have")
+@router.get(
+    "/inspections/categories",
+    summary="The categories an inspection may have",
+    responses=answers(list[wire.Category]),
+)
 def list_categories(conn: ConnectionDep, _caller: Planner) -> list[dict[str, str]]:
     return [{"code": c, "label": label} for c, label in store.categories(conn).items()]
 
 
-@router.post("/inspections/categories", status_code=201, summary="Add a category (admin)")
+@router.post(
+    "/inspections/categories",
+    status_code=201,
+    summary="Add a category (admin)",
+    responses=answers(wire.Category, 201),
+)
 def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict[str, str]:
     return store.add_category(engine, body.code, body.label, actor=caller.name)
 
 
-@router.get("/inspections/{inspection_id}", summary="One inspection, annotated, with history")
+@router.get(
+    "/inspections/{inspection_id}",
+    summary="One inspection, annotated, with history",
+    responses=answers(wire.Inspection),
+)
 def get_inspection(
     conn: ConnectionDep, caller: InspectionReader, inspection_id: str, response: Response
 ) -> dict[str, Any]:
     """``ETag`` names the version: send it back as ``If-Match`` with a review or follow-up."""
     reach_inspection(conn, caller, inspection_id)
     record = store.get(conn, inspection_id)
-    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -286,7 +291,11 @@ def get_photo(
     )
 
 
-@router.post("/inspections/{inspection_id}/review", summary="Approve or reject (supervisors)")
+@router.post(
+    "/inspections/{inspection_id}/review",
+    summary="Approve or reject (supervisors)",
+    responses=answers(wire.Inspection),
+)
 def review(
     engine: EngineDep,
     caller: InspectionReviewer,
@@ -295,20 +304,24 @@ def review(
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    record = store.change_status(
+    record = status_moves.change_status(
         engine,
         inspection_id,
         kind="review",
         to_status=body.status,
         actor=caller.name,
         note=body.note,
-        expected_version=store.parse_if_match(if_match, inspection_id),
+        expected_version=status_moves.parse_if_match(if_match, inspection_id),
     )
-    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
     return record
 
 
-@router.post("/inspections/{inspection_id}/follow-up", summary="Refer or mark attended")
+@router.post(
+    "/inspections/{inspection_id}/follow-up",
+    summary="Refer or mark attended",
+    responses=answers(wire.Inspection),
+)
 def follow_up(
     engine: EngineDep,
     caller: InspectionFollowUp,
@@ -319,7 +332,7 @@ def follow_up(
 ) -> dict[str, Any]:
     """A municipality's representative follows up the inspections of its municipality."""
     on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
-    record = store.change_status(
+    record = status_moves.change_status(
         engine,
         inspection_id,
         kind="follow_up",
@@ -327,7 +340,7 @@ def follow_up(
         actor=caller.name,
         note=body.note,
         referred_to=body.referred_to,
-        expected_version=store.parse_if_match(if_match, inspection_id),
+        expected_version=status_moves.parse_if_match(if_match, inspection_id),
     )
-    response.headers["ETag"] = store.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
     return record

@@ -25,6 +25,8 @@ from sqlalchemy import Engine
 
 from api.deps import ConnectionDep, Credentials, EngineDep, Planner, admitted
 from api.downloads import spooled_download
+from api.wire import answers
+from api.wire import inspections as wire
 from geo.errors import Forbidden, InvalidInput, Problem
 from geo.roles import Role
 from layers.inspections.review import ReviewFilter
@@ -120,7 +122,11 @@ async def supervisor(
 Supervisor = Annotated[Principal, Depends(supervisor)]
 
 
-@router.get("/inspections-review", summary="Inspections to review: filtered, with counts")
+@router.get(
+    "/inspections-review",
+    summary="Inspections to review: filtered, with counts",
+    responses=answers(wire.ReviewListing),
+)
 def list_for_review(conn: ConnectionDep, caller: Planner, f: Filter) -> dict[str, Any]:
     """Newest first, at most ``limit`` of them (``total`` says how many match); each
     with its ``version`` (send it back with an action) and its photos' SHA-256."""
@@ -200,6 +206,7 @@ class ActionRequest(BaseModel):
     "/inspections-review/actions",
     summary="Approve, reject, refer or mark attended: one inspection or many, all or nothing",
     responses={
+        **answers(wire.ActionsDone),
         409: {"description": "Some item cannot make this move; nothing written"},
         412: {"description": "Some item changed since it was read; nothing written"},
     },

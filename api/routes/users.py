@@ -8,6 +8,8 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, ConnectionDep, EngineDep, Planner
+from api.wire import answers
+from api.wire import users as wire
 from geo.roles import Role
 from layers import accounts, audit, users
 
@@ -63,18 +65,23 @@ def _days(request: Request, days: int | None) -> int:
     return request.app.state.settings.token_days if days is None else days
 
 
-@router.get("/me", summary="The caller's name and role")
+@router.get("/me", summary="The caller's name and role", responses=answers(wire.Me))
 def me(caller: Planner) -> dict[str, Any]:
     return {"name": caller.name, "role": caller.role.value, "cvegeo": caller.cvegeo}
 
 
-@router.get("/users", summary="Users and their roles (admin)")
+@router.get(
+    "/users", summary="Users and their roles (admin)", responses=answers(list[wire.UserRow])
+)
 def list_users(conn: ConnectionDep, _caller: Admin) -> list[dict[str, Any]]:
     return users.list_users(conn)
 
 
 @router.post(
-    "/users", status_code=201, summary="Create a user; the token is shown only here (admin)"
+    "/users",
+    status_code=201,
+    summary="Create a user; the token is shown only here (admin)",
+    responses=answers(wire.NewUser, 201),
 )
 def create_user(
     request: Request, engine: EngineDep, caller: Admin, body: UserCreate
@@ -98,7 +105,11 @@ def create_user(
     }
 
 
-@router.patch("/users/{name}", summary="Change a user's role, municipality or state (admin)")
+@router.patch(
+    "/users/{name}",
+    summary="Change a user's role, municipality or state (admin)",
+    responses=answers(wire.UserChanged),
+)
 def change_user(
     request: Request, engine: EngineDep, caller: Admin, name: UserName, body: UserUpdate
 ) -> dict[str, Any]:
@@ -117,7 +128,11 @@ def change_user(
     return changed
 
 
-@router.put("/users/{name}/password", summary="Set a user's password (admin)")
+@router.put(
+    "/users/{name}/password",
+    summary="Set a user's password (admin)",
+    responses=answers(wire.PasswordSet),
+)
 def reset_password(
     request: Request, engine: EngineDep, caller: Admin, name: UserName, body: PasswordReset
 ) -> dict[str, Any]:
@@ -132,6 +147,7 @@ def reset_password(
     "/users/{name}/tokens",
     status_code=201,
     summary="Issue another token for a user; shown only here (admin)",
+    responses=answers(wire.NewToken, 201),
 )
 def create_token(
     request: Request,
@@ -145,7 +161,11 @@ def create_token(
     return {"name": name, "token": token, "valid_days": days}
 
 
-@router.delete("/users/{name}/tokens", summary="Revoke every token of a user (admin)")
+@router.delete(
+    "/users/{name}/tokens",
+    summary="Revoke every token of a user (admin)",
+    responses=answers(wire.TokensRevoked),
+)
 def revoke_tokens(
     request: Request, engine: EngineDep, caller: Admin, name: UserName
 ) -> dict[str, Any]:

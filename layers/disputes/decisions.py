@@ -13,16 +13,16 @@ import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine
 
-from geo.disputes import (
-    ZoneStatus,
+from geo.disputes import ZoneStatus
+from geo.errors import Conflict, InvalidInput, Problem
+from geo.metric import to_lonlat, to_metric
+from geo.validation import POLYGONAL, check_geometries
+from geo.zone_decisions import (
     apply_parts,
     as_valid_multipolygon,
     check_partition,
     split_by_official,
 )
-from geo.errors import Conflict, InvalidInput, Problem
-from geo.metric import to_lonlat, to_metric
-from geo.validation import POLYGONAL, check_geometries
 from layers import audit
 from layers.claims import ClaimSource, geometries_in_force, official_geometries, record_claim
 from layers.disputes.zone_edits import _bump, _event
@@ -54,7 +54,7 @@ def apply_decision(
     not a complaint about a start nobody sent.
 
     All in one transaction: the parts are checked (they must cover the zone and not
-    overlap, within ``geo.disputes.PARTITION_TOLERANCE_M2``), each party whose claim
+    overlap, within ``geo.zone_decisions.PARTITION_TOLERANCE_M2``), each party whose claim
     changes gets a new claim version (source ``decision``) equal to its claim in
     force without the zone plus its part (every party, even one whose land stays
     the same: the decision becomes the basis of its claim), the zone becomes ``resolved`` and the

@@ -28,7 +28,7 @@ from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
-from layers.inspections.annotate import geometry_bbox
+from layers.inspections.reference_layers import geometry_bbox
 from layers.schema import municipalities, municipality_versions
 
 KEY_COLUMNS = ("cvegeo",)

@@ -24,7 +24,7 @@ from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
 from layers.importers.runs import ImportRun, ImportSummary, Progress, no_progress
-from layers.inspections.annotate import river_bbox
+from layers.inspections.reference_layers import river_bbox
 from layers.schema import rivers
 
 DEFAULT_FEDERAL_ZONE_WIDTH_M = 10.0

@@ -14,7 +14,7 @@ from layers import audit
 from layers.claims import in_force
 from layers.dialects import intersects_point, json_rows
 from layers.engine import AsyncReader, DriverStatement, on_read_connection
-from layers.inspections.annotate import (
+from layers.inspections.reference_layers import (
     CLOSED_DISPUTE_STATUSES,
     RiverSet,
     cached_rivers,

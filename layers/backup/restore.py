@@ -1,18 +1,4 @@
-"""Backup and restore of a Linde database with its photo and evidence folders, on either engine.
-
-A backup is one tar file::
-
-    manifest.json            engine, schema revision, when, rows per table, SHA-256 of members
-    database.dump            PostGIS: ``pg_dump --format=custom`` of the whole database
-    database.sqlite          SpatiaLite: a copy made with SQLite's online backup API
-    photos/<sha[:2]>/<sha>   every photo the database refers to
-    evidence/<sha[:2]>/<sha> every document attached to a case file (PDFs, images)
-
-Both copies are consistent snapshots taken while the service keeps running: on
-PostgreSQL ``pg_dump`` reads the snapshot of a REPEATABLE READ transaction exported
-by Linde, in which the rows are also counted and the photo and evidence lists read; on SQLite the
-online backup copies the file page by page under a read lock. The tar is written
-under a temporary name and renamed when complete, so a failed backup leaves nothing.
+"""Restore a Linde backup file into a database and its photo and evidence folders.
 
 Restore checks the whole file before touching the target (every member's checksum,
 the engine, a schema revision this Linde knows), refuses a target that holds data
@@ -27,38 +13,44 @@ audit trail.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, create_engine, func, select, text, update
+from sqlalchemy import Engine, select, update
 
-from geo.errors import LindeError, Problem
+from geo.errors import Problem
 from layers import audit, migrate
+from layers.backup.archive import (
+    EVIDENCE,
+    FORMAT,
+    MANIFEST,
+    PG_MEMBER,
+    PHOTOS,
+    SQLITE_MEMBER,
+    BackupError,
+    RestoreReport,
+    client_tool,
+    count_rows,
+    existing_tables,
+    libpq_url,
+    run_tool,
+    schema_revision,
+    sha256_file,
+    sqlite_copy,
+    stored_file_path,
+)
 from layers.engine import engine_name
-from layers.schema import case_events, inspection_photos, layer_versions, metadata
+from layers.schema import layer_versions
 
-FORMAT = "linde-backup/1"
-MANIFEST = "manifest.json"
-PG_MEMBER = "database.dump"
-SQLITE_MEMBER = "database.sqlite"
-PHOTOS = "photos"
-EVIDENCE = "evidence"
 #: tables whose rows do not make a database "hold data": made by the migrations
 _SEEDED = {"layer_versions", "inspection_categories", "layer_changes"}
 #: A compressed backup may unpack to at most this many times its size: Linde writes
@@ -68,268 +60,6 @@ MAX_UNPACK_RATIO = 100
 #: Room left free on the disk the backup is unpacked on.
 UNPACK_MARGIN_BYTES = 64 * 1024 * 1024
 _FILE_MEMBER = re.compile(rf"^(?:{PHOTOS}|{EVIDENCE})/([0-9a-f]{{2}})/([0-9a-f]{{64}})$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class BackupError(LindeError):
-    """A backup or restore that cannot be done; nothing was changed."""
-
-    code = "backup"
-
-
-@dataclass
-class BackupReport:
-    path: Path
-    engine: str
-    revision: str | None
-    rows: dict[str, int]
-    photos: int
-    missing_photos: list[str]
-    size_bytes: int
-    seconds: float
-    evidence: int = 0
-    missing_evidence: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RestoreReport:
-    engine: str
-    revision: str | None
-    made_at: str
-    rows: dict[str, int]
-    photos_written: int
-    photos_present: int
-    upgraded_to: str
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-    evidence_written: int = 0
-    evidence_present: int = 0
-
-
-def _tables() -> list[str]:
-    return [t.name for t in metadata.sorted_tables]
-
-
-def _count_rows(conn: Connection) -> dict[str, int]:
-    present = set(_existing_tables(conn))
-    return {
-        name: int(
-            conn.execute(select(func.count()).select_from(metadata.tables[name])).scalar_one()
-        )
-        for name in _tables()
-        if name in present
-    }
-
-
-def _existing_tables(conn: Connection) -> list[str]:
-    if conn.dialect.name == "postgresql":
-        sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-    return [r[0] for r in conn.execute(text(sql))]
-
-
-def _revision(conn: Connection) -> str | None:
-    if "alembic_version" not in _existing_tables(conn):
-        return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _photo_path(photos_dir: Path, sha: str) -> Path:
-    return photos_dir / sha[:2] / sha
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise BackupError(
-            f"{name} is not installed; on Debian/Ubuntu: apt-get install postgresql-client "
-            "(of the server's major version or newer)"
-        )
-    return found
-
-
-def _libpq_url(engine: Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _run(command: list[str], what: str) -> None:
-    # the arguments are a tool found on PATH, file paths made here and the configured URL
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupError(f"{what} failed: {' '.join(detail[-3:]) or f'exit {done.returncode}'}")
-
-
-# --- backup -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _postgres_snapshot(engine: Engine, work: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """The whole database dumped from one snapshot, with what was read in that snapshot."""
-    pg_dump = _tool("pg_dump")
-    dump = work / PG_MEMBER
-    snapshot_conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-    with snapshot_conn as conn, conn.begin():
-        snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-        facts = {
-            "revision": _revision(conn),
-            "rows": _count_rows(conn),
-            "photos": _photo_list(conn),
-            "evidence": _evidence_list(conn),
-        }
-        _run(
-            [
-                pg_dump,
-                "--format=custom",
-                "--no-owner",
-                "--no-privileges",
-                f"--snapshot={snapshot}",
-                f"--file={dump}",
-                f"--dbname={_libpq_url(engine)}",
-            ],
-            "pg_dump",
-        )
-    yield dump, facts
-
-
-@contextmanager
-def _sqlite_snapshot(engine: Engine, work: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    copy = work / SQLITE_MEMBER
-    _sqlite_copy(engine, copy, into_engine=False)
-    # the copy is the snapshot: everything else is read from it
-    copy_engine = create_engine(f"sqlite:///{copy}")
-    try:
-        with copy_engine.connect() as conn:
-            facts = {
-                "revision": _revision(conn),
-                "rows": _count_rows(conn),
-                "photos": _photo_list(conn),
-                "evidence": _evidence_list(conn),
-            }
-    finally:
-        copy_engine.dispose()
-    yield copy, facts
-
-
-def _sqlite_connect(source: Any, path: Path) -> Any:
-    """A connection to ``path`` made by the same sqlite3 module as ``source``."""
-    import importlib
-
-    module = importlib.import_module(type(source).__module__.split(".")[0])
-    return module.connect(str(path))
-
-
-def _photo_list(conn: Connection) -> list[str]:
-    if "inspection_photos" not in _existing_tables(conn):
-        return []
-    return sorted(conn.execute(select(inspection_photos.c.sha256).distinct()).scalars().all())
-
-
-def _evidence_list(conn: Connection) -> list[str]:
-    """The SHA-256 of every file an ``evidence`` event of a case file names."""
-    if "case_events" not in _existing_tables(conn):
-        return []
-    found: set[str] = set()
-    rows = conn.execute(select(case_events.c.details).where(case_events.c.kind == "evidence"))
-    for raw in rows.scalars():
-        details = json.loads(raw) if isinstance(raw, str) else raw
-        document = details.get("file") if isinstance(details, dict) else None
-        sha = document.get("sha256") if isinstance(document, dict) else None
-        if isinstance(sha, str) and _SHA256.match(sha):
-            found.add(sha)
-    return sorted(found)
-
-
-def _files(
-    prefix: str, folder: Path, shas: list[str], members: dict[str, str]
-) -> tuple[list[tuple[str, Path]], list[str]]:
-    """The files of ``shas`` found in ``folder`` as (member name, path), listed in
-    ``members`` with their checksum; and the ones missing from the folder."""
-    present: list[tuple[str, Path]] = []
-    missing: list[str] = []
-    for sha in shas:
-        source = _photo_path(folder, sha)
-        if source.is_file():
-            name = f"{prefix}/{sha[:2]}/{sha}"
-            present.append((name, source))
-            members[name] = sha
-        else:
-            missing.append(sha)
-    return present, missing
-
-
-def backup(
-    engine: Engine, path: Path, photos_dir: Path, evidence_dir: Path | None = None
-) -> BackupReport:
-    """Write a backup of the database behind ``engine``, its photos and its evidence
-    files (``evidence_dir``; by default ``evidence`` beside the photos folder, as
-    ``Settings.resolved_evidence_dir``) to ``path``.
-
-    Raises:
-        BackupError: ``pg_dump`` missing or failing, or ``path`` not writable.
-    """
-    started = time.perf_counter()
-    path = path.expanduser()
-    if path.is_dir():
-        raise BackupError(f"{path} is a folder; give a file name such as linde-backup.tar")
-    if not path.parent.is_dir():
-        raise BackupError(f"{path.parent}: no such folder")
-    kind = engine_name(engine)
-    evidence_folder = evidence_dir if evidence_dir is not None else photos_dir.parent / EVIDENCE
-    with tempfile.TemporaryDirectory(prefix="linde-backup-", dir=path.parent) as tmp:
-        work = Path(tmp)
-        snapshot = _postgres_snapshot if kind == "postgis" else _sqlite_snapshot
-        with snapshot(engine, work) as (database, facts):
-            members: dict[str, str] = {database.name: _sha256_file(database)}
-            photos, missing = _files(PHOTOS, photos_dir, facts["photos"], members)
-            documents, missing_documents = _files(
-                EVIDENCE, evidence_folder, facts["evidence"], members
-            )
-            manifest = {
-                "format": FORMAT,
-                "engine": kind,
-                "revision": facts["revision"],
-                "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "rows": facts["rows"],
-                "members": members,
-                "missing_photos": missing,
-                "missing_evidence": missing_documents,
-            }
-            partial = work / "backup.tar"
-            with tarfile.open(partial, "w") as tar:
-                body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-                info = tarfile.TarInfo(MANIFEST)
-                info.size = len(body)
-                info.mtime = int(time.time())
-                tar.addfile(info, io.BytesIO(body))
-                tar.add(database, arcname=database.name)
-                for name, source in [*photos, *documents]:
-                    tar.add(source, arcname=name)
-            os.replace(partial, path)
-    return BackupReport(
-        path=path,
-        engine=kind,
-        revision=facts["revision"],
-        rows=facts["rows"],
-        photos=len(photos),
-        missing_photos=missing,
-        size_bytes=path.stat().st_size,
-        seconds=time.perf_counter() - started,
-        evidence=len(documents),
-        missing_evidence=missing_documents,
-    )
-
-
-# --- restore ------------------------------------------------------------------------------
 
 
 def _read_backup(path: Path, work: Path) -> dict[str, Any]:
@@ -363,7 +93,7 @@ def _read_backup(path: Path, work: Path) -> dict[str, Any]:
             _check_unpacked_size(path, tar, work)
             for name, sha in members.items():
                 tar.extract(name, work, filter="data")
-                if _sha256_file(work / name) != sha:
+                if sha256_file(work / name) != sha:
                     raise BackupError(
                         f"{path} is damaged: {name} does not match its checksum; use another backup"
                     )
@@ -421,13 +151,13 @@ def _known_revision(revision: str | None) -> bool:
 
 def _holds_data(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        rows = _count_rows(conn)
+        rows = count_rows(conn)
     return {k: v for k, v in rows.items() if v and k not in _SEEDED}
 
 
 def _counters(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        if "layer_versions" not in _existing_tables(conn):
+        if "layer_versions" not in existing_tables(conn):
             return {}
         return {r.layer: int(r.version) for r in conn.execute(select(layer_versions))}
 
@@ -440,8 +170,8 @@ def _put_files(manifest: dict[str, Any], work: Path, prefix: str, folder: Path) 
         if not name.startswith(f"{prefix}/"):
             continue
         sha = Path(name).name
-        destination = _photo_path(folder, sha)
-        if destination.is_file() and _sha256_file(destination) == sha:
+        destination = stored_file_path(folder, sha)
+        if destination.is_file() and sha256_file(destination) == sha:
             present += 1
             continue
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -497,7 +227,7 @@ def restore(
                 problems=[Problem("replace", "needed: the target is not empty")],
             )
         with engine.connect() as conn:
-            target_revision = _revision(conn)
+            target_revision = schema_revision(conn)
         if present and target_revision not in (None, revision):
             raise BackupError(
                 f"the target is at schema revision {target_revision} and the backup at "
@@ -515,7 +245,7 @@ def restore(
             _restore_sqlite(engine, work / SQLITE_MEMBER)
         engine.dispose()
     with engine.connect() as conn:
-        rows = _count_rows(conn)
+        rows = count_rows(conn)
     wrong = {k: (v, rows.get(k)) for k, v in manifest["rows"].items() if rows.get(k) != int(v)}
     if wrong:
         raise BackupError(
@@ -575,16 +305,16 @@ def restore(
 
 
 def _restore_postgres(engine: Engine, dump: Path) -> None:
-    _run(
+    run_tool(
         [
-            _tool("pg_restore"),
+            client_tool("pg_restore"),
             "--single-transaction",
             "--exit-on-error",
             "--clean",
             "--if-exists",
             "--no-owner",
             "--no-privileges",
-            f"--dbname={_libpq_url(engine)}",
+            f"--dbname={libpq_url(engine)}",
             str(dump),
         ],
         "pg_restore (the target database is unchanged)",
@@ -592,23 +322,4 @@ def _restore_postgres(engine: Engine, dump: Path) -> None:
 
 
 def _restore_sqlite(engine: Engine, copy: Path) -> None:
-    _sqlite_copy(engine, copy, into_engine=True)
-
-
-def _sqlite_copy(engine: Engine, path: Path, *, into_engine: bool) -> None:
-    """SQLite's online backup between the engine's database and the file at ``path``:
-    from the file into the database when ``into_engine``, else the other way."""
-    raw = engine.raw_connection()
-    try:
-        mine = raw.driver_connection
-        assert mine is not None
-        other = _sqlite_connect(mine, path)
-        try:
-            if into_engine:
-                other.backup(mine)
-            else:
-                mine.backup(other)
-        finally:
-            other.close()
-    finally:
-        raw.close()
+    sqlite_copy(engine, copy, into_engine=True)

@@ -1,0 +1,50 @@
+"""Wire shapes of /claims: claimed boundary versions as GeoJSON Features."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geojson_pydantic import Feature, FeatureCollection, MultiPolygon
+from pydantic import BaseModel
+
+from api.wire.common import Land
+
+
+class ClaimProperties(BaseModel):
+    id: int
+    cvegeo: str
+    municipality: str
+    version: int
+    source: str
+    source_reference: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+    recorded_by: str
+    recorded_at: datetime
+    notes: str | None
+
+
+class Claim(Feature[Land, ClaimProperties]):
+    """A claimed boundary version: its land and who claims it since when."""
+
+
+class Claims(FeatureCollection[Claim]):
+    """Claims, newest version first."""
+
+
+class ClaimDiff(BaseModel):
+    claim_id: int
+    cvegeo: str
+    against: str
+    gained_m2: float
+    lost_m2: float
+    gained_ha: float
+    lost_ha: float
+    net_m2: float
+    gained: MultiPolygon
+    lost: MultiPolygon
+
+
+class OfficialClaimsRecorded(BaseModel):
+    created: list[str]
+    unchanged: list[str]
