@@ -28,7 +28,7 @@ Z7 = WMQ.tile(-96.72, 17.06, 7)
 
 def _coordinates(data: bytes) -> int:
     return sum(
-        shapely.get_num_coordinates(shape(f["geometry"]))
+        int(shapely.get_num_coordinates(shape(f["geometry"])))
         for f in decode_tile(data).get("municipalities", [])
     )
 
@@ -66,7 +66,7 @@ def test_bands_keep_the_metro_zone_a_coverage_with_shared_edges() -> None:
 
 def test_the_importer_stores_copies_and_low_zoom_tiles_read_them(oaxaca: Database) -> None:
     with oaxaca.engine.connect() as conn:
-        per_band = dict(
+        per_band: dict[int, int] = dict(
             conn.execute(
                 select(tile_geometries.c.band, func.count())
                 .where(tile_geometries.c.layer == "municipalities")
