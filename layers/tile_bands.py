@@ -37,6 +37,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -75,17 +76,36 @@ def band_geometry(dialect: Dialect, c: Collection) -> ColumnElement[Any]:
     return func.coalesce(tile_geometries.c.wkb, func.AsBinary(c.geometry), type_=LargeBinary)
 
 
+def lock_for_refresh(conn: Connection, layer: str = "municipalities") -> None:
+    """Keep other writers of ``layer``'s table out until the caller's transaction ends.
+
+    Take it before writing the table, in a transaction that ends with :func:`refresh`.
+    Without it, on PostgreSQL, a plain ``UPDATE`` of another row while the copies are
+    remade could have its trigger miss the copy just made from that row's old
+    geometry (the trigger's ``DELETE`` does not see rows committed after it started)
+    and leave it stale. ``SHARE ROW EXCLUSIVE`` conflicts with every writer and with
+    itself (two imports run one after the other), never with readers. SQLite's write
+    transactions hold the whole file already: nothing to do.
+    """
+    key = BANDED.get(layer)
+    if key is not None and conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {key.table.name} IN SHARE ROW EXCLUSIVE MODE"))
+
+
 def refresh(conn: Connection, layer: str = "municipalities") -> int:
     """Remake every band copy of ``layer`` from its rows as they are now, in the caller's
     transaction; the number of features. A layer that is not banded: 0, nothing done.
 
     The whole layer at once: a coverage's shared edges are simplified together, so
     one changed polygon can move its neighbours' copies too (Oaxaca state's 570
-    municipalities: about a second).
+    municipalities: about a second). Takes :func:`lock_for_refresh` if the caller
+    has not (better before its own writes: two writers that both wrote first would
+    wait for each other, and PostgreSQL would abort one).
     """
     key = BANDED.get(layer)
     if key is None:
         return 0
+    lock_for_refresh(conn, layer)
     geom = key.table.c.geom
     as_wkb = func.ST_AsBinary if conn.dialect.name == "postgresql" else func.AsBinary
     rows = conn.execute(

@@ -210,6 +210,9 @@ def write_municipalities(
     started: float | None = None,
 ) -> ImportSummary:
     with write_connection(engine) as conn:
+        # before any write: the tiles' band copies are remade at the end of this
+        # transaction, and no other writer may slip a geometry in meanwhile
+        tile_bands.lock_for_refresh(conn, "municipalities")
         run = ImportRun(conn, "municipalities", path, actor, started)
         current = {
             r.cvegeo: (r.version, r.content_sha256)
