@@ -4,7 +4,9 @@ PostGIS makes the tile itself (``ST_AsMVT`` over ``ST_AsMVTGeom``); SpatiaLite h
 no MVT encoder, so it returns the tile's rows and ``geo.tiles.encode_tile`` encodes
 them in Python the way PostGIS does. Both snap every vertex to the same per-zoom
 grids (see ``geo.tiles``), so neighbouring municipalities keep their shared edges
-at every zoom, and a test decodes both engines' tiles and compares them.
+at every zoom, and a test decodes both engines' tiles and compares them. Tiles of
+the municipalities start from copies simplified per band of zooms
+(``layers.tile_bands``), the same stored copies on both engines.
 
 Which properties a tile carries is chosen per collection (:data:`TILE_PROPERTIES`):
 what a map styles or labels by, not every column. A client may ask for others with
@@ -149,7 +151,7 @@ def _band(z: int) -> int:
 
 def _drawn(dialect: Dialect, c: Collection, band: Any) -> tuple[FromClause, Any]:
     """Where a tile's rows come from and the geometry it draws of each: for a banded
-    layer (``layers.tile_bands``) the copy simplified for ``band`` where it is current,
+    layer (``layers.tile_bands``) the copy simplified for ``band`` where there is one,
     else the row's own geometry (as WKB on SpatiaLite, for the Python encoder)."""
     b = banded(c)
     if b is not None:
