@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -344,6 +345,20 @@ layer_changes = Table(
     Column("south", Float),
     Column("east", Float),
     Column("north", Float),
+)
+
+# A layer's geometry simplified per band of zooms, for vector tiles (migration 0010;
+# ``layers.tile_bands``): one row per (layer, band, feature key), the band named by its
+# top zoom, the copy as plain WKB in lon/lat (read whole, never searched). Triggers
+# delete a feature's copies when its geometry or key changes or it is deleted, and a
+# tile without a copy draws the row's own geometry: never a stale outline.
+tile_geometries = Table(
+    "tile_geometries",
+    metadata,
+    Column("layer", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("band", SmallInteger, primary_key=True),
+    Column("wkb", LargeBinary, nullable=False),
 )
 
 # --- the limits commission (migration 0003) ---

@@ -4,7 +4,9 @@ PostGIS makes the tile itself (``ST_AsMVT`` over ``ST_AsMVTGeom``); SpatiaLite h
 no MVT encoder, so it returns the tile's rows and ``geo.tiles.encode_tile`` encodes
 them in Python the way PostGIS does. Both snap every vertex to the same per-zoom
 grids (see ``geo.tiles``), so neighbouring municipalities keep their shared edges
-at every zoom, and a test decodes both engines' tiles and compares them.
+at every zoom, and a test decodes both engines' tiles and compares them. Tiles of
+the municipalities start from copies simplified per band of zooms
+(``layers.tile_bands``), the same stored copies on both engines.
 
 Which properties a tile carries is chosen per collection (:data:`TILE_PROPERTIES`):
 what a map styles or labels by, not every column. A client may ask for others with
@@ -27,6 +29,8 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    FromClause,
+    Integer,
     LargeBinary,
     Select,
     and_,
@@ -39,12 +43,14 @@ from sqlalchemy.engine import Dialect
 
 from geo.access import RowScope
 from geo.errors import InvalidParameter, Problem
+from geo.tile_bands import band_for_zoom
 from geo.tiles import BUFFER, EXTENT, TileBounds, TileFeature, encode_tile, snap_size_deg
 from layers.access import row_condition
 from layers.collections import Collection, Kind, Property
 from layers.cql2 import compile_filter
 from layers.dialects import bbox_candidates
 from layers.engine import AsyncReader, DriverStatement
+from layers.tile_bands import NO_BAND, band_geometry, band_source, banded
 
 #: a tile never holds more features than this (the first ones, in the collection's order)
 MAX_FEATURES_PER_TILE = 10_000
@@ -137,6 +143,24 @@ def _conditions(
     return and_(*out)
 
 
+def _band(z: int) -> int:
+    """The band copy a tile at zoom ``z`` reads (``NO_BAND``: the full geometry)."""
+    top = band_for_zoom(z)
+    return NO_BAND if top is None else top
+
+
+def _drawn(dialect: Dialect, c: Collection, band: Any) -> tuple[FromClause, Any]:
+    """Where a tile's rows come from and the geometry it draws of each: for a banded
+    layer (``layers.tile_bands``) the copy simplified for ``band`` where there is one,
+    else the row's own geometry (as WKB on SpatiaLite, for the Python encoder)."""
+    b = banded(c)
+    if b is not None:
+        return band_source(c, b, band), band_geometry(dialect, c)
+    if dialect.name == "postgresql":
+        return c.source, c.geometry
+    return c.source, func.AsBinary(c.geometry)
+
+
 def _rows(
     dialect: Dialect,
     c: Collection,
@@ -144,13 +168,14 @@ def _rows(
     columns: list[Any],
     geometry: Any,
     lonlat: tuple[Any, Any, Any, Any],
+    source: FromClause,
 ) -> Select[Any]:
     fid = [c.id_property.column.label(_FID)] if _integer_id(c) else []
     key = c.id_property.column
     order = [*c.order, *([] if any(o is key for o in c.order) else [key])]
     return (
         select(*fid, *columns, geometry.label("geom"))
-        .select_from(c.source)
+        .select_from(source)
         .where(_conditions(dialect, c, q, lonlat))
         .order_by(*order)
         .limit(MAX_FEATURES_PER_TILE)
@@ -164,12 +189,15 @@ def _mvt_select(
     envelope: tuple[Any, Any, Any, Any],
     lonlat: tuple[Any, Any, Any, Any],
     snap: Any,
+    band: Any,
 ) -> Select[Any]:
     """The PostGIS tile statement, with the tile's numbers as given (literals or bound
-    parameters): rows through the spatial index, snapped, projected, clipped and
-    quantised by ``ST_AsMVTGeom``, encoded by ``ST_AsMVT``."""
+    parameters): rows through the spatial index, each geometry (its zoom band's copy
+    where the layer has them) snapped, projected, clipped and quantised by
+    ``ST_AsMVTGeom``, encoded by ``ST_AsMVT``."""
     box = func.ST_MakeEnvelope(*envelope, 3857)
-    snapped = func.ST_SnapToGrid(c.geometry, snap, type_=Geometry)
+    source, drawn = _drawn(dialect, c, band)
+    snapped = func.ST_SnapToGrid(drawn, snap, type_=Geometry)
     geometry = func.ST_AsMVTGeom(
         func.ST_Transform(snapped, 3857, type_=Geometry), box, EXTENT, BUFFER, True
     )
@@ -181,7 +209,7 @@ def _mvt_select(
         ).label(p.name)
         for p in tile_properties(c, q.properties)
     ]
-    rows = _rows(dialect, c, q, columns, geometry, lonlat).subquery("t")
+    rows = _rows(dialect, c, q, columns, geometry, lonlat, source).subquery("t")
     arguments: list[Any] = [literal_column("t"), c.id, EXTENT, "geom"]
     if _integer_id(c):
         arguments.append(_FID)
@@ -194,7 +222,9 @@ def postgis_statement(conn: Connection, c: Collection, q: TileQuery) -> Select[A
     (also run as-is by the benchmark through pgbench)."""
     b = q.bounds
     envelope = (b.minx, b.miny, b.maxx, b.maxy)
-    return _mvt_select(conn.dialect, c, q, envelope, b.lonlat_buffered, snap_size_deg(q.z))
+    return _mvt_select(
+        conn.dialect, c, q, envelope, b.lonlat_buffered, snap_size_deg(q.z), _band(q.z)
+    )
 
 
 #: the tile's numbers, bound per call of a prepared tile statement
@@ -211,6 +241,7 @@ _LONLAT = (
     bindparam("tile_north_deg", type_=Float),
 )
 _SNAP = bindparam("tile_snap_deg", type_=Float)
+_BAND = bindparam("tile_band", type_=Integer)
 
 
 #: (collection, properties) -> its compiled tile statement; bounded by the collections
@@ -229,16 +260,19 @@ def _prepared(
     statement = _PREPARED.get(key)
     if statement is None:
         q = TileQuery(0, TileBounds(0, 0, 0, 0, (0, 0, 0, 0)), None, properties)
-        statement = DriverStatement(_mvt_select(dialect, c, q, _ENVELOPE, _LONLAT, _SNAP), dialect)
+        select_ = _mvt_select(dialect, c, q, _ENVELOPE, _LONLAT, _SNAP, _BAND)
+        statement = DriverStatement(select_, dialect)
         if len(_PREPARED) < _PREPARED_CAP:
             _PREPARED[key] = statement
     return statement
 
 
-def _values(q: TileQuery) -> dict[str, float]:
+def _values(c: Collection, q: TileQuery) -> dict[str, float]:
     b = q.bounds
     west, south, east, north = b.lonlat_buffered
+    band = {"tile_band": _band(q.z)} if banded(c) is not None else {}
     return {
+        **band,
         "tile_minx": b.minx,
         "tile_miny": b.miny,
         "tile_maxx": b.maxx,
@@ -272,7 +306,7 @@ async def render_tile_async(
     if q.filter is not None:
         raise ValueError("render_tile_async takes no filter; use render_tile")
     statement = _prepared(engine.dialect, c, q.properties)
-    (data,) = await reader.one(statement, _values(q))
+    (data,) = await reader.one(statement, _values(c, q))
     return bytes(data) if data else b""
 
 
@@ -291,7 +325,8 @@ def _plain(value: Any) -> Any:
 def _render_python(conn: Connection, c: Collection, q: TileQuery) -> bytes:
     props = tile_properties(c, q.properties)
     columns = [p.column.label(p.name) for p in props]
-    query = _rows(conn.dialect, c, q, columns, func.AsBinary(c.geometry), q.bounds.lonlat_buffered)
+    source, drawn = _drawn(conn.dialect, c, _band(q.z))
+    query = _rows(conn.dialect, c, q, columns, drawn, q.bounds.lonlat_buffered, source)
     first = 1 if _integer_id(c) else 0
     features = []
     for row in conn.execute(query):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import func, inspect, select, text
 
+from geo.tile_bands import BAND_TOPS
+from layers import migrate
+from layers.importers.municipalities import import_municipalities
 from layers.migrate import current_revision, head_revision, upgrade
-from layers.schema import metadata
-from tests.conftest import Database
+from layers.schema import metadata, tile_geometries
+from tests.conftest import OAXACA, Database
 
 
 def geometry_tables() -> list[str]:
@@ -31,3 +35,25 @@ def test_every_geometry_column_has_a_spatial_index(db: Database) -> None:
             ).scalars()
         indexed = set(rows)
     assert set(geometry_tables()) <= indexed
+
+
+def test_tile_bands_migration_makes_the_copies_of_stored_municipalities(db: Database) -> None:
+    """0010 down and up again on a database holding municipalities: the table goes and
+    comes back with a copy per municipality and band, made from the stored rows."""
+    import_municipalities(db.engine, OAXACA, actor="test")
+    config = migrate._config()
+    with db.engine.execution_options(linde_write=True).connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009_tile_changes")
+        conn.commit()
+        assert "tile_geometries" not in inspect(conn).get_table_names()
+        command.upgrade(config, "0010_tile_bands")
+        conn.commit()
+    with db.engine.connect() as conn:
+        per_band: dict[int, int] = dict(
+            conn.execute(
+                select(tile_geometries.c.band, func.count()).group_by(tile_geometries.c.band)
+            ).all()
+        )
+    assert per_band == dict.fromkeys(BAND_TOPS, 26)
+    assert current_revision(db.engine) == head_revision()

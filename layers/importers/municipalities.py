@@ -23,7 +23,7 @@ from geo.errors import ImportRejected, Problem, ProblemList
 from geo.fingerprint import fingerprint
 from geo.mexico import normalize_cvegeo, state_of
 from geo.validation import DEFAULT_MAX_VERTICES, POLYGONAL, check_geometries, to_multi
-from layers import audit, metro_zones, reference_changes
+from layers import audit, metro_zones, reference_changes, tile_bands
 from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.importers.files import find_column, read_geodata
@@ -210,6 +210,9 @@ def write_municipalities(
     started: float | None = None,
 ) -> ImportSummary:
     with write_connection(engine) as conn:
+        # before any write: the tiles' band copies are remade at the end of this
+        # transaction, and no other writer may slip a geometry in meanwhile
+        tile_bands.lock_for_refresh(conn, "municipalities")
         run = ImportRun(conn, "municipalities", path, actor, started)
         current = {
             r.cvegeo: (r.version, r.content_sha256)
@@ -332,6 +335,9 @@ def write_municipalities(
                 bboxes=[geometry_bbox(r.geom) for r in (*created, *changed)],
                 municipality_keys=sorted(touched),
             )
+            # the tiles' per-band copies, in this transaction: the same commit moves the
+            # layer's counter, so no tile's ETag outlives the copies it was drawn from
+            tile_bands.refresh(conn, "municipalities")
         return run.finish()
 
 
