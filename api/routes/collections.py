@@ -36,17 +36,16 @@ from api.ogc.deps import (
     items_request,
     readable_collection,
 )
+from api.ogc.pages import DOWNLOADS, page_body, page_links
 from api.ogc.params import parse_instant, typed_value
 from api.ogc.render import (
     GEOJSON,
     HTML,
     JSON,
     OPENAPI,
-    collection_bytes,
     dumps,
     feature_bytes,
     link,
-    same_query,
     self_and_alternates,
     url_for,
     wanted,
@@ -64,7 +63,7 @@ from api.ogc.respond import (
     scoped,
 )
 from api.ogc.schemas import property_schema
-from formats import FORMATS, ExportFormat
+from formats import ExportFormat
 from geo.access import RowScope
 from geo.crs import CRS84, SUPPORTED, parse_crs
 from geo.errors import (
@@ -107,7 +106,6 @@ CONFORMANCE = [
 ]
 # Landing and conformance change only with the code: a new list of classes is a new ETag.
 STATIC_VERSION = "static-" + hashlib.sha256("\n".join(CONFORMANCE).encode()).hexdigest()[:12]
-DOWNLOADS = tuple(f for key, f in FORMATS.items() if key != "json")
 
 CollectionId = Annotated[str, Path(description="Collection: " + ", ".join(COLLECTIONS))]
 
@@ -368,11 +366,11 @@ async def items(request: Request, collection_id: CollectionId) -> Response:
                 matched = item_queries.matched(conn, c, q, returned, count_cap)
             else:
                 returned, matched = done.returned, done.matched
-        links = _page_links(request, c, q, returned, matched)
+        links = page_links(request, c, q, returned, matched)
         if fmt == "html":
             return html_body(html.render_items(c, q, page, matched, links))
         features = done.features if done is not None else b",".join(map(feature_bytes, page))
-        return _page_body(q, features, returned, matched, links)
+        return page_body(q, features, returned, matched, links)
 
     reader = read_target(request).pages
     fetch = None
@@ -383,48 +381,11 @@ async def items(request: Request, collection_id: CollectionId) -> Response:
                 done, counted = await rendered.page_geojson_async(
                     reader, engine.dialect, c, q, count_cap
                 )
-            links = _page_links(request, c, q, done.returned, done.matched)
-            body = _page_body(q, done.features, done.returned, done.matched, links)
+            links = page_links(request, c, q, done.returned, done.matched)
+            body = page_body(q, done.features, done.returned, done.matched, links)
             return body, counted
 
     return await respond_fresh(request, c, build, fetch)
-
-
-def _page_links(
-    request: Request, c: Collection, q: item_queries.ItemsQuery, returned: int, matched: int | None
-) -> list[dict[str, Any]]:
-    """A page's links: self, alternates and downloads, its collection, next and prev."""
-    limit = q.limit or 0
-    links = [
-        *self_and_alternates(request, GEOJSON, DOWNLOADS),
-        link(url_for(request, f"/collections/{c.id}"), "collection", JSON, c.title),
-    ]
-    more = returned == limit and (matched is None or q.offset + returned < matched)
-    if more:
-        links.append(
-            link(same_query(request, offset=q.offset + limit), "next", GEOJSON, "Página siguiente")
-        )
-    if q.offset > 0:
-        links.append(
-            link(
-                same_query(request, offset=max(q.offset - limit, 0) or None),
-                "prev",
-                GEOJSON,
-                "Página anterior",
-            )
-        )
-    return links
-
-
-def _page_body(
-    q: item_queries.ItemsQuery,
-    features: bytes,
-    returned: int,
-    matched: int | None,
-    links: list[dict[str, Any]],
-) -> Cached:
-    body = collection_bytes(features, number_matched=matched, number_returned=returned, links=links)
-    return Cached(body, GEOJSON, (("Content-Crs", f"<{q.crs.uri}>"),))
 
 
 @router.get(
