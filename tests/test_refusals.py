@@ -117,3 +117,20 @@ def test_a_photo_is_served_under_a_neutral_name(api: Database) -> None:
         served = client.get(f"/inspections/{body['id']}/photos/{sha256}")
     assert served.status_code == 200
     assert served.headers["content-disposition"] == f'inline; filename="foto-{sha256[:12]}.png"'
+
+
+def test_a_property_filter_past_a_small_columns_range_matches_nothing(api: Database) -> None:
+    """``observed_offset_min`` is a SMALLINT: 40291 (from the fuzzer) was bound with the
+    column's type and failed in the driver (a 500). Any 64-bit integer now compares with
+    any integer column; past 64 bits it is a 400 naming the parameter."""
+    with api.client("planner") as http:
+        for name, value in (
+            ("observed_offset_min", "40291"),
+            ("observed_offset_min", "-40291"),
+            ("severity", str(2**63 - 1)),
+        ):
+            got = http.get("/collections/inspections/items", params={name: value})
+            assert got.status_code == 200, (name, value, got.text)
+            assert got.json()["numberMatched"] == 0
+        refused = http.get("/collections/inspections/items", params={"severity": str(2**63)})
+        assert refused.status_code == 400 and "severity" in refused.text, refused.text

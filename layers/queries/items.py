@@ -15,12 +15,15 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Select,
     Text,
     and_,
+    cast,
     func,
+    literal,
     or_,
     select,
     true,
@@ -28,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from geo.access import RowScope
@@ -105,7 +109,7 @@ def _conditions(dialect: Dialect, c: Collection, q: ItemsQuery) -> list[ColumnEl
     for name, value in q.equals:
         prop = c.queryable(name)  # the id too: ?id=... is a property filter
         assert prop is not None, name  # the API checked the name
-        out.append(prop.column.is_(None) if value is None else prop.column == value)
+        out.append(prop.column.is_(None) if value is None else prop.column == _bound(prop, value))
     if q.filter:
         queryables = {p.name: p.column for p in c.properties}
         queryables.setdefault(c.id_property.name, c.id_property.column)
@@ -309,3 +313,13 @@ def get_geojson(
         query = query.where(reached)
     found: str | None = conn.execute(query).scalar()
     return found
+
+
+def _bound(prop: Property, value: Any) -> Any:
+    """A property filter's value, bound so any 64-bit integer compares with any integer
+    column: bound with the column's own type, a value past a small column's range
+    (``observed_offset_min=40291``, a SMALLINT) failed in the driver instead of matching
+    no row."""
+    if prop.kind != "int" or isinstance(value, ClauseElement):  # already bound (rendered.py)
+        return value
+    return cast(literal(value, BigInteger()), BigInteger)

@@ -37,6 +37,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     false,
     func,
     literal_column,
@@ -226,6 +227,10 @@ def _shaped(c: Collection, q: ItemsQuery) -> ItemsQuery:
 def _equals_param(c: Collection, name: str, i: int) -> Any:
     prop = c.queryable(name)
     assert prop is not None, name
+    # integers as BIGINT: any 64-bit value compares with any integer column (see
+    # layers.queries.items._bound)
+    if prop.kind == "int":
+        return cast(bindparam(f"page_eq_{i}", type_=BigInteger), BigInteger)
     return bindparam(f"page_eq_{i}", type_=prop.column.type)
 
 
