@@ -24,6 +24,20 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "© colaboradores de OpenStreetMap"
 
 
+def tooltip_payload(
+    text: str | None, fields: Sequence[str], aliases: Sequence[str]
+) -> dict[str, Any] | None:
+    """A layer's tooltip for the page's script: one text, or fields with their Spanish
+    aliases (as many of each), or none. Put on screen as text, never as HTML."""
+    if len(fields) != len(aliases):
+        raise ValueError("tooltip_fields and tooltip_aliases must be as many")
+    if text is not None:
+        return {"text": text}
+    if fields:
+        return {"fields": list(fields), "aliases": list(aliases)}
+    return None
+
+
 class GeoJsonLayer(DataLayer):
     """A GeoJSON FeatureCollection drawn with one style, optionally per-feature fill.
 
@@ -109,13 +123,7 @@ var {{ this.get_name() }} = (function (d) {
     ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoJsonLayer"
-        if len(tooltip_fields) != len(tooltip_aliases):
-            raise ValueError("tooltip_fields and tooltip_aliases must be as many")
-        tooltip: dict[str, Any] | None = None
-        if tooltip_text is not None:
-            tooltip = {"text": tooltip_text}
-        elif tooltip_fields:
-            tooltip = {"fields": list(tooltip_fields), "aliases": list(tooltip_aliases)}
+        tooltip = tooltip_payload(tooltip_text, tooltip_fields, tooltip_aliases)
         self.payload = {
             "features": features,
             "style": style,

@@ -45,6 +45,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from maps.elements import DataLayer
+from maps.vector import tooltip_payload
 
 #: a layer with more features than this is drawn from tiles (see the module's note)
 INLINE_MAX_FEATURES = 300
@@ -241,13 +242,7 @@ var {{ this.get_name() }} = (function (d) {
     ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "VectorTileLayer"
-        if len(tooltip_fields) != len(tooltip_aliases):
-            raise ValueError("tooltip_fields and tooltip_aliases must be as many")
-        tooltip: dict[str, Any] | None = None
-        if tooltip_text is not None:
-            tooltip = {"text": tooltip_text}
-        elif tooltip_fields:
-            tooltip = {"fields": list(tooltip_fields), "aliases": list(tooltip_aliases)}
+        tooltip = tooltip_payload(tooltip_text, tooltip_fields, tooltip_aliases)
         self.payload = {
             "url": url,
             "sourceLayer": source_layer,
