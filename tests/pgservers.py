@@ -201,6 +201,9 @@ def streaming_pair(dbname: str = "linde") -> Iterator[StreamingPair]:
                     "-X",
                     "stream",
                     "--no-sync",
+                    # an immediate checkpoint: the default spread one paces itself over
+                    # minutes of checkpoint_completion_target (97 s of the suite's set-up)
+                    "--checkpoint=fast",
                     what="pg_basebackup",
                 )
             options = f"-p {ports[name]} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
