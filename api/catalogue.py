@@ -345,7 +345,6 @@ def in_spanish(body: dict[str, Any]) -> dict[str, Any]:
         reason = str(item.get("reason", ""))
         details.append({**item, "reason": say(reason) or reason})
     return {
-        **body,
         "code": code,
         "description": message,
         "error": {"code": code, "message": message, "details": details},

@@ -131,20 +131,20 @@ async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Basic realm="Linde"' if basic else "Bearer"}
     if isinstance(exc, TooManyRequests | ServiceUnavailable | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
-    body_links: list[dict[str, str]] = []
     if isinstance(exc, Gone) and exc.history:
-        # where its past is read: in the Link header (RFC 8288) and in the body's links
+        # where its past is read, as a Link header (RFC 8288): the body keeps the one shape
         history = str(request.base_url).rstrip("/") + exc.history
-        headers = {"Link": f'<{history}>; rel="version-history"'}
-        body_links = [{"href": history, "rel": "version-history", "type": "application/geo+json"}]
+        headers = {"Link": f'<{history}>; rel="version-history"; type="application/geo+json"'}
     problems = exc.problems
     if isinstance(exc, StaleVersion):
         # over HTTP the version a write expected travels in If-Match: name that field
         problems = [Problem("If-Match", p.reason) if p.field == "version" else p for p in problems]
-    body = error_body(exc.code, exc.message, [p.as_dict() for p in problems])
-    if body_links:
-        body["links"] = body_links
-    return answer(request, body, status_code=status_of(exc), headers=headers)
+    return answer(
+        request,
+        error_body(exc.code, exc.message, [p.as_dict() for p in problems]),
+        status_code=status_of(exc),
+        headers=headers,
+    )
 
 
 def _location(loc: tuple[Any, ...]) -> str:

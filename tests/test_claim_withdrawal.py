@@ -86,17 +86,15 @@ def test_a_withdrawn_claim_is_gone_but_its_past_stays(api: Database, tmp_path: P
         assert body["code"] == body["error"]["code"] == "gone"
         assert REASON in body["description"] and "withdrawn on" in body["description"]
         history = f"{api.base_url}/collections/claims/items/{v2}/versions"
-        assert gone.headers["link"] == f'<{history}>; rel="version-history"'
-        assert body["links"][0] == {
-            "href": history,
-            "rel": "version-history",
-            "type": "application/geo+json",
-        }
+        assert gone.headers["link"] == (
+            f'<{history}>; rel="version-history"; type="application/geo+json"'
+        )
+        assert set(body) == {"code", "description", "error"}  # Linde's one error shape
         spanish = http.get(f"/collections/claims/items/{v2}", headers={"Accept-Language": "es-MX"})
         assert spanish.status_code == 410 and spanish.headers["content-language"] == "es-MX"
         said = spanish.json()
         assert said["description"].startswith(f"El reclamo {v2} ({SAN_JACINTO}, versión 2) fue")
-        assert REASON in said["description"] and said["links"] == body["links"]
+        assert REASON in said["description"]
         assert spanish.headers["link"] == gone.headers["link"]
 
         # the version it replaced is a past version, as before: 200, closed
@@ -110,7 +108,7 @@ def test_a_withdrawn_claim_is_gone_but_its_past_stays(api: Database, tmp_path: P
         in_2024 = ok(http.get(f"/collections/claims/items/{v2}", params={"datetime": "2024-06-01"}))
         assert in_2024["id"] == v1
         later = http.get(f"/collections/claims/items/{v1}", params={"datetime": "2100-01-01"})
-        assert later.status_code == 410 and later.headers["link"].endswith('rel="version-history"')
+        assert later.status_code == 410 and 'rel="version-history"' in later.headers["link"]
         before = http.get(f"/collections/claims/items/{v2}", params={"datetime": "1990-01-01"})
         assert before.status_code == 404
         versions = ok(http.get(f"/collections/claims/items/{v2}/versions"))["features"]
