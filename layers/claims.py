@@ -85,12 +85,13 @@ def add_claim(
         )
 
 
-def _raced(cvegeo: str) -> Conflict:
+def _raced(cvegeo: str, *, withdrawn: bool = False) -> Conflict:
+    what = "was withdrawn" if withdrawn else "was recorded"
     return Conflict(
-        f"another claim for {cvegeo} was recorded at the same moment as this one, which was "
+        f"another claim for {cvegeo} {what} at the same moment as this one, which was "
         f"not recorded; load the claims of {cvegeo} again (GET /claims?cvegeo={cvegeo}) and, "
         "if yours still applies, send it again",
-        problems=[Problem("cvegeo", "a claim for it was recorded at the same moment")],
+        problems=[Problem("cvegeo", f"a claim for it {what} at the same moment")],
     )
 
 
@@ -128,6 +129,8 @@ def record_claim(
     last_version = last[0] or 0
     if previous is None and last[1] is not None and valid_from < last[1]:
         # the series was withdrawn: a new claim starts after that, never inside a past version
+        if not valid_from_given:  # "now" was taken before a withdrawal recorded meanwhile
+            raise _raced(cvegeo, withdrawn=True)
         raise InvalidInput(
             f"valid_from must be on or after {last[1]:%Y-%m-%d %H:%M} UTC, when the claim of "
             f"{cvegeo} was withdrawn",

@@ -5,18 +5,23 @@ real HTTP and the ``linde`` command, on both engines."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import morecantile
+import pytest
 from shapely.geometry import box, mapping, shape
+from sqlalchemy import select
 
 from geo.tiles import decode_tile
 from layers import audit
 from layers.importers.municipalities import import_municipalities
+from layers.schema import claims
 from layers.users import add_user
 from tests.conftest import Database
 from tests.helpers import biggest, decoded, flat, linde, ok
@@ -253,3 +258,57 @@ def test_a_withdrawn_claim_leaves_the_dispute_map_and_the_next_detection(metro: 
         run = ok(http.post("/detection-runs", json={"zone": "20.1.01"}), 201)
         assert zone["id"] in run["vanished"]
         assert ok(http.get(f"/disputes/{zone['id']}"))["status"] == "resolved"
+
+
+@pytest.mark.postgis_only  # SQLite lets one writer in at a time: nothing runs side by side
+def test_racing_withdrawals_and_claims_leave_one_consistent_series(
+    api: Database, tmp_path: Path
+) -> None:
+    """Withdrawals and new claims for one municipality sent at the same moment, rounds of
+    them: each takes the municipality's row lock in turn, so every answer is a 200, a
+    201 or a 409 (never a 500), and the series has no overlap and no gap in versions."""
+    two_municipalities(api, tmp_path)
+    clients = [api.client("commission") for _ in range(4)]
+    statuses: list[int] = []
+    try:
+        for _ in range(4):
+            barrier = threading.Barrier(len(clients))
+            answers: list[httpx.Response] = []
+
+            def act(
+                i: int,
+                barrier: threading.Barrier = barrier,
+                answers: list[httpx.Response] = answers,
+            ) -> None:
+                barrier.wait()
+                answer = (
+                    withdraw(clients[i], reason=REASON)
+                    if i % 2
+                    else file_claim(clients[i], LINES[0])
+                )
+                answers.append(answer)
+
+            threads = [threading.Thread(target=act, args=(i,)) for i in range(len(clients))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for answer in answers:
+                assert answer.status_code in (200, 201, 409), answer.text
+            statuses += [a.status_code for a in answers]
+    finally:
+        for c in clients:
+            c.close()
+    assert 200 in statuses and 201 in statuses
+    with api.engine.connect() as conn:
+        rows = conn.execute(
+            select(claims.c.version, claims.c.valid_from, claims.c.valid_to)
+            .where(claims.c.cvegeo == SAN_JACINTO)
+            .order_by(claims.c.version)
+        ).all()
+        withdrawn = audit.recent(conn, entity="claim", action="claim.withdrawn", limit=100)
+    assert [r.version for r in rows] == list(range(1, statuses.count(201) + 1))
+    assert len(withdrawn) == statuses.count(200)
+    assert sum(r.valid_to is None for r in rows) <= 1
+    for earlier, later in itertools.pairwise(rows):
+        assert earlier.valid_to is not None and earlier.valid_to <= later.valid_from
