@@ -71,8 +71,19 @@ def withdraw(http: httpx.Client, **body: Any) -> httpx.Response:
     return http.post("/claims/withdrawals", json={"cvegeo": SAN_JACINTO, **body})
 
 
+TILE = morecantile.tms.get("WebMercatorQuad").tile(-96.725, 17.065, 12)
+TILE_URL = f"/collections/claims/tiles/WebMercatorQuad/12/{TILE.y}/{TILE.x}"
+IN_FORCE = {"filter": "valid_to IS NULL"}  # what the dispute map's claim tiles ask
+
+
 def test_a_withdrawn_claim_is_gone_but_its_past_stays(api: Database, tmp_path: Path) -> None:
     v1, v2 = two_versions(api, tmp_path)
+    with api.client("planner") as http:  # read (and cached) before: the change must show
+        assert ok(http.get(f"/collections/claims/items/{v2}"))["properties"]["valid_to"] is None
+        drawn_before = http.get(TILE_URL, params=IN_FORCE)
+        assert [
+            f["properties"]["version"] for f in decode_tile(drawn_before.content)["claims"]
+        ] == [2]
     with api.client("commission") as http:
         done = ok(withdraw(http, reason=REASON, claim_id=v2))
     assert done["id"] == v2 and done["properties"]["version"] == 2
@@ -131,14 +142,11 @@ def test_a_withdrawn_claim_is_gone_but_its_past_stays(api: Database, tmp_path: P
             v2: True,
         }
         # the tiles drawing claims in force (the dispute map's filter) drop it
-        tile = morecantile.tms.get("WebMercatorQuad").tile(-96.725, 17.065, 12)
-        drawn = http.get(
-            f"/collections/claims/tiles/WebMercatorQuad/12/{tile.y}/{tile.x}",
-            params={"filter": "valid_to IS NULL"},
-        )
+        drawn = http.get(TILE_URL, params=IN_FORCE)
         assert drawn.status_code in (200, 204), drawn.text
+        assert drawn.headers.get("etag") != drawn_before.headers["etag"]
         assert not decode_tile(drawn.content).get("claims")
-        everything = http.get(f"/collections/claims/tiles/WebMercatorQuad/12/{tile.y}/{tile.x}")
+        everything = http.get(TILE_URL)
         assert len(decode_tile(everything.content)["claims"]) == 2  # the tile has the claims
 
     with api.client("commission") as http:
