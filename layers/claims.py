@@ -55,7 +55,8 @@ def add_claim(
     ``valid_from_given=False``: the caller sent no start, ``valid_from`` is "now".
 
     Raises:
-        InvalidInput: unknown source, or a given validity start before the one in force.
+        InvalidInput: unknown source, or a given validity start before the one in force
+            (or, when the municipality's claim was withdrawn, before the withdrawal).
         NotFound: no municipality with that key.
         Conflict: another claim for the municipality was recorded at the same moment.
     """
@@ -86,12 +87,19 @@ def add_claim(
 
 
 def _raced(cvegeo: str, *, withdrawn: bool = False) -> Conflict:
-    what = "was withdrawn" if withdrawn else "was recorded"
+    what, reason = (
+        (f"the claim of {cvegeo} was withdrawn", "its claim was withdrawn at the same moment")
+        if withdrawn
+        else (
+            f"another claim for {cvegeo} was recorded",
+            "a claim for it was recorded at the same moment",
+        )
+    )
     return Conflict(
-        f"another claim for {cvegeo} {what} at the same moment as this one, which was "
-        f"not recorded; load the claims of {cvegeo} again (GET /claims?cvegeo={cvegeo}) and, "
-        "if yours still applies, send it again",
-        problems=[Problem("cvegeo", f"a claim for it {what} at the same moment")],
+        f"{what} at the same moment as this one, which was not recorded; load the claims "
+        f"of {cvegeo} again (GET /claims?cvegeo={cvegeo}) and, if yours still applies, "
+        "send it again",
+        problems=[Problem("cvegeo", reason)],
     )
 
 
