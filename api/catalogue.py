@@ -31,6 +31,7 @@ BY_CODE: dict[str, str] = {
     "method_not_allowed": "Esta dirección no admite esa operación.",
     "not_acceptable": "No se puede responder en el formato pedido.",
     "conflict": "La operación choca con el estado actual del registro.",
+    "gone": "Lo que pidió existió, pero ya no está vigente.",
     "precondition_failed": "El registro cambió desde que usted lo leyó; vuelva a cargarlo.",
     "precondition_required": "Hace falta la versión que usted leyó (If-Match).",
     "too_large": "Lo enviado es demasiado grande.",
@@ -220,6 +221,36 @@ _SENTENCES: list[Sentence] = [
         lambda m: f"Esto requiere el rol {m[1]}; la cuenta {m[2]} tiene el rol {m[3]}.",
     ),
     # pydantic's reasons for a field (a 422 on a body or a query parameter)
+    _s(
+        r"claim (\d+) \((\d{5}), version (\d+)\) was withdrawn on (\S+ \S+) UTC(?:: (.*))?; "
+        r"its versions are listed at (\S+), and datetime= before the withdrawal gives it",
+        lambda m: (
+            f"El reclamo {m[1]} ({m[2]}, versión {m[3]}) fue retirado el {m[4]} UTC"
+            + (f": {m[5]}" if m[5] else "")
+            + f". Sus versiones están en {m[6]}; con datetime= anterior al retiro se "
+            "obtiene como era."
+        ),
+    ),
+    _s(
+        r"(\d{5}) has no claim in force, so there is nothing to withdraw .*",
+        lambda m: (
+            f"{m[1]} no tiene un reclamo vigente: no hay nada que retirar "
+            f"(GET /claims?cvegeo={m[1]} lista sus reclamos)."
+        ),
+    ),
+    _s(r"no claim in force", lambda m: "no tiene un reclamo vigente"),
+    _s(
+        r"reason is required: .*",
+        lambda m: (
+            "Falta el motivo: diga por qué se retira el reclamo (p. ej. el convenio firmado)."
+        ),
+    ),
+    _s(r"required: why the claim is withdrawn", lambda m: "falta: por qué se retira el reclamo"),
+    _s(
+        r"(\S+) withdraws the claims of (\S+) only, not of (\d{5})",
+        lambda m: f"{m[1]} solo puede retirar los reclamos de {m[2]}, no los de {m[3]}.",
+    ),
+    _s(r"your municipality, (\S+)", lambda m: f"su municipio, {m[1]}"),
     _s(r"Field required", lambda m: "falta este dato"),
     _s(r"Input should be a valid (integer|number).*", lambda m: "debe ser un número"),
     _s(r"Input should be a valid boolean.*", lambda m: "debe ser true o false"),

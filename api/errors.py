@@ -30,6 +30,7 @@ from api.catalogue import in_spanish, wants_spanish
 from geo.errors import (
     Conflict,
     Forbidden,
+    Gone,
     ImportRejected,
     InvalidGeometry,
     InvalidInput,
@@ -59,6 +60,7 @@ STATUS: dict[type[LindeError], int] = {
     UnreadableFile: 422,
     InvalidInput: 422,
     NotFound: 404,
+    Gone: 410,
     Conflict: 409,
     PreconditionFailed: 412,
     StaleVersion: 412,
@@ -79,6 +81,7 @@ HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    410: "gone",
     413: "too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",
@@ -128,6 +131,10 @@ async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Basic realm="Linde"' if basic else "Bearer"}
     if isinstance(exc, TooManyRequests | ServiceUnavailable | RendererBusy):
         headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, Gone) and exc.history:
+        # where its past is read, as a Link header (RFC 8288): the body keeps the one shape
+        history = str(request.base_url).rstrip("/") + exc.history
+        headers = {"Link": f'<{history}>; rel="version-history"; type="application/geo+json"'}
     problems = exc.problems
     if isinstance(exc, StaleVersion):
         # over HTTP the version a write expected travels in If-Match: name that field

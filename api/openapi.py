@@ -62,6 +62,8 @@ DESCRIPTIONS = {
     404: "No such resource",
     406: "A format this resource does not offer",
     409: "Conflicts with the current state (the message says how)",
+    410: "Gone: the feature's series ended (a withdrawn claim); the Link header "
+    '(rel="version-history") lists its versions, datetime= before the end gives it',
     412: "If-Match names an older version: read again, then retry",
     413: "Body too large",
     415: "Body of a type this route does not take",
@@ -101,6 +103,8 @@ def _success_types(path: str) -> dict[str, Any] | None:
 
 
 _WRITES = (409, 412, 413, 415, 428, 507)
+#: routes that answer 410 for a withdrawn claim (``api.routes.versions.refuse_if_withdrawn``)
+_GONE = ("/collections/{collection_id}/items/{feature_id}",)
 _ITEMS = "/collections/{collection_id}/items"
 _QUERYABLE_TYPES = {
     "str": {"type": "string"},
@@ -215,6 +219,8 @@ def install(app: FastAPI) -> None:
                 codes = list(_EVERY_ROUTE)
                 if method in ("post", "put", "patch", "delete"):
                     codes += _WRITES
+                if path in _GONE:
+                    codes.append(410)
                 responses = operation.setdefault("responses", {})
                 page = "pages" in operation.get("tags", ())
                 for code in codes:

@@ -285,6 +285,31 @@ def claims_add_cmd(
     )
 
 
+@claims_app.command("withdraw")
+def claims_withdraw_cmd(
+    cvegeo: Annotated[str, typer.Argument(help="Municipality key.")],
+    reason: Annotated[
+        str, typer.Option(help="Why it is withdrawn (a convenio, a claim filed by mistake).")
+    ],
+    claim: Annotated[
+        int | None, typer.Option(help="The claim you mean; refused if another is in force.")
+    ] = None,
+) -> None:
+    """Withdraw a municipality's claim in force: it is closed now, nothing is deleted."""
+    from services.claim_withdrawal import withdraw
+
+    try:
+        done = withdraw(ready_engine(), cvegeo=cvegeo, reason=reason, actor=actor(), claim_id=claim)
+    except LindeError as exc:
+        fail(exc)
+    out.print(
+        f"claim {done['id']}: {done['cvegeo']} {done['municipality']} version {done['version']} "
+        f"withdrawn at {done['valid_to']:%Y-%m-%d %H:%M} UTC; {done['cvegeo']} now stands at its "
+        "official line until it files a new claim",
+        highlight=False,
+    )
+
+
 @claims_app.command("diff")
 def claims_diff_cmd(
     claim_id: Annotated[int, typer.Argument(help="The newer claim.")],
@@ -317,6 +342,8 @@ def claims_history_cmd(cvegeo: Annotated[str, typer.Argument(help="Municipality 
         rows = list_claims(conn, cvegeo=cvegeo, limit=1000)
     for c in rows:
         until = f"{c['valid_to']:%Y-%m-%d}" if c["valid_to"] else "in force"
+        if c is rows[0] and c["valid_to"]:  # the newest closed: nothing replaced it
+            until += " (withdrawn)"
         out.print(
             f"v{c['version']} claim {c['id']} {c['source']:<9} {c['valid_from']:%Y-%m-%d} → {until}"
             f"  {c['source_reference'] or ''}",

@@ -77,6 +77,21 @@ class NotFound(LindeError):
     code = "not_found"
 
 
+class Gone(LindeError):
+    """What was asked for existed and has ended for good (a withdrawn claim's series).
+
+    ``history``: the path (from the service's root) where its past versions are read.
+    """
+
+    code = "gone"
+
+    def __init__(
+        self, message: str, *, history: str | None = None, problems: list[Problem] | None = None
+    ) -> None:
+        super().__init__(message, problems=problems)
+        self.history = history
+
+
 class Conflict(LindeError):
     code = "conflict"
 

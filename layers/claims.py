@@ -55,7 +55,8 @@ def add_claim(
     ``valid_from_given=False``: the caller sent no start, ``valid_from`` is "now".
 
     Raises:
-        InvalidInput: unknown source, or a given validity start before the one in force.
+        InvalidInput: unknown source, or a given validity start before the one in force
+            (or, when the municipality's claim was withdrawn, before the withdrawal).
         NotFound: no municipality with that key.
         Conflict: another claim for the municipality was recorded at the same moment.
     """
@@ -85,12 +86,20 @@ def add_claim(
         )
 
 
-def _raced(cvegeo: str) -> Conflict:
+def _raced(cvegeo: str, *, withdrawn: bool = False) -> Conflict:
+    what, reason = (
+        (f"the claim of {cvegeo} was withdrawn", "its claim was withdrawn at the same moment")
+        if withdrawn
+        else (
+            f"another claim for {cvegeo} was recorded",
+            "a claim for it was recorded at the same moment",
+        )
+    )
     return Conflict(
-        f"another claim for {cvegeo} was recorded at the same moment as this one, which was "
-        f"not recorded; load the claims of {cvegeo} again (GET /claims?cvegeo={cvegeo}) and, "
-        "if yours still applies, send it again",
-        problems=[Problem("cvegeo", "a claim for it was recorded at the same moment")],
+        f"{what} at the same moment as this one, which was not recorded; load the claims "
+        f"of {cvegeo} again (GET /claims?cvegeo={cvegeo}) and, if yours still applies, "
+        "send it again",
+        problems=[Problem("cvegeo", reason)],
     )
 
 
@@ -114,30 +123,27 @@ def record_claim(
     whose start is "now" (``valid_from_given=False``) that finds a claim in force from
     a later moment (recorded meanwhile) gets ``Conflict`` and writes nothing, its whole
     transaction rolled back by the caller."""
-    # The municipality's row is locked until the transaction ends (PostgreSQL; SQLite
-    # lets one writer in at a time anyway): claims for one municipality are recorded
-    # one after the other, each reading the claim in force that the one before left.
-    if (
-        conn.execute(
-            select(municipalities.c.cvegeo)
-            .where(municipalities.c.cvegeo == cvegeo)
-            .with_for_update()
-        ).first()
-        is None
-    ):
-        raise NotFound(
-            f"no municipality with cvegeo {cvegeo}; import the official boundaries first",
-            problems=[Problem("cvegeo", "unknown municipality")],
-        )
+    lock_municipality(conn, cvegeo)
     previous = conn.execute(
         select(claims.c.id, claims.c.version, claims.c.valid_from).where(
             claims.c.cvegeo == cvegeo, claims.c.valid_to.is_(None)
         )
     ).first()
-    last_version = (
-        conn.execute(select(func.max(claims.c.version)).where(claims.c.cvegeo == cvegeo)).scalar()
-        or 0
-    )
+    last = conn.execute(
+        select(func.max(claims.c.version), func.max(claims.c.valid_to)).where(
+            claims.c.cvegeo == cvegeo
+        )
+    ).one()
+    last_version = last[0] or 0
+    if previous is None and last[1] is not None and valid_from < last[1]:
+        # the series was withdrawn: a new claim starts after that, never inside a past version
+        if not valid_from_given:  # "now" was taken before a withdrawal recorded meanwhile
+            raise _raced(cvegeo, withdrawn=True)
+        raise InvalidInput(
+            f"valid_from must be on or after {last[1]:%Y-%m-%d %H:%M} UTC, when the claim of "
+            f"{cvegeo} was withdrawn",
+            problems=[Problem("valid_from", "before the withdrawal of the last claim")],
+        )
     if previous is not None:
         if previous.valid_from >= valid_from and not valid_from_given:
             # "now" is not after the claim in force: that claim was recorded meanwhile
@@ -188,6 +194,29 @@ def record_claim(
     if not read_back:
         return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}
     return get_claim(conn, claim_id)
+
+
+def lock_municipality(conn: Connection, cvegeo: str) -> None:
+    """Lock the municipality's row until the transaction ends, so that the writes to its
+    claims (a new version, a withdrawal) happen one after the other, each reading the
+    claim in force that the one before left (PostgreSQL; SQLite lets one writer in at
+    a time anyway).
+
+    Raises:
+        NotFound: no municipality with that key.
+    """
+    if (
+        conn.execute(
+            select(municipalities.c.cvegeo)
+            .where(municipalities.c.cvegeo == cvegeo)
+            .with_for_update()
+        ).first()
+        is None
+    ):
+        raise NotFound(
+            f"no municipality with cvegeo {cvegeo}; import the official boundaries first",
+            problems=[Problem("cvegeo", "unknown municipality")],
+        )
 
 
 def _insert_claim(conn: Connection, **values: Any) -> Any:
@@ -341,7 +370,8 @@ def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def _claim_geometry(conn: Connection, claim_id: int) -> tuple[str, BaseGeometry]:
+def claim_geometry(conn: Connection, claim_id: int) -> tuple[str, BaseGeometry]:
+    """(cvegeo, lon/lat geometry) of one claim; ``NotFound`` when there is none."""
     row = conn.execute(
         select(claims.c.cvegeo, claims.c.geom).where(claims.c.id == claim_id)
     ).first()
@@ -368,7 +398,7 @@ def diff(conn: Connection, claim_id: int, against: str = "previous") -> dict[str
         NotFound: an unknown claim, or no previous version.
         InvalidInput: ``against`` is none of the above.
     """
-    cvegeo, new = _claim_geometry(conn, claim_id)
+    cvegeo, new = claim_geometry(conn, claim_id)
     label: str
     if against == "official":
         official = official_geometries(conn, [cvegeo])
@@ -387,10 +417,10 @@ def diff(conn: Connection, claim_id: int, against: str = "previous") -> dict[str
                 "against=official",
                 problems=[Problem("against", "no previous version")],
             )
-        _c, old = _claim_geometry(conn, int(prev_id))
+        _c, old = claim_geometry(conn, int(prev_id))
         label = f"claim {prev_id}"
     elif against.isdigit():
-        _c, old = _claim_geometry(conn, int(against))
+        _c, old = claim_geometry(conn, int(against))
         label = f"claim {against}"
     else:
         raise InvalidInput(

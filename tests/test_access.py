@@ -136,6 +136,7 @@ ROUTES = [
     Route("GET", "/claims/{claim_id}/diff", "/claims/987654/diff", "planner"),
     Route("POST", "/claims", "/claims", "commission", {}),
     Route("POST", "/claims/official", "/claims/official", "commission", {}),
+    Route("POST", "/claims/withdrawals", "/claims/withdrawals", "commission", {}),
     Route("GET", "/detection-runs", "/detection-runs", "planner"),
     Route("GET", "/detection-runs/{run_id}", "/detection-runs/987654", "planner"),
     Route("POST", "/detection-runs", "/detection-runs", "commission", {}),

@@ -17,7 +17,9 @@ from geo.access import allows
 from geo.errors import Forbidden, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
+from layers.claim_withdrawal import REASON_MAX_CHARS
 from layers.disputes.scopes import official_claims_in_scope
+from services.claim_withdrawal import withdraw
 
 router = APIRouter(tags=["claims"])
 
@@ -132,5 +134,41 @@ def create_claim(engine: EngineDep, caller: ClaimRecorder, body: ClaimCreate) ->
         source_reference=body.source_reference,
         notes=body.notes,
         valid_from_given=body.valid_from is not None,
+    )
+    return _public(claim)
+
+
+class ClaimWithdrawal(BaseModel):
+    cvegeo: str = Field(pattern=r"^\d{5}$", description="Municipality's INEGI key.")
+    reason: str = Field(
+        min_length=1,
+        max_length=REASON_MAX_CHARS,
+        description="Why the claim is withdrawn (a convenio, a claim filed by mistake).",
+    )
+    claim_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="The claim you read as in force; if another is in force now, 409.",
+    )
+
+
+@router.post(
+    "/claims/withdrawals",
+    summary="Withdraw a municipality's claim in force (its series ends; nothing is deleted)",
+    responses=answers(wire.WithdrawnClaim),
+)
+def withdraw_claim(
+    engine: EngineDep, caller: ClaimRecorder, body: ClaimWithdrawal
+) -> dict[str, Any]:
+    """Who may file a municipality's claims may withdraw them: the commission any, a
+    municipality's representative its own."""
+    claim = withdraw(
+        engine,
+        cvegeo=body.cvegeo,
+        reason=body.reason,
+        actor=caller.name,
+        rows=caller.rows,
+        acts_for=caller.caller.cvegeo,
+        claim_id=body.claim_id,
     )
     return _public(claim)

@@ -63,6 +63,7 @@ from api.ogc.respond import (
     scoped,
 )
 from api.ogc.schemas import property_schema
+from api.routes.versions import refuse_if_withdrawn
 from formats import ExportFormat
 from geo.access import RowScope
 from geo.crs import CRS84, SUPPORTED, parse_crs
@@ -436,15 +437,17 @@ async def item(
         if at is not None:
             version = versions.valid_at(conn, c.id, key, at, crs)
             if version is None:
+                refuse_if_withdrawn(conn, c.id, key, feature_id, at)
                 raise NotFound(f"no version of {feature_id!r} in {c.id} was valid at {datetime_}")
             found = item_queries.Item(version.id, version.properties, version.geometry)
             memento = (("Memento-Datetime", format_datetime(version.valid_from, usegmt=True)),)
-        elif fmt != "html" and item_queries.renders_geojson(conn, c):
-            text = item_queries.get_geojson(conn, c, key, crs, rows)
-            if text is None:
-                raise NotFound(f"no feature {feature_id!r} in {c.id}")
-            return Cached(with_links(text.encode()), GEOJSON, headers)
         else:
+            refuse_if_withdrawn(conn, c.id, key, feature_id)
+            if fmt != "html" and item_queries.renders_geojson(conn, c):
+                text = item_queries.get_geojson(conn, c, key, crs, rows)
+                if text is None:
+                    raise NotFound(f"no feature {feature_id!r} in {c.id}")
+                return Cached(with_links(text.encode()), GEOJSON, headers)
             found = item_queries.get(conn, c, key, crs, rows)
         if found is None:
             raise NotFound(f"no feature {feature_id!r} in {c.id}")
@@ -471,7 +474,9 @@ async def item(
 
     reader = read_target(request).pages
     fetch = None
-    if at is None and fmt != "html" and reader is not None and rows is None:
+    retirable = c.id in versions.RETIRABLE
+    # a feature that can be withdrawn is read by build, which answers 410 for it
+    if at is None and fmt != "html" and reader is not None and rows is None and not retirable:
 
         async def fetch() -> tuple[Cached, Counters]:
             text, counted = await rendered.feature_geojson_async(

@@ -9,7 +9,8 @@ FeatureCollection, oldest first, each with its validity; ``datetime=`` on the it
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -21,11 +22,33 @@ from api.ogc.params import typed_value
 from api.ogc.render import GEOJSON, JSON, collection_bytes, feature_bytes, link, url_for
 from api.ogc.respond import collection_version, respond
 from geo.crs import parse_crs
-from geo.errors import InvalidParameter, NotFound
+from geo.errors import Gone, InvalidParameter, NotFound
+from layers.claim_withdrawal import withdrawal_of, withdrawn_by
 from layers.queries import items as item_queries
 from layers.queries import versions
 
 router = APIRouter(tags=["OGC API - Features"])
+
+
+def refuse_if_withdrawn(
+    conn: Connection, collection_id: str, key: Any, feature_id: str, at: datetime | None = None
+) -> None:
+    """Raise ``Gone`` (410) when the feature's series ended by withdrawal: it is the last
+    version and closed (``at`` None), or, for a moment ``at`` when no version was valid,
+    one was withdrawn by then. Otherwise return, and the caller answers as before."""
+    if collection_id not in versions.RETIRABLE:
+        return
+    ended = withdrawal_of(conn, key) if at is None else withdrawn_by(conn, key, at)
+    if ended is None:
+        return
+    history = f"/collections/{collection_id}/items/{feature_id}/versions"
+    why = f": {ended.reason}" if ended.reason else ""
+    raise Gone(
+        f"claim {ended.claim_id} ({ended.cvegeo}, version {ended.version}) was withdrawn on "
+        f"{ended.withdrawn_at:%Y-%m-%d %H:%M} UTC{why}; its versions are listed at {history}, "
+        "and datetime= before the withdrawal gives it",
+        history=history,
+    )
 
 
 @router.get(

@@ -32,6 +32,20 @@ class Claims(FeatureCollection[Claim]):
     """Claims, newest version first."""
 
 
+class Withdrawal(BaseModel):
+    withdrawn_at: datetime
+    withdrawn_by: str
+    reason: str
+
+
+class WithdrawnClaimProperties(ClaimProperties):
+    withdrawal: Withdrawal
+
+
+class WithdrawnClaim(Feature[Land, WithdrawnClaimProperties]):
+    """The claim withdrawn: closed at the withdrawal instant, with who withdrew it and why."""
+
+
 class ClaimDiff(BaseModel):
     claim_id: int
     cvegeo: str

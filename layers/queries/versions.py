@@ -65,6 +65,12 @@ VERSIONED: dict[str, Versioned] = {
 }
 
 
+#: collections whose features' series can end for good (claims: withdrawn, see
+#: ``layers.claim_withdrawal``). Municipalities cannot: an import covers part of the
+#: country, so a municipality missing from a file is no proof it ceased to exist.
+RETIRABLE = frozenset({"claims"})
+
+
 def _select(conn: Connection, v: Versioned, feature_id: Any, crs: Crs) -> Any:
     t = v.table
     geometry = dialects.as_geojson(conn.dialect, t.c.geom, crs.epsg, crs.x_first, crs.precision)
