@@ -4,8 +4,13 @@ Three runs per engine, as an admin, as a planner and with no token, each a fixed
 number of examples per operation (``--max-examples``), never a time budget: the
 run is judged by what it covered and checked, the same on a slow machine as on a
 fast one. Every operation of the document (but ``DELETE``) must be exercised in the
-coverage and the fuzzing phases, every operation that takes input with at least its
-full number of fuzzing examples, and the core checks must have run on each. Every
+fuzzing phase, every operation that takes input with at least its full number of
+fuzzing examples, and the core checks must have run on each. The coverage phase
+(every parameter's boundary and out-of-schema values, about 5,000 cases) is
+deterministic and the same whoever calls, so the admin's run does it, on every
+operation; the planner's and the anonymous runs fuzz and walk the stateful links
+with their own rights, which is where who calls changes the answers (repeating the
+coverage phase for them was 10,000 of the 18,000 cases of an engine's run). Every
 check Schemathesis has must pass (no 5xx, every status and content type documented,
 every body matching its schema, schema-violating input refused, the ``Allow`` of a
 405 right, a route needing a token refusing a request without one), except
@@ -38,6 +43,12 @@ from tests.conftest import METRO_2020, Database
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 #: fuzzing examples per operation, per caller (Schemathesis' --max-examples)
 EXAMPLES = {"admin": 20, "planner": 10, "anonymous": 5}
+#: Schemathesis' phases per caller (the module's docstring says why)
+PHASES = {
+    "admin": ("examples", "coverage", "fuzzing", "stateful"),
+    "planner": ("fuzzing", "stateful"),
+    "anonymous": ("fuzzing", "stateful"),
+}
 #: checks that must have run on every operation's answers, whoever calls
 CORE_CHECKS = {
     "not_a_server_error",
@@ -149,6 +160,8 @@ def _run(database: Database, caller: str, tmp: Path) -> tuple[Coverage, str]:
         "--report-ndjson-path",
         str(report),
     ]
+    if caller != "admin":
+        command += ["--phases", ",".join(PHASES[caller])]
     if caller != "anonymous":
         command += ["-H", f"Authorization: Bearer {database.tokens[caller]}"]
     done = subprocess.run(
@@ -184,7 +197,7 @@ def test_fuzzing_finds_nothing(fuzzed: Database, tmp_path: Path) -> None:
         # operation at its first failure, so a short count is shown beside its cause
         short: list[str] = []
         for operation, takes_input in operations.items():
-            if run.cases[(operation, "coverage")] < 1:
+            if "coverage" in PHASES[caller] and run.cases[(operation, "coverage")] < 1:
                 short.append(f"{caller}: {operation} not covered")
             fuzzed_cases = run.cases[(operation, "fuzzing")]
             if fuzzed_cases < (examples if takes_input else 1):
