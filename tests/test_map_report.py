@@ -22,6 +22,7 @@ from maps.elements import short_name
 from maps.legend import classify
 from maps.renderer import CONTROLS_SELECTOR, page_mm
 from tests.conftest import Database
+from tests.helpers import OUTSIDE
 
 ZONE = "20.1.01"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -93,10 +94,7 @@ def printed_map(browser: Any, url: str, paper: str, orientation: str) -> Any:
     """The map laid out as the renderer lays it out: the page's size, print styles."""
     width, height = (round(mm / 25.4 * 96) for mm in page_mm(paper, orientation))
     page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    page.route(
-        "**/*",
-        lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort(),
-    )
+    page.route(OUTSIDE, lambda r: r.abort())
     page.emulate_media(media="print")
     page.goto(url)
     page.wait_for_selector(".linde-label")
@@ -203,7 +201,7 @@ def test_maps_page_downloads_a_letter_pdf_with_the_planners_heading(
     for width, height in [(390, 844), (1366, 768)]:
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+        page.route(OUTSIDE, lambda r: r.abort())
         page.goto(f"{oaxaca.base_url}/mapas")
         page.select_option("select[name=zona]", ZONE)
         page.fill("input[name=titulo]", "Municipios de la zona, informe 2026")
