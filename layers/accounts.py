@@ -10,6 +10,7 @@ the caller (``now``), so expiry is tested with a clock the test moves, not by wa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -28,8 +29,6 @@ from layers.users import Principal, parse_role
 
 #: argon2id with pwdlib's recommended parameters
 _hasher = PasswordHash.recommended()
-#: verified against when the user does not exist, so both cases cost the same time
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 #: a session's last-seen time is written at most this often (not on every request)
@@ -54,9 +53,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(check_password_rules(password))
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both cases cost the same time.
+    Made on first use, not at import: an argon2 hash is a third of a second of every
+    process's start (each ``linde`` command, each server)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def password_matches(password: str, password_hash: str | None) -> bool:
     """Whether ``password`` matches; a missing hash still costs one verification."""
-    ok = _hasher.verify(password, password_hash or _DUMMY_HASH)
+    ok = _hasher.verify(password, password_hash or _dummy_hash())
     return ok and password_hash is not None
 
 
