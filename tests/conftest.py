@@ -131,6 +131,9 @@ class Database:
     tokens: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
     photos_dir: Path | None = None
+    label: str = ""
+    #: the server started first for it (``serve``), stopped by :func:`release`
+    server: tuple[uvicorn.Server, threading.Thread] | None = None
 
     def client(self, role: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -152,13 +155,45 @@ def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
         engine = make_engine(url, Settings(database_url=url))
         engines.append(engine)
         upgrade(engine)
-        return Database(kind, url, engine)
+        database = Database(kind, url, engine, label=label)
+        _made.append(database)
+        return database
 
     yield make
     for engine in engines:
         engine.dispose()
     for name in created:
         _drop_pg_database(name)
+
+
+#: every database made this session, in order (:func:`_release_module_databases`)
+_made: list[Database] = []
+#: the labels of the databases kept for the whole session (``db``/``api`` and ``oaxaca``)
+SESSION_LABELS = {"empty", "oaxaca"}
+
+
+def release(database: Database) -> None:
+    """Stop the database's server, close its connections and drop it (PostGIS) or leave
+    its file to pytest's temporary folder (SpatiaLite)."""
+    if database.server is not None:
+        _stop([database.server])
+        database.server = None
+    database.engine.dispose()
+    if database.kind == "postgis":
+        _drop_pg_database(database.url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_module_databases() -> Iterator[None]:
+    """A database a module (or one of its tests) made for itself is gone when the module
+    is: its server and connections would otherwise stay to the end of the session, and
+    two workers' dozens of idle servers came within one of PostgreSQL's 100 connections."""
+    first = len(_made)
+    yield
+    for database in _made[first:]:
+        if database.label not in SESSION_LABELS:
+            release(database)
+    _made[first:] = [d for d in _made[first:] if d.label in SESSION_LABELS]
 
 
 def clean(engine: Engine) -> None:
@@ -229,6 +264,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
                 pytest.fail("the test server did not start")
             time.sleep(0.05)
         (kept if first else _for_this_test).append((server, thread))
+        if first:
+            database.server = (server, thread)
         return f"http://127.0.0.1:{port}"
 
     yield start
