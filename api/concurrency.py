@@ -1,5 +1,9 @@
 """Optimistic concurrency over HTTP: ``If-Match`` read as a dependency.
 
+Two kinds of record are edited this way: disputed zones (``If-Match`` required) and
+inspections (reviews and follow-ups; ``If-Match`` optional, without it the move checks
+only the status it read).
+
 Storage takes the version a write expects as an integer (``expected_version``) and
 raises ``StaleVersion`` when it is no longer current; how a client names that version
 is HTTP's business and lives here: the zone's ETag (``layers.disputes.zones.etag``,
@@ -90,3 +94,61 @@ def _optional(zone_id: RowId, if_match: IfMatch = None) -> ZoneIfMatch:
 ExpectedZoneVersion = Annotated[RequiredZoneIfMatch, Depends(_required)]
 #: the zone version an append expects, if the client sent one (checked only then)
 OptionalZoneVersion = Annotated[ZoneIfMatch, Depends(_optional)]
+
+
+InspectionIfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The inspection's ETag as last read (GET /inspections/{id}): a move "
+        "from a stale read is refused (412). Optional: without it only the status is checked.",
+    ),
+]
+
+
+def inspection_etag(inspection_id: str, version: int) -> str:
+    """The ``ETag`` of an inspection at ``version``: ``"inspection-<id>-v<version>"``."""
+    return f'"inspection-{inspection_id}-v{version}"'
+
+
+def inspection_version(value: str | None, inspection_id: str) -> int | None:
+    """The inspection version an ``If-Match`` header names (``None`` when absent).
+
+    Raises:
+        PreconditionFailed: an ETag of another inspection, or ``*`` (412).
+    """
+    if value is None or not value.strip():
+        return None
+    tag = value.strip().removeprefix("W/")
+    prefix = f'"inspection-{inspection_id}-v'
+    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
+        raise PreconditionFailed(
+            f"If-Match {value} is not an ETag of inspection {inspection_id}",
+            problems=[Problem("If-Match", "not this inspection's ETag")],
+        )
+    return int(tag[len(prefix) : -1])
+
+
+@dataclass(frozen=True)
+class InspectionIfMatch:
+    """The ``If-Match`` a request sent for an inspection, read once the request is valid
+    (and, for a follow-up, once the caller is known to reach the inspection)."""
+
+    header: str | None
+    inspection_id: str
+
+    def expected(self) -> int | None:
+        """The version it names, ``None`` when absent.
+
+        Raises:
+            PreconditionFailed: an ETag of another inspection, or ``*`` (412).
+        """
+        return inspection_version(self.header, self.inspection_id)
+
+
+def _inspection(inspection_id: str, if_match: InspectionIfMatchHeader = None) -> InspectionIfMatch:
+    return InspectionIfMatch(if_match, inspection_id)
+
+
+#: the inspection version a review or follow-up expects, if the client sent one
+ExpectedInspectionVersion = Annotated[InspectionIfMatch, Depends(_inspection)]

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Connection
 
+from api.concurrency import ExpectedInspectionVersion, inspection_etag
 from api.deps import (
     Access,
     Admin,
@@ -56,16 +57,6 @@ def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> No
 
 
 router = APIRouter(tags=["inspections"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="The inspection's ETag as last read (GET /inspections/{id}): a move "
-        "from a stale read is refused (412). Optional: without it only the status is checked.",
-    ),
-]
-
 
 class StatusChange(BaseModel):
     status: str
@@ -264,7 +255,7 @@ def get_inspection(
     """``ETag`` names the version: send it back as ``If-Match`` with a review or follow-up."""
     reach_inspection(conn, caller, inspection_id)
     record = store.get(conn, inspection_id)
-    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = inspection_etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -302,7 +293,7 @@ def review(
     inspection_id: str,
     body: StatusChange,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: ExpectedInspectionVersion,
 ) -> dict[str, Any]:
     record = status_moves.change_status(
         engine,
@@ -311,9 +302,9 @@ def review(
         to_status=body.status,
         actor=caller.name,
         note=body.note,
-        expected_version=status_moves.parse_if_match(if_match, inspection_id),
+        expected_version=if_match.expected(),
     )
-    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = inspection_etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -328,7 +319,7 @@ def follow_up(
     inspection_id: str,
     body: StatusChange,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: ExpectedInspectionVersion,
 ) -> dict[str, Any]:
     """A municipality's representative follows up the inspections of its municipality."""
     on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
@@ -340,7 +331,7 @@ def follow_up(
         actor=caller.name,
         note=body.note,
         referred_to=body.referred_to,
-        expected_version=status_moves.parse_if_match(if_match, inspection_id),
+        expected_version=if_match.expected(),
     )
-    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = inspection_etag(inspection_id, record["properties"]["version"])
     return record
