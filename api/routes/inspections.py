@@ -58,6 +58,7 @@ def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> No
 
 router = APIRouter(tags=["inspections"])
 
+
 class StatusChange(BaseModel):
     status: str
     note: str | None = Field(default=None, max_length=10000)
