@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import actor, err, fail, out, ready_engine
 from geo.errors import LindeError
+
+if TYPE_CHECKING:  # imported lazily below, as every command does
+    from services.detection import DetectionResult
 
 disputes_app = typer.Typer(
     help="Disputed zones: detection, case files, decisions.", no_args_is_help=True
@@ -34,7 +37,7 @@ def _names(keys: set[str]) -> dict[str, str]:
         return municipality_names(conn, sorted(keys))
 
 
-def report(run: dict[str, Any], names: dict[str, str], limit: int = 40) -> list[str]:
+def report(run: DetectionResult, names: dict[str, str], limit: int = 40) -> list[str]:
     """The readable report of a detection run (what ``linde disputes detect`` prints)."""
     lines = [
         f"{run['scope_label']}: run {run['id']}, claims in force at "

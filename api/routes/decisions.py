@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -50,7 +51,7 @@ class ProposalDraft(BaseModel):
 )
 def proposal_preview(
     conn: ConnectionDep, caller: ZoneEvidence, zone_id: RowId, body: ProposalDraft
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     reach_zone(conn, caller, zone_id)
     drawn = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     return proposals.preview(conn, zone_id, drawn, body.party)
@@ -69,7 +70,7 @@ def record_proposal(
     body: ProposalDraft,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     on_read_connection(engine, lambda conn: reach_zone(conn, caller, zone_id))
     drawn = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     event = proposals.record(
@@ -135,7 +136,7 @@ def decision_preview(
     zone_id: RowId,
     body: DecisionPlan,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     return rehearsal.preview_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
@@ -153,7 +154,7 @@ def decision_plan(
     body: DecisionPlan,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     zone = decisions.apply_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )

@@ -9,6 +9,7 @@ before anything is written; the case file gets one ``evidence`` event naming it.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -48,7 +49,7 @@ async def attach_evidence(
     file: Annotated[UploadFile, File(description="The document: PDF or image.")],
     document: Annotated[str, Form(min_length=1, max_length=500, description="Its title.")],
     summary: Annotated[str | None, Form(max_length=20000)] = None,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """The new ``evidence`` event (``details.file``: SHA-256, type, size); ``ETag`` is the
     zone's new version. 422 naming ``file`` when it is empty, too large, or not a PDF or
     image by content; nothing is stored then."""

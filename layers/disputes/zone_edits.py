@@ -30,6 +30,7 @@ from layers import audit, reference_changes
 from layers.claims import geometries_in_force, official_geometries
 from layers.disputes import case_file
 from layers.disputes.case_file import EVENT_KINDS, CaseEvent
+from layers.disputes.rows import CaseEventRow, Zone
 from layers.disputes.zones import _row, etag, get_zone, list_events
 from layers.engine import write_connection
 from layers.geometry_io import to_db
@@ -82,7 +83,7 @@ def register_zone(
     parties: Sequence[str],
     actor: str,
     notes: str | None = None,
-) -> dict[str, Any]:
+) -> Zone:
     """Register a named zone by hand (``kind='manual'``, status ``open``).
 
     Raises:
@@ -173,7 +174,7 @@ def edit_zone(
     expected_version: int,
     name: str | None = None,
     notes: str | None = None,
-) -> dict[str, Any]:
+) -> Zone:
     """Rename a zone or change its notes (guarded by the version the caller read)."""
     values: dict[str, Any] = {}
     if name is not None:
@@ -198,7 +199,7 @@ def move_status(
     admin: bool,
     expected_version: int,
     note: str | None = None,
-) -> dict[str, Any]:
+) -> Zone:
     """Move a zone to another status by the rules of ``geo.disputes.MOVES``.
 
     Raises:
@@ -252,7 +253,7 @@ def add_event(
     summary: str | None = None,
     details: Mapping[str, Any] | None = None,
     geom: BaseGeometry | None = None,
-) -> dict[str, Any]:
+) -> CaseEventRow:
     """Append a meeting, evidence, proposal, agreement or note to a zone's case file.
 
     Rules: a meeting needs ``details.place`` and ``details.attendees`` (a non-empty
