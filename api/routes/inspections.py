@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -201,7 +202,7 @@ def import_file(
     category: Annotated[str | None, Form(description="For rows without one.")] = None,
     severity: Annotated[int | None, Form(description="For rows without one.")] = None,
     observed_at: Annotated[Moment | None, Form(description="For rows without one.")] = None,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """``mode=all``: one bad row refuses the file (422, every refused row listed) and
     nothing is written. ``mode=partial``: good rows are stored, the report lists the
     refused ones. Re-importing a file creates nothing new."""
@@ -252,7 +253,7 @@ def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict
 )
 def get_inspection(
     conn: ConnectionDep, caller: InspectionReader, inspection_id: str, response: Response
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """``ETag`` names the version: send it back as ``If-Match`` with a review or follow-up."""
     reach_inspection(conn, caller, inspection_id)
     record = store.get(conn, inspection_id)
@@ -295,7 +296,7 @@ def review(
     body: StatusChange,
     response: Response,
     if_match: ExpectedInspectionVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     record = status_moves.change_status(
         engine,
         inspection_id,
@@ -321,7 +322,7 @@ def follow_up(
     body: StatusChange,
     response: Response,
     if_match: ExpectedInspectionVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """A municipality's representative follows up the inspections of its municipality."""
     on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
     record = status_moves.change_status(

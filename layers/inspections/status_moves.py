@@ -17,6 +17,7 @@ from geo.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES
 from layers import audit
 from layers.engine import write_connection
+from layers.inspections.rows import InspectionFeature
 from layers.inspections.store import get
 from layers.schema import (
     inspection_events,
@@ -38,7 +39,7 @@ def change_status(
     note: str | None = None,
     referred_to: str | None = None,
     expected_version: int | None = None,
-) -> dict[str, Any]:
+) -> InspectionFeature:
     """Move an inspection's review (pending → approved/rejected) or follow-up
     (open → referred → attended) and record who and when, in a transaction of its own
     (see :func:`move` for the rules and the errors)."""
