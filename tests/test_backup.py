@@ -160,6 +160,7 @@ def test_round_trip_gives_back_every_table(db: Database, target: Database, tmp_p
     # the restored database works: spatial index and functions answer
     with target.engine.connect() as conn:
         answer = lookup_point(conn, -96.7266, 17.0654)
+    assert answer["municipality"] is not None
     assert answer["municipality"]["cvegeo"] == "20067"
 
 
