@@ -180,5 +180,5 @@ def revoke_tokens(
 @router.get("/audit", summary="The newest audit entries (admin)")
 def audit_log(
     conn: ConnectionDep, _caller: Admin, entity: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     return audit.recent(conn, limit=max(1, min(limit, 1000)), entity=entity)
