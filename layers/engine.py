@@ -116,6 +116,7 @@ def _connect_timeout(settings: Settings) -> int:
     return max(2, round(settings.database_timeout_seconds))
 
 
+# open: keyword options handed to psycopg's connect through SQLAlchemy's connect_args
 def driver_options(settings: Settings) -> dict[str, Any]:
     """psycopg connection options for ``settings``.
 
