@@ -6,9 +6,10 @@ only the status it read).
 
 Storage takes the version a write expects as an integer (``expected_version``) and
 raises ``StaleVersion`` when it is no longer current; how a client names that version
-is HTTP's business and lives here: the zone's ETag (``layers.disputes.zones.etag``,
-``"zone-7-v3"``) sent back in ``If-Match``. An edit without it is refused with 428,
-an ETag of another zone (or ``*``, which never names a version) with 412.
+is HTTP's business and lives here: the zone's ETag (:func:`zone_etag`, ``"zone-7-v3"``,
+added to every zone body by :func:`zone_body`) sent back in ``If-Match``. An edit
+without it is refused with 428, an ETag of another zone (or ``*``, which never names a
+version) with 412.
 
 The 412 is raised when the route reads the version (``ZoneIfMatch.expected``), not in
 the dependency: FastAPI runs dependencies before it checks the body, so a dependency
@@ -18,8 +19,9 @@ wrong in it. A missing header is still refused first (428).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header
 
@@ -29,6 +31,22 @@ from geo.errors import PreconditionFailed, PreconditionRequired, Problem
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="The zone's ETag, as last read.")
 ]
+
+
+def zone_etag(zone_id: int, version: int) -> str:
+    """The ``ETag`` of a zone at ``version``: ``"zone-7-v3"`` (also what the CLI prints)."""
+    return f'"zone-{zone_id}-v{version}"'
+
+
+def zone_body(zone: Mapping[str, Any]) -> dict[str, Any]:
+    """A zone as ``layers.disputes`` reads it, with its ``etag`` after its ``parties``
+    (where ``api.wire.disputes`` lists it)."""
+    body: dict[str, Any] = {}
+    for key, value in zone.items():
+        body[key] = value
+        if key == "parties":
+            body["etag"] = zone_etag(zone["id"], zone["version"])
+    return body
 
 
 def zone_version(value: str | None, zone_id: int, *, required: bool) -> int | None:

@@ -122,6 +122,7 @@ def list_cmd(
 @disputes_app.command("show")
 def show_cmd(zone_id: Annotated[int, typer.Argument(help="Zone id.")]) -> None:
     """One zone as the commission reads it: parties, measures, localities, case file."""
+    from api.concurrency import zone_etag
     from layers.disputes.zones import get_zone, list_events
 
     with ready_engine().connect() as conn:
@@ -132,7 +133,7 @@ def show_cmd(zone_id: Annotated[int, typer.Argument(help="Zone id.")]) -> None:
             fail(exc)
     out.print(
         f"zone {zone['id']} ({zone['kind']}, {zone['status']}) {zone['name'] or ''} "
-        f"ETag {zone['etag']}",
+        f"ETag {zone_etag(zone['id'], zone['version'])}",
         highlight=False,
     )
     for p in zone["parties"]:
@@ -166,6 +167,7 @@ def status_cmd(
     admin: Annotated[bool, typer.Option(help="Act as admin (re-open a dismissed case).")] = False,
 ) -> None:
     """Move a zone to another status (the rules say which moves are allowed)."""
+    from api.concurrency import zone_etag
     from layers.disputes.zone_edits import move_status
     from layers.disputes.zones import get_zone
 
@@ -178,7 +180,8 @@ def status_cmd(
         )
     except LindeError as exc:
         fail(exc)
-    out.print(f"zone {zone_id} is now {zone['status']} (ETag {zone['etag']})", highlight=False)
+    tag = zone_etag(zone_id, zone["version"])
+    out.print(f"zone {zone_id} is now {zone['status']} (ETag {tag})", highlight=False)
 
 
 @disputes_app.command("decide")

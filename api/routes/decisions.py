@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.concurrency import ExpectedZoneVersion
+from api.concurrency import ExpectedZoneVersion, zone_body, zone_etag
 from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence, ZoneReader
 from api.fields import INT64_MAX, RowId
 from api.routes.disputes import _with_etag, reach_zone
@@ -30,7 +30,7 @@ from api.wire import answers
 from api.wire import disputes as wire
 from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
-from layers.disputes import decisions, proposals, rehearsal, zones
+from layers.disputes import decisions, proposals, rehearsal
 from layers.engine import on_read_connection
 from services.dossier import dossier_pdf
 
@@ -82,7 +82,7 @@ def record_proposal(
         expected_version=version.expected(),
         summary=body.summary,
     )
-    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    response.headers["ETag"] = zone_etag(zone_id, event["zone_version"])
     return event
 
 
@@ -137,9 +137,10 @@ def decision_preview(
     body: DecisionPlan,
     version: ExpectedZoneVersion,
 ) -> Mapping[str, Any]:
-    return rehearsal.preview_decision(
+    preview = rehearsal.preview_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
+    return {**preview, "zone": zone_body(preview["zone"])}
 
 
 @router.post(

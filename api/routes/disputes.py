@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from api.concurrency import ExpectedZoneVersion, OptionalZoneVersion
+from api.concurrency import ExpectedZoneVersion, OptionalZoneVersion, zone_body, zone_etag
 from api.deps import (
     Access,
     ConnectionDep,
@@ -57,12 +57,11 @@ def reach_zone(conn: Connection, access: Access, zone_id: int) -> None:
 Key = Annotated[str, Field(pattern=r"^\d{5}$")]
 
 
-ZoneT = TypeVar("ZoneT", bound=Zone)
-
-
-def _with_etag(response: Response, zone: ZoneT) -> ZoneT:
-    response.headers["ETag"] = zone["etag"]
-    return zone
+def _with_etag(response: Response, zone: Zone) -> dict[str, Any]:
+    """The zone's body, its ``ETag`` also in the header."""
+    body = zone_body(zone)
+    response.headers["ETag"] = body["etag"]
+    return body
 
 
 class DetectionCreate(BaseModel):
@@ -149,7 +148,7 @@ def list_zones(
         offset=offset,
         rows=caller.rows,
     )
-    return {"zones": rows}
+    return {"zones": [zone_body(z) for z in rows]}
 
 
 @router.get(
@@ -174,7 +173,7 @@ def zones_overview(
     """Every zone the caller reaches under the filters, each with its simplified outline
     and ``population_estimate`` (localities' population by the share of their area
     inside: an estimate); ``counts`` per status under the same filters but the status."""
-    return desk.overview(
+    found = desk.overview(
         conn,
         rows=caller.rows,
         metro_zone=metro_zone,
@@ -183,6 +182,7 @@ def zones_overview(
         kind=kind.value if kind else None,
         sort=sort,
     )
+    return {**found, "zones": [zone_body(z) for z in found["zones"]]}
 
 
 class ZoneCreate(BaseModel):
@@ -351,7 +351,7 @@ def add_event(
         details=body.details,
         geom=geom,
     )
-    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    response.headers["ETag"] = zone_etag(zone_id, event["zone_version"])
     return event
 
 

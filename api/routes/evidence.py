@@ -15,14 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
-from api.concurrency import OptionalZoneVersion
+from api.concurrency import OptionalZoneVersion, zone_etag
 from api.deps import ConnectionDep, EngineDep, ZoneEvidence, ZoneReader
 from api.fields import RowId
 from api.routes.disputes import reach_zone
 from api.settings import AppSettings
 from api.wire import answers
 from api.wire import disputes as wire
-from layers.disputes import evidence, zone_edits, zones
+from layers.disputes import evidence, zone_edits
 from layers.engine import on_read_connection
 
 router = APIRouter(tags=["disputes"])
@@ -69,7 +69,7 @@ async def attach_evidence(
         summary=summary,
         details={"document": document.strip(), "file": evidence.file_details(found)},
     )
-    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    response.headers["ETag"] = zone_etag(zone_id, event["zone_version"])
     return event
 
 

@@ -18,7 +18,7 @@ from geo.measures import population_inside
 from geo.metric import to_metric
 from layers.access import row_condition
 from layers.disputes.rows import OverviewZone, PartyName, ZonesOverview
-from layers.disputes.zones import _SUMMARY, _fields, etag, localities_in
+from layers.disputes.zones import _SUMMARY, _fields, localities_in
 from layers.geometry_io import from_db
 from layers.schema import (
     disputed_zone_parties,
@@ -90,7 +90,6 @@ def overview(
             OverviewZone(
                 **_fields(r),
                 parties=names.get(r.id, []),
-                etag=etag(r.id, r.version),
                 population_estimate=population_inside(localities_in(conn, geom, to_metric(geom))),
                 geometry=shapely.geometry.mapping(shapely.orient_polygons(shown)),
             )

@@ -1,8 +1,10 @@
 """The rows ``layers.disputes`` returns about a zone, shared by its modules.
 
-Each is the JSON body the API sends as it is (``api.wire.disputes`` names the same
-fields for OpenAPI), so the keys keep the order in which the body lists them. Status
-and kind are the stored strings (``geo.disputes.ZoneStatus`` / ``ZoneKind`` values).
+Each is the JSON body the API sends (``api.wire.disputes`` names the same fields for
+OpenAPI), so the keys keep the order in which the body lists them; the API adds only
+a zone's ``etag`` after its ``parties`` (``api.concurrency.zone_body``), HTTP's name
+for its ``version``. Status and kind are the stored strings (``geo.disputes.ZoneStatus``
+/ ``ZoneKind`` values).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ class ZoneSummary(ZoneFields):
     """A zone in ``GET /disputes``: its parties by INEGI key."""
 
     parties: list[str]
-    etag: str
 
 
 class PartyName(TypedDict):
@@ -57,7 +58,6 @@ class Zone(ZoneFields):
     """A zone with its parties and land: the answer of every edit."""
 
     parties: list[Party]
-    etag: str
     geometry: dict[str, Any]  # GeoJSON (Multi)Polygon, lon/lat, RFC 7946 winding
 
 
@@ -104,7 +104,6 @@ class OverviewZone(ZoneFields):
     """A zone on the commission's list page, outline simplified for the map."""
 
     parties: list[PartyName]
-    etag: str
     population_estimate: float
     geometry: dict[str, Any]  # GeoJSON (Multi)Polygon, lon/lat, simplified
 

@@ -31,7 +31,7 @@ from layers.claims import geometries_in_force, official_geometries
 from layers.disputes import case_file
 from layers.disputes.case_file import EVENT_KINDS, CaseEvent
 from layers.disputes.rows import CaseEventRow, Zone
-from layers.disputes.zones import _row, etag, get_zone, list_events
+from layers.disputes.zones import _row, get_zone, list_events
 from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.schema import disputed_zone_geometries, disputed_zone_parties, disputed_zones
@@ -51,7 +51,7 @@ def _bump(conn: Connection, zone_id: int, expected: int | None, **values: Any) -
             f"zone {zone_id} changed since you read it (you have version {expected}, it is "
             f"now {current.version}); read it again and redo your change",
             current_version=current.version,
-            problems=[Problem("version", f"stale: current ETag {etag(zone_id, current.version)}")],
+            problems=[Problem("version", "stale")],
         )
     base = expected if expected is not None else current.version
     result = conn.execute(
@@ -217,7 +217,7 @@ def move_status(
     with write_connection(engine) as conn:
         row = _row(conn, zone_id)
         if row.version != expected_version:
-            _bump(conn, zone_id, expected_version)  # raises the 412 with the current ETag
+            _bump(conn, zone_id, expected_version)  # raises StaleVersion with the current one
         current = ZoneStatus(row.status)
         check_move(current, wanted, admin=admin)
         closing = {"closed_at": audit.now()} if wanted in CLOSED else {"closed_at": None}

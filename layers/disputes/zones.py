@@ -52,12 +52,6 @@ _z = disputed_zones.c
 LOCALITY_MIN_M2 = 1.0
 
 
-def etag(zone_id: int, version: int) -> str:
-    """The zone's version tag, ``"zone-7-v3"``: the API's ETag and what the CLI prints;
-    ``api.concurrency`` reads it back from ``If-Match``."""
-    return f'"zone-{zone_id}-v{version}"'
-
-
 def _row(conn: Connection, zone_id: int) -> Any:
     row = conn.execute(select(disputed_zones).where(_z.id == zone_id)).first()
     if row is None:
@@ -128,7 +122,6 @@ def _summary(row: Any) -> ZoneSummary:
     return ZoneSummary(
         **_fields(row),
         parties=row.parties_key.split(",") if row.parties_key else [],
-        etag=etag(row.id, row.version),
     )
 
 
@@ -182,7 +175,6 @@ def get_zone(conn: Connection, zone_id: int, *, detail: bool = True) -> Zone | Z
     zone = Zone(
         **_fields(row),
         parties=_parties(conn, zone_id),
-        etag=etag(row.id, row.version),
         geometry=shapely.geometry.mapping(shapely.orient_polygons(geom)),  # RFC 7946
     )
     if not detail:
