@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import shapely
@@ -19,6 +19,7 @@ from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
 from geo.zone_decisions import diff_claims
 from layers import audit, reference_changes
+from layers.claim_rows import ClaimDiff, ClaimKey, ClaimRow, OfficialClaimsRecorded
 from layers.dialects import as_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
@@ -33,49 +34,6 @@ class ClaimSource(StrEnum):
     cadastre = "cadastre"  # catastro municipal
     survey = "survey"  # levantamiento topográfico
     decision = "decision"  # resolución de la Comisión de Límites sobre una zona en disputa
-
-
-class ClaimKey(TypedDict):
-    """A recorded claim named: its id, municipality and version."""
-
-    id: int
-    cvegeo: str
-    version: int
-
-
-class ClaimRow(ClaimKey):
-    """A claim as read (``api.wire.claims.ClaimProperties``, plus its land):
-    ``geometry`` is GeoJSON text, lon/lat, RFC 7946 winding."""
-
-    municipality: str
-    source: str
-    source_reference: str | None
-    valid_from: datetime
-    valid_to: datetime | None
-    recorded_by: str
-    recorded_at: datetime
-    notes: str | None
-    geometry: str | None
-
-
-class ClaimDiff(TypedDict):
-    """What a claim gains and loses against another line (``api.wire.claims.ClaimDiff``)."""
-
-    claim_id: int
-    cvegeo: str
-    against: str
-    gained_m2: float
-    lost_m2: float
-    gained_ha: float
-    lost_ha: float
-    net_m2: float
-    gained: dict[str, Any]  # GeoJSON MultiPolygon, lon/lat
-    lost: dict[str, Any]  # GeoJSON MultiPolygon, lon/lat
-
-
-class OfficialClaimsRecorded(TypedDict):
-    created: list[str]
-    unchanged: list[str]
 
 
 def add_claim(

@@ -18,6 +18,7 @@ from geo.access import allows
 from geo.errors import Forbidden, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
+from layers.claim_rows import ClaimRow
 from layers.disputes.scopes import official_claims_in_scope
 
 router = APIRouter(tags=["claims"])
@@ -32,7 +33,7 @@ class ClaimCreate(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
 
 
-def _public(claim: claim_store.ClaimRow) -> dict[str, Any]:
+def _public(claim: ClaimRow) -> dict[str, Any]:
     geometry = claim["geometry"]
     return {
         "type": "Feature",
