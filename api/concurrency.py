@@ -1,10 +1,15 @@
 """Optimistic concurrency over HTTP: ``If-Match`` read as a dependency.
 
+Two kinds of record are edited this way: disputed zones (``If-Match`` required) and
+inspections (reviews and follow-ups; ``If-Match`` optional, without it the move checks
+only the status it read).
+
 Storage takes the version a write expects as an integer (``expected_version``) and
 raises ``StaleVersion`` when it is no longer current; how a client names that version
-is HTTP's business and lives here: the zone's ETag (``layers.disputes.zones.etag``,
-``"zone-7-v3"``) sent back in ``If-Match``. An edit without it is refused with 428,
-an ETag of another zone (or ``*``, which never names a version) with 412.
+is HTTP's business and lives here: the zone's ETag (:func:`zone_etag`, ``"zone-7-v3"``,
+added to every zone body by :func:`zone_body`) sent back in ``If-Match``. An edit
+without it is refused with 428, an ETag of another zone (or ``*``, which never names a
+version) with 412.
 
 The 412 is raised when the route reads the version (``ZoneIfMatch.expected``), not in
 the dependency: FastAPI runs dependencies before it checks the body, so a dependency
@@ -14,8 +19,9 @@ wrong in it. A missing header is still refused first (428).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header
 
@@ -25,6 +31,22 @@ from geo.errors import PreconditionFailed, PreconditionRequired, Problem
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="The zone's ETag, as last read.")
 ]
+
+
+def zone_etag(zone_id: int, version: int) -> str:
+    """The ``ETag`` of a zone at ``version``: ``"zone-7-v3"`` (also what the CLI prints)."""
+    return f'"zone-{zone_id}-v{version}"'
+
+
+def zone_body(zone: Mapping[str, Any]) -> dict[str, Any]:
+    """A zone as ``layers.disputes`` reads it, with its ``etag`` after its ``parties``
+    (where ``api.wire.disputes`` lists it)."""
+    body: dict[str, Any] = {}
+    for key, value in zone.items():
+        body[key] = value
+        if key == "parties":
+            body["etag"] = zone_etag(zone["id"], zone["version"])
+    return body
 
 
 def zone_version(value: str | None, zone_id: int, *, required: bool) -> int | None:
@@ -90,3 +112,61 @@ def _optional(zone_id: RowId, if_match: IfMatch = None) -> ZoneIfMatch:
 ExpectedZoneVersion = Annotated[RequiredZoneIfMatch, Depends(_required)]
 #: the zone version an append expects, if the client sent one (checked only then)
 OptionalZoneVersion = Annotated[ZoneIfMatch, Depends(_optional)]
+
+
+InspectionIfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The inspection's ETag as last read (GET /inspections/{id}): a move "
+        "from a stale read is refused (412). Optional: without it only the status is checked.",
+    ),
+]
+
+
+def inspection_etag(inspection_id: str, version: int) -> str:
+    """The ``ETag`` of an inspection at ``version``: ``"inspection-<id>-v<version>"``."""
+    return f'"inspection-{inspection_id}-v{version}"'
+
+
+def inspection_version(value: str | None, inspection_id: str) -> int | None:
+    """The inspection version an ``If-Match`` header names (``None`` when absent).
+
+    Raises:
+        PreconditionFailed: an ETag of another inspection, or ``*`` (412).
+    """
+    if value is None or not value.strip():
+        return None
+    tag = value.strip().removeprefix("W/")
+    prefix = f'"inspection-{inspection_id}-v'
+    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
+        raise PreconditionFailed(
+            f"If-Match {value} is not an ETag of inspection {inspection_id}",
+            problems=[Problem("If-Match", "not this inspection's ETag")],
+        )
+    return int(tag[len(prefix) : -1])
+
+
+@dataclass(frozen=True)
+class InspectionIfMatch:
+    """The ``If-Match`` a request sent for an inspection, read once the request is valid
+    (and, for a follow-up, once the caller is known to reach the inspection)."""
+
+    header: str | None
+    inspection_id: str
+
+    def expected(self) -> int | None:
+        """The version it names, ``None`` when absent.
+
+        Raises:
+            PreconditionFailed: an ETag of another inspection, or ``*`` (412).
+        """
+        return inspection_version(self.header, self.inspection_id)
+
+
+def _inspection(inspection_id: str, if_match: InspectionIfMatchHeader = None) -> InspectionIfMatch:
+    return InspectionIfMatch(if_match, inspection_id)
+
+
+#: the inspection version a review or follow-up expects, if the client sent one
+ExpectedInspectionVersion = Annotated[InspectionIfMatch, Depends(_inspection)]

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from api.catalogue import in_spanish, wants_spanish
+from api.concurrency import zone_etag
 from geo.errors import (
     Conflict,
     Forbidden,
@@ -137,14 +138,24 @@ async def _linde_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"Link": f'<{history}>; rel="version-history"; type="application/geo+json"'}
     problems = exc.problems
     if isinstance(exc, StaleVersion):
-        # over HTTP the version a write expected travels in If-Match: name that field
-        problems = [Problem("If-Match", p.reason) if p.field == "version" else p for p in problems]
+        problems = [_stale(request, exc, p) if p.field == "version" else p for p in problems]
     return answer(
         request,
         error_body(exc.code, exc.message, [p.as_dict() for p in problems]),
         status_code=status_of(exc),
         headers=headers,
     )
+
+
+def _stale(request: Request, exc: StaleVersion, problem: Problem) -> Problem:
+    """Over HTTP the version a write expected travels in ``If-Match``: name that field,
+    and for a zone the ETag now current, to send instead."""
+    zone_id = request.path_params.get("zone_id")
+    if problem.reason == "stale" and exc.current_version is not None and zone_id is not None:
+        return Problem(
+            "If-Match", f"stale: current ETag {zone_etag(int(zone_id), exc.current_version)}"
+        )
+    return Problem("If-Match", problem.reason)
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import actor, err, fail, out, ready_engine
 from geo.errors import LindeError
+
+if TYPE_CHECKING:  # imported lazily below, as every command does
+    from services.detection import DetectionResult
 
 disputes_app = typer.Typer(
     help="Disputed zones: detection, case files, decisions.", no_args_is_help=True
@@ -34,7 +37,7 @@ def _names(keys: set[str]) -> dict[str, str]:
         return municipality_names(conn, sorted(keys))
 
 
-def report(run: dict[str, Any], names: dict[str, str], limit: int = 40) -> list[str]:
+def report(run: DetectionResult, names: dict[str, str], limit: int = 40) -> list[str]:
     """The readable report of a detection run (what ``linde disputes detect`` prints)."""
     lines = [
         f"{run['scope_label']}: run {run['id']}, claims in force at "
@@ -119,6 +122,7 @@ def list_cmd(
 @disputes_app.command("show")
 def show_cmd(zone_id: Annotated[int, typer.Argument(help="Zone id.")]) -> None:
     """One zone as the commission reads it: parties, measures, localities, case file."""
+    from api.concurrency import zone_etag
     from layers.disputes.zones import get_zone, list_events
 
     with ready_engine().connect() as conn:
@@ -129,7 +133,7 @@ def show_cmd(zone_id: Annotated[int, typer.Argument(help="Zone id.")]) -> None:
             fail(exc)
     out.print(
         f"zone {zone['id']} ({zone['kind']}, {zone['status']}) {zone['name'] or ''} "
-        f"ETag {zone['etag']}",
+        f"ETag {zone_etag(zone['id'], zone['version'])}",
         highlight=False,
     )
     for p in zone["parties"]:
@@ -163,6 +167,7 @@ def status_cmd(
     admin: Annotated[bool, typer.Option(help="Act as admin (re-open a dismissed case).")] = False,
 ) -> None:
     """Move a zone to another status (the rules say which moves are allowed)."""
+    from api.concurrency import zone_etag
     from layers.disputes.zone_edits import move_status
     from layers.disputes.zones import get_zone
 
@@ -175,7 +180,8 @@ def status_cmd(
         )
     except LindeError as exc:
         fail(exc)
-    out.print(f"zone {zone_id} is now {zone['status']} (ETag {zone['etag']})", highlight=False)
+    tag = zone_etag(zone_id, zone["version"])
+    out.print(f"zone {zone_id} is now {zone['status']} (ETag {tag})", highlight=False)
 
 
 @disputes_app.command("decide")

@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from pwdlib import PasswordHash
 from sqlalchemy import Connection, Engine, func, or_, select, update
@@ -164,6 +164,21 @@ def check_cvegeo(conn: Connection, cvegeo: str | None) -> str | None:
     return cvegeo
 
 
+class EndedCounts(TypedDict):
+    """How many sessions and tokens a change ended."""
+
+    sessions: int
+    tokens: int
+
+
+class UserChange(TypedDict):
+    """What :func:`change_user` changed (``api.wire.users.UserChanged``)."""
+
+    name: str
+    changed: list[str]
+    ended: EndedCounts
+
+
 def change_user(
     engine: Engine,
     name: str,
@@ -173,7 +188,7 @@ def change_user(
     cvegeo: str | None = None,
     disabled: bool | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> UserChange:
     """Change a user's role, municipality (``cvegeo``: a key, ``""`` for the state,
     ``None`` to leave it) or whether it is disabled. Any change of what a user may do ends their
     sessions and tokens at once; their records and audit entries stay.
@@ -193,18 +208,18 @@ def change_user(
             values["cvegeo"] = check_cvegeo(conn, cvegeo or None)
         if disabled is not None and disabled != (row.disabled_at is not None):
             values["disabled_at"] = moment if disabled else None
-        ended = {"sessions": 0, "tokens": 0}
+        ended = EndedCounts(sessions=0, tokens=0)
         if values:
             conn.execute(update(users).where(users.c.id == row.id).values(**values))
-            ended = {
-                "sessions": end_sessions(conn, row.id, moment),
-                "tokens": _end_tokens(conn, row.id, moment),
-            }
+            ended = EndedCounts(
+                sessions=end_sessions(conn, row.id, moment),
+                tokens=_end_tokens(conn, row.id, moment),
+            )
             details = {
                 k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()
             }
             audit.record(conn, actor, "user.changed", "user", name, {**details, "ended": ended})
-    return {"name": name, "changed": sorted(values), "ended": ended}
+    return UserChange(name=name, changed=sorted(values), ended=ended)
 
 
 @dataclass(frozen=True)
@@ -337,7 +352,27 @@ def end_token(engine: Engine, token_id: int, *, actor: str, now: datetime) -> bo
     )
 
 
-def live_sessions(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+class LiveSession(TypedDict):
+    """A session on the admin page (``admin_sesiones.html``)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    address: str | None
+
+
+class LiveToken(TypedDict):
+    """A token on the admin page: never its value, only when it was made and ends."""
+
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def live_sessions(conn: Connection, now: datetime) -> list[LiveSession]:
     """Sessions not ended and not past their absolute expiry, newest first."""
     rows = conn.execute(
         select(
@@ -352,11 +387,21 @@ def live_sessions(conn: Connection, now: datetime) -> list[dict[str, Any]]:
         .where(sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
         .order_by(sessions.c.id.desc())
         .limit(500)
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [
+        LiveSession(
+            id=r.id,
+            name=r.name,
+            created_at=r.created_at,
+            last_seen_at=r.last_seen_at,
+            expires_at=r.expires_at,
+            address=r.address,
+        )
+        for r in rows
+    ]
 
 
-def live_tokens(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+def live_tokens(conn: Connection, now: datetime) -> list[LiveToken]:
     """Tokens not revoked and not expired (never their value: only a digest is kept)."""
     rows = conn.execute(
         select(
@@ -372,5 +417,8 @@ def live_tokens(conn: Connection, now: datetime) -> list[dict[str, Any]]:
         )
         .order_by(api_tokens.c.id.desc())
         .limit(500)
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [
+        LiveToken(id=r.id, name=r.name, created_at=r.created_at, expires_at=r.expires_at)
+        for r in rows
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, insert, select
 
@@ -54,6 +54,18 @@ def record_many(
     )
 
 
+class AuditEntry(TypedDict):
+    """One audit-log entry as read, newest first in :func:`recent`."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    details: dict[str, Any] | None  # free per action (what changed, from, to…)
+
+
 def recent(
     conn: Connection,
     limit: int = 100,
@@ -64,7 +76,7 @@ def recent(
     entity_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     """The newest entries, newest first, matching every filter given (``action`` by
     prefix: ``user.`` is every action on users; ``until`` is exclusive)."""
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
@@ -80,7 +92,15 @@ def recent(
         query = query.where(audit_log.c.at >= since)
     if until:
         query = query.where(audit_log.c.at < until)
-    rows = conn.execute(query).mappings().all()
     return [
-        {**row, "details": json.loads(row["details"]) if row["details"] else None} for row in rows
+        AuditEntry(
+            id=row.id,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            details=json.loads(row.details) if row.details else None,
+        )
+        for row in conn.execute(query)
     ]

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, exists, select, update
 
 from geo.errors import Conflict, InvalidInput, Problem
 from layers import audit, reference_changes
+from layers.claim_rows import WithdrawalDetails, WithdrawnClaimRow
 from layers.claims import claim_geometry, get_claim, lock_municipality
 from layers.engine import write_connection
 from layers.inspections.reference_layers import geometry_bbox
@@ -54,7 +55,7 @@ def withdraw_claim(
     reason: str,
     withdrawn_by: str,
     claim_id: int | None = None,
-) -> dict[str, Any]:
+) -> WithdrawnClaimRow:
     """Withdraw the claim in force of ``cvegeo`` now, in one transaction.
 
     Args:
@@ -98,7 +99,7 @@ def record_withdrawal(
     reason: str,
     withdrawn_by: str,
     claim_id: int | None = None,
-) -> dict[str, Any]:
+) -> WithdrawnClaimRow:
     """``withdraw_claim`` inside the caller's write transaction (reason already checked).
 
     The municipality's row is locked first (``claims.lock_municipality``), as a new
@@ -153,8 +154,12 @@ def record_withdrawal(
     # a claim is replaced; the tiles follow the claims table's own change triggers
     reference_changes.changed(conn, bboxes=[geometry_bbox(geom)], claim_keys=[cvegeo])
     claim = get_claim(conn, int(in_force.id))
-    claim["withdrawal"] = {"withdrawn_at": at, "withdrawn_by": withdrawn_by, "reason": reason}
-    return claim
+    withdrawal: WithdrawalDetails = {
+        "withdrawn_at": at,
+        "withdrawn_by": withdrawn_by,
+        "reason": reason,
+    }
+    return WithdrawnClaimRow(**claim, withdrawal=withdrawal)
 
 
 def withdrawal_of(conn: Connection, claim_id: int) -> Withdrawal | None:

@@ -19,6 +19,7 @@ from geo.metric import to_lonlat, to_metric
 from geo.validation import to_multi
 from geo.zone_decisions import diff_claims
 from layers import audit, reference_changes
+from layers.claim_rows import ClaimDiff, ClaimKey, ClaimRow, OfficialClaimsRecorded
 from layers.dialects import as_wkb
 from layers.engine import write_connection
 from layers.geometry_io import from_db, to_db
@@ -46,7 +47,7 @@ def add_claim(
     source_reference: str | None = None,
     notes: str | None = None,
     valid_from_given: bool = True,
-) -> dict[str, Any]:
+) -> ClaimRow:
     """Record a new claimed boundary for a municipality and close the one in force.
 
     The geometry must already be checked (``geo.validation``). The previous version's
@@ -73,7 +74,7 @@ def add_claim(
             problems=[Problem("source", f"one of {', '.join(s.value for s in ClaimSource)}")],
         ) from None
     with write_connection(engine) as conn:
-        return record_claim(
+        key = record_claim(
             conn,
             cvegeo=cvegeo,
             geom=geom,
@@ -84,6 +85,7 @@ def add_claim(
             notes=notes,
             valid_from_given=valid_from_given,
         )
+        return get_claim(conn, key["id"])
 
 
 def _raced(cvegeo: str, *, withdrawn: bool = False) -> Conflict:
@@ -113,12 +115,10 @@ def record_claim(
     recorded_by: str,
     source_reference: str | None = None,
     notes: str | None = None,
-    read_back: bool = True,
     valid_from_given: bool = True,
-) -> dict[str, Any]:
-    """``add_claim`` inside the caller's write transaction (a decision writes several).
-
-    ``read_back=False`` returns only ``{"id", "cvegeo", "version"}`` (bulk loads).
+) -> ClaimKey:
+    """``add_claim`` inside the caller's write transaction (a decision writes several);
+    returns the new claim's id, municipality and version (:func:`get_claim` reads it).
     Claims for one municipality are recorded one at a time (its row is locked). One
     whose start is "now" (``valid_from_given=False``) that finds a claim in force from
     a later moment (recorded meanwhile) gets ``Conflict`` and writes nothing, its whole
@@ -191,9 +191,7 @@ def record_claim(
     )
     # the claims in force at each inspection's observation time may have changed here
     reference_changes.changed(conn, bboxes=[geometry_bbox(geom)], claim_keys=[cvegeo])
-    if not read_back:
-        return {"id": claim_id, "cvegeo": cvegeo, "version": last_version + 1}
-    return get_claim(conn, claim_id)
+    return ClaimKey(id=claim_id, cvegeo=cvegeo, version=last_version + 1)
 
 
 def lock_municipality(conn: Connection, cvegeo: str) -> None:
@@ -255,7 +253,6 @@ def add_claims(
                     valid_from=valid_from,
                     recorded_by=recorded_by,
                     source_reference=source_reference,
-                    read_back=False,
                 )["id"]
             )
             for key in sorted(geoms)
@@ -267,22 +264,18 @@ def in_force(at: datetime) -> ColumnElement[bool]:
     return and_(claims.c.valid_from <= at, or_(claims.c.valid_to.is_(None), claims.c.valid_to > at))
 
 
-def get_claim(conn: Connection, claim_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(
-            select(
-                *_columns(),
-                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(claims.c.geom)).label("geometry"),
-            )
-            .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
-            .where(claims.c.id == claim_id)
+def get_claim(conn: Connection, claim_id: int) -> ClaimRow:
+    row = conn.execute(
+        select(
+            *_columns(),
+            func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(claims.c.geom)).label("geometry"),
         )
-        .mappings()
-        .first()
-    )
+        .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
+        .where(claims.c.id == claim_id)
+    ).first()
     if row is None:
         raise NotFound(f"no claim {claim_id}")
-    return dict(row)
+    return _claim_row(row)
 
 
 def list_claims(
@@ -292,7 +285,7 @@ def list_claims(
     as_of: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[ClaimRow]:
     """Claims, newest first; ``as_of`` keeps the ones in force at that moment."""
     query = (
         select(
@@ -307,7 +300,24 @@ def list_claims(
         query = query.where(claims.c.cvegeo == cvegeo)
     if as_of is not None:
         query = query.where(in_force(as_of))
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [_claim_row(r) for r in conn.execute(query)]
+
+
+def _claim_row(r: Any) -> ClaimRow:
+    return ClaimRow(
+        id=r.id,
+        cvegeo=r.cvegeo,
+        municipality=r.municipality,
+        version=r.version,
+        source=r.source,
+        source_reference=r.source_reference,
+        valid_from=r.valid_from,
+        valid_to=r.valid_to,
+        recorded_by=r.recorded_by,
+        recorded_at=r.recorded_at,
+        notes=r.notes,
+        geometry=r.geometry,
+    )
 
 
 def _columns() -> list[Any]:
@@ -382,7 +392,7 @@ def claim_geometry(conn: Connection, claim_id: int) -> tuple[str, BaseGeometry]:
     return str(row.cvegeo), shape
 
 
-def diff(conn: Connection, claim_id: int, against: str = "previous") -> dict[str, Any]:
+def diff(conn: Connection, claim_id: int, against: str = "previous") -> ClaimDiff:
     """What a claim gains and loses compared with another version or the official line.
 
     Args:
@@ -430,18 +440,18 @@ def diff(conn: Connection, claim_id: int, against: str = "previous") -> dict[str
     old_m, new_m = to_metric(np.array([old, new], dtype=object))
     gained, lost = diff_claims(old_m, new_m)
     gained_ll, lost_ll = to_lonlat(np.array([gained, lost], dtype=object))
-    return {
-        "claim_id": claim_id,
-        "cvegeo": cvegeo,
-        "against": label,
-        "gained_m2": round(float(gained.area), 2),
-        "lost_m2": round(float(lost.area), 2),
-        "gained_ha": round(float(gained.area) / 1e4, 4),
-        "lost_ha": round(float(lost.area) / 1e4, 4),
-        "net_m2": round(float(gained.area - lost.area), 2),
-        "gained": shapely.geometry.mapping(gained_ll),
-        "lost": shapely.geometry.mapping(lost_ll),
-    }
+    return ClaimDiff(
+        claim_id=claim_id,
+        cvegeo=cvegeo,
+        against=label,
+        gained_m2=round(float(gained.area), 2),
+        lost_m2=round(float(lost.area), 2),
+        gained_ha=round(float(gained.area) / 1e4, 4),
+        lost_ha=round(float(lost.area) / 1e4, 4),
+        net_m2=round(float(gained.area - lost.area), 2),
+        gained=shapely.geometry.mapping(gained_ll),
+        lost=shapely.geometry.mapping(lost_ll),
+    )
 
 
 def claims_from_official(
@@ -451,7 +461,7 @@ def claims_from_official(
     valid_from: datetime,
     recorded_by: str,
     source_reference: str | None = "INEGI, Marco Geoestadístico",
-) -> dict[str, list[str]]:
+) -> OfficialClaimsRecorded:
     """Record the official INEGI polygon as the claim of each municipality, in one transaction.
 
     A municipality whose claim in force is already its official polygon is left alone,
@@ -490,7 +500,6 @@ def claims_from_official(
                 recorded_by=recorded_by,
                 source_reference=source_reference,
                 notes="official line (INEGI) recorded as the claim",
-                read_back=False,
             )
             created.append(cvegeo)
-    return {"created": created, "unchanged": unchanged}
+    return OfficialClaimsRecorded(created=created, unchanged=unchanged)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -116,6 +116,7 @@ def _connect_timeout(settings: Settings) -> int:
     return max(2, round(settings.database_timeout_seconds))
 
 
+# open: keyword options handed to psycopg's connect through SQLAlchemy's connect_args
 def driver_options(settings: Settings) -> dict[str, Any]:
     """psycopg connection options for ``settings``.
 
@@ -276,7 +277,7 @@ class DriverStatement:
                 raise ValueError("a DriverStatement cannot hold expanding (IN) parameters")
             self.fixed = dict(compiled.params)
 
-    def all(self, conn: Connection, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows for ``values``, as tuples in select order."""
         if not self.on_driver:
             return [tuple(row) for row in conn.execute(self.statement, values)]
@@ -285,7 +286,7 @@ class DriverStatement:
             cursor.execute(self.sql, {**self.fixed, **values}, prepare=True)
             return cursor.fetchall()
 
-    def one(self, conn: Connection, values: dict[str, Any]) -> tuple[Any, ...]:
+    def one(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The statement's one row for ``values``, as a tuple in select order."""
         rows = self.all(conn, values)
         return _only_row(rows[0] if rows else None)
@@ -372,7 +373,7 @@ class AsyncReader:
             await conn.execute("SELECT 1")  # raising makes the pool discard it
 
     async def one(
-        self, statement: DriverStatement, values: dict[str, Any], *, text_as_bytes: bool = False
+        self, statement: DriverStatement, values: Mapping[str, Any], *, text_as_bytes: bool = False
     ) -> tuple[Any, ...]:
         """``statement``'s one row for ``values``, read without blocking the loop.
         ``text_as_bytes``: text columns come as the UTF-8 bytes PostgreSQL sent, not
@@ -383,7 +384,7 @@ class AsyncReader:
     async def all(
         self,
         statement: DriverStatement,
-        values: dict[str, Any],
+        values: Mapping[str, Any],
         *,
         limit: int | None = None,
         text_as_bytes: bool = False,

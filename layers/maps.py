@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import geopandas as gpd
 import shapely
@@ -33,27 +34,41 @@ def _frame(conn: Connection, query: Select[Any]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(records, columns=columns, geometry=geoms, crs=4326)
 
 
-def metro_zone(conn: Connection, code: str) -> dict[str, Any] | None:
+class MetroZoneInfo(TypedDict):
+    """A metro zone as its map describes it."""
+
+    code: str
+    name: str
+    delimitation_year: int
+    kind: str
+    source: str
+    member_count: int  # members listed, imported or not
+
+
+def metro_zone(conn: Connection, code: str) -> MetroZoneInfo | None:
     """A metro zone's description, with ``member_count`` (members listed, imported or not)."""
-    row = (
-        conn.execute(
-            select(
-                metro_zones.c.code,
-                metro_zones.c.name,
-                metro_zones.c.delimitation_year,
-                metro_zones.c.kind,
-                metro_zones.c.source,
-            ).where(metro_zones.c.code == code)
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(
+        select(
+            metro_zones.c.code,
+            metro_zones.c.name,
+            metro_zones.c.delimitation_year,
+            metro_zones.c.kind,
+            metro_zones.c.source,
+        ).where(metro_zones.c.code == code)
+    ).first()
     if row is None:
         return None
     count = conn.execute(
         select(metro_zone_members.c.cvegeo).where(metro_zone_members.c.zone_code == code)
     ).all()
-    return {**dict(row), "member_count": len(count)}
+    return MetroZoneInfo(
+        code=row.code,
+        name=row.name,
+        delimitation_year=row.delimitation_year,
+        kind=row.kind,
+        source=row.source,
+        member_count=len(count),
+    )
 
 
 def metro_zone_municipalities(conn: Connection, code: str) -> gpd.GeoDataFrame:
@@ -112,14 +127,30 @@ def inspections_in_bbox(
     return _frame(conn, query)
 
 
-def dispute(conn: Connection, zone_id: int) -> dict[str, Any] | None:
-    """What the commission's map of a disputed zone shows, or ``None`` for no such zone.
+class DisputeZoneInfo(TypedDict):
+    id: int
+    name: str | None
+    status: str
+    kind: str
+    area_ha: float
 
-    Keys: ``zone`` (id, name, status, area_ha), ``area`` (the zone's polygon),
-    ``official`` (the parties' official polygons), ``claims`` (each party's claim in
-    force), ``localities`` and ``inspections`` (those meeting the zone), each a
-    GeoDataFrame in lon/lat.
-    """
+
+@dataclass(frozen=True)
+class DisputeFeatures:
+    """What the commission's map of a disputed zone shows: the zone's description and,
+    each a GeoDataFrame in lon/lat, its polygon (``area``), the parties' official
+    polygons, each party's claim in force, and the localities and inspections meeting it."""
+
+    zone: DisputeZoneInfo
+    area: gpd.GeoDataFrame
+    official: gpd.GeoDataFrame
+    claims: gpd.GeoDataFrame
+    localities: gpd.GeoDataFrame
+    inspections: gpd.GeoDataFrame
+
+
+def dispute(conn: Connection, zone_id: int) -> DisputeFeatures | None:
+    """What the commission's map of a disputed zone shows, or ``None`` for no such zone."""
     z = disputed_zones.c
     zone = _frame(
         conn,
@@ -171,15 +202,21 @@ def dispute(conn: Connection, zone_id: int) -> dict[str, Any] | None:
     # the boxes were candidates; keep what really meets the zone
     places = places[places.intersects(shape) & ~places.touches(shape)]
     points = points[points.intersects(shape)]
-    info = zone.drop(columns="geometry").iloc[0].to_dict()
-    return {
-        "zone": info,
-        "area": zone[["geometry"]],
-        "official": official,
-        "claims": in_force,
-        "localities": places,
-        "inspections": points,
-    }
+    info = zone.drop(columns="geometry").iloc[0]
+    return DisputeFeatures(
+        zone=DisputeZoneInfo(
+            id=int(info["id"]),
+            name=info["name"],
+            status=str(info["status"]),
+            kind=str(info["kind"]),
+            area_ha=float(info["area_ha"]),
+        ),
+        area=zone[["geometry"]],
+        official=official,
+        claims=in_force,
+        localities=places,
+        inspections=points,
+    )
 
 
 def map_choices(conn: Connection) -> dict[str, list[dict[str, Any]]]:

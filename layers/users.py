@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -229,7 +229,18 @@ def authenticate(conn: Connection, token: str) -> Principal | None:
         return None
 
 
-def list_users(conn: Connection) -> list[dict[str, Any]]:
+class UserRow(TypedDict):
+    """A user as ``GET /users`` lists it (``api.wire.users.UserRow``)."""
+
+    name: str
+    role: str
+    cvegeo: str | None
+    created_at: datetime
+    disabled_at: datetime | None
+    has_password: bool
+
+
+def list_users(conn: Connection) -> list[UserRow]:
     rows = conn.execute(
         select(
             users.c.name,
@@ -239,5 +250,15 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
             users.c.disabled_at,
             users.c.password_hash.is_not(None).label("has_password"),
         ).order_by(users.c.name)
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [
+        UserRow(
+            name=r.name,
+            role=r.role,
+            cvegeo=r.cvegeo,
+            created_at=r.created_at,
+            disabled_at=r.disabled_at,
+            has_password=r.has_password,
+        )
+        for r in rows
+    ]

@@ -13,6 +13,7 @@ inspection points both of them draw in ``maps.inspection_points``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -233,7 +234,7 @@ def municipalities_map(
 
 
 def metro_zone_map(
-    zone: dict[str, Any],
+    zone: Mapping[str, Any],
     municipalities: gpd.GeoDataFrame,
     *,
     choropleth: str | None = None,

@@ -14,12 +14,11 @@ withdrawn claim made vanishes (closed) in that run.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine
 
 from geo.access import Reach, RowScope, allows
 from geo.errors import Forbidden, Problem
+from layers.claim_rows import WithdrawnClaimRow
 from layers.claim_withdrawal import withdraw_claim
 
 #: the command line acts for the state (whoever runs it holds the database)
@@ -35,7 +34,7 @@ def withdraw(
     rows: RowScope = EVERY_MUNICIPALITY,
     acts_for: str | None = None,
     claim_id: int | None = None,
-) -> dict[str, Any]:
+) -> WithdrawnClaimRow:
     """Withdraw the claim in force of ``cvegeo`` on behalf of ``actor``.
 
     Args:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 from shapely.geometry import MultiPolygon
@@ -29,6 +29,28 @@ from layers.disputes.scopes import resolve_scope
 from layers.engine import write_connection
 
 
+class FoundZoneRow(TypedDict):
+    """A zone a run found, by the id it has now (``api.wire.disputes.FoundZone``)."""
+
+    id: int
+    kind: str
+    parties: list[str]
+    area_m2: float
+    area_ha: float
+    contested_length_m: float
+
+
+class DetectionResult(store.DetectionRun):
+    """The run's row, the zones it found and what it did to them
+    (``api.wire.disputes.DetectionResult``)."""
+
+    zones: list[FoundZoneRow]
+    created: list[int]
+    changed: list[int]
+    vanished: list[int]
+    seconds: float
+
+
 def run_detection(
     engine: Engine,
     *,
@@ -38,7 +60,7 @@ def run_detection(
     cvegeos: Sequence[str] | None = None,
     as_of: datetime | None = None,
     min_area_m2: float = DEFAULT_MIN_AREA_M2,
-) -> dict[str, Any]:
+) -> DetectionResult:
     """Detect overlaps and gaps in a scope and bring the disputed zones up to date.
 
     Args:
@@ -99,22 +121,22 @@ def run_detection(
             conn, run_id, scope, actor, found, planned, claim_of, compute_s=compute_s
         )
         run = store.get_run(conn, run_id)
-    run["zones"] = [
-        {
-            "id": applied.ids_by_index[i],
-            "kind": f.zone.kind.value,
-            "parties": list(f.zone.parties),
-            "area_m2": f.measures["area_m2"],
-            "area_ha": f.measures["area_ha"],
-            "contested_length_m": f.measures["contested_length_m"],
-        }
-        for i, f in enumerate(found)
-    ]
-    # which zones this run made, moved or closed, so a page can point at them
-    run["created"], run["changed"], run["vanished"] = (
-        applied.created,
-        applied.changed,
-        applied.vanished,
+    return DetectionResult(
+        **run,
+        zones=[
+            FoundZoneRow(
+                id=applied.ids_by_index[i],
+                kind=f.zone.kind.value,
+                parties=list(f.zone.parties),
+                area_m2=f.measures["area_m2"],
+                area_ha=f.measures["area_ha"],
+                contested_length_m=f.measures["contested_length_m"],
+            )
+            for i, f in enumerate(found)
+        ],
+        # which zones this run made, moved or closed, so a page can point at them
+        created=applied.created,
+        changed=applied.changed,
+        vanished=applied.vanished,
+        seconds=round(time.perf_counter() - started, 3),
     )
-    run["seconds"] = round(time.perf_counter() - started, 3)
-    return run

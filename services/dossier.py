@@ -10,11 +10,11 @@ of dossiers waits or is refused like any other render.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from layers.disputes import zones
+from layers.disputes.rows import CaseEventRow, ZoneDetail
 from layers.engine import on_read_connection
 from maps.common import today_in_mexico
 from maps.dossier import FOOTER, dossier_html
@@ -33,7 +33,7 @@ def dossier_pdf(engine: Engine, renderer: Renderer, zone_id: int, *, made_at: da
     """
     with renderer.admitted():
 
-        def read(conn: Connection) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+        def read(conn: Connection) -> tuple[ZoneDetail, list[CaseEventRow], str]:
             zone = zones.get_zone(conn, zone_id)
             events = zones.list_events(conn, zone_id)
             m = map_requests.dispute(conn, zone_id, tiles=False, made_on=today_in_mexico(made_at))

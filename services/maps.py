@@ -198,18 +198,18 @@ def dispute(
     found = map_layers.dispute(conn, zone_id)
     if found is None:
         raise NotFound(f"there is no disputed zone {zone_id}; GET /disputes lists them")
-    info = found["zone"]
+    info = found.zone
     return dispute_map(
         {
             "name": info["name"] or f"Zona en disputa {zone_id}",
             "status": STATUS_ES.get(info["status"], info["status"]),
             "area_ha": info["area_ha"],
         },
-        found["area"],
-        found["official"],
-        found["claims"],
-        localities=found["localities"],
-        inspections=found["inspections"],
+        found.area,
+        found.official,
+        found.claims,
+        localities=found.localities,
+        inspections=found.inspections,
         tiles=tiles,
         made_on=made_on,
         tile_source=tile_source,

@@ -25,6 +25,7 @@ from geo.errors import (
     NotFound,
     PreconditionFailed,
     Problem,
+    StaleVersion,
 )
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES
 from geo.roles import Role
@@ -163,7 +164,9 @@ def act(
                         expected_version=item.version,
                     )
                 except LindeError as exc:  # a concurrent move, or an unknown municipality
-                    refusal = (type(exc), _spanish(exc, referred_to))
+                    # a stale version is refused as the pre-check refuses it (412)
+                    cls = PreconditionFailed if isinstance(exc, StaleVersion) else type(exc)
+                    refusal = (cls, _spanish(exc, referred_to))
                 else:
                     done.append({"id": item.id, "version": version, "status": to_status})
                     continue

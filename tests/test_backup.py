@@ -160,6 +160,7 @@ def test_round_trip_gives_back_every_table(db: Database, target: Database, tmp_p
     # the restored database works: spatial index and functions answer
     with target.engine.connect() as conn:
         answer = lookup_point(conn, -96.7266, 17.0654)
+    assert answer["municipality"] is not None
     assert answer["municipality"]["cvegeo"] == "20067"
 
 
@@ -225,8 +226,10 @@ def _with_manifest(**values: Any) -> Any:
         (_with_manifest(revision="9999_from_the_future"), "newer Linde"),
         (_with_manifest(format="something/else"), "unknown backup format"),
         (lambda n, d: (n, b"{not json") if n == "manifest.json" else (n, d), "not a Linde backup"),
+        # read only after the copy was restored, once: checked before anything is written
+        (_with_manifest(rows=None), "manifest is damaged: rows"),
     ],
-    ids=["checksum", "member-missing", "newer-revision", "format", "manifest"],
+    ids=["checksum", "member-missing", "newer-revision", "format", "manifest", "rows"],
 )
 def test_a_bad_backup_is_refused_and_the_target_untouched(
     db: Database, target: Database, tmp_path: Path, change: Any, words: str

@@ -54,6 +54,7 @@ def test_demo_loads_real_data_once_and_says_what_is_illustrative(db: Database) -
         assert len(references) == 2 and all("Ilustrativo" in (r or "") for r in references)
         # the patch straddles the real limit: a point in it has both claims and the zone
         answer = lookup_point(conn, -96.7535, 17.0895)
+    assert answer["municipality"] is not None
     assert answer["municipality"]["cvegeo"] in ("20067", "20157")
     assert sorted(c["cvegeo"] for c in answer["claims"]) == ["20067", "20157"]
     assert answer["disputed_zone"] is not None

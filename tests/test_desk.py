@@ -391,6 +391,15 @@ def test_evidence_files_are_checked_by_content_stored_by_sha256_and_read_in_scop
         others = [z for z in ok(http.get("/disputes-overview"))["zones"] if z["id"] != zone["id"]]
         # the file is reachable only through the zone whose case file holds it
         assert http.get(f"/disputes/{others[0]['id']}/evidence/{sha}").status_code == 404
+    with metro.client("commission") as http:
+        # free details naming the file by hand are not a stored file (it was a 500)
+        other = f"/disputes/{others[0]['id']}"
+        written = http.post(
+            f"{other}/events",
+            json={"kind": "evidence", "details": {"document": "copia", "file": {"sha256": sha}}},
+        )
+        assert written.status_code == 201, written.text
+        assert http.get(f"{other}/evidence/{sha}").status_code == 404
     _user, token = add_user(metro.engine, "rep-lucia", "commission", actor="t", cvegeo=SANTA_LUCIA)
     with metro.client() as http:
         outside = http.get(f"{url}/{sha}", headers={"Authorization": f"Bearer {token}"})

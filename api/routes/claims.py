@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from geo.access import allows
 from geo.errors import Forbidden, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers import claims as claim_store
+from layers.claim_rows import ClaimRow
 from layers.claim_withdrawal import REASON_MAX_CHARS
 from layers.disputes.scopes import official_claims_in_scope
 from services.claim_withdrawal import withdraw
@@ -33,12 +35,12 @@ class ClaimCreate(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
 
 
-def _public(claim: dict[str, Any]) -> dict[str, Any]:
-    geometry = claim.pop("geometry")
+def _public(claim: ClaimRow) -> dict[str, Any]:
+    geometry = claim["geometry"]
     return {
         "type": "Feature",
         "id": claim["id"],
-        "properties": claim,
+        "properties": {k: v for k, v in claim.items() if k != "geometry"},
         "geometry": json.loads(geometry) if geometry else None,
     }
 
@@ -77,7 +79,7 @@ def diff_claim(
             description="previous (version before), official (INEGI line) or a claim id.",
         ),
     ] = "previous",
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     return claim_store.diff(conn, claim_id, against)
 
 
@@ -98,7 +100,7 @@ class OfficialClaims(BaseModel):
 )
 def official_claims(
     engine: EngineDep, caller: OfficialRecorder, body: OfficialClaims
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     return official_claims_in_scope(
         engine,
         zone=body.zone,

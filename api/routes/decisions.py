@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.concurrency import ExpectedZoneVersion
+from api.concurrency import ExpectedZoneVersion, zone_body, zone_etag
 from api.deps import ConnectionDep, EngineDep, ZoneDecider, ZoneEvidence, ZoneReader
 from api.fields import INT64_MAX, RowId
 from api.routes.disputes import _with_etag, reach_zone
@@ -29,7 +30,7 @@ from api.wire import answers
 from api.wire import disputes as wire
 from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
-from layers.disputes import decisions, proposals, rehearsal, zones
+from layers.disputes import decisions, proposals, rehearsal
 from layers.engine import on_read_connection
 from services.dossier import dossier_pdf
 
@@ -50,7 +51,7 @@ class ProposalDraft(BaseModel):
 )
 def proposal_preview(
     conn: ConnectionDep, caller: ZoneEvidence, zone_id: RowId, body: ProposalDraft
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     reach_zone(conn, caller, zone_id)
     drawn = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     return proposals.preview(conn, zone_id, drawn, body.party)
@@ -69,7 +70,7 @@ def record_proposal(
     body: ProposalDraft,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     on_read_connection(engine, lambda conn: reach_zone(conn, caller, zone_id))
     drawn = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     event = proposals.record(
@@ -81,7 +82,7 @@ def record_proposal(
         expected_version=version.expected(),
         summary=body.summary,
     )
-    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    response.headers["ETag"] = zone_etag(zone_id, event["zone_version"])
     return event
 
 
@@ -135,10 +136,11 @@ def decision_preview(
     zone_id: RowId,
     body: DecisionPlan,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
-    return rehearsal.preview_decision(
+) -> Mapping[str, Any]:
+    preview = rehearsal.preview_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )
+    return {**preview, "zone": zone_body(preview["zone"])}
 
 
 @router.post(
@@ -153,7 +155,7 @@ def decision_plan(
     body: DecisionPlan,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     zone = decisions.apply_decision(
         engine, zone_id, **_decision(engine, caller, zone_id, body, version.expected())
     )

@@ -10,6 +10,7 @@ appending to the case file accepts it optionally (412 when given and stale).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from api.concurrency import ExpectedZoneVersion, OptionalZoneVersion
+from api.concurrency import ExpectedZoneVersion, OptionalZoneVersion, zone_body, zone_etag
 from api.deps import (
     Access,
     ConnectionDep,
@@ -36,6 +37,7 @@ from geo.roles import Role
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.access import zone_reached
 from layers.disputes import decisions, desk, detection, zone_edits, zones
+from layers.disputes.rows import Zone
 from layers.engine import on_read_connection
 from services.detection import run_detection
 
@@ -55,9 +57,11 @@ def reach_zone(conn: Connection, access: Access, zone_id: int) -> None:
 Key = Annotated[str, Field(pattern=r"^\d{5}$")]
 
 
-def _with_etag(response: Response, zone: dict[str, Any]) -> dict[str, Any]:
-    response.headers["ETag"] = zone["etag"]
-    return zone
+def _with_etag(response: Response, zone: Zone) -> dict[str, Any]:
+    """The zone's body, its ``ETag`` also in the header."""
+    body = zone_body(zone)
+    response.headers["ETag"] = body["etag"]
+    return body
 
 
 class DetectionCreate(BaseModel):
@@ -74,7 +78,7 @@ class DetectionCreate(BaseModel):
     summary="Detect overlaps and gaps in a scope",
     responses=answers(wire.DetectionResult, 201),
 )
-def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) -> dict[str, Any]:
+def create_run(engine: EngineDep, caller: ZoneDecider, body: DetectionCreate) -> Mapping[str, Any]:
     return run_detection(
         engine,
         actor=caller.name,
@@ -118,7 +122,7 @@ def list_runs(
 @router.get(
     "/detection-runs/{run_id}", summary="One detection run", responses=answers(wire.DetectionRun)
 )
-def get_run(conn: ConnectionDep, caller: ZoneReader, run_id: RowId) -> dict[str, Any]:
+def get_run(conn: ConnectionDep, caller: ZoneReader, run_id: RowId) -> Mapping[str, Any]:
     whole_state(caller)
     return detection.get_run(conn, run_id)
 
@@ -144,7 +148,7 @@ def list_zones(
         offset=offset,
         rows=caller.rows,
     )
-    return {"zones": rows}
+    return {"zones": [zone_body(z) for z in rows]}
 
 
 @router.get(
@@ -165,11 +169,11 @@ def zones_overview(
         Literal["area", "population"],
         Query(description="Largest area first, or most people estimated inside first."),
     ] = "area",
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """Every zone the caller reaches under the filters, each with its simplified outline
     and ``population_estimate`` (localities' population by the share of their area
     inside: an estimate); ``counts`` per status under the same filters but the status."""
-    return desk.overview(
+    found = desk.overview(
         conn,
         rows=caller.rows,
         metro_zone=metro_zone,
@@ -178,6 +182,7 @@ def zones_overview(
         kind=kind.value if kind else None,
         sort=sort,
     )
+    return {**found, "zones": [zone_body(z) for z in found["zones"]]}
 
 
 class ZoneCreate(BaseModel):
@@ -195,7 +200,7 @@ class ZoneCreate(BaseModel):
 )
 def register_zone(
     engine: EngineDep, caller: ZoneDecider, body: ZoneCreate, response: Response
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     geom = parse_geojson_geometry(body.geometry, allowed_types=POLYGONAL)
     zone = zone_edits.register_zone(
         engine,
@@ -215,7 +220,7 @@ def register_zone(
 )
 def get_zone(
     conn: ConnectionDep, caller: ZoneReader, zone_id: RowId, response: Response
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     reach_zone(conn, caller, zone_id)
     return _with_etag(response, zones.get_zone(conn, zone_id))
 
@@ -237,7 +242,7 @@ def edit_zone(
     body: ZoneEdit,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     zone = zone_edits.edit_zone(
         engine,
         zone_id,
@@ -266,7 +271,7 @@ def move_status(
     body: StatusMove,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     zone = zone_edits.move_status(
         engine,
         zone_id,
@@ -317,7 +322,7 @@ def add_event(
     body: EventCreate,
     response: Response,
     expected: OptionalZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """The new event; ``ETag`` is the zone's new version (appending bumps it). A
     municipality's representative adds evidence, proposals and notes to the zones its
     municipality is party to; meetings and agreements are the commission's."""
@@ -346,7 +351,7 @@ def add_event(
         details=body.details,
         geom=geom,
     )
-    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    response.headers["ETag"] = zone_etag(zone_id, event["zone_version"])
     return event
 
 
@@ -385,7 +390,7 @@ def apply_decision(
     body: DecisionCreate,
     response: Response,
     version: ExpectedZoneVersion,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     parts = None
     if body.parts is not None:
         parts = {}

@@ -9,19 +9,20 @@ before anything is written; the case file gets one ``evidence`` event naming it.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
-from api.concurrency import OptionalZoneVersion
+from api.concurrency import OptionalZoneVersion, zone_etag
 from api.deps import ConnectionDep, EngineDep, ZoneEvidence, ZoneReader
 from api.fields import RowId
 from api.routes.disputes import reach_zone
 from api.settings import AppSettings
 from api.wire import answers
 from api.wire import disputes as wire
-from layers.disputes import evidence, zone_edits, zones
+from layers.disputes import evidence, zone_edits
 from layers.engine import on_read_connection
 
 router = APIRouter(tags=["disputes"])
@@ -48,7 +49,7 @@ async def attach_evidence(
     file: Annotated[UploadFile, File(description="The document: PDF or image.")],
     document: Annotated[str, Form(min_length=1, max_length=500, description="Its title.")],
     summary: Annotated[str | None, Form(max_length=20000)] = None,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """The new ``evidence`` event (``details.file``: SHA-256, type, size); ``ETag`` is the
     zone's new version. 422 naming ``file`` when it is empty, too large, or not a PDF or
     image by content; nothing is stored then."""
@@ -68,7 +69,7 @@ async def attach_evidence(
         summary=summary,
         details={"document": document.strip(), "file": evidence.file_details(found)},
     )
-    response.headers["ETag"] = zones.etag(zone_id, event["zone_version"])
+    response.headers["ETag"] = zone_etag(zone_id, event["zone_version"])
     return event
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Connection
 
+from api.concurrency import ExpectedInspectionVersion, inspection_etag
 from api.deps import (
     Access,
     Admin,
@@ -56,15 +58,6 @@ def reach_inspection(conn: Connection, access: Access, inspection_id: str) -> No
 
 
 router = APIRouter(tags=["inspections"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="The inspection's ETag as last read (GET /inspections/{id}): a move "
-        "from a stale read is refused (412). Optional: without it only the status is checked.",
-    ),
-]
 
 
 class StatusChange(BaseModel):
@@ -209,7 +202,7 @@ def import_file(
     category: Annotated[str | None, Form(description="For rows without one.")] = None,
     severity: Annotated[int | None, Form(description="For rows without one.")] = None,
     observed_at: Annotated[Moment | None, Form(description="For rows without one.")] = None,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """``mode=all``: one bad row refuses the file (422, every refused row listed) and
     nothing is written. ``mode=partial``: good rows are stored, the report lists the
     refused ones. Re-importing a file creates nothing new."""
@@ -260,11 +253,11 @@ def add_category(engine: EngineDep, caller: Admin, body: CategoryCreate) -> dict
 )
 def get_inspection(
     conn: ConnectionDep, caller: InspectionReader, inspection_id: str, response: Response
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """``ETag`` names the version: send it back as ``If-Match`` with a review or follow-up."""
     reach_inspection(conn, caller, inspection_id)
     record = store.get(conn, inspection_id)
-    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = inspection_etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -302,8 +295,8 @@ def review(
     inspection_id: str,
     body: StatusChange,
     response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
+    if_match: ExpectedInspectionVersion,
+) -> Mapping[str, Any]:
     record = status_moves.change_status(
         engine,
         inspection_id,
@@ -311,9 +304,9 @@ def review(
         to_status=body.status,
         actor=caller.name,
         note=body.note,
-        expected_version=status_moves.parse_if_match(if_match, inspection_id),
+        expected_version=if_match.expected(),
     )
-    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = inspection_etag(inspection_id, record["properties"]["version"])
     return record
 
 
@@ -328,8 +321,8 @@ def follow_up(
     inspection_id: str,
     body: StatusChange,
     response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
+    if_match: ExpectedInspectionVersion,
+) -> Mapping[str, Any]:
     """A municipality's representative follows up the inspections of its municipality."""
     on_read_connection(engine, lambda conn: reach_inspection(conn, caller, inspection_id))
     record = status_moves.change_status(
@@ -340,7 +333,7 @@ def follow_up(
         actor=caller.name,
         note=body.note,
         referred_to=body.referred_to,
-        expected_version=status_moves.parse_if_match(if_match, inspection_id),
+        expected_version=if_match.expected(),
     )
-    response.headers["ETag"] = status_moves.etag(inspection_id, record["properties"]["version"])
+    response.headers["ETag"] = inspection_etag(inspection_id, record["properties"]["version"])
     return record

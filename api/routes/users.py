@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -73,7 +74,7 @@ def me(caller: Planner) -> dict[str, Any]:
 @router.get(
     "/users", summary="Users and their roles (admin)", responses=answers(list[wire.UserRow])
 )
-def list_users(conn: ConnectionDep, _caller: Admin) -> list[dict[str, Any]]:
+def list_users(conn: ConnectionDep, _caller: Admin) -> Sequence[Mapping[str, Any]]:
     return users.list_users(conn)
 
 
@@ -112,7 +113,7 @@ def create_user(
 )
 def change_user(
     request: Request, engine: EngineDep, caller: Admin, name: UserName, body: UserUpdate
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """Any change ends the user's sessions and tokens at once, on every worker; their
     records and audit entries stay. ``cvegeo`` "" moves the user to the state."""
     changed = accounts.change_user(
@@ -179,5 +180,5 @@ def revoke_tokens(
 @router.get("/audit", summary="The newest audit entries (admin)")
 def audit_log(
     conn: ConnectionDep, _caller: Admin, entity: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     return audit.recent(conn, limit=max(1, min(limit, 1000)), entity=entity)

@@ -20,6 +20,7 @@ import shutil
 import tarfile
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,22 +63,80 @@ UNPACK_MARGIN_BYTES = 64 * 1024 * 1024
 _FILE_MEMBER = re.compile(rf"^(?:{PHOTOS}|{EVIDENCE})/([0-9a-f]{{2}})/([0-9a-f]{{64}})$")
 
 
-def _read_backup(path: Path, work: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Manifest:
+    """A backup's ``manifest.json`` (``layers.backup.write``), its fields checked."""
+
+    engine: str
+    revision: str | None
+    made_at: str
+    rows: dict[str, int]
+    members: dict[str, str]  # member name -> SHA-256
+    missing_photos: list[str]
+    missing_evidence: list[str]
+
+
+def _manifest(path: Path, raw: Any) -> Manifest:
+    """The manifest read from ``raw`` (its JSON).
+
+    Raises:
+        BackupError: another format, or a field missing or of the wrong type (a
+            damaged or hand-edited manifest), naming the field.
+    """
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        found = raw.get("format") if isinstance(raw, dict) else None
+        raise BackupError(f"{path}: unknown backup format {found!r}")
+
+    def damaged(name: str, wanted: str) -> BackupError:
+        return BackupError(
+            f"{path}: its manifest is damaged: {name} is not {wanted}; use another backup",
+            problems=[Problem(f"manifest.{name}", f"not {wanted}")],
+        )
+
+    def names(key: str) -> list[str]:
+        value = raw.get(key) or []
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise damaged(key, "a list of names")
+        return value
+
+    engine, revision, made_at = raw.get("engine"), raw.get("revision"), raw.get("made_at")
+    rows, members = raw.get("rows"), raw.get("members") or {}
+    if not isinstance(engine, str):
+        raise damaged("engine", "a text")
+    if not isinstance(revision, str | None):
+        raise damaged("revision", "a text")
+    if not isinstance(made_at, str):
+        raise damaged("made_at", "a text")
+    if not (isinstance(rows, dict) and all(isinstance(v, int) for v in rows.values())):
+        raise damaged("rows", "a count per table")
+    if not (isinstance(members, dict) and all(isinstance(v, str) for v in members.values())):
+        raise damaged("members", "a checksum per member")
+    return Manifest(
+        engine=engine,
+        revision=revision,
+        made_at=made_at,
+        rows=rows,
+        members=members,
+        missing_photos=names("missing_photos"),
+        missing_evidence=names("missing_evidence"),
+    )
+
+
+def _read_backup(path: Path, work: Path) -> Manifest:
     """Unpack ``path`` into ``work`` and return its manifest, every member checked."""
     if not path.is_file():
         raise BackupError(f"{path}: no such file")
     try:
         with tarfile.open(path, "r:*") as tar:
             try:
-                manifest = json.loads(tar.extractfile(MANIFEST).read())  # type: ignore[union-attr]
+                raw = json.loads(tar.extractfile(MANIFEST).read())  # type: ignore[union-attr]
             except (KeyError, AttributeError, ValueError):
                 raise BackupError(
                     f"{path} is not a Linde backup (no readable {MANIFEST}); "
                     "make one with `linde backup FILE`"
                 ) from None
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
-            members: dict[str, str] = manifest.get("members") or {}
+            manifest = _manifest(path, raw)
+            members = manifest.members
             names = set(tar.getnames())
             unexpected = names - set(members) - {MANIFEST}
             if unexpected:
@@ -162,11 +221,11 @@ def _counters(engine: Engine) -> dict[str, int]:
         return {r.layer: int(r.version) for r in conn.execute(select(layer_versions))}
 
 
-def _put_files(manifest: dict[str, Any], work: Path, prefix: str, folder: Path) -> tuple[int, int]:
+def _put_files(manifest: Manifest, work: Path, prefix: str, folder: Path) -> tuple[int, int]:
     """Write the ``prefix`` members of a checked backup into ``folder`` (a file already
     there with the right content is kept); (written, already there)."""
     written = present = 0
-    for name in manifest["members"]:
+    for name in manifest.members:
         if not name.startswith(f"{prefix}/"):
             continue
         sha = Path(name).name
@@ -205,14 +264,14 @@ def restore(
     with tempfile.TemporaryDirectory(prefix="linde-restore-") as tmp:
         work = Path(tmp)
         manifest = _read_backup(path, work)
-        if manifest["engine"] != kind:
-            wanted = "postgresql://…" if manifest["engine"] == "postgis" else "sqlite:///…"
+        if manifest.engine != kind:
+            wanted = "postgresql://…" if manifest.engine == "postgis" else "sqlite:///…"
             raise BackupError(
-                f"{path} was made from {manifest['engine']}; this database is {kind}. "
-                f"Restore it into a {manifest['engine']} database (LINDE_DATABASE_URL={wanted})",
-                problems=[Problem("engine", f"backup {manifest['engine']}, target {kind}")],
+                f"{path} was made from {manifest.engine}; this database is {kind}. "
+                f"Restore it into a {manifest.engine} database (LINDE_DATABASE_URL={wanted})",
+                problems=[Problem("engine", f"backup {manifest.engine}, target {kind}")],
             )
-        revision = manifest.get("revision")
+        revision = manifest.revision
         if not _known_revision(revision):
             raise BackupError(
                 f"{path} has schema revision {revision}, which this Linde does not know: "
@@ -246,7 +305,7 @@ def restore(
         engine.dispose()
     with engine.connect() as conn:
         rows = count_rows(conn)
-    wrong = {k: (v, rows.get(k)) for k, v in manifest["rows"].items() if rows.get(k) != int(v)}
+    wrong = {k: (v, rows.get(k)) for k, v in manifest.rows.items() if rows.get(k) != int(v)}
     if wrong:
         raise BackupError(
             "the restored database does not hold what the backup lists: "
@@ -273,20 +332,20 @@ def restore(
             None,
             {
                 "file": path.name,
-                "made_at": manifest["made_at"],
+                "made_at": manifest.made_at,
                 "revision": revision,
-                "rows": manifest["rows"],
+                "rows": manifest.rows,
             },
         )
     warnings = []
-    if manifest.get("missing_photos"):
+    if manifest.missing_photos:
         warnings.append(
-            f"{len(manifest['missing_photos'])} photo(s) were missing from the folder when "
+            f"{len(manifest.missing_photos)} photo(s) were missing from the folder when "
             "the backup was made and could not be restored"
         )
-    if manifest.get("missing_evidence"):
+    if manifest.missing_evidence:
         warnings.append(
-            f"{len(manifest['missing_evidence'])} evidence file(s) were missing from the folder "
+            f"{len(manifest.missing_evidence)} evidence file(s) were missing from the folder "
             "when the backup was made and could not be restored"
         )
     return RestoreReport(
@@ -294,7 +353,7 @@ def restore(
         evidence_present=evidence_present,
         engine=kind,
         revision=revision,
-        made_at=manifest["made_at"],
+        made_at=manifest.made_at,
         rows=rows,
         photos_written=written,
         photos_present=present_photos,

@@ -12,8 +12,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
+from geoalchemy2 import WKBElement
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, insert
 
@@ -45,20 +46,34 @@ class CaseEvent:
     occurred_at: datetime | None = None
 
 
-def _row(event: CaseEvent, now: datetime) -> dict[str, Any]:
-    return {
-        "zone_id": event.zone_id,
-        "kind": event.kind,
-        "occurred_at": event.occurred_at or now,
-        "recorded_by": event.actor,
-        "recorded_at": now,
-        "summary": event.summary,
-        "details": json.dumps(event.details, ensure_ascii=False, default=str)
+class _CaseEventValues(TypedDict):
+    """The values of one ``case_events`` insert (a dict: SQLAlchemy binds it by name)."""
+
+    zone_id: int
+    kind: str
+    occurred_at: datetime
+    recorded_by: str
+    recorded_at: datetime
+    summary: str | None
+    details: str | None  # JSON text
+    zone_version: int
+    geom: WKBElement | None
+
+
+def _row(event: CaseEvent, now: datetime) -> _CaseEventValues:
+    return _CaseEventValues(
+        zone_id=event.zone_id,
+        kind=event.kind,
+        occurred_at=event.occurred_at or now,
+        recorded_by=event.actor,
+        recorded_at=now,
+        summary=event.summary,
+        details=json.dumps(event.details, ensure_ascii=False, default=str)
         if event.details
         else None,
-        "zone_version": event.version,
-        "geom": to_db([event.geom])[0] if event.geom is not None else None,
-    }
+        zone_version=event.version,
+        geom=to_db([event.geom])[0] if event.geom is not None else None,
+    )
 
 
 def append(conn: Connection, events: Sequence[CaseEvent]) -> list[int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +24,7 @@ from geo.zone_decisions import (
 )
 from layers import audit
 from layers.claims import ClaimSource, geometries_in_force, official_geometries, record_claim
+from layers.disputes.rows import DecidedZone
 from layers.disputes.zone_edits import _bump, _event
 from layers.disputes.zones import _row, get_zone
 from layers.engine import write_connection
@@ -46,7 +46,7 @@ def apply_decision(
     source_reference: str | None = None,
     summary: str | None = None,
     valid_from_given: bool = True,
-) -> dict[str, Any]:
+) -> DecidedZone:
     """Divide a zone between its parties, record their new claims and close the zone.
 
     ``valid_from_given=False``: the caller sent no start and ``valid_from`` is "now"; a
@@ -180,6 +180,4 @@ def apply_decision(
             str(zone_id),
             {"claims": created, "parts": sorted(parts_m)},
         )
-        out = get_zone(conn, zone_id, detail=False)
-        out["new_claims"] = created
-        return out
+        return DecidedZone(**get_zone(conn, zone_id, detail=False), new_claims=created)

@@ -7,7 +7,7 @@ filters but the status, so the page can show the counts beside the status filter
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import shapely
 import shapely.geometry
@@ -17,7 +17,8 @@ from geo.access import RowScope
 from geo.measures import population_inside
 from geo.metric import to_metric
 from layers.access import row_condition
-from layers.disputes.zones import _SUMMARY, _summary, localities_in
+from layers.disputes.rows import OverviewZone, PartyName, ZonesOverview
+from layers.disputes.zones import _SUMMARY, _fields, localities_in
 from layers.geometry_io import from_db
 from layers.schema import (
     disputed_zone_parties,
@@ -43,7 +44,7 @@ def overview(
     kind: str | None = None,
     sort: Sort = "area",
     limit: int = 1000,
-) -> dict[str, Any]:
+) -> ZonesOverview:
     """Zones reached by ``rows`` under the filters, largest (area or people) first.
 
     Args:
@@ -80,31 +81,34 @@ def overview(
         select(*_SUMMARY, _z.geom).where(*conditions).order_by(_z.area_m2.desc(), _z.id)
     ).all()
     names = _party_names(conn, [r.id for r in found])
-    zones = []
+    zones: list[OverviewZone] = []
     for r in found:
         geom = from_db(r.geom)
         assert geom is not None
-        out = _summary(r)
-        out["parties"] = names.get(r.id, [])
-        out["population_estimate"] = population_inside(localities_in(conn, geom, to_metric(geom)))
         shown = shapely.simplify(geom, MAP_TOLERANCE_DEG, preserve_topology=True)
-        out["geometry"] = shapely.geometry.mapping(shapely.orient_polygons(shown))
-        zones.append(out)
+        zones.append(
+            OverviewZone(
+                **_fields(r),
+                parties=names.get(r.id, []),
+                population_estimate=population_inside(localities_in(conn, geom, to_metric(geom))),
+                geometry=shapely.geometry.mapping(shapely.orient_polygons(shown)),
+            )
+        )
     if sort == "population":
         zones.sort(key=lambda z: (-z["population_estimate"], -z["area_m2"], z["id"]))
-    return {"counts": counts, "total": len(zones), "zones": zones[:limit]}
+    return ZonesOverview(counts=counts, total=len(zones), zones=zones[:limit])
 
 
-def _party_names(conn: Connection, zone_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+def _party_names(conn: Connection, zone_ids: list[int]) -> dict[int, list[PartyName]]:
     if not zone_ids:
         return {}
     party = disputed_zone_parties.c
-    out: dict[int, list[dict[str, str]]] = {}
+    out: dict[int, list[PartyName]] = {}
     for zone_id, key, name in conn.execute(
         select(party.zone_id, party.cvegeo, municipalities.c.name)
         .join(municipalities, municipalities.c.cvegeo == party.cvegeo)
         .where(party.zone_id.in_(zone_ids))
         .order_by(party.zone_id, party.cvegeo)
     ):
-        out.setdefault(zone_id, []).append({"cvegeo": key, "name": name})
+        out.setdefault(zone_id, []).append(PartyName(cvegeo=key, name=name))
     return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy import Connection, insert, select, update
@@ -419,17 +419,61 @@ def municipality_names(conn: Connection, cvegeos: Sequence[str]) -> dict[str, st
     return {str(k): str(v) for k, v in rows}
 
 
-def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(select(detection_runs).where(detection_runs.c.id == run_id)).mappings().first()
+class DetectionRun(TypedDict):
+    """A row of ``detection_runs``, in its column order (``api.wire.disputes.DetectionRun``)."""
+
+    id: int
+    scope: str
+    scope_label: str
+    as_of: datetime
+    min_area_m2: float
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    municipalities: int
+    official_fallbacks: int
+    overlaps: int
+    gaps: int
+    slivers_ignored: int
+    zones_created: int
+    zones_changed: int
+    zones_unchanged: int
+    zones_vanished: int
+    compute_s: float | None
+
+
+def _run(r: Any) -> DetectionRun:
+    return DetectionRun(
+        id=r.id,
+        scope=r.scope,
+        scope_label=r.scope_label,
+        as_of=r.as_of,
+        min_area_m2=r.min_area_m2,
+        actor=r.actor,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        municipalities=r.municipalities,
+        official_fallbacks=r.official_fallbacks,
+        overlaps=r.overlaps,
+        gaps=r.gaps,
+        slivers_ignored=r.slivers_ignored,
+        zones_created=r.zones_created,
+        zones_changed=r.zones_changed,
+        zones_unchanged=r.zones_unchanged,
+        zones_vanished=r.zones_vanished,
+        compute_s=r.compute_s,
     )
+
+
+def get_run(conn: Connection, run_id: int) -> DetectionRun:
+    row = conn.execute(select(detection_runs).where(detection_runs.c.id == run_id)).first()
     if row is None:
         raise NotFound(f"no detection run {run_id}")
-    return dict(row)
+    return _run(row)
 
 
-def list_runs(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+def list_runs(conn: Connection, limit: int = 50, offset: int = 0) -> list[DetectionRun]:
     rows = conn.execute(
         select(detection_runs).order_by(detection_runs.c.id.desc()).limit(limit).offset(offset)
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [_run(r) for r in rows]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, select
 
@@ -56,22 +56,34 @@ def check_document(data: bytes, *, file_name: str | None, max_bytes: int) -> pho
     return photos.Photo(data, hashlib.sha256(data).hexdigest(), "application/pdf", file_name)
 
 
-def file_details(document: photos.Photo) -> dict[str, Any]:
+class EvidenceFile(TypedDict):
     """What an ``evidence`` event keeps of a stored file (``details.file``)."""
-    return {
-        "sha256": document.sha256,
-        "media_type": document.media_type,
-        "size_bytes": document.size_bytes,
-        "file_name": (document.file_name or "")[:255] or None,
-    }
+
+    sha256: str
+    media_type: str
+    size_bytes: int
+    file_name: str | None
+
+
+def file_details(document: photos.Photo) -> EvidenceFile:
+    """What an ``evidence`` event keeps of a stored file (``details.file``)."""
+    return EvidenceFile(
+        sha256=document.sha256,
+        media_type=document.media_type,
+        size_bytes=document.size_bytes,
+        file_name=(document.file_name or "")[:255] or None,
+    )
 
 
 def store(folder: Path, document: photos.Photo) -> Path:
     return photos.store(folder, document)
 
 
-def file_of(conn: Connection, zone_id: int, sha256: str) -> dict[str, Any]:
+def file_of(conn: Connection, zone_id: int, sha256: str) -> EvidenceFile:
     """``details.file`` of the zone's evidence event holding ``sha256``.
+
+    ``details`` is free JSON (``POST /disputes/{id}/events`` takes any), so an entry
+    that does not have the shape :func:`file_details` writes is not a file.
 
     Raises:
         NotFound: no evidence of this zone holds that file (another zone's file is
@@ -84,9 +96,18 @@ def file_of(conn: Connection, zone_id: int, sha256: str) -> dict[str, Any]:
         )
     ).scalars()
     for raw in rows:
-        found = (json.loads(raw) if raw else {}).get("file") or {}
-        if found.get("sha256") == sha256:
-            return dict(found)
+        found = (json.loads(raw) if raw else {}).get("file")
+        if not isinstance(found, dict) or found.get("sha256") != sha256:
+            continue
+        media_type, size, name = (
+            found.get("media_type"),
+            found.get("size_bytes"),
+            found.get("file_name"),
+        )
+        if isinstance(media_type, str) and isinstance(size, int) and isinstance(name, str | None):
+            return EvidenceFile(
+                sha256=sha256, media_type=media_type, size_bytes=size, file_name=name
+            )
     raise NotFound(
         f"zone {zone_id} has no evidence file {sha256}", problems=[Problem("sha256", "unknown")]
     )

@@ -10,7 +10,6 @@ into the parts of a decision, so adopting it runs the ordinary decision.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 import shapely
@@ -23,6 +22,7 @@ from geo.metric import to_lonlat, to_metric
 from geo.proposals import balance, proposal_parts
 from layers.claims import official_geometries
 from layers.disputes import zone_edits, zones
+from layers.disputes.rows import CaseEventRow, PartyBalance, ProposalPreview
 from layers.engine import on_read_connection
 from layers.geometry_io import from_db
 from layers.schema import case_events, disputed_zones
@@ -41,7 +41,7 @@ def _zone(conn: Connection, zone_id: int) -> tuple[BaseGeometry, list[str]]:
     return geom, row.parties_key.split(",") if row.parties_key else []
 
 
-def preview(conn: Connection, zone_id: int, proposed: BaseGeometry, party: str) -> dict[str, Any]:
+def preview(conn: Connection, zone_id: int, proposed: BaseGeometry, party: str) -> ProposalPreview:
     """What each party would receive under a proposal giving ``party`` the zone inside
     ``proposed`` (lon/lat polygon), against the official line.
 
@@ -62,15 +62,25 @@ def preview(conn: Connection, zone_id: int, proposed: BaseGeometry, party: str) 
     parts_m = proposal_parts(zone_m, proposed_m, party, order)
     sums = balance(zone_m, official_m, parts_m)
     names = {p["cvegeo"]: p["name"] for p in zones.get_zone(conn, zone_id, detail=False)["parties"]}
-    return {
-        "party": party,
-        "parties": [{"cvegeo": k, "name": names.get(k, k), **sums[k]} for k in order],
-        "parts": {
+    return ProposalPreview(
+        party=party,
+        parties=[
+            PartyBalance(
+                cvegeo=k,
+                name=names.get(k, k),
+                receives_m2=sums[k]["receives_m2"],
+                official_m2=sums[k]["official_m2"],
+                gains_m2=sums[k]["gains_m2"],
+                loses_m2=sums[k]["loses_m2"],
+            )
+            for k in order
+        ],
+        parts={
             k: shapely.geometry.mapping(shapely.orient_polygons(to_lonlat(g)))
             for k, g in parts_m.items()
             if not g.is_empty
         },
-    }
+    )
 
 
 def record(
@@ -82,13 +92,13 @@ def record(
     actor: str,
     expected_version: int,
     summary: str | None = None,
-) -> dict[str, Any]:
+) -> CaseEventRow:
     """Append the proposal to the case file (``kind='proposal'``): the drawing as its
     geometry, ``details.party`` and ``details.balance`` as :func:`preview` measured them.
 
     Raises:
         InvalidInput, NotFound: as :func:`preview`.
-        PreconditionFailed: the zone changed since ``expected_version`` was read.
+        StaleVersion: the zone changed since ``expected_version`` was read.
         Conflict: the zone is closed.
     """
     seen = on_read_connection(engine, lambda conn: preview(conn, zone_id, proposed, party))

@@ -22,6 +22,8 @@ from sqlalchemy import Connection, Engine, select
 from geo.metric import to_metric
 from layers.claims import geometries_in_force
 from layers.disputes import decisions
+from layers.disputes.rows import DecisionPart, DecisionPreview, Zone
+from layers.disputes.zones import get_zone
 from layers.engine import write_connection
 from layers.geometry_io import from_db
 from layers.schema import case_events, claims, disputed_zones, municipalities
@@ -30,7 +32,7 @@ from layers.schema import case_events, claims, disputed_zones, municipalities
 class _Rehearsed(Exception):
     """Carries the outcome out of the transaction it rolls back."""
 
-    def __init__(self, outcome: dict[str, Any]) -> None:
+    def __init__(self, outcome: DecisionPreview) -> None:
         super().__init__("rehearsal")
         self.outcome = outcome
 
@@ -50,7 +52,7 @@ class _OneConnection:
         yield self._conn
 
 
-def preview_decision(engine: Engine, zone_id: int, **decision: Any) -> dict[str, Any]:
+def preview_decision(engine: Engine, zone_id: int, **decision: Any) -> DecisionPreview:
     """What ``decisions.apply_decision(engine, zone_id, **decision)`` would do, undone.
 
     Returns:
@@ -66,8 +68,12 @@ def preview_decision(engine: Engine, zone_id: int, **decision: Any) -> dict[str,
             keys = _parties(conn, zone_id)
             found = geometries_in_force(conn, keys, decision["valid_from"])
             before = _areas({k: geom for k, (_, geom) in found.items()})
-            zone = decisions.apply_decision(cast(Engine, _OneConnection(conn)), zone_id, **decision)
-            raise _Rehearsed(_outcome(conn, zone_id, zone, before))
+            decided = decisions.apply_decision(
+                cast(Engine, _OneConnection(conn)), zone_id, **decision
+            )
+            # the zone as the decision left it, read again in the same transaction
+            zone = get_zone(conn, zone_id, detail=False)
+            raise _Rehearsed(_outcome(conn, zone_id, zone, decided["new_claims"], before))
     except _Rehearsed as done:
         return done.outcome
 
@@ -86,8 +92,12 @@ def _areas(geoms: dict[str, Any]) -> dict[str, float]:
 
 
 def _outcome(
-    conn: Connection, zone_id: int, zone: dict[str, Any], before: dict[str, float]
-) -> dict[str, Any]:
+    conn: Connection,
+    zone_id: int,
+    zone: Zone,
+    created: dict[str, int],
+    before: dict[str, float],
+) -> DecisionPreview:
     t = case_events.c
     details = json.loads(
         conn.execute(
@@ -97,7 +107,6 @@ def _outcome(
             .limit(1)
         ).scalar_one()
     )
-    created: dict[str, int] = zone["new_claims"]
     rows = conn.execute(
         select(claims.c.cvegeo, claims.c.geom, municipalities.c.name)
         .join(municipalities, municipalities.c.cvegeo == claims.c.cvegeo)
@@ -106,22 +115,21 @@ def _outcome(
     after = _areas({r.cvegeo: from_db(r.geom) for r in rows})
     names = {r.cvegeo: r.name for r in rows}
     parties = [
-        {
-            "cvegeo": key,
-            "name": names.get(key, key),
-            "part_m2": details["parts_m2"].get(key, 0.0),
-            "claim_before_m2": before.get(key),
-            "claim_after_m2": after.get(key),
-        }
+        DecisionPart(
+            cvegeo=key,
+            name=names.get(key, key),
+            part_m2=details["parts_m2"].get(key, 0.0),
+            claim_before_m2=before.get(key),
+            claim_after_m2=after.get(key),
+        )
         for key in sorted(created)
     ]
-    shown = {k: v for k, v in zone.items() if k != "new_claims"}
-    return {
-        "zone": shown,
-        "parties": parties,
-        "parts": {
+    return DecisionPreview(
+        zone=zone,
+        parties=parties,
+        parts={
             k: shapely.geometry.mapping(shapely.orient_polygons(shapely.geometry.shape(g)))
             for k, g in details["parts"].items()
         },
-        "split_along_official_line": details["split_along_official_line"],
-    }
+        split_along_official_line=details["split_along_official_line"],
+    )

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, Engine, select
 
@@ -100,6 +100,15 @@ def resolve_scope(
     return Scope(key, f"{label}, {len(found)} municipalities", found)
 
 
+class ScopeClaimsRecorded(TypedDict):
+    """The official line recorded as claims across a scope (``POST /claims/official``)."""
+
+    scope: str
+    scope_label: str
+    created: list[str]
+    unchanged: list[str]
+
+
 def official_claims_in_scope(
     engine: Engine,
     *,
@@ -108,11 +117,16 @@ def official_claims_in_scope(
     zone: str | None = None,
     state: str | None = None,
     cvegeos: Sequence[str] | None = None,
-) -> dict[str, Any]:
+) -> ScopeClaimsRecorded:
     """``claims.claims_from_official`` for every municipality of a scope."""
     with engine.connect() as conn:
         scope = resolve_scope(conn, zone=zone, state=state, cvegeos=cvegeos, at_least=1)
     done = claims_from_official(
         engine, scope.cvegeos, valid_from=valid_from, recorded_by=recorded_by
     )
-    return {"scope": scope.key, "scope_label": scope.label, **done}
+    return ScopeClaimsRecorded(
+        scope=scope.key,
+        scope_label=scope.label,
+        created=done["created"],
+        unchanged=done["unchanged"],
+    )

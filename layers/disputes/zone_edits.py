@@ -30,7 +30,8 @@ from layers import audit, reference_changes
 from layers.claims import geometries_in_force, official_geometries
 from layers.disputes import case_file
 from layers.disputes.case_file import EVENT_KINDS, CaseEvent
-from layers.disputes.zones import _row, etag, get_zone, list_events
+from layers.disputes.rows import CaseEventRow, Zone
+from layers.disputes.zones import _row, get_zone, list_events
 from layers.engine import write_connection
 from layers.geometry_io import to_db
 from layers.schema import disputed_zone_geometries, disputed_zone_parties, disputed_zones
@@ -50,7 +51,7 @@ def _bump(conn: Connection, zone_id: int, expected: int | None, **values: Any) -
             f"zone {zone_id} changed since you read it (you have version {expected}, it is "
             f"now {current.version}); read it again and redo your change",
             current_version=current.version,
-            problems=[Problem("version", f"stale: current ETag {etag(zone_id, current.version)}")],
+            problems=[Problem("version", "stale")],
         )
     base = expected if expected is not None else current.version
     result = conn.execute(
@@ -82,7 +83,7 @@ def register_zone(
     parties: Sequence[str],
     actor: str,
     notes: str | None = None,
-) -> dict[str, Any]:
+) -> Zone:
     """Register a named zone by hand (``kind='manual'``, status ``open``).
 
     Raises:
@@ -173,7 +174,7 @@ def edit_zone(
     expected_version: int,
     name: str | None = None,
     notes: str | None = None,
-) -> dict[str, Any]:
+) -> Zone:
     """Rename a zone or change its notes (guarded by the version the caller read)."""
     values: dict[str, Any] = {}
     if name is not None:
@@ -198,7 +199,7 @@ def move_status(
     admin: bool,
     expected_version: int,
     note: str | None = None,
-) -> dict[str, Any]:
+) -> Zone:
     """Move a zone to another status by the rules of ``geo.disputes.MOVES``.
 
     Raises:
@@ -216,7 +217,7 @@ def move_status(
     with write_connection(engine) as conn:
         row = _row(conn, zone_id)
         if row.version != expected_version:
-            _bump(conn, zone_id, expected_version)  # raises the 412 with the current ETag
+            _bump(conn, zone_id, expected_version)  # raises StaleVersion with the current one
         current = ZoneStatus(row.status)
         check_move(current, wanted, admin=admin)
         closing = {"closed_at": audit.now()} if wanted in CLOSED else {"closed_at": None}
@@ -252,7 +253,7 @@ def add_event(
     summary: str | None = None,
     details: Mapping[str, Any] | None = None,
     geom: BaseGeometry | None = None,
-) -> dict[str, Any]:
+) -> CaseEventRow:
     """Append a meeting, evidence, proposal, agreement or note to a zone's case file.
 
     Rules: a meeting needs ``details.place`` and ``details.attendees`` (a non-empty

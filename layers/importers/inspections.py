@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Engine
 
@@ -63,6 +63,20 @@ from layers.inspections import store
 _BATCH = 5_000  # small: the COPY starts sooner, and the database works beside us
 
 
+class ImportReport(TypedDict):
+    """What ``POST /inspections/import`` answers (``api.wire.inspections.ImportReport``)."""
+
+    kind: str
+    file_name: str
+    mode: str
+    created: int
+    unchanged: int
+    refused: int  # rows refused
+    problems: list[dict[str, Any]]  # geo.errors.Problem.as_dict(): field, reason, row
+    seconds: float
+    import_run: int | None
+
+
 @dataclass
 class InspectionImportSummary(ImportSummary):
     mode: str = "all"
@@ -72,18 +86,18 @@ class InspectionImportSummary(ImportSummary):
         base = super().line()
         return f"{base}, {len({p.row for p in self.refused})} refused" if self.refused else base
 
-    def report(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "file_name": self.file_name,
-            "mode": self.mode,
-            "created": self.created,
-            "unchanged": self.unchanged,
-            "refused": len({p.row for p in self.refused}),
-            "problems": [p.as_dict() for p in self.refused],
-            "seconds": round(self.seconds, 3),
-            "import_run": self.run_id,
-        }
+    def report(self) -> ImportReport:
+        return ImportReport(
+            kind=self.kind,
+            file_name=self.file_name,
+            mode=self.mode,
+            created=self.created,
+            unchanged=self.unchanged,
+            refused=len({p.row for p in self.refused}),
+            problems=[p.as_dict() for p in self.refused],
+            seconds=round(self.seconds, 3),
+            import_run=self.run_id,
+        )
 
 
 def prepare(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from geoalchemy2 import WKBElement
 from sqlalchemy import Engine, bindparam, insert, select, update
 
 from geo.errors import ImportRejected, Problem, ProblemList
@@ -341,38 +343,75 @@ def write_municipalities(
         return run.finish()
 
 
+class _CurrentValues(TypedDict):
+    """A ``municipalities`` row to insert: the version in force."""
+
+    cvegeo: str
+    name: str
+    state_code: str
+    state_name: str
+    population: int | None
+    dwellings: int | None
+    version: int
+    source: str
+    content_sha256: str
+    valid_from: datetime
+    geom: WKBElement
+
+
+class _VersionValues(TypedDict):
+    """A ``municipality_versions`` row to insert: the history, never overwritten."""
+
+    cvegeo: str
+    version: int
+    name: str
+    population: int | None
+    dwellings: int | None
+    source: str
+    content_sha256: str
+    valid_from: datetime
+    valid_to: datetime | None
+    import_run_id: int | None
+    geom: WKBElement
+
+
 def _current_values(
-    r: MunicipalityRow, geom: Any, version: int, source: str, at: Any
-) -> dict[str, Any]:
+    r: MunicipalityRow, geom: WKBElement, version: int, source: str, at: datetime
+) -> _CurrentValues:
     state_code, state_name = state_of(r.cvegeo)
-    return {
-        "cvegeo": r.cvegeo,
-        "name": r.name,
-        "state_code": state_code,
-        "state_name": state_name,
-        "population": r.population,
-        "dwellings": r.dwellings,
-        "version": version,
-        "source": source,
-        "content_sha256": r.sha,
-        "valid_from": at,
-        "geom": geom,
-    }
+    return _CurrentValues(
+        cvegeo=r.cvegeo,
+        name=r.name,
+        state_code=state_code,
+        state_name=state_name,
+        population=r.population,
+        dwellings=r.dwellings,
+        version=version,
+        source=source,
+        content_sha256=r.sha,
+        valid_from=at,
+        geom=geom,
+    )
 
 
 def _version_values(
-    r: MunicipalityRow, geom: Any, version: int, source: str, at: Any, run_id: int | None
-) -> dict[str, Any]:
-    return {
-        "cvegeo": r.cvegeo,
-        "version": version,
-        "name": r.name,
-        "population": r.population,
-        "dwellings": r.dwellings,
-        "source": source,
-        "content_sha256": r.sha,
-        "valid_from": at,
-        "valid_to": None,
-        "import_run_id": run_id,
-        "geom": geom,
-    }
+    r: MunicipalityRow,
+    geom: WKBElement,
+    version: int,
+    source: str,
+    at: datetime,
+    run_id: int | None,
+) -> _VersionValues:
+    return _VersionValues(
+        cvegeo=r.cvegeo,
+        version=version,
+        name=r.name,
+        population=r.population,
+        dwellings=r.dwellings,
+        source=source,
+        content_sha256=r.sha,
+        valid_from=at,
+        valid_to=None,
+        import_run_id=run_id,
+        geom=geom,
+    )

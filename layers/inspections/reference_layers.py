@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import shapely
@@ -201,7 +201,18 @@ def river_columns(river_set: RiverSet, lon: np.ndarray, lat: np.ndarray) -> Colu
     return out
 
 
-def river_at(river_set: RiverSet, lon: float, lat: float) -> dict[str, Any] | None:
+class RiverAt(TypedDict):
+    """The nearest river to a point, as ``/lookup`` gives it."""
+
+    id: int
+    name: str
+    distance_m: float
+    chainage_m: float
+    bank_side: str | None
+    in_federal_zone: bool
+
+
+def river_at(river_set: RiverSet, lon: float, lat: float) -> RiverAt | None:
     """``river_columns`` for one lon/lat point, as ``/lookup`` gives it: the nearest river
     within ``RIVER_SEARCH_RADIUS_M`` (id, name, distance_m, chainage_m, bank_side,
     in_federal_zone), or None."""
@@ -210,14 +221,14 @@ def river_at(river_set: RiverSet, lon: float, lat: float) -> dict[str, Any] | No
     if measured is None:
         return None
     line, distance, chainage, side = measured
-    return {
-        "id": int(river_set.ids[line]),
-        "name": str(river_set.names[line]),
-        "distance_m": round(distance, 2),
-        "chainage_m": round(chainage, 2),
-        "bank_side": side or None,
-        "in_federal_zone": bool(distance <= river_set.widths[line]),
-    }
+    return RiverAt(
+        id=int(river_set.ids[line]),
+        name=str(river_set.names[line]),
+        distance_m=round(distance, 2),
+        chainage_m=round(chainage, 2),
+        bank_side=side or None,
+        in_federal_zone=bool(distance <= river_set.widths[line]),
+    )
 
 
 def bbox_around(lon: np.ndarray, lat: np.ndarray, margin_m: float = 0.0) -> BBox:

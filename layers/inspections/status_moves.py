@@ -1,8 +1,9 @@
 """Reviewing and following up a stored inspection: status moves with optimistic concurrency.
 
 A review moves pending → approved/rejected, a follow-up open → referred → attended
-(``geo.inspections``); each move is checked against the version an ``If-Match`` ETag
-named and recorded in the inspection's history. Saving and reading inspections is
+(``geo.inspections``); each move is checked against the version the caller read
+(``expected_version``; over HTTP it travels as an ``If-Match`` ETag, read in
+``api.concurrency``) and recorded in the inspection's history. Saving and reading inspections is
 in ``layers.inspections.store``.
 """
 
@@ -12,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from geo.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
+from geo.errors import Conflict, InvalidInput, NotFound, Problem, StaleVersion
 from geo.inspections import FOLLOW_UP_MOVES, REVIEW_MOVES
 from layers import audit
 from layers.engine import write_connection
+from layers.inspections.rows import InspectionFeature
 from layers.inspections.store import get
 from layers.schema import (
     inspection_events,
@@ -37,7 +39,7 @@ def change_status(
     note: str | None = None,
     referred_to: str | None = None,
     expected_version: int | None = None,
-) -> dict[str, Any]:
+) -> InspectionFeature:
     """Move an inspection's review (pending → approved/rejected) or follow-up
     (open → referred → attended) and record who and when, in a transaction of its own
     (see :func:`move` for the rules and the errors)."""
@@ -75,7 +77,7 @@ def move(
 
     Raises:
         NotFound: no such inspection, or ``referred_to`` is not a municipality.
-        PreconditionFailed: ``expected_version`` is not the inspection's version.
+        StaleVersion: ``expected_version`` is not the inspection's version.
         Conflict: the move is not allowed from the current status.
         InvalidInput: a referral without the municipality it goes to.
     """
@@ -98,10 +100,11 @@ def move(
         raise NotFound(f"no inspection {inspection_id}", problems=[Problem("id", "unknown")])
     current, version = found
     if expected_version is not None and expected_version != version:
-        raise PreconditionFailed(
+        raise StaleVersion(
             f"inspection {inspection_id} is at version {version}, not {expected_version}: "
             "someone changed it since you read it; read it again",
-            problems=[Problem("If-Match", f"version {expected_version} is stale")],
+            current_version=int(version),
+            problems=[Problem("version", f"version {expected_version} is stale")],
         )
     if to_status not in moves.get(current, set()):
         allowed = ", ".join(sorted(moves.get(current, set()))) or "none"
@@ -151,26 +154,3 @@ def move(
         {"from": current, "to": to_status, "referred_to": referred_to, "note": note},
     )
     return int(version) + 1
-
-
-def etag(inspection_id: str, version: int) -> str:
-    return f'"inspection-{inspection_id}-v{version}"'
-
-
-def parse_if_match(value: str | None, inspection_id: str) -> int | None:
-    """The version an ``If-Match`` header names (``None`` when absent: the move then
-    checks only the status it read).
-
-    Raises:
-        PreconditionFailed: an ETag of another inspection, or ``*``.
-    """
-    if value is None or not value.strip():
-        return None
-    tag = value.strip().removeprefix("W/")
-    prefix = f'"inspection-{inspection_id}-v'
-    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
-        raise PreconditionFailed(
-            f"If-Match {value} is not an ETag of inspection {inspection_id}",
-            problems=[Problem("If-Match", "not this inspection's ETag")],
-        )
-    return int(tag[len(prefix) : -1])

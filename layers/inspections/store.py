@@ -27,6 +27,13 @@ from layers.geometry_io import points_to_db
 from layers.inspections import photos as photo_store
 from layers.inspections.annotate import Reference
 from layers.inspections.reference_layers import cached_rivers
+from layers.inspections.rows import (
+    InspectionEvent,
+    InspectionFeature,
+    InspectionPhoto,
+    InspectionRecord,
+    PointGeometry,
+)
 from layers.schema import (
     inspection_categories,
     inspection_events,
@@ -240,7 +247,7 @@ def create(
     recorded_by: str,
     photos: Sequence[photo_store.Photo] = (),
     photos_dir: Path,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[InspectionFeature, bool]:
     """Store one submitted inspection exactly once; return (the stored record, created?).
 
     Raises:
@@ -282,27 +289,22 @@ def create(
         return get(conn, sub.id), created
 
 
-def get(conn: Connection, inspection_id: str) -> dict[str, Any]:
+def get(conn: Connection, inspection_id: str) -> InspectionFeature:
     """One inspection as a GeoJSON Feature with its annotations, photos and history."""
     i = inspections.c
-    row = (
-        conn.execute(
-            select(
-                *(c for c in inspections.c if c.name not in ("geom", "content_sha256")),
-                func.ST_X(i.geom).label("lon"),
-                func.ST_Y(i.geom).label("lat"),
-            ).where(i.id == inspection_id)
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(
+        select(
+            *(c for c in inspections.c if c.name not in ("geom", "content_sha256")),
+            func.ST_X(i.geom).label("lon"),
+            func.ST_Y(i.geom).label("lat"),
+        ).where(i.id == inspection_id)
+    ).first()
     if row is None:
         raise NotFound(f"no inspection {inspection_id}", problems=[Problem("id", "unknown")])
-    props = {k: v for k, v in row.items() if k not in ("id", "lon", "lat")}
-    for key in ("claim_cvegeos", "metro_zone_codes"):
-        props[key] = props[key].split(",") if props[key] else []
-    props["photos"] = [
-        dict(p)
+    photos = [
+        InspectionPhoto(
+            sha256=p.sha256, media_type=p.media_type, size_bytes=p.size_bytes, file_name=p.file_name
+        )
         for p in conn.execute(
             select(
                 inspection_photos.c.sha256,
@@ -312,26 +314,65 @@ def get(conn: Connection, inspection_id: str) -> dict[str, Any]:
             )
             .where(inspection_photos.c.inspection_id == inspection_id)
             .order_by(inspection_photos.c.sha256)
-        ).mappings()
+        )
     ]
-    props["history"] = history(conn, inspection_id)
-    return {
-        "type": "Feature",
-        "id": row["id"],
-        "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-        "properties": props,
-    }
+    props = InspectionRecord(
+        observed_at=row.observed_at,
+        category=row.category,
+        severity=row.severity,
+        description=row.description,
+        gps_accuracy_m=row.gps_accuracy_m,
+        inspector=row.inspector,
+        source=row.source,
+        created_at=row.created_at,
+        recorded_by=row.recorded_by,
+        import_run_id=row.import_run_id,
+        review_status=row.review_status,
+        follow_up_status=row.follow_up_status,
+        referred_to=row.referred_to,
+        municipality_cvegeo=row.municipality_cvegeo,
+        municipality_name=row.municipality_name,
+        claim_cvegeos=row.claim_cvegeos.split(",") if row.claim_cvegeos else [],
+        metro_zone_codes=row.metro_zone_codes.split(",") if row.metro_zone_codes else [],
+        disputed_zone_id=row.disputed_zone_id,
+        dispute=row.dispute,
+        river_id=row.river_id,
+        river_name=row.river_name,
+        river_distance_m=row.river_distance_m,
+        chainage_m=row.chainage_m,
+        bank_side=row.bank_side,
+        in_federal_zone=row.in_federal_zone,
+        annotated_at=row.annotated_at,
+        observed_offset_min=row.observed_offset_min,
+        version=row.version,
+        photos=photos,
+        history=history(conn, inspection_id),
+    )
+    return InspectionFeature(
+        type="Feature",
+        id=row.id,
+        geometry=PointGeometry(type="Point", coordinates=[row.lon, row.lat]),
+        properties=props,
+    )
 
 
-def history(conn: Connection, inspection_id: str) -> list[dict[str, Any]]:
+def history(conn: Connection, inspection_id: str) -> list[InspectionEvent]:
     e = inspection_events.c
     return [
-        dict(r)
+        InspectionEvent(
+            kind=r.kind,
+            from_status=r.from_status,
+            to_status=r.to_status,
+            referred_to=r.referred_to,
+            note=r.note,
+            actor=r.actor,
+            at=r.at,
+        )
         for r in conn.execute(
             select(e.kind, e.from_status, e.to_status, e.referred_to, e.note, e.actor, e.at)
             .where(e.inspection_id == inspection_id)
             .order_by(e.id)
-        ).mappings()
+        )
     ]
 
 

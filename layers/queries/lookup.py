@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, Float, Select, bindparam, func, literal_column, select
 from sqlalchemy.engine import Dialect
@@ -16,6 +16,7 @@ from layers.dialects import intersects_point, json_rows
 from layers.engine import AsyncReader, DriverStatement, on_read_connection
 from layers.inspections.reference_layers import (
     CLOSED_DISPUTE_STATUSES,
+    RiverAt,
     RiverSet,
     cached_rivers,
     dispute_text,
@@ -119,11 +120,70 @@ def _utc(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _values(lon: float, lat: float) -> dict[str, Any]:
-    return {"lon": lon, "lat": lat, "at": audit.now()}
+class _Values(TypedDict):
+    """The values the statement binds."""
+
+    lon: float
+    lat: float
+    at: datetime
 
 
-def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
+def _values(lon: float, lat: float) -> _Values:
+    return _Values(lon=lon, lat=lat, at=audit.now())
+
+
+class LonLat(TypedDict):
+    lon: float
+    lat: float
+
+
+class State(TypedDict):
+    code: str
+    name: str
+
+
+class LookupMunicipality(TypedDict):
+    cvegeo: str
+    name: str
+    state: State
+    boundary_version: int
+
+
+class LookupMetroZone(TypedDict):
+    code: str
+    name: str
+    delimitation_year: int
+    kind: str
+
+
+class LookupClaim(TypedDict):
+    id: int
+    cvegeo: str
+    municipality: str
+    version: int
+    source: str
+    source_reference: str | None
+    valid_from: datetime
+
+
+class DisputeAt(TypedDict):
+    zone_id: int
+    text: str
+
+
+class LookupAnswer(TypedDict):
+    """What ``/lookup`` answers (``api.routes.lookup.LookupAnswer`` documents it)."""
+
+    point: LonLat
+    municipality: LookupMunicipality | None
+    on_boundary_of: list[str]
+    metro_zones: list[LookupMetroZone]
+    claims: list[LookupClaim]
+    river: RiverAt | None
+    disputed_zone: DisputeAt | None
+
+
+def lookup_point(conn: Connection, lon: float, lat: float) -> LookupAnswer:
     """The municipality officially holding (lon, lat), its metro zones, the claims in
     force, the nearest river (distance, chainage, bank side, federal zone; ``None``
     beyond 25 km) and the open disputed zone holding the point (``None`` if none).
@@ -139,7 +199,7 @@ def lookup_point(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
 
 async def lookup_point_async(
     reader: AsyncReader, engine: Engine, lon: float, lat: float
-) -> dict[str, Any]:
+) -> LookupAnswer:
     """:func:`lookup_point` read on the event loop without blocking it (PostgreSQL).
 
     The rivers are measured against this process's copy; when the layer changed
@@ -156,23 +216,37 @@ async def lookup_point_async(
     return _answer(lon, lat, row, river_set)
 
 
-def _answer(lon: float, lat: float, row: tuple[Any, ...], river_set: RiverSet) -> dict[str, Any]:
-    """The answer from the statement's row (three JSON arrays and the rivers' counter)."""
+def _answer(lon: float, lat: float, row: tuple[Any, ...], river_set: RiverSet) -> LookupAnswer:
+    """The answer from the statement's row (four JSON arrays and the rivers' counter)."""
     found_rows, zone_rows, claim_rows, dispute_rows, _rivers_version = row
     found = sorted(found_rows, key=lambda m: m["cvegeo"])
     municipality = None
     if found:
         first = found[0]
-        municipality = {
-            "cvegeo": first["cvegeo"],
-            "name": first["name"],
-            "state": {"code": first["state_code"], "name": first["state_name"]},
-            "boundary_version": first["version"],
-        }
-    zones = sorted(zone_rows, key=lambda z: (-z["delimitation_year"], z["code"]))
-    claim_rows = sorted(claim_rows, key=lambda c: (c["cvegeo"], c["version"]))
-    for claim in claim_rows:
-        claim["valid_from"] = _utc(claim["valid_from"])
+        municipality = LookupMunicipality(
+            cvegeo=first["cvegeo"],
+            name=first["name"],
+            state=State(code=first["state_code"], name=first["state_name"]),
+            boundary_version=first["version"],
+        )
+    zones = [
+        LookupMetroZone(
+            code=z["code"], name=z["name"], delimitation_year=z["delimitation_year"], kind=z["kind"]
+        )
+        for z in sorted(zone_rows, key=lambda z: (-z["delimitation_year"], z["code"]))
+    ]
+    claims_in_force = [
+        LookupClaim(
+            id=c["id"],
+            cvegeo=c["cvegeo"],
+            municipality=c["municipality"],
+            version=c["version"],
+            source=c["source"],
+            source_reference=c["source_reference"],
+            valid_from=_utc(c["valid_from"]),
+        )
+        for c in sorted(claim_rows, key=lambda c: (c["cvegeo"], c["version"]))
+    ]
     # the nearest river, measured against this process's copy of the rivers (checked
     # against the layer's change counter read in the same statement)
     river = river_at(river_set, lon, lat)
@@ -181,13 +255,13 @@ def _answer(lon: float, lat: float, row: tuple[Any, ...], river_set: RiverSet) -
     if dispute_rows:
         zone_id = min(d["id"] for d in dispute_rows)
         parties = sorted((d["cvegeo"], d["name"]) for d in dispute_rows if d["id"] == zone_id)
-        dispute = {"zone_id": zone_id, "text": dispute_text([name for _, name in parties])}
-    return {
-        "point": {"lon": lon, "lat": lat},
-        "municipality": municipality,
-        "on_boundary_of": [m["cvegeo"] for m in found] if len(found) > 1 else [],
-        "metro_zones": zones if found else [],
-        "claims": claim_rows,
-        "river": river,
-        "disputed_zone": dispute,
-    }
+        dispute = DisputeAt(zone_id=zone_id, text=dispute_text([name for _, name in parties]))
+    return LookupAnswer(
+        point=LonLat(lon=lon, lat=lat),
+        municipality=municipality,
+        on_boundary_of=[m["cvegeo"] for m in found] if len(found) > 1 else [],
+        metro_zones=zones if found else [],
+        claims=claims_in_force,
+        river=river,
+        disputed_zone=dispute,
+    )

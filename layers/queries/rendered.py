@@ -234,6 +234,7 @@ def _equals_param(c: Collection, name: str, i: int) -> Any:
     return bindparam(f"page_eq_{i}", type_=prop.column.type)
 
 
+# open: bound values named by the statement's shape (page_bbox_0…, page_eq_<i>), some absent
 def _values(q: ItemsQuery, cap: int) -> dict[str, Any]:
     values: dict[str, Any] = {
         "page_limit": q.limit,
