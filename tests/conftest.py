@@ -51,6 +51,7 @@ from layers.schema import (
 from layers.settings import Settings
 from layers.users import add_user
 from tests.collection import ENGINES as ENGINES  # where the engines are chosen per test
+from tests.helpers import TLS
 
 # The real extract shipped in the repository (data/README.md): the Oaxaca metro zone.
 # No test may read or write the user's own Linde data folder (~/.local/share/linde: the
@@ -137,7 +138,7 @@ class Database:
 
     def client(self, role: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, verify=TLS)
 
 
 @pytest.fixture(scope="session")

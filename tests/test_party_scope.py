@@ -28,6 +28,7 @@ from layers.disputes.zone_edits import register_zone
 from layers.importers.municipalities import import_municipalities
 from layers.users import add_user
 from tests.conftest import Database
+from tests.helpers import TLS
 
 SQUARES = {
     "20067": (-96.80, 17.04, -96.75, 17.09),
@@ -77,6 +78,7 @@ class World:
             base_url=self.base,
             headers={"Authorization": f"Bearer {self.tokens[caller]}"},
             timeout=60,
+            verify=TLS,
         )
 
 
