@@ -17,7 +17,7 @@ from geo.measures import population_inside
 from layers.users import add_user
 from tests.conftest import Database
 from tests.disputes_data import SAN_JACINTO
-from tests.helpers import biggest, offline_page, ok, shot
+from tests.helpers import biggest, offline_page, ok, problem, shot
 
 #: a metro-zone municipality party to no zone the fixture detects
 SANTA_LUCIA = "20390"
@@ -392,13 +392,19 @@ def test_evidence_files_are_checked_by_content_stored_by_sha256_and_read_in_scop
         # the file is reachable only through the zone whose case file holds it
         assert http.get(f"/disputes/{others[0]['id']}/evidence/{sha}").status_code == 404
     with metro.client("commission") as http:
-        # free details naming the file by hand are not a stored file (it was a 500)
+        # details naming a stored file by hand are refused (once a 500, then a way to
+        # make another zone's case file name this zone's document): only the evidence
+        # route writes details.file
         other = f"/disputes/{others[0]['id']}"
-        written = http.post(
-            f"{other}/events",
-            json={"kind": "evidence", "details": {"document": "copia", "file": {"sha256": sha}}},
-        )
-        assert written.status_code == 201, written.text
+        for forged in (
+            {"sha256": sha},
+            {"sha256": sha, "media_type": "application/pdf", "size_bytes": 10, "file_name": "x"},
+        ):
+            written = http.post(
+                f"{other}/events",
+                json={"kind": "evidence", "details": {"document": "copia", "file": forged}},
+            )
+            assert "upload the document" in problem(written, 422, "details")
         assert http.get(f"{other}/evidence/{sha}").status_code == 404
     _user, token = add_user(metro.engine, "rep-lucia", "commission", actor="t", cvegeo=SANTA_LUCIA)
     with metro.client() as http:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Connection
 
 from api.concurrency import ExpectedZoneVersion, OptionalZoneVersion, zone_body, zone_etag
@@ -297,6 +297,20 @@ class EventCreate(BaseModel):
     geometry: dict[str, Any] | None = Field(
         default=None, description="A proposal's dividing line or proposed land (GeoJSON)."
     )
+
+    @field_validator("details")
+    @classmethod
+    def _no_file_by_hand(cls, details: dict[str, Any] | None) -> dict[str, Any] | None:
+        # details.file names a stored document, and the zone's evidence route serves
+        # the file an evidence entry names: only that route (POST .../evidence, which
+        # stores and checks the file) may write it, or a case file could name a
+        # document of a zone its author cannot read
+        if details is not None and "file" in details:
+            raise ValueError(
+                "'file' is written by Linde when a document is attached; upload the "
+                "document with POST /disputes/{zone_id}/evidence, or leave 'file' out"
+            )
+        return details
 
 
 @router.get(
