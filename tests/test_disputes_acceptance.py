@@ -47,6 +47,10 @@ def test_oaxaca_metro_claims_collide_where_the_localities_cross(
         201,
     )
     assert sorted(done["created"]) == list(metro_members()) and len(done["created"]) == 26
+    # what is sent is what OpenAPI documents (the scope was sent, not documented)
+    schema = planner.get("/openapi.json").json()["components"]["schemas"]
+    assert set(done) == set(schema["OfficialClaimsRecorded"]["properties"])
+    assert done["scope"] == "zone:20.1.01" and "26" in done["scope_label"]
     # official lines only touch: nothing to dispute
     first = ok(commission.post("/detection-runs", json={"zone": "20.1.01"}), 201)
     assert (first["municipalities"], first["overlaps"], first["gaps"]) == (26, 0, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geojson_pydantic import Feature, FeatureCollection, MultiPolygon
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.wire.common import Land
 
@@ -60,5 +60,7 @@ class ClaimDiff(BaseModel):
 
 
 class OfficialClaimsRecorded(BaseModel):
-    created: list[str]
-    unchanged: list[str]
+    scope: str = Field(description="The scope's key, e.g. zone:20.1.01 or state:20.")
+    scope_label: str = Field(description="The scope in words, with its number of municipalities.")
+    created: list[str] = Field(description="Municipalities whose official line became a new claim.")
+    unchanged: list[str] = Field(description="Municipalities whose claim in force already was it.")
