@@ -251,6 +251,115 @@ _SENTENCES: list[Sentence] = [
         lambda m: f"{m[1]} solo puede retirar los reclamos de {m[2]}, no los de {m[3]}.",
     ),
     _s(r"your municipality, (\S+)", lambda m: f"su municipio, {m[1]}"),
+    # claims (layers/claims.py, layers/claim_withdrawal.py, api/routes/claims.py)
+    _s(
+        r"valid_from needs a time zone, e\.g\. (\S+)",
+        lambda m: f"A valid_from le falta la zona horaria; por ejemplo {m[1]}.",
+    ),
+    _s(r"no time zone", lambda m: "sin zona horaria"),
+    _s(
+        r"source must be one of (.+)",
+        lambda m: f"La fuente (source) debe ser una de: {m[1]}.",
+    ),
+    _s(r"unknown source", lambda m: "fuente desconocida"),
+    _s(r"one of (.+)", lambda m: f"valores posibles: {m[1]}"),
+    _s(
+        r"valid_from must be on or after (.+) UTC, when the claim of (\d{5}) was withdrawn",
+        lambda m: (
+            f"valid_from debe ser igual o posterior a {m[1]} UTC, cuando se retiró el "
+            f"reclamo de {m[2]}."
+        ),
+    ),
+    _s(
+        r"before the withdrawal of the last claim",
+        lambda m: "antes del retiro del último reclamo",
+    ),
+    _s(
+        r"valid_from must be after (\S+), when the claim in force began",
+        lambda m: f"valid_from debe ser posterior a {m[1]}, cuando empezó el reclamo vigente.",
+    ),
+    _s(r"not after the claim in force", lambda m: "no es posterior al reclamo vigente"),
+    _s(
+        r"no municipality with cvegeo (\S+); import the official boundaries first",
+        lambda m: (
+            f"No existe el municipio con clave {m[1]}; primero importe los límites oficiales."
+        ),
+    ),
+    _s(
+        r"no municipality with cvegeo ([\d, ]+)",
+        lambda m: f"No existe municipio con la clave {m[1]}.",
+    ),
+    _s(r"unknown municipality", lambda m: "municipio desconocido"),
+    _s(r"no claim (\d+)", lambda m: f"No existe el reclamo {m[1]}."),
+    _s(r"unknown claim", lambda m: "reclamo desconocido"),
+    _s(
+        r"claim (\d+) is the first version of (\d{5}); compare it with against=official",
+        lambda m: (
+            f"El reclamo {m[1]} es la primera versión de {m[2]}; compárelo con against=official."
+        ),
+    ),
+    _s(r"no previous version", lambda m: "no hay versión anterior"),
+    _s(
+        r"against must be previous, official or a claim id",
+        lambda m: "against debe ser previous, official o el número de un reclamo.",
+    ),
+    _s(r"previous, official or a claim id", lambda m: "previous, official o un número de reclamo"),
+    _s(
+        r"no official boundary for (.+); import municipalities first",
+        lambda m: f"No hay límite oficial de {m[1]}; primero importe los municipios.",
+    ),
+    _s(r"unknown: (.+)", lambda m: f"no existen: {m[1]}"),
+    _s(
+        r"reason is longer than (\d+) characters; summarise it and cite the document",
+        lambda m: f"El motivo pasa de {m[1]} caracteres; resúmalo y cite el documento.",
+    ),
+    _s(r"at most (\d+) characters", lambda m: f"a lo más {m[1]} caracteres"),
+    _s(
+        r"claim (\d+) is not the claim in force of (\d{5}) \(claim (\d+) is\); load the "
+        r"claims of \d{5} again and, if it still applies, withdraw claim \d+",
+        lambda m: (
+            f"El reclamo {m[1]} no es el vigente de {m[2]} (lo es el {m[3]}); vuelva a "
+            f"cargar los reclamos de {m[2]} y, si aún procede, retire el reclamo {m[3]}."
+        ),
+    ),
+    _s(r"not in force; claim (\d+) is", lambda m: f"no está vigente; lo está el reclamo {m[1]}"),
+    _s(
+        r"claim (\d+) of (\d{5}) begins on (.+) UTC, later than now; it can be withdrawn "
+        r"once it has begun",
+        lambda m: (
+            f"El reclamo {m[1]} de {m[2]} empieza el {m[3]} UTC, después de ahora; se "
+            "puede retirar cuando haya empezado."
+        ),
+    ),
+    _s(r"its claim in force has not begun yet", lambda m: "su reclamo vigente aún no empieza"),
+    _s(
+        r"the claim of (\d{5}) changed while it was being withdrawn; load it again",
+        lambda m: f"El reclamo de {m[1]} cambió mientras se retiraba; vuelva a cargarlo.",
+    ),
+    _s(r"changed meanwhile", lambda m: "cambió mientras tanto"),
+    _s(
+        r"(?:the claim of (\d{5}) was withdrawn|another claim for (\d{5}) was recorded) at "
+        r"the same moment as this one, which was not recorded; load the claims of \d{5} "
+        r"again \(GET /claims\?cvegeo=\d{5}\) and, if yours still applies, send it again",
+        lambda m: (
+            (f"El reclamo de {m[1]} se retiró" if m[1] else f"Se registró otro reclamo de {m[2]}")
+            + " en el mismo momento que este, que no se registró; vuelva a cargar los "
+            f"reclamos de {m[1] or m[2]} (GET /claims?cvegeo={m[1] or m[2]}) y, si el suyo "
+            "aún procede, envíelo de nuevo."
+        ),
+    ),
+    _s(
+        r"its claim was withdrawn at the same moment",
+        lambda m: "su reclamo se retiró en el mismo momento",
+    ),
+    _s(
+        r"a claim for it was recorded at the same moment",
+        lambda m: "se registró otro reclamo suyo en el mismo momento",
+    ),
+    _s(
+        r"(\S+) records the claims of (\S+) only, not of (\d{5})",
+        lambda m: f"{m[1]} solo puede registrar los reclamos de {m[2]}, no los de {m[3]}.",
+    ),
     _s(r"Field required", lambda m: "falta este dato"),
     _s(r"Input should be a valid (integer|number).*", lambda m: "debe ser un número"),
     _s(r"Input should be a valid boolean.*", lambda m: "debe ser true o false"),

@@ -4,6 +4,8 @@ says nothing (scripts, desktop GIS)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from api.catalogue import in_spanish, say, wants_spanish
@@ -99,3 +101,65 @@ def test_the_api_answers_in_the_language_asked(metro: Database) -> None:
         "field": "kind",
         "reason": "falta este dato",
     }
+
+
+def test_the_claims_refusals_are_said_in_spanish(api: Database) -> None:
+    """Every refusal of the claims routes has a Spanish sentence of its own, not the
+    code's generic one with the English as a technical detail."""
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[-96.7, 17.0], [-96.69, 17.0], [-96.69, 17.01], [-96.7, 17.0]]],
+    }
+    es = {"Accept-Language": "es-MX"}
+    with api.client("commission") as http:
+        answers = [
+            http.post(
+                "/claims",
+                json={"cvegeo": "20157", "source": "cadastre", "geometry": square},
+                headers=es,
+            ),
+            http.get("/claims/999", headers=es),
+            http.get("/claims/999/diff", headers=es),
+            http.post("/claims/withdrawals", json={"cvegeo": "20157", "reason": "x"}, headers=es),
+            http.post("/claims/official", json={"cvegeos": ["20999"]}, headers=es),
+        ]
+    said = []
+    for answer in answers:
+        assert 400 <= answer.status_code < 500, answer.text
+        error = answer.json()["error"]
+        said.append(error["message"])
+        assert "Detalle técnico" not in error["message"], error["message"]
+        said.extend(item["reason"] for item in error["details"])
+    english = re.compile(r"\b(the|of|is|must|unknown|claim|required|first|no such)\b")
+    assert [s for s in said if english.search(s)] == []
+    assert said[0] == (
+        "No existe el municipio con clave 20157; primero importe los límites oficiales."
+    )
+    assert "No existe el reclamo 999." in said
+
+
+def test_the_claims_races_and_stale_reads_are_said_in_spanish() -> None:
+    assert say(
+        "the claim of 20157 was withdrawn at the same moment as this one, which was not "
+        "recorded; load the claims of 20157 again (GET /claims?cvegeo=20157) and, if yours "
+        "still applies, send it again"
+    ) == (
+        "El reclamo de 20157 se retiró en el mismo momento que este, que no se registró; "
+        "vuelva a cargar los reclamos de 20157 (GET /claims?cvegeo=20157) y, si el suyo aún "
+        "procede, envíelo de nuevo."
+    )
+    other = say(
+        "another claim for 20067 was recorded at the same moment as this one, which was not "
+        "recorded; load the claims of 20067 again (GET /claims?cvegeo=20067) and, if yours "
+        "still applies, send it again"
+    )
+    assert other is not None
+    assert other.startswith("Se registró otro reclamo de 20067 en el mismo momento")
+    assert say(
+        "claim 4 is not the claim in force of 20157 (claim 9 is); load the claims of 20157 "
+        "again and, if it still applies, withdraw claim 9"
+    ) == (
+        "El reclamo 4 no es el vigente de 20157 (lo es el 9); vuelva a cargar los reclamos de "
+        "20157 y, si aún procede, retire el reclamo 9."
+    )
+    assert say("source: one of inegi, decree") == "source: valores posibles: inegi, decree"
