@@ -11,6 +11,7 @@ from contextlib import closing
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from layers.accounts import verify_password
@@ -139,6 +140,7 @@ def _linde(db: Database, *args: str, stdin: str = "") -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.subprocess  # `linde` run as a process, its password on stdin
 def test_cli_sets_passwords_from_standard_input(db: Database) -> None:
     made = _linde(
         db,

@@ -150,6 +150,7 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> tuple[str, str]:
     return text.stdout.decode(), info.stdout.decode()
 
 
+@pytest.mark.browser  # the PDF and PNG come from headless Chromium
 def test_report_pdf_holds_heading_legend_source_and_metadata(
     oaxaca: Database, tmp_path: Path
 ) -> None:

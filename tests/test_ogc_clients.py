@@ -123,6 +123,7 @@ def gdal_312(base_url: str, layer: str, where: str = "", crs: str = "") -> dict[
 # --- axis order (OGC API - Features Part 2) -------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_gdal_312_reads_epsg_6372_where_the_engine_puts_it(watched: Watched) -> None:
     """GDAL 3.12 reads ``crs=EPSG:6372`` in EPSG's order, northing first, as Part 2 asks."""
     read = gdal_312(watched.base_url, "municipalities", f"cvegeo = '{SAN_JACINTO}'", "EPSG:6372")
@@ -185,6 +186,7 @@ def test_exterior_rings_are_counter_clockwise(watched: Watched, query: dict[str,
 # --- filters pushed to the server ------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_gdal_312_sends_a_where_to_the_server(watched: Watched) -> None:
     before = len(watched.log)
     read = gdal_312(watched.base_url, "municipalities", f"cvegeo = '{SAN_JACINTO}'")
@@ -195,6 +197,7 @@ def test_gdal_312_sends_a_where_to_the_server(watched: Watched) -> None:
 
 
 @pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="Debian's GDAL is not installed")
+@pytest.mark.subprocess
 def test_debian_ogr2ogr_sends_a_where_to_the_server(watched: Watched, tmp_path: Path) -> None:
     before = len(watched.log)
     out = tmp_path / "one.gpkg"
@@ -368,6 +371,7 @@ def _qgis(base_url: str, spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.subprocess
 def test_qgis_opens_the_protected_collections_with_basic(metro: Database) -> None:
     """QGIS 3.22 cannot send a bearer header: a planner stores a "Basic" configuration in
     QGIS's authentication manager and opens claims and disputed zones, as polygons, with
@@ -401,6 +405,7 @@ def test_qgis_opens_the_protected_collections_with_basic(metro: Database) -> Non
     assert not opened[3]["valid"]
 
 
+@pytest.mark.subprocess
 def test_qgis_opens_every_public_collection_as_its_geometry(watched: Watched) -> None:
     opened = _qgis(watched.base_url, [{"collection": name, "fetch": False} for name in PUBLIC])
     kinds = {o["collection"]: (o["valid"], o["geometry"]) for o in opened}
@@ -417,6 +422,7 @@ def test_qgis_opens_every_public_collection_as_its_geometry(watched: Watched) ->
 QGIS_PUSHES_PROPERTY_FILTERS = 32800
 
 
+@pytest.mark.subprocess
 def test_qgis_pushes_a_subset_string_to_the_server(watched: Watched) -> None:
     before = len(watched.log)
     spec = [

@@ -35,6 +35,7 @@ def _two_clients_on_one_server_connection(url: str, settings: Settings) -> None:
 
 
 @pytest.mark.postgis_only
+@pytest.mark.subprocess  # a PgBouncer process of its own
 def test_prepared_statements_break_behind_a_transaction_bouncer(db: Database) -> None:
     """The defect the setting exists for: proves the bouncer really is in transaction mode."""
     with (
@@ -45,6 +46,7 @@ def test_prepared_statements_break_behind_a_transaction_bouncer(db: Database) ->
 
 
 @pytest.mark.postgis_only
+@pytest.mark.subprocess  # a PgBouncer process of its own
 def test_without_prepared_statements_reads_work_behind_the_bouncer(db: Database) -> None:
     with pgbouncer(db.url, pool_size=1) as url:
         settings = Settings(database_url=url, database_prepared_statements=False)
@@ -52,6 +54,7 @@ def test_without_prepared_statements_reads_work_behind_the_bouncer(db: Database)
 
 
 @pytest.mark.postgis_only
+@pytest.mark.subprocess  # a PgBouncer process of its own
 def test_the_api_reads_and_writes_through_the_bouncer(db: Database, serve: object) -> None:
     _user, admin = add_user(db.engine, "admin-user", "admin", actor="test")
     with pgbouncer(db.url, pool_size=2) as url:

@@ -69,6 +69,7 @@ def _names(client: httpx.Client) -> set[str]:
 
 
 @pytest.mark.postgis_only
+@pytest.mark.subprocess  # a PostgreSQL primary and replica of its own
 def test_an_editor_reads_their_write_while_the_replica_lags(
     pair: tuple[StreamingPair, str],
 ) -> None:
@@ -110,6 +111,7 @@ def test_an_editor_reads_their_write_while_the_replica_lags(
 
 
 @pytest.mark.postgis_only
+@pytest.mark.subprocess  # a PostgreSQL primary and replica of its own
 def test_writes_never_go_to_the_replica(pair: tuple[StreamingPair, str]) -> None:
     made, token = pair
     made.catch_up()
@@ -144,6 +146,7 @@ _RIVER = (
 
 
 @pytest.mark.postgis_only
+@pytest.mark.subprocess  # a PostgreSQL primary and replica of its own
 def test_pages_and_items_are_read_on_the_replica_with_its_own_etag(
     pair: tuple[StreamingPair, str],
 ) -> None:

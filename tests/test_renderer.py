@@ -115,6 +115,7 @@ def escape_attempts(forbidden: Listener, tiles: Listener) -> str:
 </script></body></html>"""
 
 
+@pytest.mark.browser  # the renderer drives headless Chromium
 def test_a_render_reaches_only_the_tile_server_it_was_given(
     listeners: tuple[Listener, Listener],
 ) -> None:
@@ -187,6 +188,7 @@ def one_page_server(hostile_data: Database) -> Iterator[tuple[Any, str]]:
     thread.join(timeout=15)
 
 
+@pytest.mark.browser  # the renderer drives headless Chromium
 def test_a_render_beyond_the_bound_gets_503_with_retry_after(
     one_page_server: tuple[Any, str],
     hostile_data: Database,
