@@ -30,10 +30,13 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, delete, insert
 
 from api.app import create_app, proxy_options
 from api.settings import AppSettings
+from layers import accounts
 from layers.clock import SYSTEM_CLOCK, Clock
 from layers.engine import make_engine
 from layers.geometry_io import to_db
@@ -74,6 +77,13 @@ PG_ADMIN = os.environ.get(
     "LINDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
+
+# Passwords in this process are hashed with argon2id at its lowest cost: Linde's own
+# (64 MiB, 3 passes, pwdlib's recommended) is about 0.1 s of CPU for each hash and each
+# check, and the sign-in tests make hundreds of them (a third of their time). Every hash
+# still names its parameters, so either kind checks the other. `linde` run as a process
+# keeps Linde's cost, and tests/test_admin_pages.py checks the parameters it stores.
+accounts._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
 
 # the engine each test runs on, the slow markers (tests/collection.py); pytester runs
 # that plugin on a throw-away suite in tests/test_collection.py
