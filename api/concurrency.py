@@ -33,9 +33,29 @@ IfMatch = Annotated[
 ]
 
 
+def _etag(kind: str, key: object, version: int) -> str:
+    return f'"{kind}-{key}-v{version}"'
+
+
+def _tagged_version(value: str, kind: str, key: object) -> int:
+    """The version an ``If-Match`` value names for the record ``kind``/``key``.
+
+    Raises:
+        PreconditionFailed: an ETag of another record, or ``*`` (never matches a version).
+    """
+    tag = value.strip().removeprefix("W/")
+    prefix = f'"{kind}-{key}-v'
+    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
+        raise PreconditionFailed(
+            f"If-Match {value} is not an ETag of {kind} {key}",
+            problems=[Problem("If-Match", f"not this {kind}'s ETag")],
+        )
+    return int(tag[len(prefix) : -1])
+
+
 def zone_etag(zone_id: int, version: int) -> str:
     """The ``ETag`` of a zone at ``version``: ``"zone-7-v3"`` (also what the CLI prints)."""
-    return f'"zone-{zone_id}-v{version}"'
+    return _etag("zone", zone_id, version)
 
 
 def zone_body(zone: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,14 +84,7 @@ def zone_version(value: str | None, zone_id: int, *, required: bool) -> int | No
                 problems=[Problem("If-Match", "missing")],
             )
         return None
-    tag = value.strip().removeprefix("W/")
-    prefix = f'"zone-{zone_id}-v'
-    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
-        raise PreconditionFailed(
-            f"If-Match {value} is not an ETag of zone {zone_id}",
-            problems=[Problem("If-Match", "not this zone's ETag")],
-        )
-    return int(tag[len(prefix) : -1])
+    return _tagged_version(value, "zone", zone_id)
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ InspectionIfMatchHeader = Annotated[
 
 def inspection_etag(inspection_id: str, version: int) -> str:
     """The ``ETag`` of an inspection at ``version``: ``"inspection-<id>-v<version>"``."""
-    return f'"inspection-{inspection_id}-v{version}"'
+    return _etag("inspection", inspection_id, version)
 
 
 def inspection_version(value: str | None, inspection_id: str) -> int | None:
@@ -137,14 +150,7 @@ def inspection_version(value: str | None, inspection_id: str) -> int | None:
     """
     if value is None or not value.strip():
         return None
-    tag = value.strip().removeprefix("W/")
-    prefix = f'"inspection-{inspection_id}-v'
-    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
-        raise PreconditionFailed(
-            f"If-Match {value} is not an ETag of inspection {inspection_id}",
-            problems=[Problem("If-Match", "not this inspection's ETag")],
-        )
-    return int(tag[len(prefix) : -1])
+    return _tagged_version(value, "inspection", inspection_id)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ withdrawn, and :func:`withdrawal_of` reads it back that way.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +28,7 @@ from layers.claim_rows import WithdrawalDetails, WithdrawnClaimRow
 from layers.claims import claim_geometry, get_claim, lock_municipality
 from layers.engine import write_connection
 from layers.inspections.reference_layers import geometry_bbox
-from layers.schema import audit_log, claims
+from layers.schema import claims
 
 WITHDRAWN = "claim.withdrawn"
 #: a reason is a sentence or a paragraph, not a document
@@ -198,22 +197,14 @@ def withdrawn_by(conn: Connection, claim_id: int, at: datetime) -> Withdrawal | 
 def _told(conn: Connection, claim: Any) -> Withdrawal:
     """The withdrawal of a closed claim row, with who and why from its audit row (None
     when the audit holds none, e.g. a row closed by hand)."""
-    entry = conn.execute(
-        select(audit_log.c.actor, audit_log.c.details)
-        .where(
-            audit_log.c.entity == "claim",
-            audit_log.c.entity_id == str(claim.id),
-            audit_log.c.action == WITHDRAWN,
-        )
-        .order_by(audit_log.c.id.desc())
-        .limit(1)
-    ).first()
-    details: dict[str, Any] = json.loads(entry.details) if entry and entry.details else {}
+    found = audit.recent(conn, 1, "claim", action=WITHDRAWN, entity_id=str(claim.id))
+    entry = found[0] if found else None
+    details = (entry["details"] if entry else None) or {}
     return Withdrawal(
         claim_id=int(claim.id),
         cvegeo=str(claim.cvegeo),
         version=int(claim.version),
         withdrawn_at=claim.valid_to,
-        withdrawn_by=entry.actor if entry else None,
+        withdrawn_by=entry["actor"] if entry else None,
         reason=details.get("reason"),
     )
