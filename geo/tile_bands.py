@@ -8,10 +8,13 @@ for each feature, a copy simplified for the band of zooms it is drawn at:
 * the bands are named by their top zoom (:data:`BAND_TOPS`); zoom ``z`` reads the
   band of the smallest top at or above it (:func:`band_for_zoom`), beyond the last
   one the full geometry;
-* a band's copy is simplified with a tolerance of ``geo.tiles.SNAP_UNITS`` tile
-  units at its top zoom (:func:`band_tolerance_deg`): the grid every vertex is
-  snapped to anyway at that zoom, a quarter of a pixel of a 512-pixel tile, so the
-  tile looks the same; lower zooms of the band see it even smaller;
+* a band's copy is simplified with a tolerance of :data:`SIMPLIFY_UNITS` tile units
+  at its top zoom (:func:`band_tolerance_deg`): half a pixel of a 512-pixel tile
+  (a quarter of one of the 256-pixel tiles Leaflet draws), so the tile looks the
+  same; lower zooms of the band see it even smaller. Two units, the snapping grid
+  (``geo.tiles.SNAP_UNITS``), kept 25 % more vertices and bytes at zooms 6 to 9 for
+  nothing anyone can see, and cost a cold tile a fifth more time (bench/tiles.py);
+  geojson-vt, which Leaflet.VectorGrid slices GeoJSON with, simplifies at three;
 * a coverage (municipalities tile the land) is simplified with GEOS's coverage
   simplification (``shapely.coverage_simplify``): every shared edge is simplified
   once, so neighbours keep one common line at every band and no sliver or gap
@@ -29,12 +32,14 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.tiles import EXTENT, SNAP_UNITS
+from geo.tiles import EXTENT
 
 #: the top zoom of each band, ascending; zooms above the last read the full geometry.
 #: Zooms 6 to 9 each get their own band: they hold the most features per tile and
 #: were the dearest cold tiles (bench/tiles.py).
 BAND_TOPS: tuple[int, ...] = (6, 7, 8, 9, 10, 12)
+#: a band's simplification tolerance, in tile units at its top zoom (the module says why)
+SIMPLIFY_UNITS = 4
 
 
 def band_for_zoom(z: int) -> int | None:
@@ -46,9 +51,9 @@ def band_for_zoom(z: int) -> int | None:
 
 
 def band_tolerance_deg(top: int) -> float:
-    """The simplification tolerance of band ``top``, in degrees: ``SNAP_UNITS`` tile
-    units at zoom ``top`` (at the equator, the widest a degree is in a tile)."""
-    return 360.0 * SNAP_UNITS / (2**top * EXTENT)
+    """The simplification tolerance of band ``top``, in degrees: :data:`SIMPLIFY_UNITS`
+    tile units at zoom ``top`` (at the equator, the widest a degree is in a tile)."""
+    return 360.0 * SIMPLIFY_UNITS / (2**top * EXTENT)
 
 
 def coverage_bands(geoms: Sequence[BaseGeometry]) -> dict[int, list[BaseGeometry]]:

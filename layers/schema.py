@@ -352,6 +352,10 @@ layer_changes = Table(
 # top zoom, the copy as plain WKB in lon/lat (read whole, never searched). Triggers
 # delete a feature's copies when its geometry or key changes or it is deleted, and a
 # tile without a copy draws the row's own geometry: never a stale outline.
+# ``mercator`` (migration 0011, PostgreSQL only; NULL on SpatiaLite, whose Python
+# encoder reads ``wkb``): the copy already snapped to its top zoom's grid and projected
+# to EPSG:3857, what a tile at that zoom hands ST_AsMVTGeom. Read by key like ``wkb``,
+# never searched by place, so it has no spatial index.
 tile_geometries = Table(
     "tile_geometries",
     metadata,
@@ -359,6 +363,7 @@ tile_geometries = Table(
     Column("key", String(64), primary_key=True),
     Column("band", SmallInteger, primary_key=True),
     Column("wkb", LargeBinary, nullable=False),
+    Column("mercator", Geometry("GEOMETRY", srid=3857, spatial_index=False), nullable=True),
 )
 
 # --- the limits commission (migration 0003) ---

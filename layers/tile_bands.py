@@ -17,6 +17,12 @@ Only the municipalities are banded: they form a coverage, simplified together so
 neighbours keep their shared edges (``geo.tile_bands.coverage_bands``), and they are
 the polygon layer a state or national map draws. Both engines read the same stored
 copies through the same tile pipeline, so their tiles stay equal.
+
+On PostgreSQL each copy is also kept as a tile at its band's top zoom hands it to
+``ST_AsMVTGeom``: snapped to that zoom's grid and projected (``mercator``, migration
+0011), made by the very expression a tile would run (:func:`snapped_mercator`), so
+the tile's bytes are the same and a cold tile skips that work. Other zooms of the band
+(below zoom 6, zoom 11) snap and project the lon/lat copy as before.
 """
 
 from __future__ import annotations
@@ -32,16 +38,20 @@ from sqlalchemy import (
     FromClause,
     LargeBinary,
     and_,
+    bindparam,
+    case,
     delete,
     func,
     insert,
     literal,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Dialect
 
-from geo.tile_bands import coverage_bands
+from geo.tile_bands import BAND_TOPS, coverage_bands
+from geo.tiles import snap_size_deg
 from layers.collections import Collection
 from layers.schema import SRID, municipalities, tile_geometries
 
@@ -70,10 +80,33 @@ def band_geometry(dialect: Dialect, c: Collection) -> ColumnElement[Any]:
     """The geometry a tile draws: the band's copy, else the row's own. On PostGIS a
     geometry (EPSG:4326); on SpatiaLite WKB, which the Python encoder reads."""
     if dialect.name == "postgresql":
-        # not ST_GeomFromWKB: GeoAlchemy2 compiles that for literal WKB only
-        copy = func.ST_SetSRID(func.ST_WKBToSQL(tile_geometries.c.wkb), SRID, type_=Geometry)
-        return func.coalesce(copy, c.geometry, type_=Geometry)
+        return _postgis_band_geometry(c)
     return func.coalesce(tile_geometries.c.wkb, func.AsBinary(c.geometry), type_=LargeBinary)
+
+
+def _postgis_band_geometry(c: Collection) -> ColumnElement[Any]:
+    # not ST_GeomFromWKB: GeoAlchemy2 compiles that for literal WKB only
+    copy = func.ST_SetSRID(func.ST_WKBToSQL(tile_geometries.c.wkb), SRID, type_=Geometry)
+    return func.coalesce(copy, c.geometry, type_=Geometry)
+
+
+def snapped_mercator(geometry: Any, snap: Any) -> ColumnElement[Any]:
+    """PostGIS: ``geometry`` (lon/lat) snapped to a zoom's grid of ``snap`` degrees
+    (``geo.tiles.snap_size_deg``) and projected to EPSG:3857, what a tile hands
+    ``ST_AsMVTGeom``. The one definition, for tiles and for the stored copies."""
+    snapped = func.ST_SnapToGrid(geometry, snap, type_=Geometry)
+    return func.ST_Transform(snapped, 3857, type_=Geometry)
+
+
+def band_mercator(c: Collection, snap: Any, zoom: Any) -> ColumnElement[Any]:
+    """PostGIS, a banded layer: what a tile at ``zoom`` hands ``ST_AsMVTGeom``. The
+    stored ``mercator`` copy when ``zoom`` is its band's top zoom (made by
+    :func:`snapped_mercator` with that zoom's grid: the same geometry); else the band's
+    copy, or the row's own geometry, snapped and projected now."""
+    t = tile_geometries.c
+    ready = case((t.band == zoom, t.mercator), else_=None)
+    drawn = snapped_mercator(_postgis_band_geometry(c), snap)
+    return func.coalesce(ready, drawn, type_=Geometry)
 
 
 def lock_for_refresh(conn: Connection, layer: str = "municipalities") -> None:
@@ -123,4 +156,19 @@ def refresh(conn: Connection, layer: str = "municipalities") -> int:
             for r, wkb in zip(rows, shapely.to_wkb(copies), strict=True)
         ],
     )
+    if conn.dialect.name == "postgresql":
+        _fill_mercator(conn, layer)
     return len(rows)
+
+
+def _fill_mercator(conn: Connection, layer: str) -> None:
+    """Make the ``mercator`` copy of each of ``layer``'s copies (PostgreSQL), in SQL with
+    :func:`snapped_mercator`, so it is exactly what a tile at the band's top zoom made."""
+    t = tile_geometries.c
+    lonlat = func.ST_SetSRID(func.ST_WKBToSQL(t.wkb), SRID, type_=Geometry)
+    conn.execute(
+        update(tile_geometries)
+        .where(t.layer == layer, t.band == bindparam("top"))
+        .values(mercator=snapped_mercator(lonlat, bindparam("snap"))),
+        [{"top": top, "snap": snap_size_deg(top)} for top in BAND_TOPS],
+    )

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import shapely
-from geoalchemy2 import Geometry
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -50,7 +49,14 @@ from layers.collections import Collection, Kind, Property
 from layers.cql2 import compile_filter
 from layers.dialects import bbox_candidates
 from layers.engine import AsyncReader, DriverStatement
-from layers.tile_bands import NO_BAND, band_geometry, band_source, banded
+from layers.tile_bands import (
+    NO_BAND,
+    band_geometry,
+    band_mercator,
+    band_source,
+    banded,
+    snapped_mercator,
+)
 
 #: a tile never holds more features than this (the first ones, in the collection's order)
 MAX_FEATURES_PER_TILE = 10_000
@@ -190,17 +196,18 @@ def _mvt_select(
     lonlat: tuple[Any, Any, Any, Any],
     snap: Any,
     band: Any,
+    zoom: Any,
 ) -> Select[Any]:
     """The PostGIS tile statement, with the tile's numbers as given (literals or bound
     parameters): rows through the spatial index, each geometry (its zoom band's copy
-    where the layer has them) snapped, projected, clipped and quantised by
-    ``ST_AsMVTGeom``, encoded by ``ST_AsMVT``."""
+    where the layer has them) snapped and projected (or read so, at a band's top zoom:
+    ``layers.tile_bands.band_mercator``), clipped and quantised by ``ST_AsMVTGeom``,
+    encoded by ``ST_AsMVT``."""
     box = func.ST_MakeEnvelope(*envelope, 3857)
-    source, drawn = _drawn(dialect, c, band)
-    snapped = func.ST_SnapToGrid(drawn, snap, type_=Geometry)
-    geometry = func.ST_AsMVTGeom(
-        func.ST_Transform(snapped, 3857, type_=Geometry), box, EXTENT, BUFFER, True
-    )
+    key = banded(c)
+    source = c.source if key is None else band_source(c, key, band)
+    projected = snapped_mercator(c.geometry, snap) if key is None else band_mercator(c, snap, zoom)
+    geometry = func.ST_AsMVTGeom(projected, box, EXTENT, BUFFER, True)
     columns = [
         (
             func.to_char(func.timezone("UTC", p.column), _ISO_UTC)
@@ -223,7 +230,7 @@ def postgis_statement(conn: Connection, c: Collection, q: TileQuery) -> Select[A
     b = q.bounds
     envelope = (b.minx, b.miny, b.maxx, b.maxy)
     return _mvt_select(
-        conn.dialect, c, q, envelope, b.lonlat_buffered, snap_size_deg(q.z), _band(q.z)
+        conn.dialect, c, q, envelope, b.lonlat_buffered, snap_size_deg(q.z), _band(q.z), q.z
     )
 
 
@@ -242,6 +249,7 @@ _LONLAT = (
 )
 _SNAP = bindparam("tile_snap_deg", type_=Float)
 _BAND = bindparam("tile_band", type_=Integer)
+_ZOOM = bindparam("tile_zoom", type_=Integer)
 
 
 #: (collection, properties) -> its compiled tile statement; bounded by the collections
@@ -260,7 +268,7 @@ def _prepared(
     statement = _PREPARED.get(key)
     if statement is None:
         q = TileQuery(0, TileBounds(0, 0, 0, 0, (0, 0, 0, 0)), None, properties)
-        select_ = _mvt_select(dialect, c, q, _ENVELOPE, _LONLAT, _SNAP, _BAND)
+        select_ = _mvt_select(dialect, c, q, _ENVELOPE, _LONLAT, _SNAP, _BAND, _ZOOM)
         statement = DriverStatement(select_, dialect)
         if len(_PREPARED) < _PREPARED_CAP:
             _PREPARED[key] = statement
@@ -270,7 +278,7 @@ def _prepared(
 def _values(c: Collection, q: TileQuery) -> dict[str, float]:
     b = q.bounds
     west, south, east, north = b.lonlat_buffered
-    band = {"tile_band": _band(q.z)} if banded(c) is not None else {}
+    band = {"tile_band": _band(q.z), "tile_zoom": q.z} if banded(c) is not None else {}
     return {
         **band,
         "tile_minx": b.minx,

@@ -39,7 +39,8 @@ def test_every_geometry_column_has_a_spatial_index(db: Database) -> None:
 
 def test_tile_bands_migration_makes_the_copies_of_stored_municipalities(db: Database) -> None:
     """0010 down and up again on a database holding municipalities: the table goes and
-    comes back with a copy per municipality and band, made from the stored rows."""
+    comes back with a copy per municipality and band, made from the stored rows; 0011
+    remakes them and, on PostgreSQL, keeps each one projected for its band's top zoom."""
     import_municipalities(db.engine, OAXACA, actor="test")
     config = migrate._config()
     with db.engine.execution_options(linde_write=True).connect() as conn:
@@ -56,4 +57,16 @@ def test_tile_bands_migration_makes_the_copies_of_stored_municipalities(db: Data
             ).all()
         )
     assert per_band == dict.fromkeys(BAND_TOPS, 26)
+    assert current_revision(db.engine) == "0010_tile_bands"
+    with db.engine.execution_options(linde_write=True).connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        conn.commit()
     assert current_revision(db.engine) == head_revision()
+    with db.engine.connect() as conn:
+        projected = conn.execute(
+            text("SELECT count(*) FROM tile_geometries WHERE mercator IS NOT NULL")
+        ).scalar_one()
+        copies = conn.execute(text("SELECT count(*) FROM tile_geometries")).scalar_one()
+    assert copies == 26 * len(BAND_TOPS)
+    assert projected == (copies if db.kind == "postgis" else 0)

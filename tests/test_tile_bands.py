@@ -10,9 +10,15 @@ import geopandas
 import morecantile
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Connection, delete, func, select, text, update
 
-from geo.tile_bands import BAND_TOPS, band_for_zoom, band_tolerance_deg, coverage_bands
+from geo.tile_bands import (
+    BAND_TOPS,
+    SIMPLIFY_UNITS,
+    band_for_zoom,
+    band_tolerance_deg,
+    coverage_bands,
+)
 from geo.tiles import decode_tile, tile_bounds
 from layers.collections import COLLECTIONS
 from layers.importers.municipalities import import_municipalities
@@ -43,8 +49,9 @@ def test_each_zoom_reads_the_band_at_or_above_it() -> None:
     assert [band_for_zoom(z) for z in (0, 6, 7, 8, 9, 10, 11, 12, 13, 22)] == [
         6, 6, 7, 8, 9, 10, 12, 12, None, None,
     ]  # fmt: skip
-    # a quarter pixel of a 512-pixel tile at the band's top zoom: what snapping drops anyway
+    # half a pixel of a 512-pixel tile at the band's top zoom, whatever the band
     assert band_tolerance_deg(6) == 4 * band_tolerance_deg(8)
+    assert band_tolerance_deg(8) == 360.0 * SIMPLIFY_UNITS / (2**8 * 4096)
 
 
 def test_bands_keep_the_metro_zone_a_coverage_with_shared_edges() -> None:
@@ -84,6 +91,41 @@ def test_the_importer_stores_copies_and_low_zoom_tiles_read_them(oaxaca: Databas
     assert len(decode_tile(banded)["municipalities"]) == 26
     assert _coordinates(banded) < _coordinates(full) * 0.8, "the band copy is what is drawn"
     assert len(banded) < len(full)
+
+
+def test_the_projected_copies_draw_the_same_tiles_as_projecting_each_time(
+    oaxaca: Database,
+) -> None:
+    """PostgreSQL keeps each copy snapped and projected for its band's top zoom
+    (``mercator``); a tile that reads it is byte for byte the tile that snaps and
+    projects the lon/lat copy itself, at the band's top zoom and at the zooms of the
+    band below it (which must not read it: their grid is another). SpatiaLite keeps
+    none: its Python encoder reads the lon/lat copy."""
+    mercator = tile_geometries.c.mercator
+    with oaxaca.engine.connect() as conn:
+        stored = conn.execute(select(func.count()).where(mercator.is_not(None))).scalar_one()
+    if oaxaca.kind == "spatialite":
+        assert stored == 0
+        return
+    assert stored == 26 * len(BAND_TOPS)
+    zooms = [5, 6, 7, 8, 9, 10, 11, 12]
+    tiles = [(z, WMQ.tile(-96.72, 17.06, z)) for z in zooms]
+
+    def draw(conn: Connection) -> list[bytes]:
+        municipalities = COLLECTIONS["municipalities"]
+        return [
+            render_tile(conn, municipalities, TileQuery(z, tile_bounds(WMQ, z, t.x, t.y)))
+            for z, t in tiles
+        ]
+
+    with oaxaca.engine.connect() as conn:
+        read = draw(conn)
+        conn.rollback()
+        projecting = conn.begin()
+        conn.execute(update(tile_geometries).values(mercator=None))  # rolled back: shared
+        made = draw(conn)
+        projecting.rollback()
+    assert all(read) and read == made
 
 
 def test_a_geometry_written_by_plain_sql_drops_its_copies(db: Database) -> None:
