@@ -59,6 +59,16 @@
   }, { collapsed: true }).addTo(mapa);
   mapa.attributionControl.setPrefix(false);
 
+  // the map opens over the kept pack's area: without signal it is all there is to see, and
+  // the app's first view (the centre of Oaxaca) lies outside most municipalities' packs
+  function verPaquete() {
+    var p = paquete();
+    if (p && p.bbox && p.bbox.length === 4) {
+      mapa.fitBounds([[p.bbox[1], p.bbox[0]], [p.bbox[3], p.bbox[2]]]);
+    }
+  }
+  verPaquete();
+
   // --- the panel: what is kept, and what can be downloaded
   function pintar() {
     var p = paquete();
@@ -214,6 +224,7 @@
         nota((anterior ? "Mapa actualizado: " : "Mapa guardado: ") + elegido.area.name + ", " + mb(bytes) +
           ". Se verá sin señal.");
         $("mapa-confirmar").classList.add("hidden");
+        verPaquete();
         propia.redraw();
       });
     }).catch(function (e) {
