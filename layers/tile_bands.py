@@ -48,7 +48,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Dialect
 
 from geo.tile_bands import BAND_TOPS, coverage_bands
 from geo.tiles import snap_size_deg
@@ -76,18 +75,16 @@ def band_source(c: Collection, key: Column[Any], band: Any) -> FromClause:
     )
 
 
-def band_geometry(dialect: Dialect, c: Collection) -> ColumnElement[Any]:
-    """The geometry a tile draws: the band's copy, else the row's own. On PostGIS a
-    geometry (EPSG:4326); on SpatiaLite WKB, which the Python encoder reads."""
-    if dialect.name == "postgresql":
-        return _postgis_band_geometry(c)
+def band_wkb(c: Collection) -> ColumnElement[Any]:
+    """SpatiaLite: the geometry a tile draws, as WKB for the Python encoder: the band's
+    copy, else the row's own. (PostGIS draws :func:`band_mercator`.)"""
     return func.coalesce(tile_geometries.c.wkb, func.AsBinary(c.geometry), type_=LargeBinary)
 
 
-def _postgis_band_geometry(c: Collection) -> ColumnElement[Any]:
+def _lonlat_copy() -> ColumnElement[Any]:
+    """PostGIS: the stored copy as a geometry (EPSG:4326)."""
     # not ST_GeomFromWKB: GeoAlchemy2 compiles that for literal WKB only
-    copy = func.ST_SetSRID(func.ST_WKBToSQL(tile_geometries.c.wkb), SRID, type_=Geometry)
-    return func.coalesce(copy, c.geometry, type_=Geometry)
+    return func.ST_SetSRID(func.ST_WKBToSQL(tile_geometries.c.wkb), SRID, type_=Geometry)
 
 
 def snapped_mercator(geometry: Any, snap: Any) -> ColumnElement[Any]:
@@ -105,7 +102,8 @@ def band_mercator(c: Collection, snap: Any, zoom: Any) -> ColumnElement[Any]:
     copy, or the row's own geometry, snapped and projected now."""
     t = tile_geometries.c
     ready = case((t.band == zoom, t.mercator), else_=None)
-    drawn = snapped_mercator(_postgis_band_geometry(c), snap)
+    lonlat = func.coalesce(_lonlat_copy(), c.geometry, type_=Geometry)
+    drawn = snapped_mercator(lonlat, snap)
     return func.coalesce(ready, drawn, type_=Geometry)
 
 
@@ -165,10 +163,9 @@ def _fill_mercator(conn: Connection, layer: str) -> None:
     """Make the ``mercator`` copy of each of ``layer``'s copies (PostgreSQL), in SQL with
     :func:`snapped_mercator`, so it is exactly what a tile at the band's top zoom made."""
     t = tile_geometries.c
-    lonlat = func.ST_SetSRID(func.ST_WKBToSQL(t.wkb), SRID, type_=Geometry)
     conn.execute(
         update(tile_geometries)
         .where(t.layer == layer, t.band == bindparam("top"))
-        .values(mercator=snapped_mercator(lonlat, bindparam("snap"))),
+        .values(mercator=snapped_mercator(_lonlat_copy(), bindparam("snap"))),
         [{"top": top, "snap": snap_size_deg(top)} for top in BAND_TOPS],
     )

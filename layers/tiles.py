@@ -51,9 +51,9 @@ from layers.dialects import bbox_candidates
 from layers.engine import AsyncReader, DriverStatement
 from layers.tile_bands import (
     NO_BAND,
-    band_geometry,
     band_mercator,
     band_source,
+    band_wkb,
     banded,
     snapped_mercator,
 )
@@ -155,15 +155,13 @@ def _band(z: int) -> int:
     return NO_BAND if top is None else top
 
 
-def _drawn(dialect: Dialect, c: Collection, band: Any) -> tuple[FromClause, Any]:
-    """Where a tile's rows come from and the geometry it draws of each: for a banded
-    layer (``layers.tile_bands``) the copy simplified for ``band`` where there is one,
-    else the row's own geometry (as WKB on SpatiaLite, for the Python encoder)."""
+def _drawn_wkb(c: Collection, band: Any) -> tuple[FromClause, Any]:
+    """SpatiaLite: where a tile's rows come from and the geometry it draws of each, as
+    WKB for the Python encoder: for a banded layer (``layers.tile_bands``) the copy
+    simplified for ``band`` where there is one, else the row's own geometry."""
     b = banded(c)
     if b is not None:
-        return band_source(c, b, band), band_geometry(dialect, c)
-    if dialect.name == "postgresql":
-        return c.source, c.geometry
+        return band_source(c, b, band), band_wkb(c)
     return c.source, func.AsBinary(c.geometry)
 
 
@@ -333,7 +331,7 @@ def _plain(value: Any) -> Any:
 def _render_python(conn: Connection, c: Collection, q: TileQuery) -> bytes:
     props = tile_properties(c, q.properties)
     columns = [p.column.label(p.name) for p in props]
-    source, drawn = _drawn(conn.dialect, c, _band(q.z))
+    source, drawn = _drawn_wkb(c, _band(q.z))
     query = _rows(conn.dialect, c, q, columns, drawn, q.bounds.lonlat_buffered, source)
     first = 1 if _integer_id(c) else 0
     features = []
