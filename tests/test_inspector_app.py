@@ -184,7 +184,9 @@ def test_time_and_accuracy_are_stored_as_captured(
         geolocation={**OAXACA_CENTRE, "accuracy": 8},
         permissions=["geolocation"],
     )
-    loaded = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    # a whole minute: the field then shows "10:20", not "10:20:00" (the second point,
+    # seven seconds past a minute, checks that seconds are kept)
+    loaded = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
     page.clock.install(time=loaded)
     _open_signed_in(page, api)
     sent: list[dict[str, Any]] = []
@@ -202,11 +204,12 @@ def test_time_and_accuracy_are_stored_as_captured(
     page.clock.pause_at(captured)
     page.click("#ubicacion")
     expect(page.locator("#precision")).to_have_value("8.0")
-    assert page.input_value("#momento") == captured.astimezone(
-        ZoneInfo("America/Mexico_City")
-    ).strftime("%Y-%m-%dT%H:%M:%S")
+    # the field shows the phone's local time; a whole minute is written without its
+    # seconds ("10:20"), so compare the instant, not the text
+    shown = datetime.fromisoformat(page.input_value("#momento"))
+    assert shown == captured.astimezone(ZoneInfo("America/Mexico_City")).replace(tzinfo=None)
     expect(page.locator("#zona-horaria")).to_contain_text("UTC-06:00")
-    page.clock.fast_forward("05:00")
+    page.clock.fast_forward("05:07")
     page.click("#enviar")
     expect(page.locator("#pendientes")).to_have_text("0")
     expect(page.locator("#respuesta")).to_contain_text("Registrada")
@@ -232,6 +235,8 @@ def test_time_and_accuracy_are_stored_as_captured(
     assert datetime.fromisoformat(gps["observed_at"]) == captured
     assert gps["gps_accuracy_m"] == 8.0
     assert stored[sent[1]["id"]]["gps_accuracy_m"] is None
+    tapped = datetime.fromisoformat(stored[sent[1]["id"]]["observed_at"])
+    assert tapped == captured + timedelta(minutes=5, seconds=7)
     assert record.page_errors == []
 
 

@@ -29,6 +29,7 @@
     var m = -d.getTimezoneOffset(), a = Math.abs(m);
     return (m >= 0 ? "+" : "-") + dos(Math.floor(a / 60)) + ":" + dos(a % 60);
   }
+  function sinSegundosCero(texto) { return texto.replace(/(T\d\d:\d\d):00(\.0+)?$/, "$1"); }
   function conZona(d) { return local(d) + desfase(d); }  // e.g. 2026-12-06T18:15:07-06:00
   // a stored moment told in the time of the phone that captured it (the server keeps its
   // UTC offset); a point stored without one is told in this phone's time, and says so
@@ -339,7 +340,8 @@
     var escrito = $("momento").value;
     if (!escrito) { aviso("Indique cuándo se observó.", true); return; }
     // the capture's own moment, unless the person corrected it (then: what they wrote, local time)
-    var momento = escrito === local(captura.momento) ? captura.momento : new Date(escrito);
+    // the browser writes a whole minute without its seconds ("10:20", not "10:20:00")
+    var momento = sinSegundosCero(escrito) === sinSegundosCero(local(captura.momento)) ? captura.momento : new Date(escrito);
     if (isNaN(momento.getTime())) { aviso("La hora de observación no es válida.", true); return; }
     var feature = {
       type: "Feature", id: editando ? editando.id : captura.id,
