@@ -59,6 +59,15 @@ CONTROLS_SELECTOR = (
 )
 #: how long a render waits for basemap tiles (they may never come offline)
 TILE_WAIT_MS = 4000
+#: after the document's ``load``: one frame and the tasks queued before it (the map's
+#: scripts defer work with ``setTimeout(…, 0)``: label placement, the date filter)
+SETTLED_SCRIPTS_JS = "() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))"
+#: the page is drawn when its fonts are in and every Leaflet tile layer on the map has
+#: loaded or given up on each of its tiles (a tile that fails counts as done, so a
+#: basemap that cannot be reached ends the wait too). Event-driven, where Playwright's
+#: "networkidle" always waited half a second more, even for a map that loads nothing.
+TILES_SETTLED_JS = """() => document.fonts.status === "loaded" && (typeof L === "undefined" ||
+  Object.values(window).every(v => !(v instanceof L.GridLayer) || !v._map || !v.isLoading()))"""
 #: where the page loads the document from; answered by the route handler, never looked up
 DOCUMENT_URL = "https://render.linde.invalid/"
 #: every connection of a render's browser context goes to this proxy, where nothing
@@ -373,9 +382,10 @@ class Renderer:
             # print styles before the map is laid out, so its labels are placed once, as printed
             await page.emulate_media(media="print")
             await page.goto(DOCUMENT_URL, wait_until="load")
-            # tiles still loading or unreachable after the wait: draw what is there
+            await page.evaluate(SETTLED_SCRIPTS_JS)
+            # tiles still loading after the wait: draw what is there
             with contextlib.suppress(PlaywrightError):
-                await page.wait_for_load_state("networkidle", timeout=TILE_WAIT_MS)
+                await page.wait_for_function(TILES_SETTLED_JS, polling="raf", timeout=TILE_WAIT_MS)
             shown = await page.evaluate(
                 """(sel) => [...document.querySelectorAll(sel)]
                      .filter(e => e.getClientRects().length > 0).length""",

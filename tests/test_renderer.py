@@ -12,19 +12,24 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import folium
 import httpx
 import pytest
 import uvicorn
+from PIL import Image
 
 from api.app import create_app
 from api.settings import AppSettings
+from maps.export import tile_origins, to_html
 from maps.renderer import Renderer, chromium_path
+from maps.vector import BaseTiles
 from tests.conftest import Database, free_port
 
 pytest.importorskip("playwright.async_api")
@@ -39,7 +44,9 @@ class Listener:
         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
     )
 
-    def __init__(self) -> None:
+    def __init__(self, png: bytes | None = None, delay_s: float = 0.0) -> None:
+        self.png = png or self.PNG
+        self.delay_s = delay_s  # before each answer: a slow tile server
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -75,10 +82,11 @@ class Listener:
             if not head:
                 return
             self.requests.append(head.split("\r\n", 1)[0])
+            time.sleep(self.delay_s)
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
-                + f"Content-Length: {len(self.PNG)}\r\n\r\n".encode()
-                + self.PNG
+                + f"Content-Length: {len(self.png)}\r\n\r\n".encode()
+                + self.png
             )
 
     def close(self) -> None:
@@ -137,6 +145,39 @@ def test_a_render_reaches_only_the_tile_server_it_was_given(
     assert forbidden.connections == 0, forbidden.requests
     # the tile server named for the first render got its tile, and nothing for the second
     assert tiles.requests == ["GET /5/7/9.png HTTP/1.1"], tiles.requests
+
+
+@pytest.mark.browser
+def test_a_render_waits_for_basemap_tiles_asked_for_after_the_page_loaded() -> None:
+    """The picture is taken once every tile layer has its tiles, not at ``load``: here
+    the map moves far away once the page has loaded (as a resize or a late fit would
+    move it), so the tiles of what is drawn are asked for after ``load``, from a slow
+    tile server."""
+    chromium_path()
+    red = io.BytesIO()
+    Image.new("RGB", (256, 256), (230, 20, 20)).save(red, "PNG")
+    tiles = Listener(png=red.getvalue(), delay_s=0.2)
+    m = folium.Map(location=[17.06, -96.72], zoom_start=12, tiles=None, zoom_control=False)
+    BaseTiles(url=f"{tiles.origin}/{{z}}/{{x}}/{{y}}.png", attribution="prueba").add_to(m)
+    m.get_root().script.add_child(
+        folium.Element(
+            'window.addEventListener("load", function () { setTimeout(function () {'
+            f" {m.get_name()}.setView([40.0, -100.0], 12); }}, 0); }});"
+        )
+    )
+    renderer = Renderer(
+        pages=1, queue=0, extra_args=["--disable-features=LocalNetworkAccessChecks"]
+    )
+    try:
+        png = renderer.render(to_html(m), "png", tile_origins=tile_origins(m))
+    finally:
+        renderer.close()
+        tiles.close()
+    asked = {r.split()[1].split("/")[1] for r in tiles.requests}
+    assert asked == {"12"}, tiles.requests
+    picture = Image.open(io.BytesIO(png)).convert("RGB")
+    centre = picture.getpixel((picture.width // 2, picture.height // 2))
+    assert centre == (230, 20, 20), f"drawn before its tiles came: {centre}"
 
 
 def test_the_queue_admits_pages_then_a_bounded_number_of_waiters() -> None:
