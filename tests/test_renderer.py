@@ -23,6 +23,7 @@ import folium
 import httpx
 import pytest
 import uvicorn
+from branca.element import Figure
 from PIL import Image
 
 from api.app import create_app
@@ -159,7 +160,9 @@ def test_a_render_waits_for_basemap_tiles_asked_for_after_the_page_loaded() -> N
     tiles = Listener(png=red.getvalue(), delay_s=0.2)
     m = folium.Map(location=[17.06, -96.72], zoom_start=12, tiles=None, zoom_control=False)
     BaseTiles(url=f"{tiles.origin}/{{z}}/{{x}}/{{y}}.png", attribution="prueba").add_to(m)
-    m.get_root().script.add_child(
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.script.add_child(
         folium.Element(
             'window.addEventListener("load", function () { setTimeout(function () {'
             f" {m.get_name()}.setView([40.0, -100.0], 12); }}, 0); }});"
