@@ -164,6 +164,8 @@ def create_app(
     app.state.settings = settings
     app.state.response_cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
     app.state.tile_cache = ResponseCache(settings.tile_cache_mb * 1024 * 1024)
+    # a drawn map costs up to seconds of Chromium: kept from its first drawing
+    app.state.map_cache = ResponseCache(settings.map_cache_mb * 1024 * 1024, min_uses=1)
     app.state.tile_changes = ChangeLogs()
     app.state.signin_throttle = SignInThrottle(
         settings.failed_signins_per_minute,

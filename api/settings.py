@@ -73,6 +73,12 @@ class ApiSettings(BaseSettings):
         description="Memory per worker for vector tiles, apart from other responses so "
         "neither evicts the other; 0 turns it off.",
     )
+    map_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="Memory per worker for drawn maps (GET /maps/...: HTML, PNG, PDF), kept "
+        "while the layers each one read are unchanged; 0 turns it off.",
+    )
     map_inline_max_features: int = Field(
         default=300,
         ge=0,

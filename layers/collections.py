@@ -399,10 +399,17 @@ def versions(counted: Iterable[tuple[str, int]], collection: Collection) -> str 
     ``None`` when a counter is missing (a database not migrated by Linde): callers
     must then not cache.
     """
+    return layers_version(counted, collection.layers)
+
+
+def layers_version(counted: Iterable[tuple[str, int]], layers: Iterable[str]) -> str | None:
+    """:func:`versions` for any set of counters: ``layers`` by name. ``None`` when one
+    of them is missing."""
     counter = dict(counted)
-    if any(name not in counter for name in collection.layers):
+    names = tuple(layers)
+    if any(name not in counter for name in names):
         return None
-    return ".".join(str(counter[name]) for name in collection.layers)
+    return ".".join(str(counter[name]) for name in names)
 
 
 def spatial_extent(

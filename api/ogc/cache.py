@@ -59,9 +59,19 @@ def resource_key(url: str, negotiated: str) -> bytes:
 
 class ResponseCache:
     def __init__(
-        self, max_bytes: int, max_entry_bytes: int | None = None, seen_limit: int = 8192
+        self,
+        max_bytes: int,
+        max_entry_bytes: int | None = None,
+        seen_limit: int = 8192,
+        *,
+        min_uses: int = 2,
     ) -> None:
+        if min_uses not in (1, 2):
+            raise ValueError("a body is stored on its first or its second miss")
         self.max_bytes = max_bytes
+        #: 2: stored on the second miss under the same ETag (above); 1: on the first, for
+        #: bodies that cost seconds to make (maps drawn by Chromium)
+        self.min_uses = min_uses
         self.max_entry_bytes = max_entry_bytes or max(max_bytes // 8, 1)
         self.seen_limit = seen_limit
         #: resource -> (ETag, body), least recently used first
@@ -115,12 +125,13 @@ class ResponseCache:
 
     def offer(self, resource: bytes, tag: str, entry: Cached) -> bool:
         """A body just rendered after a miss; stored if it is the resource's second miss
-        under this ETag and it fits. Whether it was stored."""
+        under this ETag (its first, with ``min_uses=1``) and it fits. Whether it was
+        stored."""
         size = len(entry.body)
         if self.max_bytes <= 0 or size > self.max_entry_bytes:
             return False
         with self._lock:
-            if self._seen.pop(resource, None) != tag:
+            if self.min_uses == 2 and self._seen.pop(resource, None) != tag:
                 self._seen[resource] = tag
                 if len(self._seen) > self.seen_limit:
                     self._seen.popitem(last=False)

@@ -44,8 +44,8 @@ class IntegrityWatch:
 
 @router.get("/health", summary="Service health, engine and schema version")
 def health(request: Request, engine: EngineDep) -> dict[str, Any]:
-    """Also what this worker's response cache holds, against its bound (a memory
-    watch tells the cache's growth, which stops at the bound, from a leak), and its
+    """Also what this worker's response and map caches hold, against their bounds (a
+    memory watch tells a cache's growth, which stops at the bound, from a leak), and its
     downloads under way."""
     watch: IntegrityWatch = request.app.state.integrity_watch
     watch.check(engine)
@@ -57,5 +57,6 @@ def health(request: Request, engine: EngineDep) -> dict[str, Any]:
         "schema_version": current,
         "schema_head": head,
         "response_cache": request.app.state.response_cache.stats(),
+        "map_cache": request.app.state.map_cache.stats(),
         "downloads": request.app.state.export_slots.stats(),
     }

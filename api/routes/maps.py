@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlencode
 
 import folium
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,12 +22,16 @@ from sqlalchemy import Connection
 
 from api.deps import MaybeCaller, ZoneReader, read_target
 from api.fields import RowId
+from api.ogc.cache import Cached, ResponseCache, resource_key
 from api.ogc.params import parse_bbox, single
 from api.routes.disputes import reach_zone
 from geo.roles import Role
+from layers import collections as registry
+from layers.clock import Clock
 from layers.engine import on_read_connection
 from layers.logos import read_logo
 from layers.users import Principal
+from maps.common import today_in_mexico
 from maps.export import MEDIA_TYPES, tile_origins, to_html
 from maps.renderer import Renderer
 from maps.report import pdf_metadata, set_heading, with_metadata
@@ -131,6 +136,26 @@ def _may_see_inspections(caller: Principal | None) -> bool:
     return caller is not None and caller.role.can_act_as(Role.planner)
 
 
+def _made_on(request: Request) -> date:
+    """The day a map says it was made ("Elaborado con Linde el …"), in Mexico City."""
+    clock: Clock = request.app.state.clock
+    return today_in_mexico(clock.now())
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a drawn map depends on besides its request: the counters of the layers it
+    reads (``layer_versions``), what the caller may see of them, and the day it says
+    it was made. A map is kept (``app.state.map_cache``) under these and its URL."""
+
+    layers: tuple[str, ...]
+    made_on: date
+    scope: str = ""
+    #: run on the request's read connection before a kept map is served: the caller's
+    #: right to this map (a disputed zone's parties), which a kept map must not skip
+    check: Callable[[Connection], None] | None = None
+
+
 def _respond(
     request: Request,
     build: Callable[[Connection], folium.Map],
@@ -139,16 +164,41 @@ def _respond(
     download: bool,
     stem: str,
     report: Report,
+    kept: Kept,
 ) -> Response:
     """Build the map on a connection held only while its features are read, then answer
     it as HTML or draw it. A PNG or PDF first takes a place at the renderer (or gets 503
-    with ``Retry-After`` at once), so a burst of renders never holds connections."""
+    with ``Retry-After`` at once), so a burst of renders never holds connections.
+
+    A map drawn before for the same URL, caller scope and day, whose layers' counters
+    have not moved since, is sent again as it was (no query, no renderer): a PDF costs
+    Chromium up to seconds. The counters are bumped by database triggers on every write,
+    whoever makes it, so a kept map is never older than its data."""
     engine = read_target(request).engine
     logo_png = (
         read_logo(request.app.state.settings.resolved_logos_dir(), report.logo)
         if report.logo
         else None
     )
+    cache: ResponseCache = request.app.state.map_cache
+
+    def checked_counters(conn: Connection) -> list[tuple[str, int]]:
+        if kept.check is not None:
+            kept.check(conn)
+        return registry.counters(conn)
+
+    tag = registry.layers_version(on_read_connection(engine, checked_counters), kept.layers)
+    query = urlencode(sorted(request.query_params.multi_items()))
+    resource = resource_key(
+        f"{request.url.path}?{query}", f"{kept.scope}\x1f{kept.made_on.isoformat()}"
+    )
+    held = cache.get(resource, tag) if tag is not None else None
+    headers = {"Cache-Control": "no-store"}
+    if download or fmt is not MapFormat.html:
+        disposition = "attachment" if download else "inline"
+        headers["Content-Disposition"] = f'{disposition}; filename="{stem}.{fmt.value}"'
+    if held is not None:
+        return Response(held.body, media_type=held.media_type, headers=headers)
 
     def build_for_report(conn: Connection) -> folium.Map:
         return set_heading(
@@ -175,11 +225,10 @@ def _respond(
             )
         if fmt is MapFormat.pdf:
             body = with_metadata(body, pdf_metadata(m))
-    headers = {"Cache-Control": "no-store"}
-    if download or fmt is not MapFormat.html:
-        disposition = "attachment" if download else "inline"
-        headers["Content-Disposition"] = f'{disposition}; filename="{stem}.{fmt.value}"'
-    return Response(body, media_type=MEDIA_TYPES[fmt.value], headers=headers)
+    media_type = MEDIA_TYPES[fmt.value]
+    if tag is not None:
+        cache.offer(resource, tag, Cached(body, media_type, ()))
+    return Response(body, media_type=media_type, headers=headers)
 
 
 OPTIONAL_TOKEN = {"x-linde-auth": "optional"}  # see api.openapi
@@ -209,18 +258,28 @@ def metro_zone_map(
     that says so. PNG and PDF need headless Chromium on the server (503 saying why
     when it is missing)."""
     source = _tile_source(request, vector_tiles, fmt, assets)
+    may_see = _may_see_inspections(caller)
+    made_on = _made_on(request)
 
     def build(conn: Connection) -> folium.Map:
         return map_requests.metro_zone(
             conn,
             code,
             choropleth=choropleth,
-            may_see_inspections=_may_see_inspections(caller),
+            may_see_inspections=may_see,
             tiles=tiles,
+            made_on=made_on,
             tile_source=source,
         )
 
-    return _respond(request, build, fmt, assets, download, f"zona-metropolitana-{code}", report)
+    layers = ("metro_zones", "municipalities", "rivers")
+    kept = Kept(
+        layers + (("inspections",) if choropleth == "inspections" else ()),
+        made_on,
+        scope="planner" if may_see else "public",
+    )
+    stem = f"zona-metropolitana-{code}"
+    return _respond(request, build, fmt, assets, download, stem, report, kept)
 
 
 @router.get(
@@ -257,6 +316,8 @@ def river_map(
     with_inspections = _may_see_inspections(caller)
     box = parse_bbox(bbox, single(request.query_params, "bbox-crs"))
 
+    made_on = _made_on(request)
+
     def build(conn: Connection) -> folium.Map:
         return map_requests.river(
             conn,
@@ -267,9 +328,15 @@ def river_map(
             near_m=near_m,
             stretch=box,
             tiles=tiles,
+            made_on=made_on,
         )
 
-    return _respond(request, build, fmt, assets, download, f"rio-{river_id}", report)
+    kept = Kept(
+        ("rivers", "municipalities") + (("inspections",) if with_inspections else ()),
+        made_on,
+        scope="planner" if with_inspections else "public",
+    )
+    return _respond(request, build, fmt, assets, download, f"rio-{river_id}", report, kept)
 
 
 @router.get(
@@ -290,9 +357,15 @@ def dispute_map(
     """The official line, each party's claim in its own colour, the zone hatched, the
     localities and inspection points in it, and a measure tool; 404 for an unknown zone."""
     source = _tile_source(request, vector_tiles, fmt, assets)
+    made_on = _made_on(request)
 
     def build(conn: Connection) -> folium.Map:
-        reach_zone(conn, caller, zone_id)
-        return map_requests.dispute(conn, zone_id, tiles=tiles, tile_source=source)
+        return map_requests.dispute(conn, zone_id, tiles=tiles, made_on=made_on, tile_source=source)
 
-    return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}", report)
+    # the map is the same for everyone who reaches the zone; who does is checked first
+    kept = Kept(
+        ("disputed_zones", "claims", "municipalities", "localities", "inspections"),
+        made_on,
+        check=lambda conn: reach_zone(conn, caller, zone_id),
+    )
+    return _respond(request, build, fmt, assets, download, f"disputa-{zone_id}", report, kept)
