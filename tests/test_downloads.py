@@ -33,6 +33,10 @@ from tests.servers import start
 
 DOWNLOAD = "/collections/municipalities/items?f=geojson"
 
+# every test here reads (or refuses to read) downloads bigger than the kernel's socket
+# buffers, from a layer of 480,000 vertices made for the purpose: huge on purpose
+pytestmark = pytest.mark.bulk
+
 
 #: the download must outgrow what the kernel buffers between server and client (on
 #: Linux up to net.ipv4.tcp_wmem's 4 MB on the server's side, a few KB on the client's),
