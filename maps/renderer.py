@@ -157,6 +157,8 @@ class Renderer:
         wait_s: how long a render waits for a page before it is refused.
         timeout_s: how long one render may take once it has a page.
         retry_after_s: what a refused caller is told to wait.
+        tile_wait_ms: how long a render waits for basemap tiles before it draws what
+            it has (they may never come offline).
         extra_args: more Chromium switches (the tests turn Chromium's own
             Local Network Access checks off, to show the fence holds without them).
     """
@@ -169,6 +171,7 @@ class Renderer:
         wait_s: float = 20.0,
         timeout_s: float = 30.0,
         retry_after_s: int = 10,
+        tile_wait_ms: int = TILE_WAIT_MS,
         extra_args: Sequence[str] = (),
     ) -> None:
         if pages < 1 or queue < 0:
@@ -178,6 +181,7 @@ class Renderer:
         self.wait_s = wait_s
         self.timeout_s = timeout_s
         self.retry_after_s = retry_after_s
+        self.tile_wait_ms = tile_wait_ms
         self.args = [*CHROMIUM_FLAGS, *extra_args]
         self._slots = threading.BoundedSemaphore(pages)
         self._lock = threading.Lock()
@@ -385,7 +389,9 @@ class Renderer:
             await page.evaluate(SETTLED_SCRIPTS_JS)
             # tiles still loading after the wait: draw what is there
             with contextlib.suppress(PlaywrightError):
-                await page.wait_for_function(TILES_SETTLED_JS, polling="raf", timeout=TILE_WAIT_MS)
+                await page.wait_for_function(
+                    TILES_SETTLED_JS, polling="raf", timeout=self.tile_wait_ms
+                )
             shown = await page.evaluate(
                 """(sel) => [...document.querySelectorAll(sel)]
                      .filter(e => e.getClientRects().length > 0).length""",

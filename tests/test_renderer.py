@@ -168,8 +168,14 @@ def test_a_render_waits_for_basemap_tiles_asked_for_after_the_page_loaded() -> N
             f" {m.get_name()}.setView([40.0, -100.0], 12); }}, 0); }});"
         )
     )
+    # a wait far longer than the tiles take, so the test holds on a machine of any
+    # speed: what it checks is that the render waits for them, not how fast they come
     renderer = Renderer(
-        pages=1, queue=0, extra_args=["--disable-features=LocalNetworkAccessChecks"]
+        pages=1,
+        queue=0,
+        timeout_s=120,
+        tile_wait_ms=100_000,
+        extra_args=["--disable-features=LocalNetworkAccessChecks"],
     )
     try:
         png = renderer.render(to_html(m), "png", tile_origins=tile_origins(m))
