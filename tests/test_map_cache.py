@@ -124,3 +124,22 @@ def test_a_map_kept_yesterday_is_drawn_again_today(metro: Database, serve: Any) 
     day = clock.now()
     assert tomorrow != today
     assert f"Elaborado con Linde el {day.astimezone(MEXICO_TZ).strftime('%d/%m/%Y')}" in tomorrow
+
+
+def test_with_the_cache_off_maps_are_drawn_each_time_and_rights_still_checked(
+    metro: Database, serve: Any
+) -> None:
+    base = serve(metro, map_cache_mb=0)
+    zone = biggest(metro)
+    _user, outsider = add_user(
+        metro.engine, "rep-xoxocotlan", "commission", actor="test", cvegeo=XOXOCOTLAN
+    )
+    url = f"/maps/disputes/{zone['id']}"
+    commission = {"Authorization": f"Bearer {metro.tokens['commission']}"}
+    with httpx.Client(base_url=base, timeout=60) as http:
+        assert http.get(url, headers=commission).status_code == 200
+        assert http.get(url, headers=commission).status_code == 200
+        hidden = http.get(url, headers={"Authorization": f"Bearer {outsider}"})
+        stats = _kept(http)
+    assert hidden.status_code in (403, 404), hidden.text
+    assert stats["stored"] == stats["hits"] == stats["entries"] == 0

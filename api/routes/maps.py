@@ -182,12 +182,15 @@ def _respond(
     )
     cache: ResponseCache = request.app.state.map_cache
 
-    def checked_counters(conn: Connection) -> list[tuple[str, int]]:
+    keeping = cache.max_bytes > 0  # LINDE_MAP_CACHE_MB=0: no counters to read
+
+    def checked_version(conn: Connection) -> str | None:
         if kept.check is not None:
             kept.check(conn)
-        return registry.counters(conn)
+        return registry.layers_version(registry.counters(conn), kept.layers) if keeping else None
 
-    tag = registry.layers_version(on_read_connection(engine, checked_counters), kept.layers)
+    needs_read = keeping or kept.check is not None
+    tag = on_read_connection(engine, checked_version) if needs_read else None
     query = urlencode(sorted(request.query_params.multi_items()))
     resource = resource_key(
         f"{request.url.path}?{query}", f"{kept.scope}\x1f{kept.made_on.isoformat()}"
