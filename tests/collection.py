@@ -8,6 +8,11 @@ A pytest plugin of its own (conftest imports its hooks and fixture), so that
   ``postgis_only`` runs on PostGIS alone (the way geoalchemy2's ``pytest_generate_tests``
   picks dialects per test). A test that parametrizes ``engine_kind`` itself keeps its own
   choice.
+* A test marked ``browser`` runs on one engine, PostGIS (where the officials use the
+  pages): a page asks the API what it shows, and the API's answers are checked on both
+  engines over HTTP by the other tests. A browser test whose page draws what each engine
+  makes its own way (vector tiles, offline map packs) is marked ``both_engines`` and
+  runs on both. The pages' half of the suite was over a third of its time.
 * A test marked ``browser``, ``bulk``, ``crash``, ``fuzz`` or ``subprocess`` is also ``slow``, so
   ``-m "not slow"`` is the quick loop and ``-m slow`` the rest.
 * The tests that take minutes each (``fuzz``, ``crash``) are dealt out first, one worker
@@ -59,7 +64,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 f"{metafunc.definition.nodeid}: parametrizing {clash} does not choose an"
                 " engine; mark the test postgis_only, or parametrize engine_kind"
             )
-    only_postgis = metafunc.definition.get_closest_marker("postgis_only") is not None
+    marked = metafunc.definition.get_closest_marker
+    only_postgis = marked("postgis_only") is not None or (
+        marked("browser") is not None and marked("both_engines") is None
+    )
     kinds = ["postgis"] if only_postgis else ENGINES
     metafunc.parametrize("engine_kind", kinds, indirect=True, scope="session")
 

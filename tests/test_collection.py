@@ -1,5 +1,6 @@
 """The collection hooks of tests/collection.py, run by pytester on a throw-away suite:
-``postgis_only`` really selects the engine, a test parametrizing ``engine_kind`` keeps
+``postgis_only`` really selects the engine, a browser test runs on PostGIS unless
+marked ``both_engines``, a test parametrizing ``engine_kind`` keeps
 its own choice, and the slow kinds are ``slow``."""
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def test_no_database():
 @pytest.mark.browser
 def test_in_a_browser(db):
     pass
+
+@pytest.mark.browser
+@pytest.mark.both_engines
+def test_tiles_in_a_browser(db):
+    pass
+
+@pytest.mark.browser
+def test_page_without_a_database():
+    pass
 """
 
 
@@ -43,15 +53,17 @@ def _collected(pytester: pytest.Pytester, *args: str) -> list[str]:
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
 
-def test_postgis_only_runs_on_postgis_alone(pytester: pytest.Pytester) -> None:
+def test_postgis_only_and_browser_tests_run_on_postgis_alone(pytester: pytest.Pytester) -> None:
     assert _collected(pytester) == [
         "test_suite.py::test_both[postgis]",
         "test_suite.py::test_both[spatialite]",
         "test_suite.py::test_in_a_browser[postgis]",
-        "test_suite.py::test_in_a_browser[spatialite]",
         "test_suite.py::test_named_its_own[spatialite]",
         "test_suite.py::test_no_database",
+        "test_suite.py::test_page_without_a_database",
         "test_suite.py::test_postgis_alone[postgis]",
+        "test_suite.py::test_tiles_in_a_browser[postgis]",
+        "test_suite.py::test_tiles_in_a_browser[spatialite]",
     ]
 
 
@@ -62,7 +74,9 @@ def test_the_slow_kinds_are_slow(pytester: pytest.Pytester) -> None:
     slow = _collected(pytester, "-m", "slow")
     assert slow == [
         "test_suite.py::test_in_a_browser[postgis]",
-        "test_suite.py::test_in_a_browser[spatialite]",
+        "test_suite.py::test_page_without_a_database",
+        "test_suite.py::test_tiles_in_a_browser[postgis]",
+        "test_suite.py::test_tiles_in_a_browser[spatialite]",
     ]
 
 

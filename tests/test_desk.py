@@ -148,7 +148,6 @@ def test_commission_lists_filters_and_sorts_the_zones(metro: Database, browser: 
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
 def test_a_party_lists_only_its_zones_and_a_planner_reads_them_all(
     metro: Database, browser: Any
 ) -> None:

@@ -135,7 +135,6 @@ def test_a_commission_member_takes_a_zone_from_detection_to_resolution(
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
 def test_on_a_phone_the_proposal_and_decision_forms_fit(metro: Database, browser: Any) -> None:
     zone = biggest(metro)
     with metro.client("commission") as http:
@@ -160,7 +159,6 @@ def test_on_a_phone_the_proposal_and_decision_forms_fit(metro: Database, browser
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
 def test_the_dossier_pdf_from_the_page_holds_parties_measures_and_decision(
     metro: Database, browser: Any, tmp_path: Path
 ) -> None:
@@ -221,7 +219,6 @@ def test_the_dossier_pdf_from_the_page_holds_parties_measures_and_decision(
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("engine_kind", ["postgis"], indirect=True)
 def test_a_planner_reads_only_and_a_party_proposes_but_does_not_decide(
     metro: Database, browser: Any
 ) -> None:

@@ -82,6 +82,7 @@ def _drawn(frame: Any) -> int:
 
 
 @pytest.mark.browser
+@pytest.mark.both_engines
 @pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["desktop", "phone"])
 def test_maps_page_draws_a_state_sized_layer_from_tiles(
     oaxaca: Database, serve: Any, browser: Any, size: tuple[int, int]
@@ -127,6 +128,7 @@ def test_maps_page_draws_a_state_sized_layer_from_tiles(
 
 
 @pytest.mark.browser
+@pytest.mark.both_engines
 @pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["desktop", "phone"])
 def test_dispute_page_draws_private_claims_from_tiles_with_the_session(
     metro: Database, serve: Any, browser: Any, size: tuple[int, int]

@@ -129,6 +129,7 @@ def _drawn(page: Any, layer: str) -> int:
 
 
 @pytest.mark.browser
+@pytest.mark.both_engines
 def test_the_app_draws_the_offline_map_from_the_pack_with_no_signal(
     area: Database, browser: Any, tmp_path: Path
 ) -> None:
@@ -205,6 +206,7 @@ def test_the_app_draws_the_offline_map_from_the_pack_with_no_signal(
 
 
 @pytest.mark.browser
+@pytest.mark.both_engines
 def test_the_pack_can_be_updated_and_deleted_at_desktop_size(area: Database, browser: Any) -> None:
     name = "supervisora-escritorio"
     add_user(area.engine, name, "inspector", actor="t", password=PASSWORD)
