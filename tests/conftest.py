@@ -403,9 +403,10 @@ def metro(api: Database, tmp_path_factory: pytest.TempPathFactory) -> Database:
     return api
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless chromium, through Playwright (never a browser it downloads)."""
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[Any]:
+    """Debian's headless chromium, through Playwright (never a browser it downloads): one
+    per worker, started by the first browser test (starting it was a second a module)."""
     from playwright.sync_api import sync_playwright
 
     from tests.helpers import CHROMIUM, FLAGS
@@ -416,6 +417,16 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def browser(_chromium: Any) -> Iterator[Any]:
+    """The worker's chromium; the contexts (and their pages, cookies, storage, service
+    workers) a test opened are closed when it ends, so no page of one test runs on
+    through the next."""
+    yield _chromium
+    for context in list(_chromium.contexts):
+        context.close()
 
 
 @pytest.fixture
