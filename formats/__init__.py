@@ -35,7 +35,6 @@ from formats.base import (
     is_geographic,
     safe_file_name,
 )
-from formats.gdal import gdal_file
 from formats.shapefile import SHAPEFILE_NAME_LENGTH, shapefile_field_names
 from formats.text import csv_rows, geojson, lonlat_header
 from geo.errors import InvalidParameter, Problem
@@ -113,6 +112,10 @@ def stream_export(
         return csv_rows(
             fields, features, decimals=decimals, mode=csv_geometry, geographic=geographic
         )
+    # GDAL's writer is imported on first use: pyogrio brings pandas and geopandas with
+    # it, which a server or a command that writes no such file never needs
+    from formats.gdal import gdal_file
+
     return gdal_file(
         fmt,
         fields,

@@ -1,8 +1,20 @@
-"""Facts about Mexico that the geometry rules need: extent, states, key formats."""
+"""Facts about Mexico that the rules need: extent, states, key formats, the day there."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+#: the day on a map, a dossier or a report is the day where its readers are
+MEXICO_TZ = ZoneInfo("America/Mexico_City")
+
+
+def today_in_mexico(now: datetime | None = None) -> date:
+    """The date in Mexico City at ``now`` (an aware instant; the present when ``None``):
+    a map made at 02:00 UTC is dated the evening before, as its readers lived it."""
+    return (now or datetime.now(UTC)).astimezone(MEXICO_TZ).date()
+
 
 # Generous envelope of the national territory (continental, islands and the
 # Revillagigedo archipelago), in lon/lat. Used to catch data in the wrong CRS

@@ -25,6 +25,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+#: inspection points farther than this from a river line are not part of its map
+DEFAULT_NEAR_M = 1000.0
+
 
 @dataclass(frozen=True)
 class RiverMeasures:

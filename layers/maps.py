@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Select, case, func, select
@@ -25,12 +24,17 @@ from layers.schema import (
     rivers,
 )
 
+if TYPE_CHECKING:  # imported where a frame is made: listing the choices needs none
+    import geopandas as gpd
+
 
 def _frame(conn: Connection, query: Select[Any]) -> gpd.GeoDataFrame:
     rows = conn.execute(query).mappings().all()
     columns = [c for c in query.selected_columns.keys() if c != "geom"]  # noqa: SIM118
     records = [{c: row[c] for c in columns} for row in rows]
     geoms = [from_db(row["geom"]) for row in rows]
+    import geopandas as gpd
+
     return gpd.GeoDataFrame(records, columns=columns, geometry=geoms, crs=4326)
 
 

@@ -39,8 +39,10 @@ import mimetypes
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from branca.element import Element
+if TYPE_CHECKING:  # the server imports STATIC_DIR at start; folium's own code comes with a map
+    from branca.element import Element
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

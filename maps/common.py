@@ -1,14 +1,13 @@
 """What every map builder shares: the base map and its frame (title, date, source,
-scale, north arrow), bounds, features as GeoJSON, coverage outlines, and the day in
-Mexico. Pure, like the builders (``maps.builders``)."""
+scale, north arrow), bounds, features as GeoJSON and coverage outlines (the day in
+Mexico is ``geo.mexico.today_in_mexico``). Pure, like the builders (``maps.builders``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import folium
 import geopandas as gpd
@@ -18,6 +17,7 @@ import shapely
 from folium import plugins
 from shapely.geometry.base import BaseGeometry
 
+from geo.mexico import today_in_mexico
 from geo.simplify import (
     decimals_for_tolerance,
     tolerance_for_extent,
@@ -29,15 +29,6 @@ from maps.vector import BaseTiles, LayerControl
 DEFAULT_SOURCE = "INEGI, Marco Geoestadístico; Censo de Población y Vivienda 2020"
 #: the bounds of Mexico (lon/lat), for a map with nothing on it
 MEXICO_BOUNDS = (-118.4, 14.5, -86.7, 32.8)
-
-#: the day on a map is the day where its readers are
-MEXICO_TZ = ZoneInfo("America/Mexico_City")
-
-
-def today_in_mexico(now: datetime | None = None) -> date:
-    """The date in Mexico City at ``now`` (an aware instant; the present when ``None``):
-    a map made at 02:00 UTC is dated the evening before, as its readers lived it."""
-    return (now or datetime.now(UTC)).astimezone(MEXICO_TZ).date()
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,12 @@ import base64
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from geo.mexico import MEXICO_TZ
 from maps.legend import STATUS_ES, category_label, format_number
 
-MEXICO_TZ = ZoneInfo("America/Mexico_City")
 KIND_ES = {
     "overlap": "traslape de reclamos",
     "gap": "vacío (nadie la reclama)",

@@ -12,9 +12,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from maps.common import (
-    MEXICO_TZ,
-)
+from geo.mexico import MEXICO_TZ
 from maps.elements import DateFilter, LegendEntry, PointCluster
 from maps.legend import (
     category_color,

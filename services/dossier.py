@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from geo.mexico import today_in_mexico
 from layers.disputes import zones
 from layers.disputes.rows import CaseEventRow, ZoneDetail
 from layers.engine import on_read_connection
-from maps.common import today_in_mexico
 from maps.dossier import FOOTER, dossier_html
 from maps.export import to_html
 from maps.renderer import Paged, Renderer

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from geo.counts import points_per_polygon
 from geo.errors import InvalidParameter, NotFound, Unauthenticated
+from geo.rivers import DEFAULT_NEAR_M
 from geo.simplify import within_distance
 from layers import maps as map_layers
 from maps.builders import metro_zone_map
@@ -32,8 +33,6 @@ CHOROPLETHS = {
     "population": "Población (Censo 2020)",
     "inspections": "Inspecciones registradas",
 }
-#: inspection points farther than this from the river line are not part of its map
-DEFAULT_NEAR_M = 1000.0
 
 
 def metro_zone(

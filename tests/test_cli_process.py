@@ -67,6 +67,29 @@ def test_help_starts_without_the_heavy_modules(tmp_path: Path) -> None:
     assert not (tmp_path / "never-opened.sqlite").exists()
 
 
+#: what `linde serve` does not import until a request needs it: the maps and the files
+SERVER_LATER = ("folium", "branca", "geopandas", "pandas", "pypdf", "pyogrio")
+
+
+def test_the_server_starts_without_the_map_and_file_stack() -> None:
+    """A start (and a restart after a crash) paid 1.1 s for these in every process; the
+    first map, dossier, import or GeoPackage asked for imports them."""
+    probe = (
+        "import sys, api.app; "
+        f"print(' '.join(m for m in {SERVER_LATER!r} if m in sys.modules) or 'none')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "none"
+
+
 def test_tiles_help_names_every_collection_and_the_real_tile_limit(tmp_path: Path) -> None:
     """``cli/tiles.py`` writes these out so that its help needs no SQLAlchemy: keep them true."""
     from layers.collections import COLLECTIONS

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from geo.mexico import MEXICO_TZ
 from layers.schema import localities, municipalities
 from layers.users import add_user
-from maps.common import MEXICO_TZ
 from tests.conftest import Database
 from tests.disputes_data import OAXACA_DE_JUAREZ, XOXOCOTLAN
 from tests.helpers import ManualClock, biggest, decoded, ok

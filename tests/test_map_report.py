@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from maps.common import today_in_mexico
+from geo.mexico import today_in_mexico
 from maps.elements import short_name
 from maps.legend import classify
 from maps.renderer import CONTROLS_SELECTOR, page_mm

@@ -32,7 +32,6 @@ from geo.errors import InvalidInput, Problem
 from geo.validation import POLYGONAL, parse_geojson_geometry
 from layers.disputes import decisions, proposals, rehearsal
 from layers.engine import on_read_connection
-from services.dossier import dossier_pdf
 
 router = APIRouter(tags=["disputes"])
 Key = Annotated[str, Field(pattern=r"^\d{5}$")]
@@ -170,6 +169,8 @@ def decision_plan(
 )
 def dossier(request: Request, engine: EngineDep, caller: ZoneReader, zone_id: RowId) -> Response:
     on_read_connection(engine, lambda conn: reach_zone(conn, caller, zone_id))
+    from services.dossier import dossier_pdf  # folium and pypdf: on first use
+
     body = dossier_pdf(engine, request.app.state.renderer, zone_id, made_at=datetime.now(UTC))
     return Response(
         body,

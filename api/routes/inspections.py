@@ -42,7 +42,6 @@ from geo.inspections import Submission, id_from_key, normalize_id, offset_minute
 from geo.validation import PUNTUAL, parse_geojson_geometry
 from layers.access import inspection_reached
 from layers.engine import on_read_connection
-from layers.importers.inspections import import_inspections
 from layers.inspections import photos as photo_store
 from layers.inspections import status_moves, store
 
@@ -207,6 +206,8 @@ def import_file(
     nothing is written. ``mode=partial``: good rows are stored, the report lists the
     refused ones. Re-importing a file creates nothing new."""
     # the client's file name only lends its letters: it can never leave the temporary folder
+    from layers.importers.inspections import import_inspections  # pyogrio: on first use
+
     given = Path((file.filename or "upload").replace("\\", "/")).name
     stem = re.sub(r"[^\w.-]", "_", Path(given).stem).strip("._")[:80] or "upload"
     suffix = re.sub(r"[^\w.]", "", Path(given).suffix.lower())[:10] or ".csv"

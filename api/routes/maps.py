@@ -5,6 +5,9 @@ points are shown to callers with the planner role or above (anonymous callers ge
 river without them); a disputed zone's map needs the planner role. PNG and PDF come
 from the app's one renderer (``maps.renderer``): a few at once, a short queue, then
 503 with ``Retry-After``.
+
+The maps' own code (folium, geopandas, pypdf: a third of the app's imports) is imported
+by the first map asked for, not when the server starts.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
-import folium
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Connection
 
@@ -25,18 +27,20 @@ from api.fields import RowId
 from api.ogc.cache import Cached, ResponseCache, resource_key
 from api.ogc.params import parse_bbox, single
 from api.routes.disputes import reach_zone
+from geo.mexico import today_in_mexico
+from geo.rivers import DEFAULT_NEAR_M
 from geo.roles import Role
 from layers import collections as registry
 from layers.clock import Clock
 from layers.engine import on_read_connection
 from layers.logos import read_logo
 from layers.users import Principal
-from maps.common import today_in_mexico
-from maps.export import MEDIA_TYPES, tile_origins, to_html
-from maps.renderer import Renderer
-from maps.report import pdf_metadata, set_heading, with_metadata
-from maps.vector_tiles import TileSource
-from services import maps as map_requests
+
+if TYPE_CHECKING:
+    import folium
+
+    from maps.renderer import Renderer
+    from maps.vector_tiles import TileSource
 
 router = APIRouter(tags=["maps"])
 STATIC_URL = "/maps/static"
@@ -125,6 +129,8 @@ def _tile_source(
     """Where a page's map reads big layers from; None for anything that is a file."""
     if not vector_tiles or fmt is not MapFormat.html or assets is not Assets.server:
         return None
+    from maps.vector_tiles import TileSource
+
     settings = request.app.state.settings
     return TileSource(
         max_features=settings.map_inline_max_features,
@@ -202,6 +208,8 @@ def _respond(
         headers["Content-Disposition"] = f'{disposition}; filename="{stem}.{fmt.value}"'
     if held is not None:
         return Response(held.body, media_type=held.media_type, headers=headers)
+    from maps.export import MEDIA_TYPES, tile_origins, to_html
+    from maps.report import pdf_metadata, set_heading, with_metadata
 
     def build_for_report(conn: Connection) -> folium.Map:
         return set_heading(
@@ -265,6 +273,8 @@ def metro_zone_map(
     made_on = _made_on(request)
 
     def build(conn: Connection) -> folium.Map:
+        from services import maps as map_requests
+
         return map_requests.metro_zone(
             conn,
             code,
@@ -305,7 +315,7 @@ def river_map(
     near_m: Annotated[
         float,
         Query(gt=0, le=20_000, description="Inspections within this distance (m) of the river."),
-    ] = map_requests.DEFAULT_NEAR_M,
+    ] = DEFAULT_NEAR_M,
     bbox: Annotated[
         str | None,
         Query(description="The stretch: minx,miny,maxx,maxy (lon/lat; bbox-crs for another)."),
@@ -322,6 +332,8 @@ def river_map(
     made_on = _made_on(request)
 
     def build(conn: Connection) -> folium.Map:
+        from services import maps as map_requests
+
         return map_requests.river(
             conn,
             river_id,
@@ -363,6 +375,8 @@ def dispute_map(
     made_on = _made_on(request)
 
     def build(conn: Connection) -> folium.Map:
+        from services import maps as map_requests
+
         return map_requests.dispute(conn, zone_id, tiles=tiles, made_on=made_on, tile_source=source)
 
     # the map is the same for everyone who reaches the zone; who does is checked first
