@@ -403,10 +403,12 @@ def metro(api: Database, tmp_path_factory: pytest.TempPathFactory) -> Database:
     return api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _chromium() -> Iterator[Any]:
-    """Debian's headless chromium, through Playwright (never a browser it downloads): one
-    per worker, started by the first browser test (starting it was a second a module)."""
+    """Debian's headless chromium, through Playwright (never a browser it downloads).
+
+    One per module, not per session: Playwright's sync API keeps an event loop running
+    in this thread while it is started, and a later test's ``asyncio.run`` then fails."""
     from playwright.sync_api import sync_playwright
 
     from tests.helpers import CHROMIUM, FLAGS
@@ -421,7 +423,7 @@ def _chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def browser(_chromium: Any) -> Iterator[Any]:
-    """The worker's chromium; the contexts (and their pages, cookies, storage, service
+    """The module's chromium; the contexts (and their pages, cookies, storage, service
     workers) a test opened are closed when it ends, so no page of one test runs on
     through the next."""
     yield _chromium
