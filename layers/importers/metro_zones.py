@@ -83,7 +83,11 @@ def prepare(path: Path) -> list[Zone]:
 
     problems = ProblemList()
     zones: dict[str, Zone] = {}
-    for i, rec in enumerate(frame.to_dict("records")):
+    # column by column: pandas' row-wise to_dict walks its Arrow strings one cell at a
+    # time (0.07 s for the zone's 26 rows, on every import)
+    values = [frame[c].tolist() for c in cols]
+    for i, row_values in enumerate(zip(*values, strict=True)):
+        rec = dict(zip(cols, row_values, strict=True))
         row = i + 1
         code, name = rec[code_col].strip(), rec[name_col].strip()
         key = normalize_cvegeo(rec[key_col])
