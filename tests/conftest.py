@@ -30,6 +30,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, delete, insert
@@ -84,6 +85,12 @@ PG_ADMIN = os.environ.get(
 # still names its parameters, so either kind checks the other. `linde` run as a process
 # keeps Linde's cost, and tests/test_admin_pages.py checks the parameters it stores.
 accounts._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+# No property test has a time limit per example: Hypothesis' default deadline (200 ms)
+# is a bound on the machine's speed, and failed a tile-pack example that took 306 ms on
+# a busy machine and 22 ms when Hypothesis ran it again.
+hypothesis_settings.register_profile("linde", deadline=None)
+hypothesis_settings.load_profile("linde")
 
 # the engine each test runs on, the slow markers (tests/collection.py); pytester runs
 # that plugin on a throw-away suite in tests/test_collection.py
