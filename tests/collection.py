@@ -12,7 +12,7 @@ A pytest plugin of its own (conftest imports its hooks and fixture), so that
   pages): a page asks the API what it shows, and the API's answers are checked on both
   engines over HTTP by the other tests. A browser test whose page draws what each engine
   makes its own way (vector tiles, offline map packs) is marked ``both_engines`` and
-  runs on both. The pages' half of the suite was over a third of its time.
+  runs on both. Every page on both engines was over a third of the suite's time.
 * A test marked ``browser``, ``bulk``, ``crash``, ``fuzz`` or ``subprocess`` is also ``slow``, so
   ``-m "not slow"`` is the quick loop and ``-m slow`` the rest.
 * The tests that take minutes each (``fuzz``, ``crash``) are dealt out first, one worker

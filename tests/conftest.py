@@ -168,25 +168,26 @@ def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
     Each is a copy of one migrated template per engine and worker, made by the first
     call (``CREATE DATABASE … TEMPLATE``; a copy of the SpatiaLite file): running the
     migrations was 0.9 s (PostGIS) and 0.4 s (SpatiaLite) of each of the suite's
-    hundred-odd databases. ``test_migrations`` runs them on databases of its own.
+    databases. ``test_migrations`` runs them on databases of its own.
     """
     created: list[str] = []
     engines: list[Engine] = []
     templates: dict[str, str] = {}
 
     def template(kind: str) -> str:
+        """The template's database name (PostGIS) or file (SpatiaLite), migrated once."""
         if kind not in templates:
             if kind == "postgis":
-                name = f"linde_test_template_{os.getpid()}"
-                url = _create_pg_database(name)
-                created.append(name)
+                source = f"linde_test_template_{os.getpid()}"
+                url = _create_pg_database(source)
+                created.append(source)
             else:
-                path = tmp_path_factory.mktemp("template") / "linde.sqlite"
-                url = f"sqlite:///{path}"
+                source = str(tmp_path_factory.mktemp("template") / "linde.sqlite")
+                url = f"sqlite:///{source}"
             engine = make_engine(url, Settings(database_url=url))
             upgrade(engine)
             engine.dispose()  # a template must have no one connected (and no -wal file)
-            templates[kind] = name if kind == "postgis" else str(path)
+            templates[kind] = source
         return templates[kind]
 
     def make(kind: str, label: str) -> Database:
